@@ -1,0 +1,1 @@
+"""An asynchronous web framework with Tornado's public API."""

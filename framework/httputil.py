@@ -1,0 +1,456 @@
+"""HTTP data types shared by server, client and application, and the seam between them.
+
+The seam has Tornado's shape. The server calls
+``HTTPServerConnectionDelegate.start_request(server_conn, request_conn)`` once
+per request and drives the returned ``HTTPMessageDelegate`` with
+``headers_received``, ``data_received``, ``finish`` and
+``on_connection_close``; the application answers through the
+``HTTPConnection`` verbs ``write_headers``, ``write`` and ``finish``. Nothing
+here knows sockets, routing or handlers, which is why the server never imports
+the web layer and the web layer never touches a transport.
+
+This module imports only ``http1``, ``multipart`` and ``escape`` from the
+framework (DESIGN.md's import rules).
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime
+import email.utils
+import http.cookies
+import logging
+import time
+import urllib.parse
+from collections.abc import Awaitable, Iterable, Iterator, Mapping, MutableMapping
+from typing import Any, NamedTuple
+
+from framework import http1
+
+__all__ = [
+    "HTTPConnection",
+    "HTTPFile",
+    "HTTPHeaders",
+    "HTTPInputError",
+    "HTTPMessageDelegate",
+    "HTTPOutputError",
+    "HTTPServerConnectionDelegate",
+    "HTTPServerRequest",
+    "RequestStartLine",
+    "ResponseStartLine",
+    "format_timestamp",
+    "parse_body_arguments",
+    "parse_cookie",
+    "parse_qs_bytes",
+    "qs_to_qsl",
+    "responses",
+    "split_host_and_port",
+    "url_concat",
+]
+
+gen_log = logging.getLogger("framework.general")
+
+responses: dict[int, str] = dict(http1._REASONS)
+"""Status code -> standard reason phrase (Tornado's ``httputil.responses``)."""
+
+
+class HTTPInputError(Exception):
+    """A request body or argument could not be decoded (answered with 400)."""
+
+
+class HTTPOutputError(Exception):
+    """The application produced an invalid response (for example, too many bytes)."""
+
+
+class RequestStartLine(NamedTuple):
+    """The request line: method, target (path and query), version."""
+
+    method: str
+    path: str
+    version: str
+
+
+class ResponseStartLine(NamedTuple):
+    """The status line: version, code, reason."""
+
+    version: str
+    code: int
+    reason: str
+
+
+def _normalize_name(name: str) -> str:
+    """``content-type`` -> ``Content-Type``, the display form Tornado uses."""
+    return "-".join(part.capitalize() for part in name.split("-"))
+
+
+class HTTPHeaders(MutableMapping[str, str]):
+    """Case-insensitive, multi-valued header map (Tornado's ``HTTPHeaders``).
+
+    ``headers["Set-Cookie"]`` returns the values joined by commas, as RFC 9110
+    allows for list-valued fields; ``get_list`` returns them separately and
+    ``get_all`` yields every ``(name, value)`` pair in order of arrival.
+    """
+
+    __slots__ = ("_values", "_names", "_pairs")
+
+    def __init__(self, *args: Any, **kwargs: str) -> None:
+        self._values: dict[str, list[str]] = {}
+        self._names: dict[str, str] = {}
+        self._pairs: list[tuple[str, str]] = []
+        if len(args) == 1 and isinstance(args[0], HTTPHeaders):
+            for name, value in args[0].get_all():
+                self.add(name, value)
+        else:
+            self.update(*args, **kwargs)
+
+    @classmethod
+    def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> HTTPHeaders:
+        """Build from the parser's ``(name, value)`` list, keeping every value."""
+        headers = cls()
+        for name, value in pairs:
+            headers.add(name, value)
+        return headers
+
+    @classmethod
+    def parse(cls, headers: str) -> HTTPHeaders:
+        """Parse a CRLF-separated header block (no start line).
+
+        Raises:
+            HTTPInputError: a line is not a valid header field.
+        """
+        lines = [ln.encode("latin-1") for ln in headers.replace("\r\n", "\n").split("\n") if ln]
+        try:
+            pairs = http1._parse_fields(lines, 0)
+        except http1.ProtocolError as exc:
+            raise HTTPInputError(exc.message) from None
+        return cls.from_pairs(pairs)
+
+    def add(self, name: str, value: str) -> None:
+        """Add a value without replacing the ones already there."""
+        key = name.lower()
+        if key in self._values:
+            self._values[key].append(value)
+        else:
+            self._values[key] = [value]
+            self._names[key] = _normalize_name(name)
+        self._pairs.append((self._names[key], value))
+
+    def get_list(self, name: str) -> list[str]:
+        """Every value of ``name``, or an empty list."""
+        return list(self._values.get(name.lower(), ()))
+
+    def get_all(self) -> Iterator[tuple[str, str]]:
+        """Every ``(name, value)`` pair, repeated names included, in order."""
+        return iter(self._pairs)
+
+    def parse_line(self, line: str) -> None:
+        """Add one ``Name: value`` line."""
+        self.update(HTTPHeaders.parse(line))
+
+    def __setitem__(self, name: str, value: str) -> None:
+        key = name.lower()
+        if key in self._values:
+            self._pairs = [(n, v) for n, v in self._pairs if n.lower() != key]
+        self._values[key] = [value]
+        self._names[key] = _normalize_name(name)
+        self._pairs.append((self._names[key], value))
+
+    def __getitem__(self, name: str) -> str:
+        return ",".join(self._values[name.lower()])
+
+    def __delitem__(self, name: str) -> None:
+        key = name.lower()
+        del self._values[key]
+        del self._names[key]
+        self._pairs = [(n, v) for n, v in self._pairs if n.lower() != key]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names.values())
+
+    def copy(self) -> HTTPHeaders:
+        """An independent copy."""
+        return HTTPHeaders(self)
+
+    __copy__ = copy
+
+    def __str__(self) -> str:
+        return "".join(f"{n}: {v}\r\n" for n, v in self._pairs)
+
+    def __repr__(self) -> str:
+        return f"HTTPHeaders({self._pairs!r})"
+
+
+class HTTPFile(dict[str, Any]):
+    """An uploaded file: ``filename``, ``content_type`` and ``body``.
+
+    A dict (the tutorial reads ``info["filename"]``) whose keys are also
+    attributes (``info.filename``), as Tornado's ``HTTPFile`` is.
+    """
+
+    def __init__(self, filename: str, content_type: str, body: bytes) -> None:
+        super().__init__(filename=filename, content_type=content_type, body=body)
+
+    @property
+    def filename(self) -> str:
+        return str(self["filename"])
+
+    @property
+    def content_type(self) -> str:
+        return str(self["content_type"])
+
+    @property
+    def body(self) -> bytes:
+        return bytes(self["body"])
+
+
+class HTTPConnection:
+    """The verbs an application uses to answer one request (Tornado's ``HTTPConnection``).
+
+    The server implements it; tests may implement it over a fake transport.
+    """
+
+    def write_headers(
+        self,
+        start_line: ResponseStartLine,
+        headers: HTTPHeaders,
+        chunk: bytes | None = None,
+    ) -> Awaitable[None]:
+        """Send the status line and headers, optionally with the first body chunk.
+
+        Returns:
+            An awaitable that completes when the transport can take more data.
+        """
+        raise NotImplementedError()
+
+    def write(self, chunk: bytes) -> Awaitable[None]:
+        """Send a body chunk (framed as the headers decided)."""
+        raise NotImplementedError()
+
+    def finish(self) -> None:
+        """The response is complete."""
+        raise NotImplementedError()
+
+
+class HTTPMessageDelegate:
+    """Receives one request as it arrives (Tornado's ``HTTPMessageDelegate``).
+
+    ``headers_received`` and ``data_received`` may return an awaitable: the
+    server reads no further from the connection until it completes, which is
+    the flow control that lets a streaming handler write to disk at its pace.
+    """
+
+    def headers_received(
+        self, start_line: RequestStartLine, headers: HTTPHeaders
+    ) -> Awaitable[None] | None:
+        """The request line and headers have arrived."""
+        return None
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        """A piece of the body has arrived."""
+        return None
+
+    def finish(self) -> None:
+        """The whole request has arrived."""
+
+    def on_connection_close(self) -> None:
+        """The connection closed before the request was finished."""
+
+
+class HTTPServerConnectionDelegate:
+    """Creates a message delegate per request (Tornado's ``HTTPServerConnectionDelegate``)."""
+
+    def start_request(self, server_conn: object, request_conn: HTTPConnection) -> HTTPMessageDelegate:
+        """Return the delegate that will receive the request arriving on ``request_conn``."""
+        raise NotImplementedError()
+
+    def on_close(self, server_conn: object) -> None:
+        """A connection closed."""
+
+
+class HTTPServerRequest:
+    """One HTTP request, as handlers see it (Tornado's ``HTTPServerRequest``).
+
+    ``remote_ip`` and ``protocol`` come from the connection's ``context``
+    (which applies ``xheaders`` when the server trusts a proxy). Query
+    arguments are parsed at construction; cookies lazily on first use.
+    """
+
+    path: str
+    query: str
+
+    def __init__(
+        self,
+        method: str | None = None,
+        uri: str | None = None,
+        version: str = "HTTP/1.0",
+        headers: HTTPHeaders | None = None,
+        body: bytes | None = None,
+        host: str | None = None,
+        files: dict[str, list[HTTPFile]] | None = None,
+        connection: Any = None,
+        start_line: RequestStartLine | None = None,
+        server_connection: object | None = None,
+    ) -> None:
+        if start_line is not None:
+            method, uri, version = start_line
+        self.method = method or "GET"
+        self.uri = uri or "/"
+        self.version = version
+        self.headers = headers if headers is not None else HTTPHeaders()
+        self.body = body or b""
+        context = getattr(connection, "context", None)
+        self.remote_ip: str | None = getattr(context, "remote_ip", None)
+        self.protocol: str = getattr(context, "protocol", "http")
+        self.host = host or self.headers.get("Host") or "127.0.0.1"
+        self.host_name = split_host_and_port(self.host.lower())[0]
+        self.files: dict[str, list[HTTPFile]] = files or {}
+        self.connection = connection
+        self.server_connection = server_connection
+        self._start_time = time.time()
+        self._finish_time: float | None = None
+        self.path, _, self.query = self.uri.partition("?")
+        self.query_arguments: dict[str, list[bytes]] = parse_qs_bytes(self.query, keep_blank_values=True)
+        self.arguments: dict[str, list[bytes]] = {k: list(v) for k, v in self.query_arguments.items()}
+        self.body_arguments: dict[str, list[bytes]] = {}
+        self._cookies: http.cookies.SimpleCookie | None = None
+
+    @property
+    def cookies(self) -> dict[str, http.cookies.Morsel[str]]:
+        """Cookies sent by the client, parsed once (Tornado's ``request.cookies``)."""
+        if self._cookies is None:
+            self._cookies = http.cookies.SimpleCookie()
+            for header in self.headers.get_list("Cookie"):
+                for name, value in parse_cookie(header).items():
+                    self._cookies[name] = value
+        return dict(self._cookies)
+
+    def full_url(self) -> str:
+        """The reconstructed URL: ``protocol://host/uri``."""
+        return f"{self.protocol}://{self.host}{self.uri}"
+
+    def request_time(self) -> float:
+        """Seconds this request took, or has taken so far."""
+        end = self._finish_time if self._finish_time is not None else time.time()
+        return end - self._start_time
+
+    def _parse_body(self) -> None:
+        """Fill ``body_arguments``, ``arguments`` and ``files`` from ``body``."""
+        parse_body_arguments(
+            self.headers.get("Content-Type", ""), self.body, self.body_arguments, self.files, self.headers
+        )
+        for name, values in self.body_arguments.items():
+            self.arguments.setdefault(name, []).extend(values)
+
+    def __repr__(self) -> str:
+        return f"HTTPServerRequest(method={self.method!r}, uri={self.uri!r}, remote_ip={self.remote_ip!r})"
+
+
+def parse_qs_bytes(qs: str | bytes, keep_blank_values: bool = False) -> dict[str, list[bytes]]:
+    """Parse a query string into ``{name: [raw bytes values]}``.
+
+    Values stay bytes (decoded by the handler, which answers 400 for bad
+    UTF-8); names are decoded as latin-1 so no input fails here.
+    """
+    if isinstance(qs, bytes):
+        qs = qs.decode("latin-1")
+    if not qs:
+        return {}
+    result: dict[str, list[bytes]] = {}
+    pairs = urllib.parse.parse_qsl(qs, keep_blank_values=keep_blank_values, encoding="latin-1", errors="strict")
+    for name, value in pairs:
+        result.setdefault(name, []).append(value.encode("latin-1"))
+    return result
+
+
+def qs_to_qsl(qs: Mapping[str, list[Any]]) -> Iterator[tuple[str, Any]]:
+    """``{k: [v1, v2]}`` -> ``(k, v1), (k, v2)``."""
+    for name, values in qs.items():
+        for value in values:
+            yield name, value
+
+
+def url_concat(url: str, args: Mapping[str, Any] | Iterable[tuple[str, Any]] | None) -> str:
+    """Append query arguments to ``url``, keeping any it already has."""
+    if not args:
+        return url
+    parsed = urllib.parse.urlparse(url)
+    query = urllib.parse.parse_qsl(parsed.query, keep_blank_values=True)
+    items = args.items() if isinstance(args, Mapping) else args
+    query.extend((str(k), str(v)) for k, v in items)
+    return urllib.parse.urlunparse(parsed._replace(query=urllib.parse.urlencode(query)))
+
+
+def parse_body_arguments(
+    content_type: str,
+    body: bytes,
+    arguments: dict[str, list[bytes]],
+    files: dict[str, list[HTTPFile]],
+    headers: HTTPHeaders | None = None,
+) -> None:
+    """Parse a form body into ``arguments`` (and ``files``, for multipart bodies).
+
+    Bodies with a ``Content-Encoding`` are left alone: they must be decoded
+    first. Other content types are not form data and are ignored.
+
+    Raises:
+        HTTPInputError: the body is not valid for its declared type.
+    """
+    if headers is not None and headers.get("Content-Encoding", "identity") != "identity":
+        gen_log.warning("unsupported Content-Encoding %r: body arguments not parsed", headers["Content-Encoding"])
+        return
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type == "application/x-www-form-urlencoded":
+        try:
+            text = body.decode("latin-1")
+            parsed = parse_qs_bytes(text, keep_blank_values=True)
+        except ValueError as exc:
+            raise HTTPInputError(f"invalid form body: {exc}") from None
+        for name, values in parsed.items():
+            arguments.setdefault(name, []).extend(values)
+
+
+def parse_cookie(cookie: str) -> dict[str, str]:
+    """Parse a ``Cookie`` header leniently, as browsers send it (RFC 6265 5.4)."""
+    result: dict[str, str] = {}
+    for chunk in cookie.split(";"):
+        name, eq, value = chunk.partition("=")
+        name, value = name.strip(), value.strip()
+        if not eq and not value:
+            name, value = "", name
+        if not name and not value:
+            continue
+        if len(value) >= 2 and value[0] == value[-1] == '"':
+            value = value[1:-1]
+        result[name] = urllib.parse.unquote(value)
+    return result
+
+
+def split_host_and_port(netloc: str) -> tuple[str, int | None]:
+    """``"example.com:8080"`` -> ``("example.com", 8080)``; IPv6 brackets kept off."""
+    if netloc.startswith("["):
+        host, _, rest = netloc[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ""
+    else:
+        host, _, port_text = netloc.rpartition(":") if netloc.count(":") == 1 else (netloc, "", "")
+    return host, int(port_text) if port_text.isdigit() else None
+
+
+def format_timestamp(ts: float | int | tuple[int, ...] | time.struct_time | datetime.datetime) -> str:
+    """An HTTP date (RFC 9110 5.6.7) for a timestamp, time tuple or datetime."""
+    if isinstance(ts, (int, float)):
+        seconds = float(ts)
+    elif isinstance(ts, (tuple, time.struct_time)):
+        seconds = float(calendar.timegm(tuple(ts)))
+    elif isinstance(ts, datetime.datetime):
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=datetime.timezone.utc)
+        seconds = ts.timestamp()
+    else:
+        raise TypeError(f"unknown timestamp type {ts!r}")
+    return email.utils.formatdate(seconds, usegmt=True)
