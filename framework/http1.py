@@ -164,6 +164,9 @@ _STATUS_CODE = re.compile(rb"[0-9]{3}")
 # with SP and HTAB allowed inside. So any CTL other than HTAB is forbidden, and
 # CR or LF may appear only as the CRLF that ends a line.
 _FORBIDDEN_IN_HEAD = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n")
+# RFC 9112 2.2: a line ends with CRLF; a bare LF (not preceded by CR) in an
+# unfinished head already condemns it, wherever it sits.
+_BARE_LF = re.compile(rb"(?<!\r)\n")
 # On the way out: CR, LF or NUL in a name or value would split the message.
 _FORBIDDEN_OUT = re.compile(r"[\x00\r\n]")
 # RFC 9112 7.1: chunk-size = 1*HEXDIG
@@ -328,7 +331,7 @@ class _MessageParser:
         buf = self._buf
         if self._eof and buf:
             raise ProtocolError("connection closed inside the message head")
-        if buf.find(b"\n\n", max(0, self._scanned - 1)) >= 0 or buf.startswith(b"\n"):
+        if _BARE_LF.search(buf, max(0, self._scanned - 1)):
             raise ProtocolError("bare LF line terminator in message head")
         if len(buf) > self.limits.max_header_bytes:
             self._raise_head_too_large()
@@ -527,7 +530,7 @@ def _content_length(values: list[str]) -> int | None:
         raise ProtocolError("conflicting Content-Length values")
     (text,) = parts
     if not _DIGITS.fullmatch(text.encode("latin-1")):
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             raise ProtocolError("Content-Length larger than the body limit", 413)
         raise ProtocolError(f"invalid Content-Length {text[:20]!r}")
     return int(text)
@@ -658,7 +661,10 @@ class ResponseParser(_MessageParser):
         parts = start_line.split(b" ", 2)
         if len(parts) < 2 or not _STATUS_CODE.fullmatch(parts[1]):
             raise ProtocolError(f"malformed status line {start_line[:60]!r}", 502)
-        version = _parse_version(parts[0])
+        try:
+            version = _parse_version(parts[0])
+        except ProtocolError as exc:
+            raise ProtocolError(f"malformed status line: {exc.message}", 502) from None
         status = int(parts[1])
         reason = parts[2].decode("latin-1") if len(parts) == 3 else ""
         lowered: dict[str, list[str]] = {}
