@@ -1,0 +1,99 @@
+"""Templates through Jinja2: one environment per template directory, autoescape on.
+
+Strategy: ``render()`` finds (or creates) the Jinja2 ``Environment`` for a
+``template_path`` and the application's options, so templates compile once and
+stay cached for the life of the process; with ``debug`` Jinja2 checks file
+modification times and reloads. Autoescaping is on for every template: a
+handler writes ``{{ name }}`` and gets HTML-safe output; ``|safe`` is the
+explicit way out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jinja2
+
+from framework import escape
+
+__all__ = ["TemplateOptions", "render", "environment"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class TemplateOptions:
+    """How templates are compiled: autoescape, reloading, extra globals and filters."""
+
+    autoescape: bool = True
+    auto_reload: bool = False
+    globals: tuple[tuple[str, Any], ...] = ()
+    filters: tuple[tuple[str, Callable[..., Any]], ...] = ()
+
+
+_DEFAULT_FILTERS: dict[str, Callable[..., Any]] = {
+    "xhtml_escape": escape.xhtml_escape,
+    "url_escape": escape.url_escape,
+    "json_encode": escape.json_encode,
+    "squeeze": escape.squeeze,
+    "linkify": escape.linkify,
+}
+
+_environments: dict[tuple[str | None, TemplateOptions], jinja2.Environment] = {}
+_lock = threading.Lock()
+
+
+def environment(template_path: str | None, options: TemplateOptions) -> jinja2.Environment:
+    """The cached environment for a directory and options (created on first use)."""
+    key = (template_path, options)
+    env = _environments.get(key)
+    if env is None:
+        with _lock:
+            env = _environments.get(key)
+            if env is None:
+                env = _make_environment(template_path, options)
+                _environments[key] = env
+    return env
+
+
+def _make_environment(template_path: str | None, options: TemplateOptions) -> jinja2.Environment:
+    loader = jinja2.FileSystemLoader(template_path) if template_path else None
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=options.autoescape,
+        auto_reload=options.auto_reload,
+        cache_size=400 if not options.auto_reload else 50,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(_DEFAULT_FILTERS)
+    env.filters.update(dict(options.filters))
+    env.globals.update(
+        xhtml_escape=escape.xhtml_escape,
+        url_escape=escape.url_escape,
+        json_encode=escape.json_encode,
+        squeeze=escape.squeeze,
+        linkify=escape.linkify,
+    )
+    env.globals.update(dict(options.globals))
+    return env
+
+
+def render(
+    template_path: str | None,
+    name: str,
+    namespace: Mapping[str, Any],
+    options: TemplateOptions | None = None,
+) -> str:
+    """Render template ``name`` from ``template_path`` with ``namespace``.
+
+    Raises:
+        RuntimeError: no ``template_path`` is configured.
+        jinja2.TemplateNotFound: the file does not exist.
+    """
+    if template_path is None:
+        raise RuntimeError("render() needs the 'template_path' application setting")
+    env = environment(template_path, options or TemplateOptions())
+    return env.get_template(name).render(namespace)

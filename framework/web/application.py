@@ -1,0 +1,312 @@
+"""``Application``: the routing table and settings, and the server's delegate.
+
+The server knows it only as an ``HTTPServerConnectionDelegate``: for each
+request ``start_request`` (inherited from ``routing.Router``) finds a route
+and returns a ``_HandlerDelegate``, which buffers the body (or streams it to a
+``@stream_request_body`` handler) and runs the handler's lifecycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Iterable
+from typing import Any
+
+from framework import routing
+from framework.httpserver import HTTPServer
+from framework.httputil import (
+    HTTPConnection,
+    HTTPHeaders,
+    HTTPInputError,
+    HTTPMessageDelegate,
+    HTTPServerRequest,
+    RequestStartLine,
+    ResponseStartLine,
+)
+from framework.template import TemplateOptions
+from framework.web.handler import RequestHandler
+from framework.web.redirect import ErrorHandler
+from framework.web.settings import AppSettings, resolve_settings
+
+__all__ = ["Application"]
+
+access_log = logging.getLogger("framework.access")
+
+# Tasks of handlers that are still running; asyncio keeps only weak references.
+_running_tasks: set[asyncio.Future[Any]] = set()
+
+
+def _keep(task: asyncio.Future[Any]) -> None:
+    _running_tasks.add(task)
+    task.add_done_callback(_running_tasks.discard)
+
+
+class _ApplicationRouter(routing.ReversibleRuleRouter):
+    """Rules whose targets may be ``RequestHandler`` classes."""
+
+    def __init__(self, application: Application, rules: Iterable[Any] | None = None) -> None:
+        self.application = application
+        super().__init__(rules)
+
+    def process_rule(self, rule: routing.Rule) -> routing.Rule:
+        rule = super().process_rule(rule)
+        if isinstance(rule.target, (list, tuple)):
+            rule.target = _ApplicationRouter(self.application, rule.target)
+        return rule
+
+    def get_target_delegate(self, target: Any, request: HTTPServerRequest, **target_params: Any) -> HTTPMessageDelegate | None:
+        if isinstance(target, type) and issubclass(target, RequestHandler):
+            return self.application.get_handler_delegate(request, target, **target_params)
+        return super().get_target_delegate(target, request, **target_params)
+
+
+class Application(routing.ReversibleRouter):
+    """A web application: routes, settings, and the entry point for the server.
+
+    Mirrors Tornado's ``Application(handlers, default_host=None, **settings)``.
+    Settings are Tornado's; they are read once into ``self.config`` (typed)
+    and stay available as the ``self.settings`` dict.
+
+    Raises:
+        ValueError: a bad route pattern, a duplicate route name, or a setting
+            that is a near miss of a known one.
+    """
+
+    def __init__(
+        self,
+        handlers: Iterable[Any] | None = None,
+        default_host: str | None = None,
+        transforms: Any = None,
+        **settings: Any,
+    ) -> None:
+        self.settings: dict[str, Any] = settings
+        self.config: AppSettings = resolve_settings(settings)
+        self.default_host = default_host
+        self.ui_methods: dict[str, Any] = _collect_ui_methods(self.config.ui_methods)
+        self.ui_modules: dict[str, Any] = dict(settings.get("ui_modules") or {})
+        self.template_options = TemplateOptions(
+            autoescape=self.config.autoescape,
+            auto_reload=not self.config.compiled_template_cache,
+            globals=tuple(sorted(self.config.template_globals.items())),
+        )
+        self.wildcard_router = _ApplicationRouter(self, list(self._static_rules()) + list(handlers or ()))
+        self.default_router = _ApplicationRouter(self, [routing.Rule(routing.AnyMatches(), self.wildcard_router)])
+
+    def _static_rules(self) -> Iterable[Any]:
+        static_path = self.config.static_path
+        if static_path is None:
+            return ()
+        from framework.web.static import StaticFileHandler
+
+        handler_class = self.settings.get("static_handler_class", StaticFileHandler)
+        args = dict(self.settings.get("static_handler_args") or {}, path=static_path)
+        prefix = self.config.static_url_prefix
+        return [
+            (prefix.rstrip("/") + "/(.*)", handler_class, args),
+            (r"/(favicon\.ico)", handler_class, args),
+            (r"/(robots\.txt)", handler_class, args),
+        ]
+
+    # -- serving --------------------------------------------------------
+
+    def listen(self, port: int, address: str = "", **kwargs: Any) -> HTTPServer:
+        """Start an ``HTTPServer`` for this application on ``address:port``.
+
+        Keyword arguments go to ``HTTPServer`` (``xheaders``,
+        ``max_body_size``, timeouts, ...). Returns the server, as Tornado does.
+        """
+        server_keys = {"family", "backlog", "reuse_port"}
+        bind_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in server_keys}
+        server = HTTPServer(self, **kwargs)
+        server.listen(port, address, **bind_kwargs)
+        return server
+
+    def add_handlers(self, host_pattern: str, host_handlers: Iterable[Any]) -> None:
+        """Add routes that apply to requests for hosts matching ``host_pattern``.
+
+        Later calls take precedence over earlier ones, except the catch-all
+        ``.*$`` which stays last.
+        """
+        host_matcher = routing.HostMatches(host_pattern)
+        rule = routing.Rule(host_matcher, _ApplicationRouter(self, host_handlers))
+        self.default_router.rules.insert(-1, rule)
+        if self.default_host is not None:
+            default = routing.DefaultHostMatches(self, host_matcher.host_pattern)
+            self.wildcard_router.add_rules([(default, host_handlers)])
+
+    def find_handler(self, request: HTTPServerRequest, **kwargs: Any) -> HTTPMessageDelegate:
+        """The delegate for ``request``: a route's handler, the default handler, or 404."""
+        found = self.default_router.find_handler(request)
+        if found is not None:
+            return found
+        if self.config.default_handler_class is not None:
+            return self.get_handler_delegate(
+                request, self.config.default_handler_class, dict(self.config.default_handler_args)
+            )
+        return self.get_handler_delegate(request, ErrorHandler, {"status_code": 404})
+
+    def get_handler_delegate(
+        self,
+        request: HTTPServerRequest,
+        target_class: type[RequestHandler],
+        target_kwargs: dict[str, Any] | None = None,
+        path_args: list[bytes] | None = None,
+        path_kwargs: dict[str, bytes] | None = None,
+    ) -> _HandlerDelegate:
+        """A delegate that runs ``target_class`` for ``request``."""
+        return _HandlerDelegate(self, request, target_class, target_kwargs, path_args, path_kwargs)
+
+    def reverse_url(self, name: str, *args: Any) -> str:
+        """The path of the route named ``name``, with ``args`` filled in and escaped.
+
+        Raises:
+            KeyError: no route has that name.
+        """
+        url = self.default_router.reverse_url(name, *args)
+        if url is None:
+            raise KeyError(f"{name} not found in named urls")
+        return url
+
+    def static_url(self, path: str, include_version: bool = True, **kwargs: Any) -> str:
+        """URL of a static file, with ``?v=<hash>`` so browsers may cache it forever."""
+        if self.config.static_path is None:
+            raise RuntimeError("static_url() needs the 'static_path' setting")
+        from framework.web.static import StaticFileHandler
+
+        handler_class = self.settings.get("static_handler_class", StaticFileHandler)
+        return str(handler_class.make_static_url(self.settings, path, include_version=include_version))
+
+    def log_request(self, handler: RequestHandler) -> None:
+        """Write the access log line: status, request, time. Override via ``log_function``."""
+        log_function = self.settings.get("log_function")
+        if log_function is not None:
+            log_function(handler)
+            return
+        status = handler.get_status()
+        level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+        if access_log.isEnabledFor(level):
+            elapsed = 1000.0 * handler.request.request_time()
+            access_log.log(level, "%d %s %.2fms", status, handler._request_summary(), elapsed)
+
+
+def _collect_ui_methods(methods: Any) -> dict[str, Any]:
+    """``ui_methods`` may be a dict, a module, or a list of either (as in Tornado)."""
+    if isinstance(methods, (list, tuple)):
+        merged: dict[str, Any] = {}
+        for item in methods:
+            merged.update(_collect_ui_methods(item))
+        return merged
+    if isinstance(methods, dict):
+        return dict(methods)
+    names = [n for n in dir(methods) if not n.startswith("_")]
+    return {n: getattr(methods, n) for n in names if callable(getattr(methods, n)) and not isinstance(getattr(methods, n), type)}
+
+
+class _HandlerDelegate(HTTPMessageDelegate):
+    """Receives one request for a handler class and runs the handler's lifecycle."""
+
+    __slots__ = ("application", "request", "handler_class", "handler_kwargs", "path_args", "path_kwargs",
+                 "chunks", "stream", "handler", "body_error")
+
+    def __init__(
+        self,
+        application: Application,
+        request: HTTPServerRequest,
+        handler_class: type[RequestHandler],
+        handler_kwargs: dict[str, Any] | None,
+        path_args: list[bytes] | None,
+        path_kwargs: dict[str, bytes] | None,
+    ) -> None:
+        self.application = application
+        self.request = request
+        self.handler_class = handler_class
+        self.handler_kwargs = handler_kwargs or {}
+        self.path_args = path_args or []
+        self.path_kwargs = path_kwargs or {}
+        self.chunks: list[bytes] | None = []
+        self.stream = handler_class._stream_request_body
+        self.handler: RequestHandler | None = None
+        self.body_error: HTTPInputError | None = None
+
+    def headers_received(self, start_line: RequestStartLine, headers: HTTPHeaders) -> Awaitable[None] | None:
+        if not self.stream:
+            return None
+        handler = self._make_handler()
+        return handler._execute_prepare()
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        if self.stream:
+            handler = self.handler
+            if handler is None or handler._finished:
+                return None
+            return handler._receive_chunk(chunk)
+        if self.chunks is not None:
+            self.chunks.append(chunk)
+        return None
+
+    def finish(self) -> None:
+        if self.stream:
+            handler = self.handler
+            if handler is not None and not handler._finished:
+                _keep_if_task(handler._execute_method())
+            return
+        request = self.request
+        if self.chunks:
+            request.body = b"".join(self.chunks)
+        self.chunks = None
+        try:
+            request._parse_body()
+        except HTTPInputError as exc:
+            self.body_error = exc
+        self._execute()
+
+    def on_connection_close(self) -> None:
+        # The handler learns of it through the connection's close callback.
+        self.chunks = None
+
+    def _make_handler(self) -> RequestHandler:
+        handler = self.handler_class(self.application, self.request, **self.handler_kwargs)
+        handler.path_args = self.path_args  # type: ignore[assignment]
+        handler.path_kwargs = self.path_kwargs  # type: ignore[assignment]
+        self.handler = handler
+        return handler
+
+    def _execute(self) -> None:
+        try:
+            handler = self._make_handler()
+        except Exception as exc:
+            _fail_without_handler(self.request, exc)
+            return
+        if self.body_error is not None:
+            handler._handle_request_exception(self.body_error)
+            return
+        prepared = handler._execute_prepare()
+        if prepared is None:
+            _keep_if_task(handler._execute_method())
+        else:
+            _keep(asyncio.ensure_future(_method_after(prepared, handler)))
+
+
+async def _method_after(prepared: Awaitable[None], handler: RequestHandler) -> None:
+    await prepared
+    result = handler._execute_method()
+    if result is not None:
+        await result
+
+
+def _keep_if_task(result: Awaitable[None] | None) -> None:
+    if result is not None:
+        _keep(asyncio.ensure_future(result))
+
+
+def _fail_without_handler(request: HTTPServerRequest, exc: Exception) -> None:
+    """The handler could not even be constructed (``initialize`` raised): plain 500."""
+    logging.getLogger("framework.application").error(
+        "could not create handler for %s %s", request.method, request.uri, exc_info=exc
+    )
+    body = b"<html><title>500: Internal Server Error</title><body>500: Internal Server Error</body></html>"
+    connection: HTTPConnection = request.connection
+    headers = HTTPHeaders({"Content-Type": "text/html; charset=UTF-8", "Content-Length": str(len(body))})
+    connection.write_headers(ResponseStartLine(request.version, 500, "Internal Server Error"), headers, body)
+    connection.finish()

@@ -1,0 +1,83 @@
+"""Reading request arguments: query, body and path, decoded strictly.
+
+A mixin of ``RequestHandler`` so the handler's file stays about the lifecycle.
+Values arrive as bytes; ``decode_argument`` turns them into ``str`` and
+answers 400 (never 500) for bytes that are not UTF-8.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from framework.web.errors import HTTPError, MissingArgumentError
+
+if TYPE_CHECKING:
+    from framework.httputil import HTTPServerRequest
+
+__all__ = ["ArgumentReader"]
+
+_MISSING: Any = object()
+# Control characters other than TAB, LF and CR are removed from argument values.
+_REMOVE_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
+
+
+class ArgumentReader:
+    """``get_argument`` and friends (Tornado's names and semantics)."""
+
+    request: HTTPServerRequest
+
+    def get_argument(self, name: str, default: Any = _MISSING, strip: bool = True) -> Any:
+        """The last value of ``name`` from query or body.
+
+        Raises:
+            MissingArgumentError: absent and no default (answered with 400).
+        """
+        return self._get_argument(name, default, self.request.arguments, strip)
+
+    def get_arguments(self, name: str, strip: bool = True) -> list[str]:
+        """Every value of ``name`` from query and body (possibly empty)."""
+        return self._get_arguments(name, self.request.arguments, strip)
+
+    def get_query_argument(self, name: str, default: Any = _MISSING, strip: bool = True) -> Any:
+        """The last value of ``name`` from the query string."""
+        return self._get_argument(name, default, self.request.query_arguments, strip)
+
+    def get_query_arguments(self, name: str, strip: bool = True) -> list[str]:
+        """Every value of ``name`` from the query string."""
+        return self._get_arguments(name, self.request.query_arguments, strip)
+
+    def get_body_argument(self, name: str, default: Any = _MISSING, strip: bool = True) -> Any:
+        """The last value of ``name`` from a form body."""
+        return self._get_argument(name, default, self.request.body_arguments, strip)
+
+    def get_body_arguments(self, name: str, strip: bool = True) -> list[str]:
+        """Every value of ``name`` from a form body."""
+        return self._get_arguments(name, self.request.body_arguments, strip)
+
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        """Decode an argument or path group from UTF-8; override for other encodings.
+
+        Raises:
+            HTTPError: 400 when the bytes are not valid UTF-8.
+        """
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            where = f"argument {name}" if name else "URL"
+            raise HTTPError(400, "Invalid UTF-8 in %s: %r", where, value[:40], reason=f"Invalid UTF-8 in {where}") from None
+
+    def _get_argument(self, name: str, default: Any, source: dict[str, list[bytes]], strip: bool) -> Any:
+        values = self._get_arguments(name, source, strip)
+        if values:
+            return values[-1]
+        if default is _MISSING:
+            raise MissingArgumentError(name)
+        return default
+
+    def _get_arguments(self, name: str, source: dict[str, list[bytes]], strip: bool) -> list[str]:
+        result = []
+        for raw in source.get(name, ()):
+            value = _REMOVE_CONTROL.sub(" ", self.decode_argument(raw, name=name))
+            result.append(value.strip() if strip else value)
+        return result

@@ -1,0 +1,662 @@
+"""``RequestHandler``: one instance per request, subclassed by applications.
+
+Strategy: the class is large only in its public surface (users subclass one
+class, as in Tornado); the work is delegated to plain functions and small
+modules (``output`` for framing the response, ``arguments`` for decoding
+arguments, ``errors`` for the exceptions). The lifecycle is the tutorial's:
+``initialize(**kwargs)``, ``prepare()``, the HTTP method, ``on_finish()``.
+
+A synchronous handler runs to completion without creating a task; a task is
+made only when ``prepare()`` or the method returns an awaitable (an ``async
+def``, a ``gen.coroutine``). That keeps the hot path free of scheduling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import functools
+import hashlib
+import http.cookies
+import logging
+import time
+import traceback
+import types
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
+
+from framework import escape, http1, template
+from framework.httputil import HTTPHeaders, HTTPInputError, HTTPServerRequest, ResponseStartLine, format_timestamp
+from framework.web.arguments import ArgumentReader
+from framework.web.errors import Finish, HTTPError
+from framework.web.locale import Locale, get_locale
+
+if TYPE_CHECKING:
+    from framework.web.application import Application
+
+__all__ = ["RequestHandler", "asynchronous", "removeslash", "addslash", "stream_request_body"]
+
+app_log = logging.getLogger("framework.application")
+gen_log = logging.getLogger("framework.general")
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class _DateCache:
+    """The ``Date`` header changes once a second; format it once a second."""
+
+    __slots__ = ("second", "value")
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.value = ""
+
+    def now(self) -> str:
+        second = int(time.time())
+        if second != self.second:
+            self.second = second
+            self.value = format_timestamp(second)
+        return self.value
+
+
+_date = _DateCache()
+
+
+class RequestHandler(ArgumentReader):
+    """Base class for request handlers (Tornado's ``RequestHandler``).
+
+    Define ``get()``, ``post()`` and so on; each may be a plain method, an
+    ``async def`` or a ``gen.coroutine``. Groups of the route's regex arrive
+    as arguments (strings, percent-decoded).
+    """
+
+    SUPPORTED_METHODS: ClassVar[tuple[str, ...]] = ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
+    _stream_request_body: ClassVar[bool] = False
+
+    path_args: list[str]
+    path_kwargs: dict[str, str]
+
+    def __init__(self, application: Application, request: HTTPServerRequest, **kwargs: Any) -> None:
+        self.application = application
+        self.request = request
+        self.ui: dict[str, Any] = {}
+        self.path_args = []
+        self.path_kwargs = {}
+        self._headers_written = False
+        self._finished = False
+        self._auto_finish = True
+        self._write_buffer: list[bytes] = []
+        self._reason = "OK"
+        self._status_code = 200
+        self._new_cookie: http.cookies.SimpleCookie | None = None
+        self.clear()
+        connection = request.connection
+        if connection is not None and hasattr(connection, "set_close_callback"):
+            connection.set_close_callback(self.on_connection_close)
+        self.initialize(**kwargs)
+
+    # -- hooks for subclasses ------------------------------------------------
+
+    def _initialize(self) -> None:
+        """Receive the route's keyword arguments; store them, produce no output."""
+
+    # Typed as a loose callable so subclasses may declare their own keywords.
+    initialize: Callable[..., None] = _initialize
+
+    def prepare(self) -> Awaitable[None] | None:
+        """Called before the HTTP method; may finish the request (or be async)."""
+        return None
+
+    def on_finish(self) -> None:
+        """Called after the response was sent: clean-up and logging go here."""
+
+    def on_connection_close(self) -> None:
+        """Called when the client goes away before the response was finished.
+
+        Long-poll handlers override it to stop waiting. Not guaranteed to be
+        prompt if the client vanishes without closing the connection.
+        """
+
+    def set_default_headers(self) -> None:
+        """Override to set headers on every response (also on error pages)."""
+
+    def get_current_user(self) -> Any:
+        """Override to identify the user, e.g. from a signed cookie."""
+        return None
+
+    def get_user_locale(self) -> Locale | None:
+        """Override to choose the locale from the user's settings; None means use the browser's."""
+        return None
+
+    def get_browser_locale(self, default: str = "en_US") -> Locale:
+        """The best locale from ``Accept-Language``."""
+        codes: list[tuple[str, float]] = []
+        for part in self.request.headers.get("Accept-Language", "").split(","):
+            code, _, params = part.strip().partition(";")
+            quality = 1.0
+            if params.strip().startswith("q="):
+                try:
+                    quality = float(params.strip()[2:])
+                except ValueError:
+                    quality = 0.0
+            if code:
+                codes.append((code, quality))
+        codes.sort(key=lambda pair: -pair[1])
+        return get_locale(*[code for code, _ in codes], default)
+
+    # -- properties ---------------------------------------------------------
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The application's settings dict (``self.application.settings``)."""
+        return self.application.settings
+
+    @property
+    def current_user(self) -> Any:
+        """The user, from ``get_current_user()`` called once per request; assignable."""
+        if not hasattr(self, "_current_user"):
+            self._current_user = self.get_current_user()
+        return self._current_user
+
+    @current_user.setter
+    def current_user(self, value: Any) -> None:
+        self._current_user = value
+
+    @property
+    def locale(self) -> Locale:
+        """The user's locale: ``get_user_locale()`` or else the browser's."""
+        if not hasattr(self, "_locale"):
+            self._locale = self.get_user_locale() or self.get_browser_locale()
+        return self._locale
+
+    @locale.setter
+    def locale(self, value: Locale) -> None:
+        self._locale = value
+
+    # -- the response head -----------------------------------------------
+
+    def clear(self) -> None:
+        """Reset headers and body to their defaults (Tornado's ``clear``)."""
+        self._headers = HTTPHeaders()
+        self._headers["Server"] = "framework"
+        self._headers["Content-Type"] = "text/html; charset=UTF-8"
+        self._headers["Date"] = _date.now()
+        self.set_default_headers()
+        self._write_buffer = []
+        self._status_code = 200
+        self._reason = "OK"
+
+    def set_status(self, status_code: int, reason: str | None = None) -> None:
+        """Set the status; a non-standard code needs a ``reason``.
+
+        Raises:
+            ValueError: unknown code without a reason.
+        """
+        self._status_code = status_code
+        if reason is not None:
+            self._reason = escape.to_unicode(reason)
+            return
+        phrase = http1.reason_phrase(status_code)
+        if phrase == "Unknown":
+            raise ValueError(f"unknown status code {status_code}: pass a reason")
+        self._reason = phrase
+
+    def get_status(self) -> int:
+        """The status set so far."""
+        return self._status_code
+
+    def set_header(self, name: str, value: Any) -> None:
+        """Set a response header, replacing others of that name.
+
+        Raises:
+            ValueError: the value holds CR, LF or NUL, or the name is invalid.
+        """
+        self._headers[name] = self._convert_header_value(name, value)
+
+    def add_header(self, name: str, value: Any) -> None:
+        """Add a response header, keeping others of that name (``Set-Cookie``)."""
+        self._headers.add(name, self._convert_header_value(name, value))
+
+    def clear_header(self, name: str) -> None:
+        """Remove a header set earlier (no error if absent)."""
+        if name in self._headers:
+            del self._headers[name]
+
+    @staticmethod
+    def _convert_header_value(name: str, value: Any) -> str:
+        if isinstance(value, bytes):
+            text = value.decode("latin-1")
+        elif isinstance(value, str):
+            text = value
+        elif isinstance(value, int):
+            text = str(value)
+        elif isinstance(value, datetime.datetime):
+            text = format_timestamp(value)
+        else:
+            raise TypeError(f"unsupported header value {value!r}")
+        http1.validate_header_field(name, text)
+        return text
+
+    # -- the body ---------------------------------------------------------
+
+    def write(self, chunk: str | bytes | dict[str, Any]) -> None:
+        """Buffer output: ``str`` (UTF-8), ``bytes``, or a ``dict`` sent as JSON.
+
+        Raises:
+            RuntimeError: after ``finish()``.
+            TypeError: a list or another type (JSON lists are not written:
+                a top-level JSON array was an old cross-site leak).
+        """
+        if self._finished:
+            raise RuntimeError("cannot write() after finish()")
+        if isinstance(chunk, dict):
+            chunk = escape.json_encode(chunk)
+            self.set_header("Content-Type", "application/json; charset=UTF-8")
+        elif not isinstance(chunk, (bytes, str)):
+            message = "write() only accepts bytes, str and dict"
+            if isinstance(chunk, list):
+                message += "; wrap a list in a dict (a JSON array at the top level is unsafe)"
+            raise TypeError(message)
+        self._write_buffer.append(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+
+    def flush(self, include_footers: bool = False) -> Awaitable[None]:
+        """Send what is buffered now; the response becomes chunked if no length is known.
+
+        Returns:
+            An awaitable that completes when the transport can take more.
+        """
+        chunk = b"".join(self._write_buffer)
+        self._write_buffer = []
+        connection = self.request.connection
+        if not self._headers_written:
+            self._headers_written = True
+            if self.request.method == "HEAD":
+                chunk = b""
+            start_line = ResponseStartLine(self.request.version, self._status_code, self._reason)
+            return connection.write_headers(start_line, self._headers, chunk)  # type: ignore[no-any-return]
+        if self.request.method == "HEAD":
+            chunk = b""
+        return connection.write(chunk)  # type: ignore[no-any-return]
+
+    def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Awaitable[None]:
+        """Complete the response; ``on_finish()`` runs after.
+
+        Raises:
+            RuntimeError: ``finish()`` was called already.
+        """
+        if self._finished:
+            raise RuntimeError("finish() called twice")
+        if chunk is not None:
+            self.write(chunk)
+        if not self._headers_written:
+            self._prepare_final_headers()
+        result = self.flush()
+        self.request.connection.finish()
+        self._finished = True
+        self.request._finish_time = time.time()
+        self.application.log_request(self)
+        self.on_finish()
+        self.ui.clear()
+        return result
+
+    def _prepare_final_headers(self) -> None:
+        """ETag/304 and Content-Length, decided once the whole body is known."""
+        status = self._status_code
+        if status == 200 and self.request.method in ("GET", "HEAD") and "Etag" not in self._headers:
+            self.set_etag_header()
+            if self.check_etag_header():
+                self._write_buffer = []
+                self.set_status(304)
+        if status in (204, 304) or 100 <= status < 200:
+            for name in ("Content-Length", "Content-Type", "Transfer-Encoding"):
+                self.clear_header(name)
+            self._write_buffer = []
+        elif "Content-Length" not in self._headers:
+            self._headers["Content-Length"] = str(sum(map(len, self._write_buffer)))
+
+    def render(self, template_name: str, **kwargs: Any) -> Awaitable[None]:
+        """Render a Jinja2 template from ``template_path`` and finish the response."""
+        if self._finished:
+            raise RuntimeError("cannot render() after finish()")
+        return self.finish(self.render_string(template_name, **kwargs))
+
+    def render_string(self, template_name: str, **kwargs: Any) -> str:
+        """Render a template to a string, with the handler's namespace added."""
+        namespace = self.get_template_namespace()
+        namespace.update(kwargs)
+        return template.render(self.get_template_path(), template_name, namespace, self.application.template_options)
+
+    def get_template_path(self) -> str | None:
+        """Directory of templates; override for per-handler templates."""
+        return self.application.settings.get("template_path")
+
+    def get_template_namespace(self) -> dict[str, Any]:
+        """Names every template sees: handler, request, current_user, helpers."""
+        namespace: dict[str, Any] = {
+            "handler": self,
+            "request": self.request,
+            "current_user": self.current_user,
+            "locale": self.locale,
+            "_": self.locale.translate,
+            "reverse_url": self.reverse_url,
+            "static_url": self.static_url,
+            "xsrf_form_html": self.xsrf_form_html,
+            "settings": self.application.settings,
+        }
+        for name, function in self.application.ui_methods.items():
+            namespace[name] = functools.partial(function, self)
+        return namespace
+
+    def redirect(self, url: str, permanent: bool = False, status: int | None = None) -> None:
+        """Redirect: 302 by default, 301 if ``permanent``, or any 3xx ``status``.
+
+        Raises:
+            RuntimeError: headers were already sent.
+            ValueError: ``status`` is not a 3xx code.
+        """
+        if self._headers_written:
+            raise RuntimeError("cannot redirect after headers have been written")
+        if status is None:
+            status = 301 if permanent else 302
+        elif not 300 <= status <= 399:
+            raise ValueError(f"redirect status must be 3xx, got {status}")
+        self.set_status(status)
+        self.set_header("Location", escape.utf8(url).decode("latin-1"))
+        self.finish()
+
+    # -- errors ---------------------------------------------------------
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        """Answer with an error page from ``write_error`` (Tornado's ``send_error``)."""
+        if self._headers_written:
+            gen_log.error("cannot send error response after headers written")
+            if not self._finished:
+                try:
+                    self.finish()
+                except Exception:
+                    gen_log.error("failed to flush partial response", exc_info=True)
+            return
+        self.clear()
+        reason = kwargs.get("reason")
+        exc_info = kwargs.get("exc_info")
+        if exc_info is not None and isinstance(exc_info[1], HTTPError) and exc_info[1].reason:
+            reason = exc_info[1].reason
+        try:
+            self.set_status(status_code, reason=reason)
+        except ValueError:
+            self.set_status(500)
+        if self._status_code == 405:
+            allowed = [m for m in self.SUPPORTED_METHODS if self._implements(m)]
+            self.set_header("Allow", ", ".join(allowed))
+        try:
+            self.write_error(self._status_code, **kwargs)
+        except Exception:
+            app_log.error("uncaught exception in write_error", exc_info=True)
+        if not self._finished:
+            self.finish()
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Write an error page; override for custom pages.
+
+        ``kwargs["exc_info"]`` holds the exception when one caused the error;
+        with the ``serve_traceback`` setting (on in debug) the default page
+        shows the traceback.
+        """
+        exc_info = kwargs.get("exc_info")
+        if self.settings.get("serve_traceback") and exc_info:
+            self.set_header("Content-Type", "text/plain; charset=UTF-8")
+            for line in traceback.format_exception(*exc_info):
+                self.write(line)
+            self.finish()
+            return
+        title = escape.xhtml_escape(f"{status_code}: {self._reason}")
+        self.finish(f"<html><title>{title}</title><body>{title}</body></html>")
+
+    def log_exception(
+        self,
+        typ: type[BaseException] | None,
+        value: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        """Log an exception once, with the request line; HTTPErrors log as warnings."""
+        if isinstance(value, HTTPError):
+            if value.log_message:
+                summary = f"{value.status_code} {self._request_summary()}: {value.log_message % value.args}"
+                gen_log.warning(summary)
+            return
+        app_log.error("Uncaught exception %s\n%r", self._request_summary(), self.request, exc_info=(typ, value, tb))  # type: ignore[arg-type]
+
+    def _request_summary(self) -> str:
+        return f"{self.request.method} {self.request.uri} ({self.request.remote_ip})"
+
+    def _handle_request_exception(self, exc: BaseException) -> None:
+        if isinstance(exc, Finish):
+            if not self._finished:
+                self.finish(*exc.args)
+            return
+        try:
+            self.log_exception(type(exc), exc, exc.__traceback__)
+        except Exception:
+            app_log.error("error in log_exception", exc_info=True)
+        if self._finished:
+            return
+        exc_info = (type(exc), exc, exc.__traceback__)
+        if isinstance(exc, HTTPError):
+            self.send_error(exc.status_code, exc_info=exc_info)
+        elif isinstance(exc, HTTPInputError):
+            self.send_error(400, exc_info=exc_info)
+        else:
+            self.send_error(500, exc_info=exc_info)
+
+    # -- ETags ------------------------------------------------------------
+
+    def compute_etag(self) -> str | None:
+        """A hash of the body, or None to send no ETag (override to customise)."""
+        hasher = hashlib.sha1()
+        for part in self._write_buffer:
+            hasher.update(part)
+        return f'"{hasher.hexdigest()}"'
+
+    def set_etag_header(self) -> None:
+        """Set ``Etag`` from ``compute_etag()``."""
+        etag = self.compute_etag()
+        if etag is not None:
+            self.set_header("Etag", etag)
+
+    def check_etag_header(self) -> bool:
+        """True when the request's ``If-None-Match`` matches our ``Etag`` (weak comparison)."""
+        ours = self._headers.get("Etag", "").removeprefix("W/")
+        theirs = self.request.headers.get("If-None-Match", "")
+        if not ours or not theirs:
+            return False
+        if theirs.strip() == "*":
+            return True
+        return any(tag.strip().removeprefix("W/") == ours for tag in theirs.split(","))
+
+    # -- URLs and helpers -----------------------------------------------
+
+    def reverse_url(self, name: str, *args: Any) -> str:
+        """The path of the named route (``Application.reverse_url``)."""
+        return self.application.reverse_url(name, *args)
+
+    def static_url(self, path: str, include_host: bool | None = None, **kwargs: Any) -> str:
+        """URL of a file under ``static_path``, versioned by content hash."""
+        url = self.application.static_url(path, **kwargs)
+        if include_host:
+            return f"{self.request.protocol}://{self.request.host}{url}"
+        return url
+
+    def xsrf_form_html(self) -> str:
+        """A hidden ``_xsrf`` input for forms (the XSRF token arrives with ``security``)."""
+        token = getattr(self, "xsrf_token", None)
+        if token is None:
+            return ""
+        value = token.decode("latin-1") if isinstance(token, bytes) else str(token)
+        return f'<input type="hidden" name="_xsrf" value="{escape.xhtml_escape(value)}"/>'
+
+    def require_setting(self, name: str, feature: str = "this feature") -> None:
+        """Raise if a setting the handler needs is missing.
+
+        Raises:
+            RuntimeError: the setting is absent.
+        """
+        if not self.application.settings.get(name):
+            raise RuntimeError(f"you must define the {name!r} setting in your application to use {feature}")
+
+    def get_cookie(self, name: str, default: str | None = None) -> str | None:
+        """A cookie the client sent, or ``default``."""
+        morsel = self.request.cookies.get(name)
+        return morsel.value if morsel is not None else default
+
+    @property
+    def cookies(self) -> dict[str, http.cookies.Morsel[str]]:
+        """The request's cookies (``self.request.cookies``)."""
+        return self.request.cookies
+
+    # -- execution (called by the application) --------------------------
+
+    def _execute_prepare(self) -> Awaitable[None] | None:
+        """Checks and ``prepare()``; returns an awaitable when ``prepare`` is async."""
+        try:
+            self._check_method()
+            self._decode_path_args()
+            result = self.prepare()
+        except Exception as exc:
+            self._handle_request_exception(exc)
+            return None
+        if result is None:
+            return None
+        return asyncio.ensure_future(self._await_stage(result))
+
+    def _execute_method(self) -> Awaitable[None] | None:
+        """Run the HTTP method, then finish if it did not; tasks only for async methods."""
+        if self._finished:
+            return None
+        try:
+            method = getattr(self, self.request.method.lower(), None)
+            if method is None:
+                self._method_not_allowed()
+            result = method(*self.path_args, **self.path_kwargs)
+            if result is not None and hasattr(result, "__await__"):
+                return asyncio.ensure_future(self._await_stage(result, finish=True))
+            if self._auto_finish and not self._finished:
+                self.finish()
+        except Exception as exc:
+            self._handle_request_exception(exc)
+        return None
+
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        """Receive a piece of the body; only ``@stream_request_body`` handlers define it."""
+        raise NotImplementedError()
+
+    def _receive_chunk(self, chunk: bytes) -> Awaitable[None] | None:
+        try:
+            result = self.data_received(chunk)
+        except Exception as exc:
+            self._handle_request_exception(exc)
+            return None
+        if result is None:
+            return None
+        return asyncio.ensure_future(self._await_stage(result))
+
+    async def _await_stage(self, awaitable: Awaitable[Any], finish: bool = False) -> None:
+        try:
+            await awaitable
+            if finish and self._auto_finish and not self._finished:
+                self.finish()
+        except Exception as exc:
+            self._handle_request_exception(exc)
+
+    def _check_method(self) -> None:
+        if self.request.method not in self.SUPPORTED_METHODS:
+            self._method_not_allowed()
+
+    def _method_not_allowed(self) -> NoReturn:
+        raise HTTPError(405)
+
+    def _implements(self, method: str) -> bool:
+        """True when the subclass defines the method (the base class defines none)."""
+        return getattr(type(self), method.lower(), None) is not None
+
+    def _decode_path_args(self) -> None:
+        args, kwargs = self.path_args, self.path_kwargs
+        self.path_args = [self.decode_argument(a) if isinstance(a, bytes) else a for a in args]
+        self.path_kwargs = {
+            k: (self.decode_argument(v, name=k) if isinstance(v, bytes) else v) for k, v in kwargs.items()
+        }
+
+    def _log_summary(self) -> str:
+        return self._request_summary()
+
+
+_C = TypeVar("_C", bound=type[RequestHandler])
+
+
+def stream_request_body(cls: _C) -> _C:
+    """Class decorator: deliver the body to ``data_received`` as it arrives (Tornado's).
+
+    ``prepare()`` runs once the headers are in (it may raise the limit with
+    ``self.request.connection.set_max_body_size(n)``); the HTTP method runs
+    after the last chunk; ``self.request.body`` stays empty.
+
+    Raises:
+        TypeError: ``cls`` is not a ``RequestHandler`` subclass.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, RequestHandler)):
+        raise TypeError(f"expected a RequestHandler subclass, got {cls!r}")
+    cls._stream_request_body = True
+    return cls
+
+
+def asynchronous(method: _F) -> _F:
+    """Keep the request open after the method returns, until ``finish()`` (Tornado's old decorator).
+
+    For callback-style handlers, as the tutorial's ``@tornado.web.asynchronous``
+    example: the response is sent when a callback calls ``self.finish()``.
+    Coroutines need no decorator.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
+        self._auto_finish = False
+        return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def removeslash(method: _F) -> _F:
+    """Redirect ``/path/`` to ``/path`` for GET and HEAD; 404 otherwise."""
+
+    @functools.wraps(method)
+    def wrapper(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
+        path = self.request.path
+        if path.endswith("/") and path != "/":
+            if self.request.method not in ("GET", "HEAD"):
+                raise HTTPError(404)
+            target = path.rstrip("/") or "/"
+            if self.request.query:
+                target += "?" + self.request.query
+            self.redirect(target, permanent=True)
+            return None
+        return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def addslash(method: _F) -> _F:
+    """Redirect ``/path`` to ``/path/`` for GET and HEAD; 404 otherwise."""
+
+    @functools.wraps(method)
+    def wrapper(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
+        path = self.request.path
+        if not path.endswith("/"):
+            if self.request.method not in ("GET", "HEAD"):
+                raise HTTPError(404)
+            target = path + "/"
+            if self.request.query:
+                target += "?" + self.request.query
+            self.redirect(target, permanent=True)
+            return None
+        return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,144 @@
+"""Application settings: Tornado's dict, read once into a typed object.
+
+Strategy: ``Application(**settings)`` keeps the dict (handlers read
+``self.settings``, and applications may keep their own keys there, as in
+Tornado), and resolves the keys the framework itself uses into one frozen
+``AppSettings`` at construction. A key that is a near miss of a known one
+(``template_dir``, ``static_paths``, ``cookie_secrets``) is an error at
+start-up rather than a setting silently ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["AppSettings", "resolve_settings"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class AppSettings:
+    """The settings the framework reads, with Tornado's names and defaults."""
+
+    debug: bool = False
+    autoreload: bool = False
+    compiled_template_cache: bool = True
+    static_hash_cache: bool = True
+    serve_traceback: bool = False
+    template_path: str | None = None
+    autoescape: bool = True
+    static_path: str | None = None
+    static_url_prefix: str = "/static/"
+    cookie_secret: Any = None
+    key_version: int | None = None
+    xsrf_cookies: bool = False
+    login_url: str | None = None
+    default_handler_class: type | None = None
+    default_handler_args: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    compress_response: bool = False
+    ui_methods: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    template_globals: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+# Keys Tornado documents that we accept (some are read elsewhere, e.g. by
+# handlers, static files or websockets) beyond the fields above.
+_OTHER_KNOWN = frozenset(
+    {
+        "gzip",
+        "static_handler_class",
+        "static_handler_args",
+        "xsrf_cookie_version",
+        "xsrf_cookie_kwargs",
+        "ui_modules",
+        "log_function",
+        "template_loader",
+        "websocket_ping_interval",
+        "websocket_ping_timeout",
+        "websocket_max_message_size",
+        "allow_remote_access",
+        "max_body_size",
+    }
+)
+KNOWN_KEYS = frozenset(f.name for f in dataclasses.fields(AppSettings)) | _OTHER_KNOWN
+
+# Misspellings too far from the real key for the edit-distance check.
+_ALIASES = {
+    "template_dir": "template_path",
+    "template_dirs": "template_path",
+    "templates": "template_path",
+    "templates_path": "template_path",
+    "static_dir": "static_path",
+    "static_root": "static_path",
+    "static_prefix": "static_url_prefix",
+    "secret": "cookie_secret",
+    "secret_key": "cookie_secret",
+    "xsrf": "xsrf_cookies",
+    "csrf_cookies": "xsrf_cookies",
+    "compress": "compress_response",
+}
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance (keys are short; quadratic is fine at start-up)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = current
+    return previous[-1]
+
+
+def near_miss(key: str) -> str | None:
+    """The known key that ``key`` probably meant, or None if it is fine as it is."""
+    if key in KNOWN_KEYS:
+        return None
+    if key in _ALIASES:
+        return _ALIASES[key]
+    if len(key) < 6:
+        return None
+    for known in sorted(KNOWN_KEYS):
+        if _distance(key, known) <= 2:
+            return known
+    return None
+
+
+def resolve_settings(settings: dict[str, Any]) -> AppSettings:
+    """Apply Tornado's debug implications and read the dict into ``AppSettings``.
+
+    ``settings`` is updated in place with the implied defaults (``debug``
+    turns on ``autoreload``, ``serve_traceback`` and turns off the template
+    and static caches), as Tornado does.
+
+    Raises:
+        ValueError: a key is a near miss of a known setting, or a value has
+            the wrong type.
+    """
+    for key in settings:
+        meant = near_miss(key)
+        if meant is not None:
+            raise ValueError(f"unknown setting {key!r}: did you mean {meant!r}?")
+    if settings.get("debug"):
+        settings.setdefault("autoreload", True)
+        settings.setdefault("compiled_template_cache", False)
+        settings.setdefault("static_hash_cache", False)
+        settings.setdefault("serve_traceback", True)
+    if "gzip" in settings:
+        settings.setdefault("compress_response", settings["gzip"])
+    fields = {f.name for f in dataclasses.fields(AppSettings)}
+    values = {k: v for k, v in settings.items() if k in fields}
+    _check_types(values)
+    return AppSettings(**values)
+
+
+def _check_types(values: dict[str, Any]) -> None:
+    for name in ("template_path", "static_path", "login_url", "static_url_prefix"):
+        if values.get(name) is not None and not isinstance(values[name], str):
+            raise ValueError(f"setting {name!r} must be a str, got {type(values[name]).__name__}")
+    handler_class = values.get("default_handler_class")
+    if handler_class is not None and not isinstance(handler_class, type):
+        raise ValueError("setting 'default_handler_class' must be a RequestHandler subclass")
+    autoescape = values.get("autoescape", True)
+    if autoescape is None or autoescape == "xhtml_escape":
+        values["autoescape"] = autoescape is not None

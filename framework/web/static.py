@@ -1,0 +1,400 @@
+"""``StaticFileHandler``: files under a directory, with caching headers and ranges.
+
+Strategy: the public methods are Tornado's overridable hooks, called in
+Tornado's order (``parse_url_path`` -> ``get_absolute_path`` ->
+``validate_absolute_path`` -> headers -> 304 check -> range -> content), so a
+subclass that serves from elsewhere overrides only the hooks it needs. Files
+are streamed in 64 KiB chunks and each chunk is flushed and awaited, which is
+the flow control: a slow client never makes the server read a file ahead of
+the socket. Versions (``?v=``) are content hashes cached per absolute path.
+
+Differences from Tornado, all deliberate:
+
+* Containment is checked on ``os.path.realpath`` of both root and file, so a
+  symlink that leads out of the root is refused (403); Tornado checks only
+  the ``abspath``.
+* A cached version is re-computed when the file's mtime or size changed, so a
+  file edited in place never keeps a stale ``ETag`` (Tornado keeps the first
+  hash until ``reset()``).
+* ``If-Range`` is honoured and a ``Range`` on an empty file is ignored (200).
+* ``make_static_url`` percent-quotes the path.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import hashlib
+import logging
+import mimetypes
+import os
+import re
+import threading
+import urllib.parse
+from collections.abc import Awaitable, Iterable, Iterator
+from typing import Any, ClassVar
+
+from framework.web.errors import HTTPError
+from framework.web.handler import RequestHandler
+
+__all__ = ["StaticFileHandler"]
+
+gen_log = logging.getLogger("framework.general")
+
+# RFC 9110 14.1.2: int-range = first-pos "-" [ last-pos ];
+# suffix-range = "-" suffix-length. One range only: we never send multipart/byteranges.
+_BYTE_RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.IGNORECASE)
+
+# (mtime_ns, size) when the content is a file, else None; then the hash.
+_Version = tuple[tuple[int, int] | None, str]
+
+
+class StaticFileHandler(RequestHandler):
+    """Serve files from the directory given as ``path`` (Tornado's ``StaticFileHandler``).
+
+    ``Application(static_path=...)`` routes ``/static/(.*)``, ``/favicon.ico``
+    and ``/robots.txt`` here; map more with
+    ``(r"/content/(.*)", StaticFileHandler, {"path": "/var/www"})``. With
+    ``default_filename`` (e.g. ``"index.html"``) a directory serves that file.
+    A request carrying ``?v=`` (as ``static_url()`` makes) may be cached by
+    browsers for ten years.
+    """
+
+    CACHE_MAX_AGE: ClassVar[int] = 86400 * 365 * 10
+    CHUNK_SIZE: ClassVar[int] = 64 * 1024
+
+    _static_hashes: ClassVar[dict[str, _Version]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    root: str
+    default_filename: str | None
+    path: str
+    absolute_path: str
+    modified: datetime.datetime | None
+
+    def initialize(self, path: str, default_filename: str | None = None) -> None:
+        """Receive the route's ``path`` (the root directory) and ``default_filename``."""
+        self.root = path
+        self.default_filename = default_filename
+        self._stat_result: os.stat_result | None = None
+        self._client_gone = False
+
+    @classmethod
+    def reset(cls) -> None:
+        """Forget every cached version hash (Tornado's ``reset``)."""
+        with cls._lock:
+            cls._static_hashes.clear()
+
+    def head(self, path: str) -> Awaitable[None]:
+        """Like GET with the same headers, without the body."""
+        return self.get(path, include_body=False)
+
+    async def get(self, path: str, include_body: bool = True) -> None:
+        """Serve the file at ``path`` (the route's group) under the root.
+
+        Mirrors Tornado's ``get``; see the module docstring for differences.
+
+        Raises:
+            HTTPError: 403 outside the root or not a file, 404 missing.
+        """
+        self.path = self.parse_url_path(path)
+        absolute_path = self.get_absolute_path(self.root, self.path)
+        validated = self.validate_absolute_path(self.root, absolute_path)
+        if validated is None:
+            return  # validate_absolute_path already answered (a redirect)
+        self.absolute_path = validated
+        self.modified = self.get_modified_time()
+        self.set_headers()
+        if self.should_return_304():
+            self.set_status(304)
+            return
+        span = self._select_range(self.get_content_size())
+        if span is None:
+            return  # 416 already set
+        start, end = span
+        self.set_header("Content-Length", end - start)
+        if include_body:
+            await self._send_content(start, end)
+
+    async def _send_content(self, start: int, end: int) -> None:
+        """Write the span chunk by chunk, awaiting each flush (flow control)."""
+        content: Iterable[bytes] | bytes = self.get_content(self.absolute_path, start, end)
+        chunks = [content] if isinstance(content, bytes) else content
+        try:
+            for chunk in chunks:
+                if self._client_gone:
+                    return
+                self.write(chunk)
+                await self.flush()
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # closes the file now if the client left mid-way
+
+    def on_connection_close(self) -> None:
+        """Stop streaming when the client disconnects; subclasses should call super()."""
+        self._client_gone = True
+        super().on_connection_close()
+
+    # -- ranges -----------------------------------------------------------
+
+    def _select_range(self, size: int) -> tuple[int, int] | None:
+        """The ``[start, end)`` span to send, setting 206 or 416; None after a 416.
+
+        A malformed or multi-range header is ignored (200 with the whole
+        file), as Tornado does; so is any range on an empty file.
+        """
+        header = self.request.headers.get("Range")
+        parsed = _parse_byte_range(header) if header and size > 0 and self._if_range_holds() else None
+        if parsed is None:
+            return 0, size
+        first, last = parsed
+        if first is None:  # suffix form: the last ``last`` bytes; "-0" is unsatisfiable
+            suffix = last or 0
+            start, end = (max(size - suffix, 0), size) if suffix else (size, size)
+        else:
+            start, end = first, size if last is None else min(last + 1, size)
+        if start >= end:
+            self.set_status(416)
+            self.set_header("Content-Type", "text/plain")
+            self.set_header("Content-Range", f"bytes */{size}")
+            return None
+        if (start, end) != (0, size):
+            self.set_status(206)
+            self.set_header("Content-Range", f"bytes {start}-{end - 1}/{size}")
+        return start, end
+
+    def _if_range_holds(self) -> bool:
+        """RFC 9110 13.1.5: a range applies only if ``If-Range`` (when sent) still matches."""
+        condition = self.request.headers.get("If-Range")
+        if condition is None:
+            return True
+        condition = condition.strip()
+        if condition.startswith(('"', "W/")):
+            return condition == self._headers.get("Etag")  # strong comparison: W/ never matches
+        return self.modified is not None and _parse_http_date(condition) == self.modified
+
+    # -- headers and conditional requests ---------------------------------
+
+    def set_headers(self) -> None:
+        """Set the response's caching and type headers (Tornado's ``set_headers``)."""
+        self.set_header("Accept-Ranges", "bytes")
+        self.set_etag_header()
+        if self.modified is not None:
+            self.set_header("Last-Modified", self.modified)
+        content_type = self.get_content_type()
+        if content_type:
+            self.set_header("Content-Type", content_type)
+        cache_time = self.get_cache_time(self.path, self.modified, content_type)
+        if cache_time > 0:
+            expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=cache_time)
+            self.set_header("Expires", expires)
+            self.set_header("Cache-Control", f"max-age={cache_time}")
+        self.set_extra_headers(self.path)
+
+    def should_return_304(self) -> bool:
+        """True when the client's copy is current (Tornado's ``should_return_304``).
+
+        ``If-None-Match`` wins when present; otherwise ``If-Modified-Since``
+        not older than the file's mtime.
+        """
+        if self.request.headers.get("If-None-Match"):
+            return self.check_etag_header()
+        since = self.request.headers.get("If-Modified-Since")
+        if since is None or self.modified is None:
+            return False
+        when = _parse_http_date(since)
+        return when is not None and when >= self.modified
+
+    def compute_etag(self) -> str | None:
+        """The quoted content hash, so the ETag never needs the body in memory."""
+        use_cache = bool(self.settings.get("static_hash_cache", True))
+        version = self._get_cached_version(self.absolute_path, use_cache=use_cache)
+        return f'"{version}"' if version else None
+
+    def get_content_type(self) -> str:
+        """The MIME type from the file name; compressed files are sent as what they are.
+
+        A ``.gz`` file is ``application/gzip`` rather than its inner type with
+        an encoding, so browsers do not silently unpack a download (as Tornado).
+        """
+        mime_type, encoding = mimetypes.guess_type(self.absolute_path)
+        if encoding == "gzip":
+            return "application/gzip"
+        if encoding is not None or mime_type is None:
+            return "application/octet-stream"
+        return mime_type
+
+    def set_extra_headers(self, path: str) -> None:
+        """Override to add headers to every file response."""
+
+    def get_cache_time(self, path: str, modified: datetime.datetime | None, mime_type: str) -> int:
+        """Seconds browsers may cache the file: ten years for versioned URLs, else 0."""
+        return self.CACHE_MAX_AGE if "v" in self.request.arguments else 0
+
+    # -- the file ----------------------------------------------------------
+
+    def _stat(self) -> os.stat_result:
+        if self._stat_result is None:
+            self._stat_result = os.stat(self.absolute_path)
+        return self._stat_result
+
+    def get_content_size(self) -> int:
+        """Size of the file in bytes (one ``stat`` per request)."""
+        return self._stat().st_size
+
+    def get_modified_time(self) -> datetime.datetime | None:
+        """The mtime in whole seconds (HTTP dates have no fractions), timezone-aware UTC."""
+        return datetime.datetime.fromtimestamp(int(self._stat().st_mtime), datetime.timezone.utc)
+
+    @classmethod
+    def get_content(cls, abspath: str, start: int | None = None, end: int | None = None) -> Iterator[bytes]:
+        """Yield the bytes ``[start, end)`` of the file in ``CHUNK_SIZE`` pieces.
+
+        Overrides may return ``bytes`` instead, as in Tornado.
+        """
+        with open(abspath, "rb") as file:
+            if start is not None:
+                file.seek(start)
+            remaining = None if end is None else end - (start or 0)
+            while remaining is None or remaining > 0:
+                chunk = file.read(cls.CHUNK_SIZE if remaining is None else min(cls.CHUNK_SIZE, remaining))
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    @classmethod
+    def get_content_version(cls, abspath: str) -> str:
+        """A hash of the content (BLAKE2b, 32 hex digits; Tornado uses MD5)."""
+        hasher = hashlib.blake2b(digest_size=16)
+        content: Iterable[bytes] | bytes = cls.get_content(abspath)
+        for chunk in [content] if isinstance(content, bytes) else content:
+            hasher.update(chunk)
+        return hasher.hexdigest()
+
+    @classmethod
+    def _get_cached_version(cls, abs_path: str, *, use_cache: bool = True) -> str | None:
+        """The content version, re-hashed only when mtime or size changed."""
+        key: tuple[int, int] | None = None
+        try:
+            stat = os.stat(abs_path)
+            key = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            pass  # an override may serve content that is not a file: hash it once
+        try:
+            with cls._lock:
+                cached = cls._static_hashes.get(abs_path) if use_cache else None
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            version = cls.get_content_version(abs_path)
+        except OSError:
+            gen_log.error("could not open static file %r", abs_path)
+            return None
+        if use_cache:
+            with cls._lock:
+                cls._static_hashes[abs_path] = (key, version)
+        return version
+
+    # -- paths and URLs ----------------------------------------------------
+
+    def parse_url_path(self, url_path: str) -> str:
+        """The route's path group as a relative filesystem path (``/`` -> ``os.sep``)."""
+        return url_path.replace("/", os.sep) if os.sep != "/" else url_path
+
+    @classmethod
+    def get_absolute_path(cls, root: str, path: str) -> str:
+        """``path`` joined to ``root`` and made absolute (not yet validated)."""
+        return os.path.abspath(os.path.join(root, path))
+
+    def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
+        """Check the file may be served; return the path to serve, or None after redirecting.
+
+        Mirrors Tornado's hook, but compares real paths so symlinks cannot
+        escape the root. The path returned is not resolved, so the content
+        type and the version cache key follow the name asked for. A directory
+        redirects to its ``/`` form and serves ``default_filename`` when one
+        is set.
+
+        Raises:
+            HTTPError: 400 for a NUL in the path; 403 outside the root or not
+                a regular file; 404 missing.
+        """
+        if "\x00" in absolute_path:
+            raise HTTPError(400, "NUL in static path %r", self.path)
+        real_root = os.path.realpath(root)
+        _check_contained(real_root, absolute_path, self.path)
+        if os.path.isdir(absolute_path) and self.default_filename is not None:
+            if not self.request.path.endswith("/"):
+                if self.request.path.startswith("//"):
+                    raise HTTPError(403, "refusing to redirect %s (two leading slashes)", self.request.path)
+                self.redirect(self.request.path + "/", permanent=True)
+                return None
+            absolute_path = os.path.join(absolute_path, self.default_filename)
+            _check_contained(real_root, absolute_path, self.path)
+        if not os.path.exists(absolute_path):
+            raise HTTPError(404)
+        if not os.path.isfile(absolute_path):
+            raise HTTPError(403, "%s is not a file", self.path)
+        return absolute_path
+
+    @classmethod
+    def make_static_url(cls, settings: dict[str, Any], path: str, include_version: bool = True) -> str:
+        """The URL of ``path``, with ``?v=<hash>`` when ``include_version`` (Tornado's)."""
+        url = str(settings.get("static_url_prefix", "/static/")) + urllib.parse.quote(path)
+        if not include_version:
+            return url
+        version = cls.get_version(settings, path)
+        return f"{url}?v={version}" if version else url
+
+    @classmethod
+    def get_version(cls, settings: dict[str, Any], path: str) -> str | None:
+        """The version of ``path`` under ``settings["static_path"]``; None if unreadable.
+
+        Cached unless ``static_hash_cache`` is false (``debug`` turns it off).
+        """
+        abs_path = cls.get_absolute_path(settings["static_path"], path)
+        return cls._get_cached_version(abs_path, use_cache=bool(settings.get("static_hash_cache", True)))
+
+
+def _check_contained(real_root: str, path: str, shown: str) -> None:
+    """Refuse ``path`` unless its real path lies inside ``real_root``.
+
+    ``commonpath`` compares whole components, so ``static-private`` is not
+    inside ``static`` (a string prefix check would say it is).
+
+    Raises:
+        HTTPError: 403 for ``..``, absolute paths, symlinks that lead out, or
+            a sibling directory that merely shares the root's prefix.
+    """
+    try:
+        inside = os.path.commonpath([real_root, os.path.realpath(path)]) == real_root
+    except ValueError:  # paths on different drives (Windows)
+        inside = False
+    if not inside:
+        raise HTTPError(403, "%s is not in the root static directory", shown)
+
+
+def _parse_byte_range(header: str) -> tuple[int | None, int | None] | None:
+    """``(first, last)`` of a single byte range (``first`` None for a suffix), else None."""
+    found = _BYTE_RANGE.fullmatch(header.strip())
+    if found is None:
+        return None
+    first_text, last_text = found.groups()
+    if not first_text and not last_text:
+        return None
+    first = int(first_text) if first_text else None
+    last = int(last_text) if last_text else None
+    if first is not None and last is not None and last < first:
+        return None  # RFC 9110 14.1.1: invalid, so the header is ignored
+    return first, last
+
+
+def _parse_http_date(value: str) -> datetime.datetime | None:
+    """An HTTP date as aware UTC, or None if it does not parse."""
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed.replace(tzinfo=datetime.timezone.utc) if parsed.tzinfo is None else parsed
