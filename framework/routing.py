@@ -466,9 +466,8 @@ class DefaultHostMatches(Matcher):
 class PathMatches(Matcher):
     """Matches ``request.path`` against a regex and captures its groups (Tornado's ``PathMatches``).
 
-    Difference from Tornado: ``reverse`` escapes ``/`` in arguments as
-    ``%2F`` (Tornado leaves it), so an argument always fills exactly its own
-    group; ``match`` decodes it back, so the value round-trips.
+    As in Tornado, ``reverse`` leaves ``/`` in arguments unescaped, so a
+    group that captures a sub-path (a static file) reverses naturally.
     """
 
     def __init__(self, path_pattern: str | re.Pattern[str]) -> None:
@@ -503,7 +502,7 @@ class PathMatches(Matcher):
         return {"path_args": [_unquote_or_none(value) for value in found.groups()], "path_kwargs": {}}
 
     def reverse(self, *args: Any) -> str | None:
-        """Fill the pattern's groups with ``args``, percent-encoded (``quote(arg, safe="")``).
+        """Fill the pattern's groups with ``args``, percent-encoded (``quote(arg, safe="/")``).
 
         Raises:
             ValueError: the pattern is more than literal text and non-nested
@@ -557,9 +556,11 @@ def _unquote_or_none(value: str | None) -> bytes | None:
 
 
 def _escape_arg(value: Any) -> str:
+    # As Tornado's reverse_url: everything but unreserved characters and "/"
+    # is escaped, so a group such as a static file path keeps its slashes.
     if not isinstance(value, (str, bytes)):
         value = str(value)
-    return urllib.parse.quote(value, safe="")
+    return urllib.parse.quote(value, safe="/")
 
 
 class _Template(NamedTuple):
