@@ -19,10 +19,7 @@ from framework.web.locale import Locale as Locale
 from framework.web.redirect import ErrorHandler as ErrorHandler
 from framework.web.redirect import FallbackHandler as FallbackHandler
 from framework.web.redirect import RedirectHandler as RedirectHandler
-try:
-    from framework.web.static import StaticFileHandler as StaticFileHandler
-except ImportError:
-    pass
+from framework.web.static import StaticFileHandler as StaticFileHandler
 
 __all__ = [
     "Application",

@@ -1,23 +1,16 @@
 """``StaticFileHandler``: files under a directory, with caching headers and ranges.
 
-Strategy: the public methods are Tornado's overridable hooks, called in
-Tornado's order (``parse_url_path`` -> ``get_absolute_path`` ->
-``validate_absolute_path`` -> headers -> 304 check -> range -> content), so a
-subclass that serves from elsewhere overrides only the hooks it needs. Files
-are streamed in 64 KiB chunks and each chunk is flushed and awaited, which is
-the flow control: a slow client never makes the server read a file ahead of
-the socket. Versions (``?v=``) are content hashes cached per absolute path.
+Strategy: the public methods are Tornado's overridable hooks, called in its
+order (``parse_url_path``, ``get_absolute_path``, ``validate_absolute_path``,
+headers, 304 check, range, content), so a subclass overrides only what it
+needs. Files go out in 64 KiB chunks, each flushed and awaited: that is the
+flow control, so a slow client never makes us read ahead of the socket.
 
-Differences from Tornado, all deliberate:
-
-* Containment is checked on ``os.path.realpath`` of both root and file, so a
-  symlink that leads out of the root is refused (403); Tornado checks only
-  the ``abspath``.
-* A cached version is re-computed when the file's mtime or size changed, so a
-  file edited in place never keeps a stale ``ETag`` (Tornado keeps the first
-  hash until ``reset()``).
-* ``If-Range`` is honoured and a ``Range`` on an empty file is ignored (200).
-* ``make_static_url`` percent-quotes the path.
+Deliberate differences from Tornado: containment is checked on the
+``realpath`` of root and file, so symlinks cannot lead out of the root; a
+cached version is re-hashed when the file's mtime or size changed (no stale
+``ETag`` after an edit in place); ``If-Range`` is honoured; a ``Range`` on an
+empty file is ignored; ``make_static_url`` percent-quotes the path.
 """
 
 from __future__ import annotations
@@ -41,12 +34,11 @@ __all__ = ["StaticFileHandler"]
 
 gen_log = logging.getLogger("framework.general")
 
-# RFC 9110 14.1.2: int-range = first-pos "-" [ last-pos ];
-# suffix-range = "-" suffix-length. One range only: we never send multipart/byteranges.
-_BYTE_RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.IGNORECASE)
+# RFC 9110 14.1.2: int-range = first-pos "-" [ last-pos ]; suffix-range = "-" suffix-length.
+# One range only (we never send multipart/byteranges); 19 digits cover any file size.
+_BYTE_RANGE = re.compile(r"bytes=(\d{0,19})-(\d{0,19})", re.IGNORECASE)
 
-# (mtime_ns, size) when the content is a file, else None; then the hash.
-_Version = tuple[tuple[int, int] | None, str]
+_Version = tuple[tuple[int, int] | None, str]  # ((mtime_ns, size) of a file, else None), hash
 
 
 class StaticFileHandler(RequestHandler):
@@ -90,9 +82,7 @@ class StaticFileHandler(RequestHandler):
         return self.get(path, include_body=False)
 
     async def get(self, path: str, include_body: bool = True) -> None:
-        """Serve the file at ``path`` (the route's group) under the root.
-
-        Mirrors Tornado's ``get``; see the module docstring for differences.
+        """Serve the file at ``path`` (the route's group); mirrors Tornado's ``get``.
 
         Raises:
             HTTPError: 403 outside the root or not a file, 404 missing.
@@ -141,8 +131,7 @@ class StaticFileHandler(RequestHandler):
     def _select_range(self, size: int) -> tuple[int, int] | None:
         """The ``[start, end)`` span to send, setting 206 or 416; None after a 416.
 
-        A malformed or multi-range header is ignored (200 with the whole
-        file), as Tornado does; so is any range on an empty file.
+        A malformed or multi-range header is ignored (200, whole file), as in Tornado.
         """
         header = self.request.headers.get("Range")
         parsed = _parse_byte_range(header) if header and size > 0 and self._if_range_holds() else None
@@ -193,11 +182,7 @@ class StaticFileHandler(RequestHandler):
         self.set_extra_headers(self.path)
 
     def should_return_304(self) -> bool:
-        """True when the client's copy is current (Tornado's ``should_return_304``).
-
-        ``If-None-Match`` wins when present; otherwise ``If-Modified-Since``
-        not older than the file's mtime.
-        """
+        """True when the client's copy is current (Tornado's): ``If-None-Match`` first."""
         if self.request.headers.get("If-None-Match"):
             return self.check_etag_header()
         since = self.request.headers.get("If-Modified-Since")
@@ -213,10 +198,10 @@ class StaticFileHandler(RequestHandler):
         return f'"{version}"' if version else None
 
     def get_content_type(self) -> str:
-        """The MIME type from the file name; compressed files are sent as what they are.
+        """The MIME type from the file name (Tornado's rule for compressed files).
 
-        A ``.gz`` file is ``application/gzip`` rather than its inner type with
-        an encoding, so browsers do not silently unpack a download (as Tornado).
+        ``x.tar.gz`` is ``application/gzip``, not ``application/x-tar`` with an
+        encoding, so browsers do not silently unpack a download.
         """
         mime_type, encoding = mimetypes.guess_type(self.absolute_path)
         if encoding == "gzip":
@@ -309,13 +294,11 @@ class StaticFileHandler(RequestHandler):
         return os.path.abspath(os.path.join(root, path))
 
     def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
-        """Check the file may be served; return the path to serve, or None after redirecting.
+        """The path to serve, or None after redirecting (Tornado's hook, on real paths).
 
-        Mirrors Tornado's hook, but compares real paths so symlinks cannot
-        escape the root. The path returned is not resolved, so the content
-        type and the version cache key follow the name asked for. A directory
-        redirects to its ``/`` form and serves ``default_filename`` when one
-        is set.
+        The path returned is not resolved, so the content type and the version
+        cache key follow the name asked for. With ``default_filename`` a
+        directory redirects to its ``/`` form, which serves that file.
 
         Raises:
             HTTPError: 400 for a NUL in the path; 403 outside the root or not
@@ -361,12 +344,11 @@ class StaticFileHandler(RequestHandler):
 def _check_contained(real_root: str, path: str, shown: str) -> None:
     """Refuse ``path`` unless its real path lies inside ``real_root``.
 
-    ``commonpath`` compares whole components, so ``static-private`` is not
-    inside ``static`` (a string prefix check would say it is).
+    ``commonpath`` compares whole components: ``static-private`` is not inside
+    ``static``, though a string prefix check would say it is.
 
     Raises:
-        HTTPError: 403 for ``..``, absolute paths, symlinks that lead out, or
-            a sibling directory that merely shares the root's prefix.
+        HTTPError: 403 for ``..``, absolute paths, symlinks leading out.
     """
     try:
         inside = os.path.commonpath([real_root, os.path.realpath(path)]) == real_root
@@ -381,12 +363,8 @@ def _parse_byte_range(header: str) -> tuple[int | None, int | None] | None:
     found = _BYTE_RANGE.fullmatch(header.strip())
     if found is None:
         return None
-    first_text, last_text = found.groups()
-    if not first_text and not last_text:
-        return None
-    first = int(first_text) if first_text else None
-    last = int(last_text) if last_text else None
-    if first is not None and last is not None and last < first:
+    first, last = (int(text) if text else None for text in found.groups())
+    if (first is None and last is None) or (first is not None and last is not None and last < first):
         return None  # RFC 9110 14.1.1: invalid, so the header is ignored
     return first, last
 

@@ -1,0 +1,619 @@
+"""One HTTP/1.1 server connection: an asyncio ``Protocol`` driving a delegate.
+
+Strategy: bytes from the transport go into an ``http1.RequestParser``; events
+pulled from it drive the application's ``HTTPMessageDelegate`` (the seam in
+``httputil``). Nothing here parses or serialises HTTP itself: heads, chunks and
+error responses come from ``http1``. Pipelined requests simply wait in the
+parser's buffer (which reports ``PAUSED``) until the response in flight is
+finished; reading is paused when that buffer grows past a high-water mark, and
+while an awaitable returned by the delegate is pending (flow control for
+streamed bodies). No new request is started while the transport's write
+buffer is over its high-water mark, so a client that pipelines without
+reading cannot make the server hold its responses in memory.
+
+Each connection owns one timer, re-armed lazily: a phase change only moves a
+deadline, and the timer, when it fires early, re-arms itself for the rest.
+Phases: reading a head (``header_timeout``, slowloris), idle between requests
+(``idle_connection_timeout``), reading a body (``body_timeout``, reset by each
+chunk), and waiting for the application (no limit, so long-polls live).
+
+Tornado has a module of this name; ours holds the per-connection half of the
+server, while ``httpserver`` keeps listening, accepting and draining.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import socket
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from framework import http1
+from framework.iostream import StreamClosedError
+from framework.httputil import (
+    HTTPConnection,
+    HTTPHeaders,
+    HTTPMessageDelegate,
+    HTTPOutputError,
+    HTTPServerConnectionDelegate,
+    RequestStartLine,
+    ResponseStartLine,
+)
+
+__all__ = ["ConnectionContext", "ConnectionOwner", "HTTP1Connection", "HTTP1ServerProtocol", "ServerConfig"]
+
+app_log = logging.getLogger("framework.application")
+gen_log = logging.getLogger("framework.general")
+
+_READ_HIGH_WATER = 256 * 1024  # buffered-but-unparsed bytes before reading pauses
+_IDLE, _HEAD, _BODY, _APP, _CLOSING, _LINGER = range(6)
+# Lingering close: after answering a request whose body was not read (413,
+# an early error), the server shuts its sending side and discards what the
+# client still sends, for a bounded time and amount, before closing. Closing
+# at once with unread bytes makes the kernel send a reset, and the client
+# loses the response it was sent.
+_LINGER_SECONDS = 2.0
+_LINGER_MAX_BYTES = 16 * 1024 * 1024
+_CONTINUE = http1.serialize_response_head(100, [])
+
+
+@dataclasses.dataclass(slots=True)
+class ConnectionContext:
+    """Where a request came from: ``remote_ip`` and ``protocol`` (after ``xheaders``)."""
+
+    address: Any
+    remote_ip: str | None
+    protocol: str
+    trusted_downstream: frozenset[str] = frozenset()
+
+    def apply_xheaders(self, headers: HTTPHeaders) -> None:
+        """Trust the proxy's ``X-Real-Ip``/``X-Forwarded-For`` and ``X-Forwarded-Proto``.
+
+        The client is the rightmost ``X-Forwarded-For`` entry that is not a
+        trusted downstream proxy: entries further left are the client's to forge.
+        """
+        forwarded = headers.get("X-Forwarded-For", "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        while hops and hops[-1] in self.trusted_downstream:
+            hops.pop()
+        ip = headers.get("X-Real-Ip") or (hops[-1] if hops else None)
+        if ip and _is_ip(ip):
+            self.remote_ip = ip
+        proto = headers.get("X-Scheme") or headers.get("X-Forwarded-Proto", "")
+        proto = proto.split(",")[-1].strip().lower()
+        if proto in ("http", "https"):
+            self.protocol = proto
+
+
+def _is_ip(text: str) -> bool:
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, text)
+            return True
+        except (OSError, ValueError):
+            pass
+    return False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Everything a connection needs to know of its server's settings, resolved once."""
+
+    xheaders: bool
+    no_keep_alive: bool
+    limits: http1.Limits
+    header_timeout: float
+    idle_connection_timeout: float
+    body_timeout: float | None
+    max_connections: int | None
+    trusted_downstream: frozenset[str]
+    ssl_context: ssl.SSLContext | None
+
+
+class ConnectionOwner(Protocol):
+    """What a connection needs of the server that accepted it."""
+
+    _config: ServerConfig
+    _delegate: HTTPServerConnectionDelegate
+    _connections: set[HTTP1ServerProtocol]
+
+    def _connection_closed(self, conn: HTTP1ServerProtocol) -> None: ...
+
+
+class HTTP1Connection(HTTPConnection):
+    """The ``HTTPConnection`` of one request on a connection.
+
+    A fresh object per request, so a handler that writes after its response
+    finished cannot write into the next pipelined response.
+    """
+
+    __slots__ = (
+        "_proto", "context", "_head", "_headers_written", "_finished",
+        "_chunked", "_expected", "_written", "_close_callback", "keep_alive",
+    )
+
+    def __init__(self, proto: HTTP1ServerProtocol, context: ConnectionContext) -> None:
+        self._proto = proto
+        self.context = context
+        self._head: http1.RequestHead | None = None
+        self._headers_written = False
+        self._finished = False
+        self._chunked = False
+        self._expected: int | None = None
+        self._written = 0
+        self._close_callback: Callable[[], None] | None = None
+        self.keep_alive = False
+
+    # Tornado's HTTP1Connection API used by applications.
+
+    def set_close_callback(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` if the connection closes before the response finished."""
+        self._close_callback = callback
+
+    def set_max_body_size(self, max_body_size: int) -> None:
+        """Change the body limit for this request (before its body is read)."""
+        self._proto.parser.set_max_body_size(max_body_size)
+
+    def set_body_timeout(self, timeout: float) -> None:
+        """Change the body inactivity timeout for this request."""
+        self._proto.body_timeout = timeout
+
+    def close(self) -> None:
+        """Close the connection (after flushing what was written); the request is abandoned."""
+        if self._proto.current is self:
+            self._proto._close()
+
+    def write_headers(
+        self, start_line: ResponseStartLine, headers: HTTPHeaders, chunk: bytes | None = None
+    ) -> Awaitable[None]:
+        """Frame and send the response head (and first chunk) in one write.
+
+        Raises:
+            ValueError: a header name or value is unsafe (CR, LF, NUL).
+            RuntimeError: headers were already written.
+        """
+        if self._headers_written:
+            raise RuntimeError("write_headers() called twice")
+        head = self._head
+        assert head is not None  # the server sets it before the delegate sees the request
+        proto = self._proto
+        code = start_line.code
+        has_body = http1.response_has_body(code, head.method)
+        pairs = list(headers.get_all())
+        # Framing is decided in locals and committed only once the head
+        # serialised: after a ValueError the handler may answer again (a 500),
+        # and that answer must not inherit this attempt's chunking or length.
+        chunked = False
+        expected: int | None = None
+        keep_alive = head.keep_alive and not proto.draining and not proto.config.no_keep_alive
+        if not proto.request_complete or "close" in headers.get("Connection", "").lower():
+            keep_alive = False
+        if "Content-Length" in headers:
+            expected = int(headers["Content-Length"]) if has_body else 0
+        elif has_body and "Transfer-Encoding" not in headers:
+            if head.version == "HTTP/1.1":
+                chunked = True
+                pairs.append(("Transfer-Encoding", "chunked"))
+            else:
+                keep_alive = False  # HTTP/1.0: the body ends when we close
+        if not has_body:
+            expected = 0
+        if keep_alive:
+            if head.version == "HTTP/1.0":
+                pairs.append(("Connection", "keep-alive"))
+        elif "Connection" not in headers:
+            pairs.append(("Connection", "close"))
+        data = http1.serialize_response_head(code, pairs, reason=start_line.reason or None)
+        self._chunked, self._expected, self.keep_alive = chunked, expected, keep_alive
+        self._headers_written = True
+        if chunk and has_body:
+            data += self._frame(chunk)
+        return proto.send(data)
+
+    def write(self, chunk: bytes) -> Awaitable[None]:
+        """Send a body chunk, framed as the headers decided."""
+        if not self._headers_written or self._finished:
+            raise RuntimeError("write() before write_headers() or after finish()")
+        if not chunk:
+            return self._proto.send(b"")
+        return self._proto.send(self._frame(chunk))
+
+    def _frame(self, chunk: bytes) -> bytes:
+        self._written += len(chunk)
+        if self._expected is not None and self._written > self._expected:
+            self.keep_alive = False
+            raise HTTPOutputError(f"wrote {self._written} body bytes, Content-Length is {self._expected}")
+        return http1.encode_chunk(chunk) if self._chunked else chunk
+
+    def finish(self) -> None:
+        """Complete the response; the server moves on to the next request or closes."""
+        if self._finished:
+            return
+        self._finished = True
+        if not self._headers_written:
+            raise RuntimeError("finish() before write_headers()")
+        if self._chunked:
+            self._proto.send(http1.LAST_CHUNK)
+        elif self._expected is not None and self._written != self._expected:
+            gen_log.warning(
+                "response to %s %s had %d body bytes, Content-Length said %d; closing",
+                self._head.method if self._head else "?", self._head.target if self._head else "?",
+                self._written, self._expected,
+            )
+            self.keep_alive = False
+        self._proto.response_finished(self)
+
+
+class _Ready:
+    """An awaitable that is already complete: the common result of a write."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Any:
+        return iter(())
+
+
+_READY = _Ready()
+
+
+class _Closed:
+    """The awaitable a write returns once the client has gone: awaiting it raises."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Any:
+        raise StreamClosedError()
+        yield  # pragma: no cover - makes this a generator
+
+
+_CLOSED = _Closed()
+
+
+class HTTP1ServerProtocol(asyncio.Protocol):
+    """One client connection: parser in, delegate driven, responses out."""
+
+    __slots__ = (
+        "server", "config", "parser", "transport", "context", "phase", "draining",
+        "request_complete", "current", "message", "waiting", "processing",
+        "reading_paused", "write_waiter", "writing_paused", "deadline", "timer",
+        "timer_when", "body_timeout", "loop", "lingered",
+    )
+
+    def __init__(self, server: ConnectionOwner) -> None:
+        self.server = server
+        self.config = server._config
+        self.loop = asyncio.get_running_loop()
+        self.parser = http1.RequestParser(self.config.limits)
+        self.transport: asyncio.Transport | None = None
+        self.context = ConnectionContext(None, None, "http")
+        self.phase = _IDLE
+        self.draining = False
+        self.request_complete = False
+        self.current: HTTP1Connection | None = None
+        self.message: HTTPMessageDelegate | None = None
+        self.waiting = False
+        self.processing = False
+        self.reading_paused = False
+        self.writing_paused = False
+        self.write_waiter: asyncio.Future[None] | None = None
+        self.deadline: float | None = None
+        self.timer: asyncio.TimerHandle | None = None
+        self.timer_when = 0.0
+        self.body_timeout = self.config.body_timeout
+        self.lingered = 0
+
+    # -- asyncio callbacks ------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        connections = self.server._connections
+        connections.add(self)
+        address = transport.get_extra_info("peername")
+        ip = address[0] if isinstance(address, tuple) else None
+        proto = "https" if transport.get_extra_info("sslcontext") is not None else "http"
+        self.context = ConnectionContext(address, ip, proto, self.config.trusted_downstream)
+        cap = self.config.max_connections
+        if cap is not None and len(connections) > cap:
+            gen_log.warning("refusing connection from %s: %d connections open (max %d)", ip, len(connections), cap)
+            self._send_error(503, "server at its connection limit")
+            return
+        self._set_deadline(self.config.header_timeout)
+
+    def data_received(self, data: bytes) -> None:
+        phase = self.phase
+        if phase >= _CLOSING:
+            self._discard(len(data))
+            return
+        self.parser.feed(data)
+        if phase == _IDLE:
+            self.phase = _HEAD
+            self._set_deadline(self.config.header_timeout)
+        elif phase == _BODY and self.body_timeout is not None:
+            self._set_deadline(self.body_timeout)
+        if not self.waiting:
+            self._process()
+        if self.parser.buffered > _READ_HIGH_WATER and not self.reading_paused and self.transport is not None:
+            self.reading_paused = True
+            self.transport.pause_reading()
+
+    def eof_received(self) -> bool:
+        # A client that half-closes is treated as gone: browsers never
+        # half-close, and a waiting long-poll must learn its client left.
+        if self.phase >= _CLOSING:
+            return False
+        self.parser.feed_eof()
+        if self.current is None and self.parser.buffered and not self.waiting:
+            self._process()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.server._connections.discard(self)
+        self.transport = None
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        waiter, self.write_waiter = self.write_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        self._abandon_request()
+        self.server._connection_closed(self)
+
+    def pause_writing(self) -> None:
+        self.writing_paused = True
+
+    def resume_writing(self) -> None:
+        self.writing_paused = False
+        waiter, self.write_waiter = self.write_waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if self.current is None and not self.waiting and self.transport is not None:
+            self._process()  # pipelined requests held back while the client was not reading
+
+    # -- the event pump -----------------------------------------------------
+
+    def _process(self) -> None:
+        """Pull parser events and hand them to the delegate until blocked."""
+        if self.processing:
+            return
+        self.processing = True
+        try:
+            self._pump()
+        except Exception:
+            # The delegate raised. This may run inside another request's
+            # finish() (pipelining) or a future's callback, where the error
+            # would be misattributed or lost and the connection left hanging.
+            app_log.error("uncaught exception from the application; closing connection", exc_info=True)
+            self._close()
+        finally:
+            self.processing = False
+
+    def _pump(self) -> None:
+        parser = self.parser
+        while self.transport is not None and not self.waiting and self.phase < _CLOSING:
+            if self.writing_paused and self.current is None:
+                return  # start no new request until the client reads; resume_writing goes on
+            try:
+                event = parser.next_event()
+            except http1.ProtocolError as exc:
+                self._on_protocol_error(exc)
+                return
+            kind = type(event)
+            if kind is http1.Body:
+                assert self.message is not None
+                result = self.message.data_received(event.data)  # type: ignore[union-attr]
+                if result is not None:
+                    self._wait_for(result)
+            elif kind is http1.RequestHead:
+                self._start_request(event)  # type: ignore[arg-type]
+            elif kind is http1.EndOfMessage:
+                self._finish_request()
+            else:  # NEED_DATA or PAUSED
+                if self.reading_paused and parser.buffered < _READ_HIGH_WATER // 2:
+                    self._resume_reading()
+                return
+
+    def _start_request(self, head: http1.RequestHead) -> None:
+        self.request_complete = False
+        context = self.context
+        headers = HTTPHeaders.from_pairs(head.headers)
+        if self.config.xheaders:
+            context = dataclasses.replace(context)
+            context.apply_xheaders(headers)
+        conn = HTTP1Connection(self, context)
+        conn._head = head
+        self.current = conn
+        self.body_timeout = self.config.body_timeout
+        has_body = head.chunked or bool(head.content_length)
+        self.phase = _BODY if has_body else _APP
+        self._set_deadline(self.body_timeout if has_body else None)
+        self.message = self.server._delegate.start_request(self, conn)
+        start_line = RequestStartLine(head.method, head.target, head.version)
+        result = self.message.headers_received(start_line, headers)
+        if result is not None:
+            self._wait_for(result)
+        elif head.expect_continue:
+            self._send_continue()
+
+    def _send_continue(self) -> None:
+        conn = self.current
+        if conn is not None and not conn._headers_written and self.transport is not None:
+            self.transport.write(_CONTINUE)
+
+    def _finish_request(self) -> None:
+        self.request_complete = True
+        self.phase = _APP
+        self._set_deadline(None)
+        message = self.message
+        assert message is not None
+        message.finish()
+
+    def _wait_for(self, awaitable: Awaitable[None]) -> None:
+        """Stop reading until the delegate's awaitable completes (flow control)."""
+        self.waiting = True
+        if self.phase == _BODY:
+            self._set_deadline(None)  # the application's time, not the client's
+        if not self.reading_paused and self.transport is not None:
+            self.reading_paused = True
+            self.transport.pause_reading()
+        future = asyncio.ensure_future(awaitable)
+        future.add_done_callback(self._wait_done)
+
+    def _wait_done(self, future: asyncio.Future[None]) -> None:
+        self.waiting = False
+        if not future.cancelled() and future.exception() is not None:
+            app_log.error("delegate failed; closing connection", exc_info=future.exception())
+            self._close()
+            return
+        if self.transport is None:
+            return
+        head = self.current._head if self.current is not None else None
+        if self.phase == _BODY:
+            self._set_deadline(self.body_timeout)
+            if head is not None and head.expect_continue:
+                self._send_continue()
+        self._resume_reading()
+        self._process()
+
+    def _resume_reading(self) -> None:
+        if self.reading_paused and self.transport is not None:
+            self.reading_paused = False
+            self.transport.resume_reading()
+
+    # -- the response side --------------------------------------------------
+
+    def send(self, data: bytes) -> Awaitable[None]:
+        """Write bytes; the result completes when the transport wants more."""
+        transport = self.transport
+        if transport is None:
+            return _CLOSED
+        if data:
+            transport.write(data)
+        if not self.writing_paused:
+            return _READY
+        if self.write_waiter is None:
+            self.write_waiter = self.loop.create_future()
+        return self.write_waiter
+
+    def response_finished(self, conn: HTTP1Connection) -> None:
+        """Called by ``HTTP1Connection.finish``: close, or go on to the next request."""
+        if conn is not self.current:
+            return
+        self.current = None
+        self.message = None
+        if not conn.keep_alive or self.transport is None:
+            self._close()
+            return
+        self.parser.start_next()
+        if self.parser.buffered:
+            self.phase = _HEAD
+            self._set_deadline(self.config.header_timeout)
+        else:
+            self.phase = _IDLE
+            self._set_deadline(self.config.idle_connection_timeout)
+        if self.draining and not self.parser.buffered:
+            self._close()
+            return
+        self._process()
+
+    def _abandon_request(self) -> None:
+        conn, message = self.current, self.message
+        self.current = self.message = None
+        if conn is None or conn._finished:
+            return
+        if conn._close_callback is not None:
+            callback, conn._close_callback = conn._close_callback, None
+            callback()
+        if message is not None:
+            message.on_connection_close()
+
+    def _on_protocol_error(self, exc: http1.ProtocolError) -> None:
+        peer = self.context.remote_ip
+        gen_log.info("bad request from %s: %s (answering %d)", peer, exc.message, exc.status)
+        conn = self.current
+        if conn is None or not conn._headers_written:
+            self._send_error(exc.status, exc.message)
+        else:
+            self._close()
+        self._abandon_request()
+
+    def _send_error(self, status: int, message: str) -> None:
+        """Answer a request we could not parse, then close the connection."""
+        transport = self.transport
+        if transport is None:
+            return
+        body = f"{status} {http1.reason_phrase(status)}: {message}\n".encode("utf-8", "replace")
+        headers = [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+        ]
+        transport.write(http1.serialize_response_head(status, headers) + body)
+        self._close()
+
+    def _close(self) -> None:
+        """Close after what was written is flushed; linger if request bytes are unread."""
+        transport = self.transport
+        if transport is None or self.phase >= _CLOSING:
+            return
+        unread = not self.parser.at_message_start or self.parser.buffered > 0
+        if unread and transport.can_write_eof():
+            self.phase = _LINGER
+            transport.write_eof()
+            self.deadline = None
+            self._set_deadline(_LINGER_SECONDS)
+            self._resume_reading()
+            return
+        self.phase = _CLOSING
+        transport.close()
+
+    def _discard(self, count: int) -> None:
+        """Drop bytes that arrive while lingering; stop lingering past the cap."""
+        self.lingered += count
+        if self.lingered > _LINGER_MAX_BYTES and self.transport is not None:
+            self.phase = _CLOSING
+            self.transport.close()
+
+    def abort(self) -> None:
+        """Drop the connection at once, without flushing."""
+        if self.transport is not None:
+            self.transport.abort()
+
+    # -- timeouts ------------------------------------------------------------
+
+    def _set_deadline(self, seconds: float | None) -> None:
+        if seconds is None:
+            self.deadline = None
+            return
+        deadline = self.loop.time() + seconds
+        self.deadline = deadline
+        if self.timer is None or self.timer_when > deadline:
+            if self.timer is not None:
+                self.timer.cancel()
+            self.timer = self.loop.call_at(deadline, self._on_timer)
+            self.timer_when = deadline
+
+    def _on_timer(self) -> None:
+        self.timer = None
+        deadline = self.deadline
+        if deadline is None or self.transport is None:
+            return
+        if self.loop.time() < deadline:
+            self.timer = self.loop.call_at(deadline, self._on_timer)
+            self.timer_when = deadline
+            return
+        if self.phase == _LINGER:
+            self.phase = _CLOSING
+            self.transport.close()
+            return
+        names = {_IDLE: "idle", _HEAD: "header", _BODY: "body"}
+        gen_log.info("closing connection from %s: %s timeout", self.context.remote_ip, names.get(self.phase, "?"))
+        self._close()
+
+    @property
+    def is_idle(self) -> bool:
+        """True between requests, with nothing of the next one received."""
+        return self.phase == _IDLE and self.current is None
