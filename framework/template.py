@@ -16,10 +16,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import jinja2
+import markupsafe
 
 from framework import escape
 
-__all__ = ["TemplateOptions", "render", "environment"]
+__all__ = ["TemplateOptions", "environment", "render", "safe"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -28,7 +29,10 @@ class TemplateOptions:
 
     autoescape: bool = True
     auto_reload: bool = False
-    globals: tuple[tuple[str, Any], ...] = ()
+    # Merged into each render's namespace rather than compiled into the cached
+    # environment: values need not be hashable (a nav list, a config dict),
+    # and two applications on one template directory keep their own.
+    globals: tuple[tuple[str, Any], ...] = dataclasses.field(default=(), hash=False, compare=False)
     filters: tuple[tuple[str, Callable[..., Any]], ...] = ()
 
 
@@ -77,7 +81,6 @@ def _make_environment(template_path: str | None, options: TemplateOptions) -> ji
         squeeze=escape.squeeze,
         linkify=escape.linkify,
     )
-    env.globals.update(dict(options.globals))
     return env
 
 
@@ -95,5 +98,17 @@ def render(
     """
     if template_path is None:
         raise RuntimeError("render() needs the 'template_path' application setting")
-    env = environment(template_path, options or TemplateOptions())
-    return env.get_template(name).render(namespace)
+    options = options or TemplateOptions()
+    env = environment(template_path, options)
+    context = dict(options.globals)  # the namespace's names win over globals
+    context.update(namespace)
+    return env.get_template(name).render(context)
+
+
+def safe(html: str) -> str:
+    """Mark ``html`` as already escaped, so autoescaping templates insert it as is.
+
+    For helpers that build markup themselves (``xsrf_form_html``); the result
+    is still a ``str``.
+    """
+    return markupsafe.Markup(html)

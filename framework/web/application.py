@@ -125,8 +125,9 @@ class Application(routing.ReversibleRouter):
     def add_handlers(self, host_pattern: str, host_handlers: Iterable[Any]) -> None:
         """Add routes that apply to requests for hosts matching ``host_pattern``.
 
-        Later calls take precedence over earlier ones, except the catch-all
-        ``.*$`` which stays last.
+        Host patterns are tried in the order they were added (as in Tornado),
+        all before the catch-all table given to the constructor; a host table
+        without a matching route falls through to the next.
         """
         host_matcher = routing.HostMatches(host_pattern)
         rule = routing.Rule(host_matcher, _ApplicationRouter(self, host_handlers))

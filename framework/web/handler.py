@@ -190,15 +190,18 @@ class RequestHandler(ArgumentReader):
         """Set the status; a non-standard code needs a ``reason``.
 
         Raises:
-            ValueError: unknown code without a reason.
+            ValueError: unknown code without a reason, or a reason that could
+                not be sent (CR, LF, NUL, or not latin-1); the status is then
+                left as it was.
         """
-        self._status_code = status_code
         if reason is not None:
-            self._reason = escape.to_unicode(reason)
-            return
-        phrase = http1.reason_phrase(status_code)
-        if phrase == "Unknown":
-            raise ValueError(f"unknown status code {status_code}: pass a reason")
+            phrase = escape.to_unicode(reason)
+            _check_sendable("reason phrase", phrase)
+        else:
+            phrase = http1.reason_phrase(status_code)
+            if phrase == "Unknown":
+                raise ValueError(f"unknown status code {status_code}: pass a reason")
+        self._status_code = status_code
         self._reason = phrase
 
     def get_status(self) -> int:
@@ -235,6 +238,7 @@ class RequestHandler(ArgumentReader):
         else:
             raise TypeError(f"unsupported header value {value!r}")
         http1.validate_header_field(name, text)
+        _check_sendable("header value", text)
         return text
 
     # -- the body ---------------------------------------------------------
@@ -269,11 +273,13 @@ class RequestHandler(ArgumentReader):
         self._write_buffer = []
         connection = self.request.connection
         if not self._headers_written:
-            self._headers_written = True
             if self.request.method == "HEAD":
                 chunk = b""
             start_line = ResponseStartLine(self.request.version, self._status_code, self._reason)
-            return connection.write_headers(start_line, self._headers, chunk)  # type: ignore[no-any-return]
+            result = connection.write_headers(start_line, self._headers, chunk)
+            # Only once they are out: if serialising raised, send_error() may still answer 500.
+            self._headers_written = True
+            return result  # type: ignore[no-any-return]
         if self.request.method == "HEAD":
             chunk = b""
         return connection.write(chunk)  # type: ignore[no-any-return]
@@ -301,12 +307,12 @@ class RequestHandler(ArgumentReader):
 
     def _prepare_final_headers(self) -> None:
         """ETag/304 and Content-Length, decided once the whole body is known."""
-        status = self._status_code
-        if status == 200 and self.request.method in ("GET", "HEAD") and "Etag" not in self._headers:
+        if self._status_code == 200 and self.request.method in ("GET", "HEAD") and "Etag" not in self._headers:
             self.set_etag_header()
             if self.check_etag_header():
                 self._write_buffer = []
                 self.set_status(304)
+        status = self._status_code  # read after the ETag check, which may make it 304
         if status in (204, 304) or 100 <= status < 200:
             for name in ("Content-Length", "Content-Type", "Transfer-Encoding"):
                 self.clear_header(name)
@@ -492,7 +498,8 @@ class RequestHandler(ArgumentReader):
         if token is None:
             return ""
         value = token.decode("latin-1") if isinstance(token, bytes) else str(token)
-        return f'<input type="hidden" name="_xsrf" value="{escape.xhtml_escape(value)}"/>'
+        # Escaped here, so marked safe: ``{{ xsrf_form_html() }}`` must not escape it again.
+        return template.safe(f'<input type="hidden" name="_xsrf" value="{escape.xhtml_escape(value)}"/>')
 
     def require_setting(self, name: str, feature: str = "this feature") -> None:
         """Raise if a setting the handler needs is missing.
@@ -589,6 +596,20 @@ class RequestHandler(ArgumentReader):
         return self._request_summary()
 
 
+def _check_sendable(what: str, text: str) -> None:
+    """Refuse text a response head cannot carry: CR, LF, NUL, or beyond latin-1.
+
+    Raises:
+        ValueError: as above (checked when set, so the handler can catch it).
+    """
+    if "\r" in text or "\n" in text or "\x00" in text:
+        raise ValueError(f"unsafe {what} {text!r} (CR, LF or NUL)")
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} {text!r} is not latin-1; encode it first (e.g. RFC 8187)") from None
+
+
 _C = TypeVar("_C", bound=type[RequestHandler])
 
 
@@ -613,13 +634,18 @@ def asynchronous(method: _F) -> _F:
 
     For callback-style handlers, as the tutorial's ``@tornado.web.asynchronous``
     example: the response is sent when a callback calls ``self.finish()``.
-    Coroutines need no decorator.
+    Coroutines need no decorator; as in Tornado, on a coroutine (the legacy
+    ``@asynchronous`` above ``@gen.coroutine``) it is ignored and the request
+    finishes when the coroutine does.
     """
 
     @functools.wraps(method)
     def wrapper(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
         self._auto_finish = False
-        return method(self, *args, **kwargs)
+        result = method(self, *args, **kwargs)
+        if result is not None and hasattr(result, "__await__"):
+            self._auto_finish = True
+        return result
 
     return wrapper  # type: ignore[return-value]
 

@@ -29,8 +29,11 @@ class RedirectHandler(RequestHandler):
         self._permanent = permanent
 
     def get(self, *args: str, **kwargs: str) -> None:
-        target = _BACKREFERENCE.sub(lambda m: _group(args, int(m.group(1))), self._url)
-        target = target.format(*args, **kwargs) if ("{" in target) else target
+        # ``\1`` becomes ``{0}`` and the template is formatted once, so text
+        # taken from the request path is inserted, never read as a template
+        # (a path holding ``{0.__class__}`` must not be evaluated).
+        template = _BACKREFERENCE.sub(lambda m: _field(args, int(m.group(1))), self._url)
+        target = template.format(*args, **kwargs) if "{" in template else template
         query = self.request.query
         if query:
             target += ("&" if "?" in target else "?") + query
@@ -39,10 +42,10 @@ class RedirectHandler(RequestHandler):
     head = get
 
 
-def _group(args: tuple[str, ...], number: int) -> str:
+def _field(args: tuple[str, ...], number: int) -> str:
     if not 1 <= number <= len(args):
         raise HTTPError(500, "redirect refers to group %d; the route has %d", number, len(args))
-    return args[number - 1]
+    return "{%d}" % (number - 1)
 
 
 class ErrorHandler(RequestHandler):

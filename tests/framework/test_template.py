@@ -1,0 +1,309 @@
+"""Tests for framework/template.py through ``render()``/``render_string()``.
+
+Templates are written to ``tmp_path``; each test declares its handler beside
+it and fetches the page from a real server (``framework.testing.serve``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pathlib
+import re
+import types
+from typing import Any
+
+import pytest
+import requests
+
+from framework import template
+from framework.testing import serve
+from framework.web import Application, RequestHandler, url
+
+
+def fetch(app: Application, path: str = "/", **kwargs: Any) -> requests.Response:
+    """Serve ``app`` for one request and return the (fully read) response."""
+    with serve(app) as server:
+        with requests.Session() as session:
+            with session.get(server.url(path), timeout=10, **kwargs) as response:
+                response.content
+    return response
+
+
+def write_template(directory: pathlib.Path, name: str, text: str) -> pathlib.Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_render_sees_the_handler_namespace(tmp_path: pathlib.Path) -> None:
+    templates = tmp_path / "templates"
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "app.css").write_text("body { color: red }")
+    write_template(
+        templates,
+        "page.html",
+        "handler={{ handler.__class__.__name__ }}\n"
+        "path={{ request.path }}\n"
+        "user={{ current_user }}\n"
+        "item={{ reverse_url('item', 42) }}\n"
+        "css={{ static_url('app.css') }}\n"
+        "form={{ xsrf_form_html() }}\n"
+        "site={{ settings['site_name'] }}\n"
+        "locale={{ locale.code }} {{ _('Hello') }}\n"
+        "title={{ title }}\n",
+    )
+
+    class PageHandler(RequestHandler):
+        def get_current_user(self) -> Any:
+            return "alice"
+
+        def get(self) -> None:
+            self.render("page.html", title="Welcome")
+
+    class ItemHandler(RequestHandler):
+        def get(self, item: str) -> None:
+            self.write(item)
+
+    app = Application(
+        [url("/page", PageHandler), url(r"/item/(\d+)", ItemHandler, name="item")],
+        template_path=str(templates),
+        static_path=str(static),
+        site_name="Demo Site",
+    )
+    response = fetch(app, "/page")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/html; charset=UTF-8"
+    lines = dict(line.split("=", 1) for line in response.text.splitlines())
+    assert lines["handler"] == "PageHandler"
+    assert lines["path"] == "/page"
+    assert lines["user"] == "alice"
+    assert lines["item"] == "/item/42"
+    assert re.fullmatch(r"/static/app\.css\?v=[0-9a-f]+", lines["css"]), lines["css"]
+    assert lines["form"] == ""  # no XSRF token without the security module
+    assert lines["site"] == "Demo Site"
+    assert lines["locale"] == "en_US Hello"
+    assert lines["title"] == "Welcome"
+
+
+def test_xsrf_form_html_is_not_escaped_twice(tmp_path: pathlib.Path) -> None:
+    write_template(tmp_path, "form.html", "<form>{{ xsrf_form_html() }}</form>")
+
+    class FormHandler(RequestHandler):
+        xsrf_token = "tok<en"
+
+        def get(self) -> None:
+            self.render("form.html")
+
+    response = fetch(Application([("/", FormHandler)], template_path=str(tmp_path)))
+    assert response.text == '<form><input type="hidden" name="_xsrf" value="tok&lt;en"/></form>'
+
+
+def test_render_string_returns_text_and_kwargs_override(tmp_path: pathlib.Path) -> None:
+    write_template(tmp_path, "fragment.html", "<b>{{ name }}</b> {{ request }}")
+
+    class FragmentHandler(RequestHandler):
+        def get(self) -> None:
+            html = self.render_string("fragment.html", name="x", request="overridden")
+            assert isinstance(html, str)
+            self.write({"html": html})
+
+    response = fetch(Application([("/", FragmentHandler)], template_path=str(tmp_path)))
+    assert response.json() == {"html": "<b>x</b> overridden"}
+
+
+def test_autoescape_is_on_by_default(tmp_path: pathlib.Path) -> None:
+    write_template(tmp_path, "escape.html", "{{ name }}|{{ name|safe }}|{{ attr }}")
+
+    class EscapeHandler(RequestHandler):
+        def get(self) -> None:
+            self.render("escape.html", name="<script>alert(1)</script>", attr='" onload="x')
+
+    response = fetch(Application([("/", EscapeHandler)], template_path=str(tmp_path)))
+    escaped, raw, attr = response.text.split("|")
+    assert escaped == "&lt;script&gt;alert(1)&lt;/script&gt;"
+    assert raw == "<script>alert(1)</script>"
+    assert "<" not in attr and '"' not in attr
+
+
+def test_autoescape_none_turns_it_off(tmp_path: pathlib.Path) -> None:
+    write_template(tmp_path, "raw.html", "{{ name }}")
+
+    class RawHandler(RequestHandler):
+        def get(self) -> None:
+            self.render("raw.html", name="<i>raw</i>")
+
+    response = fetch(Application([("/", RawHandler)], template_path=str(tmp_path), autoescape=None))
+    assert response.text == "<i>raw</i>"
+
+
+def test_escape_helpers_are_available(tmp_path: pathlib.Path) -> None:
+    write_template(tmp_path, "helpers.html", "{{ q|url_escape }} {{ json_encode(data)|safe }}")
+
+    class HelpersHandler(RequestHandler):
+        def get(self) -> None:
+            self.render("helpers.html", q="a b&c", data={"k": "</script>"})
+
+    response = fetch(Application([("/", HelpersHandler)], template_path=str(tmp_path)))
+    assert response.text == 'a+b%26c {"k": "<\\/script>"}'
+
+
+def test_template_inheritance(tmp_path: pathlib.Path) -> None:
+    write_template(tmp_path, "base.html", "<title>{% block title %}base{% endblock %}</title>")
+    write_template(tmp_path, "child.html", '{% extends "base.html" %}{% block title %}child {{ n }}{% endblock %}')
+
+    class ChildHandler(RequestHandler):
+        def get(self) -> None:
+            self.render("child.html", n=1)
+
+    response = fetch(Application([("/", ChildHandler)], template_path=str(tmp_path)))
+    assert response.text == "<title>child 1</title>"
+
+
+def _edit(path: pathlib.Path, text: str) -> None:
+    """Rewrite a template and move its mtime forward, so a reload cannot miss it."""
+    before = path.stat().st_mtime
+    path.write_text(text, encoding="utf-8")
+    os.utime(path, (before + 10, before + 10))
+
+
+def test_debug_reloads_edited_templates(tmp_path: pathlib.Path) -> None:
+    page = write_template(tmp_path, "page.html", "version 1")
+
+    class PageHandler(RequestHandler):
+        def get(self) -> None:
+            self.render("page.html")
+
+    app = Application([("/", PageHandler)], template_path=str(tmp_path), debug=True)
+    with serve(app) as server:
+        with requests.get(server.url("/"), timeout=10) as first:
+            assert first.text == "version 1"
+        _edit(page, "version 2")
+        with requests.get(server.url("/"), timeout=10) as second:
+            assert second.text == "version 2"
+
+
+def test_templates_are_cached_without_debug(tmp_path: pathlib.Path) -> None:
+    page = write_template(tmp_path, "page.html", "version 1")
+
+    class PageHandler(RequestHandler):
+        def get(self) -> None:
+            self.render("page.html")
+
+    app = Application([("/", PageHandler)], template_path=str(tmp_path))
+    with serve(app) as server:
+        with requests.get(server.url("/"), timeout=10) as first:
+            assert first.text == "version 1"
+        _edit(page, "version 2")
+        with requests.get(server.url("/"), timeout=10) as second:
+            assert second.text == "version 1"
+
+
+def test_ui_methods_from_a_dict_receive_the_handler(tmp_path: pathlib.Path) -> None:
+    write_template(tmp_path, "ui.html", "{{ shout('hi') }} {{ where() }}")
+
+    def shout(handler: RequestHandler, text: str) -> str:
+        return text.upper() + "!"
+
+    def where(handler: RequestHandler) -> str:
+        return handler.request.path
+
+    class UiHandler(RequestHandler):
+        def get(self) -> None:
+            self.render("ui.html")
+
+    app = Application([("/ui", UiHandler)], template_path=str(tmp_path), ui_methods={"shout": shout, "where": where})
+    assert fetch(app, "/ui").text == "HI! /ui"
+
+
+def test_ui_methods_from_a_module(tmp_path: pathlib.Path) -> None:
+    write_template(tmp_path, "ui.html", "{{ greet('bob') }}")
+    module = types.ModuleType("ui_methods_for_test")
+    exec("def greet(handler, name):\n    return 'hello ' + name + ' on ' + handler.request.method\n", module.__dict__)
+
+    class UiHandler(RequestHandler):
+        def get(self) -> None:
+            self.render("ui.html")
+
+    app = Application([("/", UiHandler)], template_path=str(tmp_path), ui_methods=module)
+    assert fetch(app).text == "hello bob on GET"
+
+
+def test_template_globals_need_not_be_hashable(tmp_path: pathlib.Path) -> None:
+    write_template(tmp_path, "nav.html", "{% for item in nav %}{{ item }} {% endfor %}{{ brand }}")
+
+    class NavHandler(RequestHandler):
+        def get(self) -> None:
+            self.render("nav.html")
+
+    path = str(tmp_path)
+    first = Application([("/", NavHandler)], template_path=path, template_globals={"nav": ["a", "b"], "brand": "One"})
+    second = Application([("/", NavHandler)], template_path=path, template_globals={"nav": ["c"], "brand": "Two"})
+    assert fetch(first).text == "a b One"
+    assert fetch(second).text == "c Two"  # same directory, its own globals
+
+
+def test_get_template_path_override(tmp_path: pathlib.Path) -> None:
+    write_template(tmp_path / "special", "page.html", "special")
+
+    class SpecialHandler(RequestHandler):
+        def get_template_path(self) -> str | None:
+            return str(tmp_path / "special")
+
+        def get(self) -> None:
+            self.render("page.html")
+
+    assert fetch(Application([("/", SpecialHandler)])).text == "special"
+
+
+@pytest.mark.parametrize(
+    ("name", "settings"),
+    [
+        ("missing.html", True),  # no such file
+        ("undefined.html", True),  # a name the template does not get
+        ("page.html", False),  # no template_path at all
+    ],
+)
+def test_template_errors_are_500s(
+    tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture, name: str, settings: bool
+) -> None:
+    write_template(tmp_path, "undefined.html", "{{ nobody_passed_this }}")
+    write_template(tmp_path, "page.html", "fine")
+
+    class BrokenHandler(RequestHandler):
+        def get(self) -> None:
+            self.render(name)
+
+    app = Application([("/", BrokenHandler)], **({"template_path": str(tmp_path)} if settings else {}))
+    response = fetch(app)
+    assert response.status_code == 500
+    assert "500: Internal Server Error" in response.text
+    errors = [r for r in caplog.records if r.name == "framework.application" and r.levelno >= logging.ERROR]
+    assert len(errors) == 1
+
+
+def test_render_after_finish_is_an_error(tmp_path: pathlib.Path) -> None:
+    write_template(tmp_path, "page.html", "page")
+    outcome: list[str] = []
+
+    class TwiceHandler(RequestHandler):
+        def get(self) -> None:
+            self.finish("done")
+            try:
+                self.render("page.html")
+            except RuntimeError:
+                outcome.append("refused")
+
+    assert fetch(Application([("/", TwiceHandler)], template_path=str(tmp_path))).text == "done"
+    assert outcome == ["refused"]
+
+
+def test_render_without_a_server(tmp_path: pathlib.Path) -> None:
+    write_template(tmp_path, "plain.html", "{{ a }} & {{ b|safe }}")
+    options = template.TemplateOptions(autoescape=True)
+    assert template.render(str(tmp_path), "plain.html", {"a": "<", "b": "<"}, options) == "&lt; & <"
+    assert template.environment(str(tmp_path), options) is template.environment(str(tmp_path), options)
+    with pytest.raises(RuntimeError, match="template_path"):
+        template.render(None, "plain.html", {})
