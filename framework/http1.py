@@ -40,6 +40,8 @@ __all__ = [
     "ResponseHead",
     "ResponseParser",
     "encode_chunk",
+    "frame_response",
+    "ResponseFraming",
     "LAST_CHUNK",
     "reason_phrase",
     "response_has_body",
@@ -707,6 +709,71 @@ def reason_phrase(status: int) -> str:
 def response_has_body(status: int, request_method: str) -> bool:
     """RFC 9110 6.4.1: no body after HEAD, or in 1xx, 204 and 304 responses."""
     return not (request_method == "HEAD" or status < 200 or status in (204, 304))
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseFraming:
+    """How a response body is delimited, and whether the connection stays open.
+
+    Attributes:
+        has_body: False for HEAD, 1xx, 204 and 304 (RFC 9110 6.4.1).
+        chunked: the body is sent with chunked transfer coding.
+        length: body bytes promised by Content-Length (0 without a body);
+            None when the body is chunked or ends when the connection closes.
+        keep_alive: the connection may carry another request afterwards.
+        extra_headers: framing headers to add (Transfer-Encoding, Connection).
+    """
+
+    has_body: bool
+    chunked: bool
+    length: int | None
+    keep_alive: bool
+    extra_headers: Headers
+
+
+def frame_response(
+    request: RequestHead,
+    status: int,
+    *,
+    content_length: str | None,
+    transfer_encoding: str | None,
+    connection: str | None,
+    keep_alive: bool,
+) -> ResponseFraming:
+    """Decide a response's framing from the request and the headers the application set.
+
+    RFC 9112 6.3 and 9.3: a known length is sent as is; otherwise HTTP/1.1
+    gets chunked coding and HTTP/1.0 a body that ends with the connection.
+    ``keep_alive`` is the server's own wish (False while draining, or when the
+    request body was not read); the request's and the response's
+    ``Connection`` can only turn it off.
+
+    Raises:
+        ValueError: ``content_length`` is not a non-negative integer.
+    """
+    has_body = response_has_body(status, request.method)
+    extra: Headers = []
+    keep = keep_alive and request.keep_alive and "close" not in (connection or "").lower()
+    chunked = False
+    length: int | None = None
+    if content_length is not None:
+        if not content_length.isdigit() or not content_length.isascii():
+            raise ValueError(f"invalid Content-Length {content_length!r}")
+        length = int(content_length) if has_body else 0
+    elif not has_body:
+        length = 0
+    elif transfer_encoding is None:
+        if request.version == "HTTP/1.1":
+            chunked = True
+            extra.append(("Transfer-Encoding", "chunked"))
+        else:
+            keep = False  # HTTP/1.0: the body ends when the connection closes
+    if keep:
+        if request.version == "HTTP/1.0":
+            extra.append(("Connection", "keep-alive"))
+    elif connection is None:
+        extra.append(("Connection", "close"))
+    return ResponseFraming(has_body, chunked, length, keep, extra)
 
 
 def serialize_response_head(

@@ -180,36 +180,24 @@ class HTTP1Connection(HTTPConnection):
         head = self._head
         assert head is not None  # the server sets it before the delegate sees the request
         proto = self._proto
-        code = start_line.code
-        has_body = http1.response_has_body(code, head.method)
-        pairs = list(headers.get_all())
-        # Framing is decided in locals and committed only once the head
-        # serialised: after a ValueError the handler may answer again (a 500),
-        # and that answer must not inherit this attempt's chunking or length.
-        chunked = False
-        expected: int | None = None
-        keep_alive = head.keep_alive and not proto.draining and not proto.config.no_keep_alive
-        if not proto.request_complete or "close" in headers.get("Connection", "").lower():
-            keep_alive = False
-        if "Content-Length" in headers:
-            expected = int(headers["Content-Length"]) if has_body else 0
-        elif has_body and "Transfer-Encoding" not in headers:
-            if head.version == "HTTP/1.1":
-                chunked = True
-                pairs.append(("Transfer-Encoding", "chunked"))
-            else:
-                keep_alive = False  # HTTP/1.0: the body ends when we close
-        if not has_body:
-            expected = 0
-        if keep_alive:
-            if head.version == "HTTP/1.0":
-                pairs.append(("Connection", "keep-alive"))
-        elif "Connection" not in headers:
-            pairs.append(("Connection", "close"))
-        data = http1.serialize_response_head(code, pairs, reason=start_line.reason or None)
-        self._chunked, self._expected, self.keep_alive = chunked, expected, keep_alive
+        framing = http1.frame_response(
+            head,
+            start_line.code,
+            content_length=headers.get("Content-Length"),
+            transfer_encoding=headers.get("Transfer-Encoding"),
+            connection=headers.get("Connection"),
+            keep_alive=proto.request_complete and not proto.draining and not proto.config.no_keep_alive,
+        )
+        if chunk and framing.length is not None and framing.has_body and len(chunk) > framing.length:
+            raise HTTPOutputError(f"{len(chunk)} body bytes for Content-Length {framing.length}")
+        # Nothing is committed until the head serialised: after a ValueError
+        # the handler may answer again (a 500) with a different framing.
+        data = http1.serialize_response_head(
+            start_line.code, [*headers.get_all(), *framing.extra_headers], reason=start_line.reason or None
+        )
+        self._chunked, self._expected, self.keep_alive = framing.chunked, framing.length, framing.keep_alive
         self._headers_written = True
-        if chunk and has_body:
+        if chunk and framing.has_body:
             data += self._frame(chunk)
         return proto.send(data)
 

@@ -319,6 +319,8 @@ class HTTPServerRequest:
         self.arguments: dict[str, list[bytes]] = {k: list(v) for k, v in self.query_arguments.items()}
         self.body_arguments: dict[str, list[bytes]] = {}
         self._cookies: http.cookies.SimpleCookie | None = None
+        # Set by the application when it tracks request ids (X-Request-Id).
+        self.request_id: str | None = None
 
     @property
     def cookies(self) -> dict[str, http.cookies.Morsel[str]]:
@@ -327,7 +329,10 @@ class HTTPServerRequest:
             self._cookies = http.cookies.SimpleCookie()
             for header in self.headers.get_list("Cookie"):
                 for name, value in parse_cookie(header).items():
-                    self._cookies[name] = value
+                    try:
+                        self._cookies[name] = value
+                    except http.cookies.CookieError:
+                        pass  # a name SimpleCookie refuses (browsers send some): skip it
         return dict(self._cookies)
 
     def full_url(self) -> str:

@@ -44,11 +44,14 @@ _DEFAULT_FILTERS: dict[str, Callable[..., Any]] = {
     "linkify": escape.linkify,
 }
 
-_environments: dict[tuple[str | None, TemplateOptions], jinja2.Environment] = {}
+TemplatePath = str | tuple[str, ...] | None
+"""One template directory, several searched in order, or none."""
+
+_environments: dict[tuple[TemplatePath, TemplateOptions], jinja2.Environment] = {}
 _lock = threading.Lock()
 
 
-def environment(template_path: str | None, options: TemplateOptions) -> jinja2.Environment:
+def environment(template_path: TemplatePath, options: TemplateOptions) -> jinja2.Environment:
     """The cached environment for a directory and options (created on first use)."""
     key = (template_path, options)
     env = _environments.get(key)
@@ -61,8 +64,10 @@ def environment(template_path: str | None, options: TemplateOptions) -> jinja2.E
     return env
 
 
-def _make_environment(template_path: str | None, options: TemplateOptions) -> jinja2.Environment:
-    loader = jinja2.FileSystemLoader(template_path) if template_path else None
+def _make_environment(template_path: TemplatePath, options: TemplateOptions) -> jinja2.Environment:
+    # A tuple of directories is searched in order (a service's own templates,
+    # then the shared ones).
+    loader = jinja2.FileSystemLoader(list(template_path) if isinstance(template_path, tuple) else template_path) if template_path else None
     env = jinja2.Environment(
         loader=loader,
         autoescape=options.autoescape,
@@ -85,7 +90,7 @@ def _make_environment(template_path: str | None, options: TemplateOptions) -> ji
 
 
 def render(
-    template_path: str | None,
+    template_path: TemplatePath,
     name: str,
     namespace: Mapping[str, Any],
     options: TemplateOptions | None = None,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
+import secrets
 from collections.abc import Awaitable, Iterable
 from typing import Any
 
@@ -188,7 +190,23 @@ class Application(routing.ReversibleRouter):
         level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
         if access_log.isEnabledFor(level):
             elapsed = 1000.0 * handler.request.request_time()
-            access_log.log(level, "%d %s %.2fms", status, handler._request_summary(), elapsed)
+            rid = handler.request.request_id
+            if rid is None:
+                access_log.log(level, "%d %s %.2fms", status, handler._request_summary(), elapsed)
+            else:
+                access_log.log(level, "%d %s %.2fms rid=%s", status, handler._request_summary(), elapsed, rid)
+
+
+# A request id a client or proxy may send: short and unremarkable, so it can
+# go into logs and a response header as it is.
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def _request_id(received: str | None) -> str:
+    """The request id to use: the one received if it is well-formed, else a new one."""
+    if received is not None and _VALID_REQUEST_ID.fullmatch(received):
+        return received
+    return secrets.token_hex(8)
 
 
 def _collect_ui_methods(methods: Any) -> dict[str, Any]:
@@ -226,6 +244,9 @@ class _HandlerDelegate(HTTPMessageDelegate):
         self.path_args = path_args or []
         self.path_kwargs = path_kwargs or {}
         self.chunks: list[bytes] | None = []
+        header = application.config.request_id_header
+        if header is not None:
+            request.request_id = _request_id(request.headers.get(header))
         self.stream = handler_class._stream_request_body
         self.handler: RequestHandler | None = None
         self.body_error: HTTPInputError | None = None

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 from framework import escape, http1, template
+from framework.iostream import StreamClosedError
 from framework.httputil import HTTPHeaders, HTTPInputError, HTTPServerRequest, ResponseStartLine, format_timestamp
 from framework.web.arguments import ArgumentReader
 from framework.web.errors import Finish, HTTPError
@@ -181,6 +182,8 @@ class RequestHandler(ArgumentReader):
         self._headers["Server"] = "framework"
         self._headers["Content-Type"] = "text/html; charset=UTF-8"
         self._headers["Date"] = _date.now()
+        if self.request.request_id is not None:
+            self._headers[self.application.config.request_id_header or "X-Request-Id"] = self.request.request_id
         self.set_default_headers()
         self._write_buffer = []
         self._status_code = 200
@@ -332,9 +335,9 @@ class RequestHandler(ArgumentReader):
         namespace.update(kwargs)
         return template.render(self.get_template_path(), template_name, namespace, self.application.template_options)
 
-    def get_template_path(self) -> str | None:
-        """Directory of templates; override for per-handler templates."""
-        return self.application.settings.get("template_path")
+    def get_template_path(self) -> str | tuple[str, ...] | None:
+        """Directory (or directories, searched in order) of templates; override per handler."""
+        return self.application.config.template_path
 
     def get_template_namespace(self) -> dict[str, Any]:
         """Names every template sees: handler, request, current_user, helpers."""
@@ -439,6 +442,12 @@ class RequestHandler(ArgumentReader):
         if isinstance(exc, Finish):
             if not self._finished:
                 self.finish(*exc.args)
+            return
+        if isinstance(exc, StreamClosedError):
+            # The client went away while we wrote: nothing to answer, nothing broken.
+            gen_log.debug("client closed the connection during %s", self._request_summary())
+            self._finished = True
+            self.on_finish()
             return
         try:
             self.log_exception(type(exc), exc, exc.__traceback__)

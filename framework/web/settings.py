@@ -26,7 +26,7 @@ class AppSettings:
     compiled_template_cache: bool = True
     static_hash_cache: bool = True
     serve_traceback: bool = False
-    template_path: str | None = None
+    template_path: str | tuple[str, ...] | None = None
     autoescape: bool = True
     static_path: str | None = None
     static_url_prefix: str = "/static/"
@@ -39,6 +39,7 @@ class AppSettings:
     compress_response: bool = False
     ui_methods: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     template_globals: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    request_id_header: str | None = None
 
 
 # Keys Tornado documents that we accept (some are read elsewhere, e.g. by
@@ -133,7 +134,12 @@ def resolve_settings(settings: dict[str, Any]) -> AppSettings:
 
 
 def _check_types(values: dict[str, Any]) -> None:
-    for name in ("template_path", "static_path", "login_url", "static_url_prefix"):
+    template_path = values.get("template_path")
+    if isinstance(template_path, (list, tuple)):
+        if not all(isinstance(p, str) for p in template_path):
+            raise ValueError("setting 'template_path' must be a str or a sequence of str")
+        values["template_path"] = tuple(template_path)
+    for name in ("static_path", "login_url", "static_url_prefix", "request_id_header"):
         if values.get(name) is not None and not isinstance(values[name], str):
             raise ValueError(f"setting {name!r} must be a str, got {type(values[name]).__name__}")
     handler_class = values.get("default_handler_class")

@@ -28,6 +28,7 @@ from framework.http1 import (
     ResponseHead,
     ResponseParser,
     encode_chunk,
+    frame_response,
     reason_phrase,
     response_has_body,
     serialize_request_head,
@@ -1220,3 +1221,37 @@ def test_response_with_length_and_chunked_is_502() -> None:
 )
 def test_response_eof_too_early_is_an_error(data: bytes) -> None:
     response_error(data, eof=True)
+
+
+# -- response framing decisions ---------------------------------------------------
+
+def _head(version: str = "HTTP/1.1", method: str = "GET", keep_alive: bool = True) -> RequestHead:
+    return RequestHead(method, "/", version, [], keep_alive=keep_alive)
+
+
+@pytest.mark.parametrize(
+    ("head", "status", "length", "te", "conn", "server_keep", "expected"),
+    [
+        (_head(), 200, "5", None, None, True, (True, False, 5, True, [])),
+        (_head(), 200, None, None, None, True, (True, True, None, True, [("Transfer-Encoding", "chunked")])),
+        (_head("HTTP/1.0"), 200, None, None, None, True, (True, False, None, False, [("Connection", "close")])),
+        (_head("HTTP/1.0"), 200, "2", None, None, True, (True, False, 2, True, [("Connection", "keep-alive")])),
+        (_head("HTTP/1.0", keep_alive=False), 200, "2", None, None, True, (True, False, 2, False, [("Connection", "close")])),
+        (_head(method="HEAD"), 200, "9", None, None, True, (False, False, 0, True, [])),
+        (_head(), 204, None, None, None, True, (False, False, 0, True, [])),
+        (_head(), 304, None, None, None, True, (False, False, 0, True, [])),
+        (_head(), 200, "5", None, "close", True, (True, False, 5, False, [])),
+        (_head(), 200, "5", None, None, False, (True, False, 5, False, [("Connection", "close")])),
+    ],
+)
+def test_frame_response(head: RequestHead, status: int, length: str | None, te: str | None,
+                        conn: str | None, server_keep: bool, expected: tuple[object, ...]) -> None:
+    framing = frame_response(head, status, content_length=length, transfer_encoding=te,
+                             connection=conn, keep_alive=server_keep)
+    assert (framing.has_body, framing.chunked, framing.length, framing.keep_alive, framing.extra_headers) == expected
+
+
+@pytest.mark.parametrize("bad", ["-1", "5 ", "x", "²"])
+def test_frame_response_refuses_a_bad_content_length(bad: str) -> None:
+    with pytest.raises(ValueError):
+        frame_response(_head(), 200, content_length=bad, transfer_encoding=None, connection=None, keep_alive=True)

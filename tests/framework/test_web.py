@@ -1593,3 +1593,58 @@ def test_module_as_ui_methods_is_accepted() -> None:
     exec("def shout(handler, text):\n    return text.upper()\n_private = lambda handler: 1\n", module.__dict__)
     app = Application([], ui_methods=module)
     assert set(app.ui_methods) == {"shout"}
+
+
+# -- request ids, cookies a browser may send, output errors ------------------------
+
+
+class EchoRequestIdHandler(framework.web.RequestHandler):
+    def get(self) -> None:
+        self.write(self.request.request_id or "none")
+
+
+def test_request_id_received_is_echoed_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="framework.access")
+    app = framework.web.Application([(r"/", EchoRequestIdHandler)], request_id_header="X-Request-Id")
+    with serve(app) as server, requests.Session() as session:
+        sent = session.get(server.url("/"), headers={"X-Request-Id": "abc-123.x"})
+        assert sent.headers["X-Request-Id"] == "abc-123.x"
+        assert sent.text == "abc-123.x"
+        made = session.get(server.url("/"))
+        assert len(made.headers["X-Request-Id"]) == 16
+        hostile = session.get(server.url("/"), headers={"X-Request-Id": "a b<script>"})
+        assert hostile.headers["X-Request-Id"] != "a b<script>"
+        missing = session.get(server.url("/nowhere"), headers={"X-Request-Id": "on-404"})
+        assert missing.status_code == 404
+        assert missing.headers["X-Request-Id"] == "on-404"
+    assert any("rid=abc-123.x" in r.getMessage() for r in caplog.records)
+
+
+def test_request_ids_are_off_by_default() -> None:
+    with serve(framework.web.Application([(r"/", EchoRequestIdHandler)])) as server:
+        response = requests.get(server.url("/"), headers={"X-Request-Id": "abc"})
+        assert "X-Request-Id" not in response.headers
+        assert response.text == "none"
+
+
+class CookieReader(framework.web.RequestHandler):
+    def get(self) -> None:
+        self.write(self.get_cookie("good") or "missing")
+
+
+def test_cookie_names_simplecookie_refuses_are_skipped() -> None:
+    with serve(framework.web.Application([(r"/", CookieReader)])) as server:
+        response = requests.get(server.url("/"), headers={"Cookie": "a[b]=1; good=yes; c d=2"})
+        assert (response.status_code, response.text) == (200, "yes")
+
+
+class LyingLengthHandler(framework.web.RequestHandler):
+    def get(self) -> None:
+        self.set_header("Content-Length", "3")
+        self.write("12345")
+
+
+def test_body_longer_than_content_length_is_a_500_not_an_empty_reply() -> None:
+    with serve(framework.web.Application([(r"/", LyingLengthHandler)])) as server:
+        response = requests.get(server.url("/"))
+        assert response.status_code == 500
