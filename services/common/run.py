@@ -1,0 +1,61 @@
+"""``run(make_app)``: the ``main()`` of every service.
+
+Reads ``--port``, ``--address``, ``--debug``, ``--prefix`` and
+``--drain_timeout``; serves behind the proxy with ``xheaders=True``; on
+SIGTERM or SIGINT drains (stop accepting, finish in-flight requests, close
+idle keep-alive connections) and exits 0 within the drain timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from framework import options as opts
+from framework.httpserver import HTTPServer
+from framework.lifecycle import Lifecycle, serve_forever
+from framework.web import Application
+
+__all__ = ["run"]
+
+log = logging.getLogger("services")
+
+
+def define_options(parser: opts.OptionParser, *, default_port: int, default_prefix: str) -> None:
+    """The options every service understands."""
+    parser.define("port", default=default_port, type=int, help="port to listen on", group="service")
+    parser.define("address", default="127.0.0.1", type=str, help="address to bind (0.0.0.0 in containers)", group="service")
+    parser.define("debug", default=False, type=bool, help="tracebacks in error pages, template reloading", group="service")
+    parser.define("prefix", default=default_prefix, type=str, help="public path prefix, e.g. /forms/", group="service")
+    parser.define("drain_timeout", default=10.0, type=float, help="seconds to finish requests on SIGTERM", group="service")
+    parser.define("xheaders", default=True, type=bool, help="trust X-Forwarded-* (only behind the proxy)", group="service")
+
+
+def run(
+    make_app: Callable[..., Application],
+    *,
+    default_port: int = 8001,
+    default_prefix: str = "/",
+    argv: list[str] | None = None,
+) -> int:
+    """Parse options, serve ``make_app(prefix=..., debug=..., lifecycle=...)``, drain on a signal.
+
+    Returns:
+        The exit status: 0 after a clean drain, 1 if requests had to be aborted.
+    """
+    parser = opts.OptionParser()
+    define_options(parser, default_port=default_port, default_prefix=default_prefix)
+    parser.parse_command_line(argv if argv is not None else sys.argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stdout)
+    lifecycle = Lifecycle()
+    settings: dict[str, Any] = {"prefix": parser.prefix, "debug": parser.debug, "lifecycle": lifecycle}
+    app = make_app(**settings)
+    server = HTTPServer(app, xheaders=parser.xheaders)
+    server.listen(parser.port, parser.address)
+    log.info("serving %s on http://%s:%d%s", make_app.__module__, parser.address, parser.port, app.settings["prefix"])
+    reports = serve_forever([server], lifecycle=lifecycle, drain_timeout=parser.drain_timeout)
+    aborted = sum(report.aborted for report in reports)
+    log.info("stopped%s", f" ({aborted} connections aborted)" if aborted else "")
+    return 1 if aborted else 0

@@ -1,0 +1,129 @@
+"""The portal in-process on an ephemeral port, and alone as ``python -m services.portal``."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from framework.lifecycle import Lifecycle
+from framework.testing import ServerThread, serve
+from services.common.app import normalize_prefix, prefixed
+from services.common.demos import DEMOS
+from services.portal.app import make_app
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def portal() -> Iterator[ServerThread]:
+    with serve(make_app()) as server:
+        yield server
+
+
+def test_landing_page_lists_every_demo(portal: ServerThread) -> None:
+    page = requests.get(portal.url("/"))
+    assert page.status_code == 200
+    assert page.headers["Content-Type"] == "text/html; charset=UTF-8"
+    for demo in DEMOS:
+        assert f'id="demo-{demo.name}"' in page.text
+        assert demo.summary in page.text
+
+
+def test_unavailable_demos_are_never_links(portal: ServerThread) -> None:
+    page = requests.get(portal.url("/")).text
+    cards = {}
+    for piece in page.split('<li class="card')[1:]:
+        name = re.search(r'id="demo-([a-z]+)"', piece)
+        assert name is not None
+        cards[name.group(1)] = piece
+    for demo in DEMOS:
+        card = cards[demo.name]
+        if demo.available:
+            assert f'href="{demo.path}"' in card
+        else:
+            assert "not yet available" in card
+            assert f'href="{demo.path}"' not in card
+
+
+def test_every_link_on_the_portal_resolves(portal: ServerThread) -> None:
+    page = requests.get(portal.url("/")).text
+    for href in set(re.findall(r'href="([^"]+)"', page)):
+        if href.startswith("/") and not any(href.startswith(d.path) for d in DEMOS):
+            assert requests.get(portal.url(href)).status_code == 200, href
+
+
+def test_healthz_reports_draining() -> None:
+    lifecycle = Lifecycle()
+    with serve(make_app(lifecycle=lifecycle)) as server:
+        assert requests.get(server.url("/healthz")).text == "ok\n"
+        lifecycle.begin_drain()
+        response = requests.get(server.url("/healthz"))
+        assert (response.status_code, response.text) == (503, "draining\n")
+
+
+def test_not_found_page_in_the_suite_style(portal: ServerThread) -> None:
+    response = requests.post(portal.url("/no/such/page"))
+    assert response.status_code == 404
+    assert "404" in response.text
+    assert "suite.css" in response.text
+    assert "Back to the demos" in response.text
+
+
+def test_request_id_is_echoed(portal: ServerThread) -> None:
+    response = requests.get(portal.url("/"), headers={"X-Request-Id": "portal-test-1"})
+    assert response.headers["X-Request-Id"] == "portal-test-1"
+    assert "portal-test-1" in response.text
+
+
+def test_urls_honour_the_prefix() -> None:
+    with serve(make_app(prefix="/portal/")) as server:
+        page = requests.get(server.url("/portal/"))
+        assert page.status_code == 200
+        assert 'href="/portal/static/suite.css?v=' in page.text
+        assert requests.get(server.url("/portal/healthz")).status_code == 200
+        assert requests.get(server.url("/")).status_code == 404
+
+
+def test_prefix_helpers() -> None:
+    assert [normalize_prefix(p) for p in ("", "/", "forms", "/forms", "/forms/")] == ["/", "/", "/forms/", "/forms/", "/forms/"]
+    assert prefixed("/forms/", [(r"/", object)]) == [(r"/forms/", object)]
+
+
+def test_runs_alone_and_exits_zero_on_sigterm() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "services.portal", f"--port={port}"],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        else:
+            raise AssertionError("portal did not start")
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=20)
+        assert proc.returncode == 0, out
+        assert "GET /healthz" in out
+        assert "drained" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
