@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import contextvars
 import datetime
 import functools
 import importlib
@@ -33,9 +34,46 @@ from collections.abc import Awaitable, Callable, Iterator
 from types import ModuleType
 from typing import Any, Literal, ParamSpec, Protocol, TypeVar, TypeVarTuple, overload
 
-__all__ = ["IOLoop", "PeriodicCallback", "use_uvloop"]
+__all__ = ["IOLoop", "PeriodicCallback", "run_with_exception_handler", "use_uvloop"]
 
 _log = logging.getLogger("framework.general")
+
+# Who should hear of an exception raised by a callback: set for the code run
+# by run_with_exception_handler and inherited (asyncio copies the context
+# when it schedules) by every callback that code schedules, however late.
+_exception_handler: contextvars.ContextVar[Callable[[BaseException], object] | None] = contextvars.ContextVar(
+    "framework_exception_handler", default=None
+)
+
+
+def run_with_exception_handler(
+    handler: Callable[[BaseException], object], func: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs
+) -> _T:
+    """Run ``func``; exceptions from callbacks it schedules through the IOLoop go to ``handler``.
+
+    The modern stand-in for Tornado's old ``ExceptionStackContext``: an
+    ``@asynchronous`` handler's callbacks that raise end its request with an
+    error page instead of leaving the client hanging. ``func``'s own
+    exceptions propagate as usual.
+    """
+    context = contextvars.copy_context()
+
+    def inside() -> _T:
+        _exception_handler.set(handler)
+        return func(*args, **kwargs)
+
+    return context.run(inside)
+
+
+def _report_callback_exception(exc: BaseException, callback: object) -> None:
+    handler = _exception_handler.get()
+    if handler is not None:
+        try:
+            handler(exc)
+            return
+        except Exception:
+            _log.error("exception handler %r failed", handler, exc_info=True)
+    _log.error("Exception in callback %r", callback, exc_info=exc)
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -337,8 +375,8 @@ class IOLoop:
         """Run a callback, log its exception, and keep any coroutine it returns alive."""
         try:
             result = callback()
-        except Exception:
-            _log.error("Exception in callback %r", callback, exc_info=True)
+        except Exception as exc:
+            _report_callback_exception(exc, callback)
             return
         if inspect.isawaitable(result):
             task = asyncio.ensure_future(result, loop=self.asyncio_loop)
@@ -347,8 +385,9 @@ class IOLoop:
 
     def _task_done(self, task: asyncio.Future[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            _log.error("Exception in callback %r", task, exc_info=task.exception())
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:
+            _report_callback_exception(exc, task)
 
     def add_handler(self, fd: _FD, handler: Callable[[_FD, int], object], events: int) -> None:
         """Call ``handler(fd, events)`` whenever ``fd`` is ready for ``events``.

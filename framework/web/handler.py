@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 from framework import escape, http1, template
+from framework.ioloop import run_with_exception_handler
 from framework.iostream import StreamClosedError
 from framework.httputil import HTTPHeaders, HTTPInputError, HTTPServerRequest, ResponseStartLine, format_timestamp
 from framework.web.arguments import ArgumentReader
@@ -650,6 +651,11 @@ def asynchronous(method: _F) -> _F:
 
     @functools.wraps(method)
     def wrapper(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
+        # Callbacks the method schedules that raise end the request with an
+        # error page (Tornado once did this with stack contexts).
+        return run_with_exception_handler(self._handle_request_exception, _call_asynchronous, self, *args, **kwargs)
+
+    def _call_asynchronous(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
         self._auto_finish = False
         result = method(self, *args, **kwargs)
         if result is not None and hasattr(result, "__await__"):

@@ -1648,3 +1648,43 @@ def test_body_longer_than_content_length_is_a_500_not_an_empty_reply() -> None:
     with serve(framework.web.Application([(r"/", LyingLengthHandler)])) as server:
         response = requests.get(server.url("/"))
         assert response.status_code == 500
+
+
+class FailingCallbackHandler(framework.web.RequestHandler):
+    @framework.web.asynchronous
+    def get(self) -> None:
+        IOLoop.current().call_later(0.01, self.on_response)
+
+    def on_response(self) -> None:
+        raise framework.web.HTTPError(503, "upstream said no")
+
+
+def test_asynchronous_callback_raising_ends_the_request_with_an_error_page() -> None:
+    with serve(framework.web.Application([(r"/", FailingCallbackHandler)])) as server:
+        response = requests.get(server.url("/"), timeout=10)
+        assert response.status_code == 503
+        assert "503: Service Unavailable" in response.text
+
+
+def test_exception_handler_does_not_leak_to_other_callbacks(caplog: pytest.LogCaptureFixture) -> None:
+    from framework.ioloop import run_with_exception_handler
+
+    seen: list[BaseException] = []
+
+    async def main() -> None:
+        loop = IOLoop.current()
+        done = asyncio.Event()
+
+        def inside() -> None:
+            loop.add_callback(lambda: 1 / 0)
+
+        run_with_exception_handler(seen.append, inside)
+        loop.add_callback(lambda: [][1])  # scheduled outside: logged, not routed
+        loop.add_callback(done.set)
+        await done.wait()
+        await asyncio.sleep(0)
+
+    with caplog.at_level(logging.ERROR, logger="framework.general"):
+        asyncio.run(main())
+    assert [type(e) for e in seen] == [ZeroDivisionError]
+    assert any("IndexError" in (r.exc_text or "") or r.exc_info and r.exc_info[0] is IndexError for r in caplog.records)
