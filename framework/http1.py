@@ -41,6 +41,7 @@ __all__ = [
     "ResponseParser",
     "encode_chunk",
     "frame_response",
+    "parse_fields",
     "ResponseFraming",
     "LAST_CHUNK",
     "reason_phrase",
@@ -320,7 +321,7 @@ class _MessageParser:
         lines = head.split(b"\r\n")
         if len(lines) - 1 > self.limits.max_headers:
             raise ProtocolError("too many header fields", 431)
-        return self._parse_head(lines[0], _parse_fields(lines, 1))
+        return self._parse_head(lines[0], parse_fields(lines, 1))
 
     def _skip_leading_crlf(self) -> None:
         # RFC 9112 2.2: a server SHOULD ignore at least one empty line (CRLF)
@@ -488,7 +489,7 @@ class _MessageParser:
             line = bytes(buf[:end])
             del buf[: end + 2]
             if not line:
-                return _parse_fields(self._trailer_lines, 0)
+                return parse_fields(self._trailer_lines, 0)
             self._trailer_bytes += end + 2
             if self._trailer_bytes > limit:
                 raise ProtocolError("trailer section larger than the limit", 431)
@@ -497,7 +498,7 @@ class _MessageParser:
             self._trailer_lines.append(line)
 
 
-def _parse_fields(lines: list[bytes], start: int) -> Headers:
+def parse_fields(lines: list[bytes], start: int = 0) -> Headers:
     """Parse ``field-name ":" OWS field-value OWS`` lines (RFC 9112 5).
 
     The caller already refused forbidden characters in the whole block.

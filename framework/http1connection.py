@@ -82,7 +82,7 @@ class ConnectionContext:
         ip = headers.get("X-Real-Ip") or (hops[-1] if hops else None)
         if ip and _is_ip(ip):
             self.remote_ip = ip
-        proto = headers.get("X-Scheme") or headers.get("X-Forwarded-Proto", "")
+        proto = headers.get("X-Scheme") or headers.get("X-Forwarded-Proto") or ""
         proto = proto.split(",")[-1].strip().lower()
         if proto in ("http", "https"):
             self.protocol = proto

@@ -23,7 +23,7 @@ import logging
 import time
 import urllib.parse
 from collections.abc import Awaitable, Iterable, Iterator, Mapping, MutableMapping
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar, overload
 
 from framework import http1
 
@@ -50,7 +50,9 @@ __all__ = [
 
 gen_log = logging.getLogger("framework.general")
 
-responses: dict[int, str] = dict(http1._REASONS)
+_T = TypeVar("_T")
+
+responses: dict[int, str] = {code: http1.reason_phrase(code) for code in range(100, 600) if http1.reason_phrase(code) != "Unknown"}
 """Status code -> standard reason phrase (Tornado's ``httputil.responses``)."""
 
 
@@ -78,9 +80,17 @@ class ResponseStartLine(NamedTuple):
     reason: str
 
 
-def _normalize_name(name: str) -> str:
-    """``content-type`` -> ``Content-Type``, the display form Tornado uses."""
-    return "-".join(part.capitalize() for part in name.split("-"))
+_display_names: dict[str, str] = {}
+
+
+def _display_name(key: str) -> str:
+    """``content-type`` -> ``Content-Type``, cached: the same few names recur."""
+    name = _display_names.get(key)
+    if name is None:
+        name = "-".join(part.capitalize() for part in key.split("-"))
+        if len(_display_names) < 1000:
+            _display_names[key] = name
+    return name
 
 
 class HTTPHeaders(MutableMapping[str, str]):
@@ -88,27 +98,32 @@ class HTTPHeaders(MutableMapping[str, str]):
 
     ``headers["Set-Cookie"]`` returns the values joined by commas, as RFC 9110
     allows for list-valued fields; ``get_list`` returns them separately and
-    ``get_all`` yields every ``(name, value)`` pair in order of arrival.
+    ``get_all`` yields every ``(name, value)`` pair, a name's values together
+    in order of arrival. Names are shown normalised (``Content-Type``).
     """
 
-    __slots__ = ("_values", "_names", "_pairs")
+    __slots__ = ("_values",)
 
     def __init__(self, *args: Any, **kwargs: str) -> None:
+        # lower-case name -> values; the display name is derived when needed.
         self._values: dict[str, list[str]] = {}
-        self._names: dict[str, str] = {}
-        self._pairs: list[tuple[str, str]] = []
         if len(args) == 1 and isinstance(args[0], HTTPHeaders):
-            for name, value in args[0].get_all():
-                self.add(name, value)
-        else:
+            self._values = {k: list(v) for k, v in args[0]._values.items()}
+        elif args or kwargs:
             self.update(*args, **kwargs)
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> HTTPHeaders:
         """Build from the parser's ``(name, value)`` list, keeping every value."""
         headers = cls()
+        values = headers._values
         for name, value in pairs:
-            headers.add(name, value)
+            key = name.lower()
+            existing = values.get(key)
+            if existing is None:
+                values[key] = [value]
+            else:
+                existing.append(value)
         return headers
 
     @classmethod
@@ -120,7 +135,7 @@ class HTTPHeaders(MutableMapping[str, str]):
         """
         lines = [ln.encode("latin-1") for ln in headers.replace("\r\n", "\n").split("\n") if ln]
         try:
-            pairs = http1._parse_fields(lines, 0)
+            pairs = http1.parse_fields(lines)
         except http1.ProtocolError as exc:
             raise HTTPInputError(exc.message) from None
         return cls.from_pairs(pairs)
@@ -128,41 +143,50 @@ class HTTPHeaders(MutableMapping[str, str]):
     def add(self, name: str, value: str) -> None:
         """Add a value without replacing the ones already there."""
         key = name.lower()
-        if key in self._values:
-            self._values[key].append(value)
-        else:
+        existing = self._values.get(key)
+        if existing is None:
             self._values[key] = [value]
-            self._names[key] = _normalize_name(name)
-        self._pairs.append((self._names[key], value))
+        else:
+            existing.append(value)
 
     def get_list(self, name: str) -> list[str]:
         """Every value of ``name``, or an empty list."""
         return list(self._values.get(name.lower(), ()))
 
     def get_all(self) -> Iterator[tuple[str, str]]:
-        """Every ``(name, value)`` pair, repeated names included, in order."""
-        return iter(self._pairs)
+        """Every ``(name, value)`` pair, repeated names included."""
+        for key, values in self._values.items():
+            name = _display_name(key)
+            for value in values:
+                yield name, value
 
     def parse_line(self, line: str) -> None:
         """Add one ``Name: value`` line."""
-        self.update(HTTPHeaders.parse(line))
+        for name, value in HTTPHeaders.parse(line).get_all():
+            self.add(name, value)
+
+    @overload
+    def get(self, name: str, /) -> str | None: ...
+
+    @overload
+    def get(self, name: str, /, default: str | _T) -> str | _T: ...
+
+    def get(self, name: str, /, default: Any = None) -> Any:
+        """The comma-joined values of ``name``, or ``default`` (no exception on a miss)."""
+        values = self._values.get(name.lower())
+        if values is None:
+            return default
+        return values[0] if len(values) == 1 else ",".join(values)
 
     def __setitem__(self, name: str, value: str) -> None:
-        key = name.lower()
-        if key in self._values:
-            self._pairs = [(n, v) for n, v in self._pairs if n.lower() != key]
-        self._values[key] = [value]
-        self._names[key] = _normalize_name(name)
-        self._pairs.append((self._names[key], value))
+        self._values[name.lower()] = [value]
 
     def __getitem__(self, name: str) -> str:
-        return ",".join(self._values[name.lower()])
+        values = self._values[name.lower()]
+        return values[0] if len(values) == 1 else ",".join(values)
 
     def __delitem__(self, name: str) -> None:
-        key = name.lower()
-        del self._values[key]
-        del self._names[key]
-        self._pairs = [(n, v) for n, v in self._pairs if n.lower() != key]
+        del self._values[name.lower()]
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and name.lower() in self._values
@@ -171,7 +195,7 @@ class HTTPHeaders(MutableMapping[str, str]):
         return len(self._values)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._names.values())
+        return (_display_name(key) for key in self._values)
 
     def copy(self) -> HTTPHeaders:
         """An independent copy."""
@@ -180,10 +204,10 @@ class HTTPHeaders(MutableMapping[str, str]):
     __copy__ = copy
 
     def __str__(self) -> str:
-        return "".join(f"{n}: {v}\r\n" for n, v in self._pairs)
+        return "".join(f"{n}: {v}\r\n" for n, v in self.get_all())
 
     def __repr__(self) -> str:
-        return f"HTTPHeaders({self._pairs!r})"
+        return f"HTTPHeaders({list(self.get_all())!r})"
 
 
 class HTTPFile(dict[str, Any]):
