@@ -1,0 +1,837 @@
+"""Tests for framework/httpclient.py against raw asyncio servers written here.
+
+Each test declares the server behaviour it needs beside it: a handler that
+reads requests off the stream and writes bytes back, so that misbehaving
+servers (truncating, resetting, stalling, sending bad chunks) are as easy to
+write as good ones. Every client, server and loop is closed before the test
+ends (warnings are errors here), and no test asserts a duration.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import http.server
+import json
+import shutil
+import socket
+import ssl
+import struct
+import subprocess
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from framework import http1, iostream
+from framework.ioloop import IOLoop
+from framework.httpclient import (
+    AsyncHTTPClient,
+    HTTPClient,
+    HTTPClientError,
+    HTTPError,
+    HTTPRequest,
+    HTTPResponse,
+    HTTPStreamClosedError,
+    HTTPTimeoutError,
+    StreamClosedError,
+)
+
+# -- a tiny raw HTTP server ----------------------------------------------------
+
+
+@dataclass
+class Request:
+    method: str
+    target: str
+    headers: dict[str, str]
+    body: bytes
+
+
+async def read_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Request | None:
+    """Read one request (Content-Length or chunked body); None at a clean EOF."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except asyncio.IncompleteReadError:
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, _ = lines[0].split(" ")
+    headers = {}
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(":")
+            headers[name.lower()] = value.strip()
+    if headers.get("expect") == "100-continue":
+        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    body = b""
+    if "content-length" in headers:
+        body = await reader.readexactly(int(headers["content-length"]))
+    elif headers.get("transfer-encoding") == "chunked":
+        while size := int((await reader.readuntil(b"\r\n")).strip(), 16):
+            body += (await reader.readexactly(size + 2))[:-2]
+        await reader.readuntil(b"\r\n")
+    return Request(method, target, headers, body)
+
+
+def response(status: int = 200, body: bytes = b"", *headers: str, reason: str = "X") -> bytes:
+    """A Content-Length framed response."""
+    lines = [f"HTTP/1.1 {status} {reason}", f"Content-Length: {len(body)}", *headers]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def echo(request: Request) -> bytes:
+    """Answer with the request as JSON, so tests can look at what was sent."""
+    data = {
+        "method": request.method,
+        "target": request.target,
+        "headers": request.headers,
+        "body": request.body.decode("latin-1"),
+    }
+    return response(200, json.dumps(data).encode(), "Content-Type: application/json")
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+def keep_alive(respond: Callable[[Request], bytes | Awaitable[bytes]]) -> Handler:
+    """A handler answering every request on a connection until the client closes it."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (request := await read_request(reader, writer)) is not None:
+            answer = respond(request)
+            writer.write(answer if isinstance(answer, bytes) else await answer)
+            await writer.drain()
+
+    return handler
+
+
+@dataclass
+class Server:
+    """An asyncio server on 127.0.0.1 that counts connections and requests."""
+
+    handler: Handler
+    ssl_context: ssl.SSLContext | None = None
+    connections: int = 0
+    port: int = 0
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    _server: asyncio.Server | None = None
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def url(self, path: str = "/") -> str:
+        scheme = "https" if self.ssl_context else "http"
+        return f"{scheme}://127.0.0.1:{self.port}{path}"
+
+    async def __aenter__(self) -> Server:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.ssl_context)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None
+        self._server.close()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        self.connections += 1
+        try:
+            await self.handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass
+        except asyncio.CancelledError:
+            pass  # stopped by __aexit__; ending normally keeps 3.11's streams quiet
+        finally:
+            self.closed.set()
+            writer.close()
+
+
+def run(main: Coroutine[Any, Any, None]) -> None:
+    asyncio.run(main)
+
+
+@contextlib.asynccontextmanager
+async def client(**kwargs: Any) -> AsyncIterator[AsyncHTTPClient]:
+    http = AsyncHTTPClient(force_instance=True, **kwargs)
+    try:
+        yield http
+    finally:
+        http.close()
+
+
+def body_json(resp: HTTPResponse) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(resp.body)
+    return data
+
+
+# -- round trips and framing -------------------------------------------------
+
+
+def test_get_round_trip_sends_default_headers() -> None:
+    async def main() -> None:
+        async with Server(keep_alive(echo)) as server, client() as http:
+            resp = await http.fetch(server.url("/path?q=1"))
+        assert resp.code == 200 and resp.reason == "X" and resp.error is None
+        sent = body_json(resp)
+        assert sent["method"] == "GET" and sent["target"] == "/path?q=1"
+        headers = sent["headers"]
+        assert headers["host"] == f"127.0.0.1:{server.port}"
+        assert headers["accept-encoding"] == "gzip"
+        assert "user-agent" in headers and "content-length" not in headers
+        assert resp.headers["Content-Type"] == "application/json"
+        assert resp.effective_url == server.url("/path?q=1")
+        assert resp.request_time is not None and resp.start_time is not None
+
+    run(main())
+
+
+def test_post_round_trip_with_str_body_auth_and_defaults() -> None:
+    async def main() -> None:
+        async with Server(keep_alive(echo)) as server, client(defaults={"user_agent": "ua/1"}) as http:
+            resp = await http.fetch(
+                server.url("/form"), method="POST", body="név=1", auth_username="u", auth_password="p"
+            )
+        sent = body_json(resp)
+        assert sent["method"] == "POST"
+        assert sent["body"] == "név=1".encode().decode("latin-1")
+        assert sent["headers"]["content-length"] == str(len("név=1".encode()))
+        assert sent["headers"]["content-type"] == "application/x-www-form-urlencoded"
+        assert sent["headers"]["authorization"] == "Basic dTpw"
+        assert sent["headers"]["user-agent"] == "ua/1"
+
+    run(main())
+
+
+def test_chunked_response_is_dechunked() -> None:
+    async def respond(request: Request) -> bytes:
+        return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+
+    async def main() -> None:
+        async with Server(keep_alive(respond)) as server, client() as http:
+            assert (await http.fetch(server.url())).body == b"hello world"
+            assert (await http.fetch(server.url())).body == b"hello world"
+        assert server.connections == 1  # a chunked body ends cleanly: kept alive
+
+    run(main())
+
+
+def test_content_length_response_and_head() -> None:
+    async def main() -> None:
+        respond = lambda r: response(200, b"" if r.method == "HEAD" else b"0123456789")  # noqa: E731
+        async with Server(keep_alive(respond)) as server, client() as http:
+            assert (await http.fetch(server.url())).body == b"0123456789"
+            head = await http.fetch(server.url(), method="HEAD")
+            assert head.body == b"" and head.code == 200
+
+    run(main())
+
+
+def test_until_close_response_from_http10_server() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader, writer)
+        writer.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it")
+        await writer.drain()
+        writer.close()
+
+    async def main() -> None:
+        async with Server(handler) as server, client() as http:
+            assert (await http.fetch(server.url())).body == b"all of it"
+            assert (await http.fetch(server.url())).body == b"all of it"
+        assert server.connections == 2  # no reuse of a connection that framed by closing
+
+    run(main())
+
+
+def test_gzip_response_is_decompressed_unless_disabled() -> None:
+    payload = b"compressible " * 1000
+    respond = lambda r: response(200, gzip.compress(payload), "Content-Encoding: gzip")  # noqa: E731
+
+    async def main() -> None:
+        async with Server(keep_alive(respond)) as server, client() as http:
+            resp = await http.fetch(server.url())
+            assert resp.body == payload
+            assert "Content-Encoding" not in resp.headers
+            assert resp.headers["X-Consumed-Content-Encoding"] == "gzip"
+            raw = await http.fetch(server.url(), decompress_response=False)
+            assert gzip.decompress(raw.body) == payload
+
+    run(main())
+
+
+def test_corrupt_gzip_body_is_a_clear_error() -> None:
+    respond = lambda r: response(200, b"not gzip at all", "Content-Encoding: gzip")  # noqa: E731
+
+    async def main() -> None:
+        async with Server(keep_alive(respond)) as server, client() as http:
+            with pytest.raises(HTTPClientError, match="gzip") as info:
+                await http.fetch(server.url())
+        assert info.value.code == 599
+
+    run(main())
+
+
+# -- redirects -----------------------------------------------------------------
+
+
+def redirecting(request: Request) -> bytes:
+    if request.target.startswith("/to/"):
+        code = int(request.target.split("/")[2])
+        return response(code, b"moved", "Location: /echo")
+    if request.target == "/loop":
+        return response(302, b"", "Location: /loop")
+    return echo(request)
+
+
+@pytest.mark.parametrize(
+    ("code", "method"),
+    [(301, "GET"), (302, "GET"), (303, "GET"), (307, "POST"), (308, "POST")],
+)
+def test_redirect_after_post(code: int, method: str) -> None:
+    async def main() -> None:
+        async with Server(keep_alive(redirecting)) as server, client() as http:
+            resp = await http.fetch(server.url(f"/to/{code}"), method="POST", body=b"data")
+        sent = body_json(resp)
+        assert resp.code == 200 and resp.effective_url == server.url("/echo")
+        assert resp.request.url == server.url(f"/to/{code}")  # the request as given
+        assert sent["method"] == method
+        assert sent["body"] == ("data" if method == "POST" else "")
+        assert ("content-length" in sent["headers"]) == (method == "POST")
+
+    run(main())
+
+
+def test_redirect_bodies_are_not_streamed() -> None:
+    async def main() -> None:
+        chunks: list[bytes] = []
+        async with Server(keep_alive(redirecting)) as server, client() as http:
+            resp = await http.fetch(server.url("/to/302"), streaming_callback=chunks.append)
+        assert resp.code == 200 and b"moved" not in b"".join(chunks)
+        assert json.loads(b"".join(chunks))["target"] == "/echo"
+
+    run(main())
+
+
+def test_too_many_redirects_is_an_error_carrying_the_last_response() -> None:
+    async def main() -> None:
+        async with Server(keep_alive(redirecting)) as server, client() as http:
+            with pytest.raises(HTTPClientError) as info:
+                await http.fetch(server.url("/loop"), max_redirects=3)
+            assert info.value.code == 302
+            assert info.value.response is not None and info.value.response.code == 302
+            plain = await http.fetch(server.url("/loop"), follow_redirects=False, raise_error=False)
+            assert plain.code == 302 and plain.headers["Location"] == "/loop"
+
+    run(main())
+
+
+# -- pooling and concurrency ---------------------------------------------------
+
+
+def test_keep_alive_reuses_one_connection_for_sequential_requests() -> None:
+    async def main() -> None:
+        async with Server(keep_alive(echo)) as server, client() as http:
+            for _ in range(4):
+                await http.fetch(server.url())
+            await http.fetch(server.url(), method="POST", body=b"x")
+        assert server.connections == 1
+
+    run(main())
+
+
+def test_connection_close_response_is_not_reused() -> None:
+    respond = lambda r: response(200, b"ok", "Connection: close")  # noqa: E731
+
+    async def main() -> None:
+        async with Server(keep_alive(respond)) as server, client() as http:
+            await http.fetch(server.url())
+            await http.fetch(server.url())
+        assert server.connections == 2
+
+    run(main())
+
+
+def test_connection_close_request_is_not_reused() -> None:
+    async def main() -> None:
+        async with Server(keep_alive(echo)) as server, client() as http:
+            await http.fetch(server.url(), headers={"Connection": "close"})
+            await http.fetch(server.url())
+        assert server.connections == 2
+
+    run(main())
+
+
+def test_max_clients_bounds_requests_in_flight() -> None:
+    in_flight = 0
+    peak = 0
+    served = 0
+    gate = asyncio.Event()
+    two_arrived = asyncio.Event()
+
+    async def respond(request: Request) -> bytes:
+        nonlocal in_flight, peak, served
+        in_flight += 1
+        peak = max(peak, in_flight)
+        if in_flight == 2:
+            two_arrived.set()
+        await gate.wait()
+        in_flight -= 1
+        served += 1
+        return response(200, b"ok")
+
+    async def main() -> None:
+        async with Server(keep_alive(respond)) as server, client(max_clients=2) as http:
+            fetches = [http.fetch(server.url(f"/{i}")) for i in range(5)]
+            await asyncio.wait_for(two_arrived.wait(), 10)
+            for _ in range(20):  # let any wrongly admitted request reach the server
+                await asyncio.sleep(0)
+            assert peak == 2 and served == 0
+            gate.set()
+            results = await asyncio.gather(*fetches)
+        assert [r.code for r in results] == [200] * 5
+        assert peak == 2 and served == 5
+        assert server.connections <= 2
+
+    run(main())
+
+
+def test_queued_requests_are_served_in_fifo_order() -> None:
+    order: list[str] = []
+
+    def respond(request: Request) -> bytes:
+        order.append(request.target)
+        return response(200, b"ok")
+
+    async def main() -> None:
+        async with Server(keep_alive(respond)) as server, client(max_clients=1) as http:
+            await asyncio.gather(*(http.fetch(server.url(f"/{i}")) for i in range(6)))
+        assert order == [f"/{i}" for i in range(6)]
+        assert server.connections == 1
+
+    run(main())
+
+
+def test_stale_pooled_connection_is_retried_for_idempotent_methods_only() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # Answer one request, then drop the connection upon the next one,
+        # as a server whose keep-alive timer fired just then would.
+        await read_request(reader, writer)
+        writer.write(response(200, b"first"))
+        await writer.drain()
+        await read_request(reader, writer)
+
+    async def main() -> None:
+        async with Server(handler) as server, client() as http:
+            await http.fetch(server.url())
+            assert (await http.fetch(server.url())).body == b"first"
+            assert server.connections == 2
+            with pytest.raises(StreamClosedError):
+                await http.fetch(server.url(), method="POST", body=b"not idempotent")
+
+    run(main())
+
+
+def test_idle_connection_is_closed_after_idle_timeout_and_on_close() -> None:
+    async def main() -> None:
+        async with Server(keep_alive(echo)) as server:
+            async with client(idle_timeout=0.05) as http:
+                await http.fetch(server.url())
+                await asyncio.wait_for(server.closed.wait(), 10)
+            server.closed.clear()
+            async with client() as http:
+                await http.fetch(server.url())
+            await asyncio.wait_for(server.closed.wait(), 10)  # close() closed it
+
+    run(main())
+
+
+def test_async_client_is_one_instance_per_loop_unless_forced() -> None:
+    seen: list[AsyncHTTPClient] = []
+
+    async def main() -> None:
+        shared = AsyncHTTPClient()
+        assert AsyncHTTPClient() is shared
+        forced = AsyncHTTPClient(force_instance=True)
+        assert forced is not shared
+        forced.close()
+        shared.close()
+        fresh = AsyncHTTPClient()
+        assert fresh is not shared
+        seen.append(fresh)
+        fresh.close()
+        with pytest.raises(RuntimeError, match="closed"):
+            fresh.fetch("http://127.0.0.1:1/")
+
+    run(main())
+
+    async def other_loop() -> None:
+        other = AsyncHTTPClient()
+        assert other is not seen[0]
+        other.close()
+
+    run(other_loop())
+
+
+def test_unknown_default_is_refused() -> None:
+    async def main() -> None:
+        with pytest.raises(ValueError, match="defaults cannot set"):
+            AsyncHTTPClient(force_instance=True, defaults={"request_timout": 1})
+
+    run(main())
+
+
+# -- errors --------------------------------------------------------------------
+
+
+def test_raise_error_true_and_false() -> None:
+    respond = lambda r: response(404, b"missing", reason="Not Found")  # noqa: E731
+
+    async def main() -> None:
+        async with Server(keep_alive(respond)) as server, client() as http:
+            with pytest.raises(HTTPError) as info:
+                await http.fetch(server.url())
+            assert info.value.code == 404 and str(info.value) == "HTTP 404: Not Found"
+            assert info.value.response is not None and info.value.response.body == b"missing"
+            resp = await http.fetch(server.url(), raise_error=False)
+            assert resp.code == 404 and isinstance(resp.error, HTTPClientError)
+            with pytest.raises(HTTPClientError):
+                resp.rethrow()
+
+    run(main())
+
+
+def test_callback_form_gets_the_response_and_never_raises() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        async with Server(keep_alive(echo)) as server, client() as http:
+            got: asyncio.Future[HTTPResponse] = loop.create_future()
+            http.fetch(server.url(), callback=got.set_result)
+            assert (await got).code == 200
+            refused: asyncio.Future[HTTPResponse] = loop.create_future()
+            future = http.fetch(f"http://127.0.0.1:{unused_port()}/", callback=refused.set_result)
+            resp = await refused
+            assert resp.code == 599 and isinstance(resp.error, ConnectionRefusedError)
+            assert (await future) is resp  # the future resolves too, without raising
+            positional: asyncio.Future[HTTPResponse] = loop.create_future()
+            http.fetch(server.url(), positional.set_result)  # Tornado 4 took it second
+            assert (await positional).code == 200
+
+    run(main())
+
+
+def test_truncated_body_is_a_stream_closed_error() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader, writer)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this")
+        await writer.drain()
+
+    async def main() -> None:
+        async with Server(handler) as server, client() as http:
+            with pytest.raises(HTTPStreamClosedError) as info:
+                await http.fetch(server.url())
+        err = info.value
+        assert StreamClosedError is iostream.StreamClosedError  # one class framework-wide
+        assert isinstance(err, StreamClosedError) and isinstance(err, OSError)
+        assert err.code == 599 and "closed before the response was complete" in str(err)
+
+    run(main())
+
+
+def test_slow_headers_hit_request_timeout() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader, writer)
+        await asyncio.Event().wait()  # never answer
+
+    async def main() -> None:
+        async with Server(handler) as server, client() as http:
+            with pytest.raises(HTTPTimeoutError) as info:
+                await http.fetch(server.url(), request_timeout=0.2)
+        assert info.value.code == 599 and "Timeout during request" in str(info.value)
+
+    run(main())
+
+
+def test_queued_request_times_out_in_the_queue() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader, writer)
+        await asyncio.Event().wait()
+
+    async def main() -> None:
+        async with Server(handler) as server, client(max_clients=1) as http:
+            first = http.fetch(server.url(), request_timeout=5)
+            with pytest.raises(HTTPTimeoutError, match="queue"):
+                await http.fetch(server.url(), request_timeout=0.1)
+            first.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await first
+
+    run(main())
+
+
+def test_connection_reset_is_a_stream_closed_error() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader, writer)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+        await writer.drain()
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # RST, not FIN
+
+    async def main() -> None:
+        async with Server(handler) as server, client() as http:
+            with pytest.raises(StreamClosedError) as info:
+                await http.fetch(server.url())
+        assert isinstance(info.value, HTTPClientError) and info.value.code == 599
+
+    run(main())
+
+
+def test_bad_chunk_size_is_a_malformed_response_error() -> None:
+    respond = lambda r: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"  # noqa: E731
+
+    async def main() -> None:
+        async with Server(keep_alive(respond)) as server, client() as http:
+            with pytest.raises(HTTPClientError, match="Malformed HTTP response") as info:
+                await http.fetch(server.url())
+        assert info.value.code == 599
+        assert not isinstance(info.value, StreamClosedError)
+        assert isinstance(info.value.__cause__, http1.ProtocolError)
+
+    run(main())
+
+
+def test_garbage_status_line_is_a_malformed_response_error() -> None:
+    async def main() -> None:
+        async with Server(keep_alive(lambda r: b"SMTP ready\r\n\r\n")) as server, client() as http:
+            with pytest.raises(HTTPClientError, match="Malformed HTTP response"):
+                await http.fetch(server.url())
+
+    run(main())
+
+
+def unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def test_connection_refused_raises_connection_refused_error() -> None:
+    async def main() -> None:
+        async with client() as http:
+            with pytest.raises(ConnectionRefusedError):
+                await http.fetch(f"http://127.0.0.1:{unused_port()}/", raise_error=False)
+
+    run(main())
+
+
+def test_invalid_requests_are_value_errors() -> None:
+    async def main() -> None:
+        async with client() as http:
+            with pytest.raises(ValueError, match="must be None"):
+                await http.fetch("http://127.0.0.1:1/", body=b"x")
+            with pytest.raises(ValueError, match="must not be None"):
+                await http.fetch("http://127.0.0.1:1/", method="POST")
+            with pytest.raises(ValueError, match="scheme"):
+                await http.fetch("ftp://127.0.0.1/")
+            with pytest.raises(ValueError, match="kwargs"):
+                http.fetch(HTTPRequest("http://127.0.0.1:1/"), method="POST")
+
+    run(main())
+
+
+# -- streaming -------------------------------------------------------------------
+
+
+def test_body_producer_streams_a_chunked_upload() -> None:
+    async def producer(write: Callable[[bytes], Awaitable[None]]) -> None:
+        for part in (b"part one, ", b"part two"):
+            await write(part)
+
+    async def main() -> None:
+        async with Server(keep_alive(echo)) as server, client() as http:
+            resp = await http.fetch(server.url(), method="PUT", body_producer=producer)
+            sent = body_json(resp)
+            assert sent["headers"]["transfer-encoding"] == "chunked"
+            assert sent["body"] == "part one, part two"
+            sized = await http.fetch(
+                server.url(), method="PUT", body_producer=producer, headers={"Content-Length": "18"}
+            )
+            assert body_json(sized)["body"] == "part one, part two"
+        assert server.connections == 1
+
+    run(main())
+
+
+def test_expect_100_continue_sends_the_body_after_the_interim_response() -> None:
+    async def main() -> None:
+        async with Server(keep_alive(echo)) as server, client() as http:
+            resp = await http.fetch(server.url(), method="POST", body=b"payload", expect_100_continue=True)
+        sent = body_json(resp)
+        assert sent["headers"]["expect"] == "100-continue" and sent["body"] == "payload"
+
+    run(main())
+
+
+def test_streaming_callback_receives_the_body_and_header_callback_the_head() -> None:
+    async def respond(request: Request) -> bytes:
+        return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n3\r\none\r\n3\r\ntwo\r\n0\r\n\r\n"
+
+    async def main() -> None:
+        chunks: list[bytes] = []
+        lines: list[str] = []
+        async with Server(keep_alive(respond)) as server, client() as http:
+            resp = await http.fetch(server.url(), streaming_callback=chunks.append, header_callback=lines.append)
+        assert b"".join(chunks) == b"onetwo" and resp.body == b""
+        assert lines[0] == "HTTP/1.1 200 OK\r\n" and "X-A: 1\r\n" in lines and lines[-1] == "\r\n"
+
+    run(main())
+
+
+# -- HTTPS -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a self-signed certificate")
+    where = tmp_path_factory.mktemp("tls")
+    cert, key = where / "cert.pem", where / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", "/CN=localhost",
+         "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_https_with_ca_certs_and_without_validation(certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+
+    async def main() -> None:
+        async with Server(keep_alive(echo), ssl_context=context) as server, client() as http:
+            trusted = await http.fetch(server.url(), ca_certs=str(cert))
+            assert body_json(trusted)["method"] == "GET"
+            again = await http.fetch(server.url(), ca_certs=str(cert))
+            assert again.code == 200
+            unchecked = await http.fetch(server.url(), validate_cert=False)
+            assert unchecked.code == 200
+            with pytest.raises(ssl.SSLCertVerificationError):
+                await http.fetch(server.url())
+        # One connection per TLS configuration; the refused handshake never
+        # reaches the handler.
+        assert server.connections == 2
+
+    run(main())
+
+
+# -- the blocking client -------------------------------------------------------------
+
+
+class _QuietHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        status = 404 if self.path == "/missing" else 200
+        body = f"path={self.path}".encode()
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def threaded_server() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def test_blocking_http_client(threaded_server: str) -> None:
+    http = HTTPClient()
+    try:
+        assert http.fetch(threaded_server + "/a").body == b"path=/a"
+        assert http.fetch(HTTPRequest(threaded_server + "/b")).body == b"path=/b"
+        with pytest.raises(HTTPClientError) as info:
+            http.fetch(threaded_server + "/missing")
+        assert info.value.code == 404
+        assert http.fetch(threaded_server + "/missing", raise_error=False).code == 404
+    finally:
+        http.close()
+    http.close()  # twice is fine
+    with pytest.raises(RuntimeError):
+        http.fetch(threaded_server)
+    with pytest.raises(RuntimeError):
+        asyncio.get_running_loop()  # the private loop never became the thread's loop
+
+
+# -- against the framework's own server ------------------------------------------------
+
+
+def test_against_framework_http_server() -> None:
+    from framework.httpserver import HTTPServer
+    from framework.httputil import HTTPHeaders, HTTPServerRequest, ResponseStartLine
+
+    def handle(request: HTTPServerRequest) -> None:
+        body = f"{request.method} {request.uri} {request.body!r}".encode()
+        headers = HTTPHeaders({"Content-Length": str(len(body))})
+        request.connection.write_headers(ResponseStartLine("HTTP/1.1", 200, "OK"), headers, body)
+        request.connection.finish()
+
+    async def main() -> None:
+        server = HTTPServer(handle)
+        server.listen(0, "127.0.0.1")
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        try:
+            async with client() as http:
+                assert (await http.fetch(url + "/a?b=1")).body == b"GET /a?b=1 b''"
+                posted = await http.fetch(url + "/p", method="POST", body=b"x=1")
+                assert posted.body == b"POST /p b'x=1'"
+        finally:
+            server.stop()
+            await server.close_all_connections()
+
+    run(main())
+
+
+def test_callback_fetch_started_before_the_loop_runs(threaded_server: str) -> None:
+    """The tutorial's shape: fetch with a callback, then start the loop."""
+    io_loop = IOLoop()
+    io_loop.make_current()
+    try:
+        http = AsyncHTTPClient()
+        assert AsyncHTTPClient() is http
+        got: list[HTTPResponse] = []
+
+        def on_response(resp: HTTPResponse) -> None:
+            got.append(resp)
+            io_loop.stop()
+
+        http.fetch(threaded_server + "/tutorial", callback=on_response)
+        io_loop.start()
+        assert got[0].body == b"path=/tutorial" and got[0].error is None
+        http.close()
+        io_loop.run_sync(lambda: asyncio.sleep(0.01))  # let the closed socket go
+    finally:
+        io_loop.close()
+        IOLoop.clear_current()
