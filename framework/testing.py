@@ -17,15 +17,18 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import threading
+import unittest
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
+from framework.httpclient import AsyncHTTPClient, HTTPResponse
 from framework.httpserver import DrainReport, HTTPServer
 from framework.httputil import HTTPServerConnectionDelegate
 from framework.ioloop import IOLoop
 
-__all__ = ["ServerThread", "serve"]
+__all__ = ["AsyncHTTPTestCase", "ServerThread", "gen_test", "serve"]
 
 _T = TypeVar("_T")
 
@@ -156,3 +159,79 @@ if pytest is not None:
     def base_url(http_server: ServerThread) -> str:
         """Base URL of the running ``http_server``."""
         return http_server.base_url
+
+
+class AsyncHTTPTestCase(unittest.TestCase):
+    """Tornado's unittest base class: ``get_app()`` served on an ephemeral port.
+
+    Each test gets a fresh IOLoop (``self.io_loop``) that runs only while a
+    ``fetch`` or ``gen_test`` coroutine runs, as in Tornado. ``fetch(path)``
+    returns a ``framework.httpclient.HTTPResponse`` without raising on
+    error statuses.
+    """
+
+    def get_app(self) -> HTTPServerConnectionDelegate:
+        """Override: the application under test."""
+        raise NotImplementedError()
+
+    def get_httpserver_options(self) -> dict[str, Any]:
+        """Override: keyword arguments for ``HTTPServer``."""
+        return {}
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.io_loop = IOLoop()
+        self.io_loop.make_current()
+        self._app = self.get_app()
+        self.http_server = HTTPServer(self._app, **self.get_httpserver_options())
+        self.http_client = AsyncHTTPClient(force_instance=True)
+
+        async def listen() -> None:
+            self.http_server.listen(0, "127.0.0.1")
+            await asyncio.sleep(0)
+
+        self.io_loop.run_sync(listen)
+
+    def tearDown(self) -> None:
+        server = self.http_server
+
+        async def shutdown() -> None:
+            server.stop()
+            await server.close_all_connections()
+            self.http_client.close()
+
+        self.io_loop.run_sync(shutdown, timeout=10)
+        IOLoop.clear_current()
+        self.io_loop.close(all_fds=True)
+        super().tearDown()
+
+    def get_http_port(self) -> int:
+        """The server's port."""
+        return int(self.http_server.sockets[0].getsockname()[1])
+
+    def get_url(self, path: str) -> str:
+        """``http://127.0.0.1:<port><path>``."""
+        return f"http://127.0.0.1:{self.get_http_port()}{path}"
+
+    def fetch(self, path: str, raise_error: bool = False, **kwargs: Any) -> HTTPResponse:
+        """Fetch ``path`` (or an absolute URL) from the test server, running the loop until done."""
+        url = path if path.lower().startswith(("http://", "https://")) else self.get_url(path)
+        timeout = float(kwargs.pop("timeout", 10.0))
+
+        async def go() -> HTTPResponse:
+            return await self.http_client.fetch(url, raise_error=raise_error, **kwargs)
+
+        return self.io_loop.run_sync(go, timeout=timeout)
+
+
+def gen_test(func: Callable[..., Any] | None = None, *, timeout: float = 10.0) -> Any:
+    """Run an ``async def`` (or ``gen.coroutine``) test method on ``self.io_loop`` (Tornado's ``gen_test``)."""
+
+    def decorate(method: Callable[..., Any]) -> Callable[..., None]:
+        @functools.wraps(method)
+        def wrapper(self: AsyncHTTPTestCase, *args: Any, **kwargs: Any) -> None:
+            self.io_loop.run_sync(lambda: method(self, *args, **kwargs), timeout=timeout)
+
+        return wrapper
+
+    return decorate(func) if func is not None else decorate

@@ -22,6 +22,7 @@ import requests
 
 import framework.escape
 import framework.gen
+import framework.httpclient
 import framework.web
 from framework.testing import serve
 from framework.web import Application, RequestHandler, url
@@ -286,3 +287,70 @@ class CoroutineHandler(RequestHandler):
 def test_gen_coroutine_handler_finishes_when_coroutine_returns(session: requests.Session) -> None:
     with serve(Application([(r"/", CoroutineHandler)])) as server:
         assert session.get(server.url("/")).text == "slept"
+
+
+# -- the two AsyncHTTPClient examples ------------------------------------------------
+# The tutorial fetches FriendFeed's API; there is no network here, so a local
+# handler serves a feed of the same shape and FEED_URL points at it. The
+# handlers are otherwise the tutorial's, `tornado` -> `framework`.
+
+FEED_URL = "http://127.0.0.1:0/v2/feed/bret"
+
+
+class FeedHandler(RequestHandler):
+    def get(self):  # type: ignore[no-untyped-def]
+        self.write({"entries": [{"id": i} for i in range(3)]})
+
+
+class CallbackMainHandler(framework.web.RequestHandler):
+    @framework.web.asynchronous
+    def get(self):  # type: ignore[no-untyped-def]
+        http = framework.httpclient.AsyncHTTPClient()
+        http.fetch(FEED_URL,
+                   callback=self.on_response)
+
+    def on_response(self, response):  # type: ignore[no-untyped-def]
+        if response.error: raise framework.web.HTTPError(500)
+        json = framework.escape.json_decode(response.body)
+        self.write("Fetched " + str(len(json["entries"])) + " entries "
+                   "from the FriendFeed API")
+        self.finish()
+
+
+class CoroutineMainHandler(framework.web.RequestHandler):
+    @framework.gen.coroutine
+    def get(self):  # type: ignore[no-untyped-def]
+        http = framework.httpclient.AsyncHTTPClient()
+        response = yield http.fetch(FEED_URL)
+        json = framework.escape.json_decode(response.body)
+        self.write("Fetched " + str(len(json["entries"])) + " entries "
+                   "from the FriendFeed API")
+
+
+@pytest.fixture
+def feed_url() -> Iterator[str]:
+    global FEED_URL
+    with serve(Application([(r"/v2/feed/bret", FeedHandler)])) as feed:
+        FEED_URL = feed.url("/v2/feed/bret")
+        yield FEED_URL
+        FEED_URL = "http://127.0.0.1:0/v2/feed/bret"
+
+
+@pytest.mark.parametrize("handler", [CallbackMainHandler, CoroutineMainHandler])
+def test_async_http_client_examples(feed_url: str, handler: type[RequestHandler], session: requests.Session) -> None:
+    with serve(Application([(r"/", handler)])) as server:
+        response = session.get(server.url("/"), timeout=20)
+        assert response.status_code == 200
+        assert response.text == "Fetched 3 entries from the FriendFeed API"
+
+
+def test_callback_example_turns_a_failed_fetch_into_a_500(session: requests.Session) -> None:
+    global FEED_URL
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        FEED_URL = f"http://127.0.0.1:{sock.getsockname()[1]}/v2/feed/bret"  # nothing listens
+    try:
+        with serve(Application([(r"/", CallbackMainHandler)])) as server:
+            assert session.get(server.url("/"), timeout=20).status_code == 500
+    finally:
+        FEED_URL = "http://127.0.0.1:0/v2/feed/bret"

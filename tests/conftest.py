@@ -1,0 +1,3 @@
+"""Test-suite wide configuration: the framework's own pytest fixtures (``http_server``, ``base_url``)."""
+
+pytest_plugins = ["framework.testing"]
