@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
+import time
 from typing import Any
 
-from framework.web import Application
+from framework.web import Application, HTTPError
 
 from services.common.app import make_service_app
 from services.common.demos import DEMOS
@@ -31,9 +33,34 @@ class IndexHandler(BaseHandler):
     head = get
 
 
+class SleepHandler(BaseHandler):
+    """``/sleep?ms=N``: answers after N ms without blocking anyone else.
+
+    Open it in several tabs at once: they all finish after N ms, not one
+    after another, because the wait is an ``await`` on the event loop. It is
+    also what the stack tests use to have requests in flight during a drain.
+    """
+
+    MAX_MS = 10_000
+
+    async def get(self) -> None:
+        try:
+            ms = int(self.get_argument("ms", "1000"))
+        except ValueError:
+            raise HTTPError(400, reason="ms must be a whole number of milliseconds") from None
+        if not 0 <= ms <= self.MAX_MS:
+            raise HTTPError(400, reason=f"ms must be between 0 and {self.MAX_MS}")
+        started = time.monotonic()
+        await asyncio.sleep(ms / 1000)
+        self.set_header("Content-Type", "text/plain; charset=UTF-8")
+        self.write(f"slept {ms} ms; the event loop served other requests meanwhile "
+                   f"({(time.monotonic() - started) * 1000:.0f} ms elapsed)\n")
+
+
 def make_app(**settings: Any) -> Application:
     """The portal's application (``prefix``, ``debug`` and other settings pass through)."""
-    return make_service_app([(r"/", IndexHandler)], template_dir=TEMPLATES, **settings)
+    routes = [(r"/", IndexHandler), (r"/sleep", SleepHandler)]
+    return make_service_app(routes, template_dir=TEMPLATES, **settings)
 
 
 def main() -> int:

@@ -127,3 +127,17 @@ def test_runs_alone_and_exits_zero_on_sigterm() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_sleep_answers_concurrently(portal: ServerThread) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(3) as pool:
+        responses = list(pool.map(lambda _: requests.get(portal.url("/sleep?ms=200"), timeout=10), range(3)))
+    assert [r.status_code for r in responses] == [200] * 3
+    assert all(r.text.startswith("slept 200 ms") for r in responses)
+
+
+@pytest.mark.parametrize("ms", ["-1", "abc", "999999"])
+def test_sleep_refuses_bad_durations(portal: ServerThread, ms: str) -> None:
+    assert requests.get(portal.url(f"/sleep?ms={ms}")).status_code == 400
