@@ -1,0 +1,267 @@
+"""Side-by-side hello-world throughput: the framework against Tornado, aiohttp and a bare asyncio ceiling.
+
+Strategy: every contender server runs at once, pinned to CPU 0; wrk runs
+pinned to CPU 1, so the server gets one whole core and the load generator
+never competes with it. Rounds interleave the contenders (round 1: A B C D,
+round 2: B C D A, ...) so that a slow drift of the machine (thermal, a
+neighbour) spreads over all of them instead of landing on one. Each run is
+preceded by a 1 s warm-up that is not counted. The table shows medians over
+rounds: requests per second, p50 and p99 latency, and the ratio of req/s to
+Tornado's. ``cpu us/req`` is the server's own CPU time per request (a
+figure that does not depend on whether the server reached 100% of its core).
+
+Usage: ``scripts/bench [--rounds 3] [--duration 5] [--only framework_web,tornado] [--json out.json]``
+(or ``python loadtest/bench.py ...`` inside the venv). Traffic goes to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+from serverproc import REFERENCE, ROOT, ServerProcess, cpu_seconds, interrupt_on_signals, pinned, select
+
+DEFAULT = ["framework_raw", "framework_web", "framework_web+uvloop", "tornado_web", "aiohttp_web", "asyncio_raw"]
+WRK_CPU, SERVER_CPU = 1, 0
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
+
+
+@dataclasses.dataclass
+class WrkResult:
+    """What one wrk run reported. Latencies in milliseconds."""
+
+    requests_per_sec: float
+    requests: int
+    p50_ms: float
+    p99_ms: float
+    errors: dict[str, int]
+    server_cpu_s: float = 0.0
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.server_cpu_s / self.requests * 1e6 if self.requests else float("nan")
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text)
+    if match is None:
+        raise ValueError(f"unreadable wrk latency {text!r}")
+    return float(match[1]) * _UNITS[match[2]]
+
+
+def parse_wrk(output: str) -> WrkResult:
+    """Read Requests/sec, request count, the 50% and 99% latency and the error lines of ``wrk --latency``.
+
+    Raises:
+        ValueError: a figure is missing (wrk failed, or its format changed).
+    """
+    rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
+    total = re.search(r"^\s*(\d+) requests in", output, re.M)
+    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
+    if not (rps and total and p50 and p99):
+        raise ValueError(f"could not parse wrk output:\n{output}")
+    errors: dict[str, int] = {}
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    if socket_errors:
+        for key, value in zip(("connect", "read", "write", "timeout"), socket_errors.groups()):
+            if int(value):
+                errors[key] = int(value)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if non_2xx:
+        errors["non-2xx"] = int(non_2xx[1])
+    return WrkResult(float(rps[1]), int(total[1]), _ms(p50[1]), _ms(p99[1]), errors)
+
+
+def run_wrk(port: int, duration: float, *, connections: int = 100) -> str:
+    argv = pinned(WRK_CPU, [
+        "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency",
+        f"http://127.0.0.1:{port}/",
+    ])
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 30, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def measure(server: ServerProcess, duration: float, warmup: float) -> WrkResult:
+    """A warm-up run (discarded), then a measured run with the server's CPU time around it."""
+    if warmup > 0:
+        run_wrk(server.port, warmup)
+    server.check_alive()
+    cpu_before = cpu_seconds(server.pid)
+    output = run_wrk(server.port, duration)
+    cpu_after = cpu_seconds(server.pid)
+    server.check_alive()
+    result = parse_wrk(output)
+    result.server_cpu_s = cpu_after - cpu_before
+    return result
+
+
+def rotation(names: list[str], rounds: int) -> list[list[str]]:
+    """Round r runs the names rotated left by r: A B C D, B C D A, C D A B, ..."""
+    n = len(names)
+    return [[names[(r + i) % n] for i in range(n)] for r in range(rounds)]
+
+
+def environment() -> dict[str, Any]:
+    """Versions and machine facts to keep beside the numbers."""
+    info: dict[str, Any] = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "kernel": platform.release(),
+        "loadavg_1m": os.getloadavg()[0],
+    }
+    for package in ("tornado", "aiohttp", "uvloop", "psutil"):
+        try:
+            info[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            info[package] = None
+    try:
+        wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+        info["wrk"] = (wrk.stdout or wrk.stderr).split("\n", 1)[0].strip()
+    except OSError:
+        info["wrk"] = None
+    git = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True, text=True, check=False)
+    info["framework_commit"] = git.stdout.strip() or None
+    return info
+
+
+def summarise(runs: dict[str, list[WrkResult]]) -> dict[str, dict[str, Any]]:
+    """Medians over rounds for each contender, with req/s relative to Tornado's."""
+    summary: dict[str, dict[str, Any]] = {}
+    for name, results in runs.items():
+        rps = [r.requests_per_sec for r in results]
+        errors: dict[str, int] = {}
+        for r in results:
+            for key, value in r.errors.items():
+                errors[key] = errors.get(key, 0) + value
+        summary[name] = {
+            "req_per_sec": statistics.median(rps),
+            "req_per_sec_min": min(rps),
+            "req_per_sec_max": max(rps),
+            "p50_ms": statistics.median(r.p50_ms for r in results),
+            "p99_ms": statistics.median(r.p99_ms for r in results),
+            "cpu_us_per_req": statistics.median(r.cpu_us_per_request for r in results),
+            "errors": errors,
+        }
+    reference = summary.get(REFERENCE)
+    for row in summary.values():
+        row["vs_tornado"] = row["req_per_sec"] / reference["req_per_sec"] if reference else None
+    return summary
+
+
+def print_table(summary: dict[str, dict[str, Any]], rounds: int, duration: float) -> None:
+    print(f"\nmedians of {rounds} round(s) of {duration:g} s, wrk -t1 -c100, server on CPU {SERVER_CPU}, wrk on CPU {WRK_CPU}")
+    header = f"{'contender':<22}{'req/s':>10}{'(min-max)':>18}{'p50 ms':>9}{'p99 ms':>9}{'cpu us/req':>11}{'vs tornado':>11}  errors"
+    print(header)
+    print("-" * len(header))
+    for name, row in summary.items():
+        spread = f"{row['req_per_sec_min']:.0f}-{row['req_per_sec_max']:.0f}"
+        ratio = f"{row['vs_tornado']:.2f}x" if row["vs_tornado"] is not None else "-"
+        errors = ", ".join(f"{k} {v}" for k, v in row["errors"].items()) or "-"
+        print(
+            f"{name:<22}{row['req_per_sec']:>10.0f}{spread:>18}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}"
+            f"{row['cpu_us_per_req']:>11.1f}{ratio:>11}  {errors}"
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measured run (default 5)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="seconds of uncounted warm-up per run (default 1)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    parser.add_argument("--only", help=f"comma-separated contenders (default: all of {', '.join(DEFAULT)})")
+    parser.add_argument("--json", dest="json_path", help="also write every run and the medians to this file")
+    args = parser.parse_args()
+    interrupt_on_signals()
+    if not 1 <= args.rounds <= 20 or not 1 <= args.duration <= 120:
+        parser.error("--rounds must be 1..20 and --duration 1..120")
+    if shutil.which("wrk") is None:
+        parser.error("wrk is not installed (scripts/bench installs it with apt-get)")
+    contenders = select(args.only, DEFAULT)
+    if not contenders:
+        parser.error("no contender to run")
+
+    busy = os.getloadavg()[0]
+    if busy > 0.5:
+        print(f"-- note: load average is {busy:.2f}; other work on this machine skews the figures", file=sys.stderr)
+    servers: dict[str, ServerProcess] = {}
+    runs: dict[str, list[WrkResult]] = {c.name: [] for c in contenders}
+    failures: dict[str, str] = {}
+    try:
+        for contender in contenders:
+            server = ServerProcess(contender, cpu=SERVER_CPU)
+            servers[contender.name] = server
+            try:
+                server.start()
+            except RuntimeError as exc:
+                failures[contender.name] = f"did not start: {exc}"
+                print(f"-- {contender.name}: FAILED to start", file=sys.stderr)
+                continue
+            print(f"-- {contender.name}: pid {server.pid}, port {server.port}")
+        for number, order in enumerate(rotation(list(runs), args.rounds), 1):
+            print(f"-- round {number}/{args.rounds}: {' '.join(order)}")
+            for name in order:
+                if name in failures:
+                    continue
+                try:
+                    result = measure(servers[name], args.duration, args.warmup)
+                except (RuntimeError, ValueError) as exc:
+                    # One contender failing must not cost the others' figures.
+                    failures[name] = f"failed under load: {exc}"
+                    if isinstance(exc, ValueError):
+                        failures[name] += f"\n-- its log:\n{servers[name].log_tail()}"
+                    print(f"   {name:<22} FAILED (see the end of this report)", file=sys.stderr)
+                    continue
+                runs[name].append(result)
+                errors = f"  errors {result.errors}" if result.errors else ""
+                print(
+                    f"   {name:<22}{result.requests_per_sec:>10.0f} req/s  p50 {result.p50_ms:.2f} ms"
+                    f"  p99 {result.p99_ms:.2f} ms{errors}"
+                )
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping servers", file=sys.stderr)
+        return 130
+    finally:
+        for server in servers.values():
+            server.stop()
+        for name, server in servers.items():
+            if name not in failures and server.log_text().strip():
+                print(f"\n-- {name} wrote to its log ({server.log_path}):\n{server.log_tail()}", file=sys.stderr)
+
+    summary = summarise({name: results for name, results in runs.items() if results})
+    print_table(summary, args.rounds, args.duration)
+    for name, reason in failures.items():
+        print(f"\n!! {name} {reason}", file=sys.stderr)
+    if args.json_path:
+        report = {
+            "environment": environment(),
+            "settings": {"rounds": args.rounds, "duration": args.duration, "warmup": args.warmup,
+                         "wrk": "-t1 -c100 --latency"},
+            "runs": {name: [dataclasses.asdict(r) for r in results] for name, results in runs.items()},
+            "summary": summary,
+            "failures": failures,
+        }
+        with open(args.json_path, "w") as out:
+            json.dump(report, out, indent=2)
+        print(f"\nwrote {args.json_path}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

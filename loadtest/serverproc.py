@@ -1,0 +1,266 @@
+"""The contender servers as child processes: the registry, start, wait, measure, stop.
+
+Shared by ``bench.py``, ``conn_memory.py`` and ``profile_server.py``. Each
+server runs in its own session (so it and anything it forks die together with
+one ``killpg``), optionally pinned to one CPU with ``taskset``, with its open
+file limit raised to the hard limit, and its output going to a log file that
+is shown when it fails.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import http.client
+from pathlib import Path
+from types import FrameType
+
+LOADTEST = Path(__file__).resolve().parent
+ROOT = LOADTEST.parent
+SERVERS = LOADTEST / "servers"
+LOGS = LOADTEST / "results" / "logs"
+
+
+@dataclasses.dataclass(frozen=True)
+class Contender:
+    """One server under test: a script in ``servers/`` and its arguments."""
+
+    name: str
+    script: str
+    args: tuple[str, ...] = ()
+    needs: str | None = None  # a module that must be importable, else the contender is skipped
+
+    def available(self) -> bool:
+        if self.needs is None:
+            return True
+        import importlib.util
+
+        return importlib.util.find_spec(self.needs) is not None
+
+
+CONTENDERS: dict[str, Contender] = {
+    c.name: c
+    for c in (
+        Contender("framework_raw", "framework_raw.py"),
+        Contender("framework_web", "framework_web.py"),
+        Contender("framework_web+uvloop", "framework_web.py", ("--uvloop",), needs="uvloop"),
+        Contender("tornado_web", "tornado_web.py", needs="tornado"),
+        Contender("aiohttp_web", "aiohttp_web.py", needs="aiohttp"),
+        Contender("asyncio_raw", "asyncio_raw.py"),
+        # Not in the default runs; ``--only`` picks them.
+        Contender("framework_raw+uvloop", "framework_raw.py", ("--uvloop",), needs="uvloop"),
+        Contender("tornado_web+uvloop", "tornado_web.py", ("--uvloop",), needs="uvloop"),
+        Contender("aiohttp_web+uvloop", "aiohttp_web.py", ("--uvloop",), needs="uvloop"),
+        Contender("asyncio_raw+uvloop", "asyncio_raw.py", ("--uvloop",), needs="uvloop"),
+    )
+}
+ALIASES = {"tornado": "tornado_web", "aiohttp": "aiohttp_web"}
+REFERENCE = "tornado_web"
+
+
+def select(only: str | None, default: list[str]) -> list[Contender]:
+    """Contenders named in a comma-separated ``only`` (aliases allowed), else ``default``."""
+    names = [n.strip() for n in only.split(",") if n.strip()] if only else default
+    chosen = []
+    for name in names:
+        name = ALIASES.get(name, name)
+        if name not in CONTENDERS:
+            raise SystemExit(f"unknown contender {name!r}; known: {', '.join(CONTENDERS)}")
+        contender = CONTENDERS[name]
+        if not contender.available():
+            print(f"-- skipping {name}: {contender.needs} is not installed", file=sys.stderr)
+            continue
+        chosen.append(contender)
+    return chosen
+
+
+def interrupt_on_signals() -> None:
+    """Make SIGINT and SIGTERM raise KeyboardInterrupt, so ``finally`` blocks stop the servers.
+
+    Set explicitly: a shell starts background jobs with SIGINT ignored, and
+    SIGTERM would otherwise end the driver without cleaning up.
+    """
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pinned(cpu: int | None, argv: list[str]) -> list[str]:
+    """``argv`` run under ``taskset -c cpu`` when there is such a CPU and taskset exists."""
+    if cpu is None or shutil.which("taskset") is None or cpu >= (os.cpu_count() or 1):
+        return argv
+    return ["taskset", "-c", str(cpu), *argv]
+
+
+def raise_nofile_limit() -> int:
+    """Raise this process's open-file soft limit to the hard limit; return it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+class ServerProcess:
+    """A running contender. Use as a context manager: it is always stopped."""
+
+    def __init__(
+        self,
+        contender: Contender,
+        *,
+        port: int | None = None,
+        cpu: int | None = 0,
+        extra_args: tuple[str, ...] = (),
+        python_args: tuple[str, ...] = (),
+    ) -> None:
+        self.contender = contender
+        self.port = port or free_port()
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self.log_path = LOGS / f"{contender.name}.log"
+        argv = [
+            sys.executable, *python_args, str(SERVERS / contender.script),
+            "--port", str(self.port), *contender.args, *extra_args,
+        ]
+        self.argv = pinned(cpu, argv)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> ServerProcess:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self, timeout: float = 15.0) -> None:
+        """Start the server and wait until it answers ``GET /`` with ``Hello, world``.
+
+        Raises:
+            RuntimeError: it exited, or did not answer correctly in time
+                (the message includes the end of its log).
+        """
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                self.argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, preexec_fn=raise_nofile_limit,
+            )
+        deadline = time.monotonic() + timeout
+        last_error = "no answer"
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.contender.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                status, body = get_hello(self.port)
+                if status == 200 and body == b"Hello, world":
+                    return
+                last_error = f"answered {status} {body[:80]!r}"
+            except (OSError, http.client.HTTPException) as exc:
+                last_error = str(exc)
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"{self.contender.name} not ready after {timeout}s ({last_error}):\n{self.log_tail()}")
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def check_alive(self) -> None:
+        if not self.alive():
+            code = self.proc.returncode if self.proc else None
+            raise RuntimeError(f"{self.contender.name} died (exit {code}):\n{self.log_tail()}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int | None:
+        """Signal the server's process group, escalate to SIGKILL, and reap it."""
+        proc = self.proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                pass
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                proc.wait()
+        return proc.returncode
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:]) or "(log empty)"
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+def get_hello(port: int) -> tuple[int, bytes]:
+    """One ``GET /`` on a fresh connection (http.client: no proxy settings apply)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        conn.request("GET", "/")
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident set size of ``pid`` from ``/proc`` (VmRSS)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time ``pid`` has used so far (from ``/proc/PID/stat``)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+
+
+def established_connections(port: int) -> int:
+    """Established TCP connections whose local port is ``port`` (from ``/proc/net/tcp``)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    local, state = fields[1], fields[3]
+                    if state == "01" and int(local.rsplit(":", 1)[1], 16) == port:
+                        count += 1
+        except FileNotFoundError:
+            pass
+    return count

@@ -1,0 +1,46 @@
+"""Hello world on aiohttp.web: one route returning text.
+
+Run: ``python loadtest/servers/aiohttp_web.py --port 8888 [--uvloop]``.
+aiohttp's access log stays at its default (a logger nobody configured, so
+nothing is formatted), as for the other contenders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from aiohttp import web
+
+
+async def hello(request: web.Request) -> web.Response:
+    return web.Response(text="Hello, world")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--uvloop", action="store_true", help="use uvloop as the reactor")
+    parser.add_argument(
+        "--keepalive-timeout", type=float, default=75.0,
+        help="seconds an idle keep-alive connection is kept (aiohttp's default: 75)",
+    )
+    args = parser.parse_args()
+    loop = None
+    if args.uvloop:
+        try:
+            import uvloop
+        except ImportError:
+            sys.exit("uvloop requested but not importable")
+        loop = uvloop.new_event_loop()
+    app = web.Application()
+    app.router.add_get("/", hello)
+    # run_app handles SIGINT and SIGTERM itself (GracefulExit) and returns.
+    web.run_app(
+        app, host="127.0.0.1", port=args.port, print=None, loop=loop,
+        keepalive_timeout=args.keepalive_timeout,
+    )
+
+
+if __name__ == "__main__":
+    main()

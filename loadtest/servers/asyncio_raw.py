@@ -1,0 +1,90 @@
+"""The ceiling: a bare asyncio Protocol that answers every request with fixed bytes.
+
+No parsing beyond counting ``\\r\\n\\r\\n`` (requests without bodies, which is
+all wrk sends), one ``transport.write`` per batch of requests, keep-alive
+forever. Nothing written in Python on top of asyncio can answer faster, so
+this bounds what the framework could reach on the same loop.
+Run: ``python loadtest/servers/asyncio_raw.py --port 8888 [--uvloop]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from types import FrameType
+from typing import cast
+
+RESPONSE = (
+    b"HTTP/1.1 200 OK\r\n"
+    b"Content-Type: text/plain\r\n"
+    b"Content-Length: 12\r\n"
+    b"\r\n"
+    b"Hello, world"
+)
+END_OF_HEAD = b"\r\n\r\n"
+
+
+class HelloProtocol(asyncio.Protocol):
+    """Counts request heads; keeps the last 3 bytes so a split terminator is still seen."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.tail = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # A cast, not an isinstance check: uvloop's transports do not subclass asyncio.Transport.
+        self.transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        buffered = self.tail + data
+        count = buffered.count(END_OF_HEAD)
+        if count:
+            self.tail = buffered[buffered.rfind(END_OF_HEAD) + 4:][-3:]
+            assert self.transport is not None
+            self.transport.write(RESPONSE * count)
+        else:
+            self.tail = buffered[-3:]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+async def serve(port: int) -> None:
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(HelloProtocol, "127.0.0.1", port, backlog=1024)
+    async with server:
+        await server.serve_forever()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--uvloop", action="store_true", help="use uvloop as the reactor")
+    args = parser.parse_args()
+    loop_factory = asyncio.new_event_loop
+    if args.uvloop:
+        try:
+            import uvloop
+        except ImportError:
+            sys.exit("uvloop requested but not importable")
+        loop_factory = uvloop.new_event_loop
+    # Installed explicitly: a shell starts background jobs with SIGINT ignored.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    loop = loop_factory()
+    try:
+        loop.run_until_complete(serve(args.port))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        loop.close()
+
+
+if __name__ == "__main__":
+    main()
