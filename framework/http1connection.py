@@ -29,7 +29,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from framework import http1
 from framework.iostream import StreamClosedError
@@ -193,7 +193,7 @@ class HTTP1Connection(HTTPConnection):
         # Nothing is committed until the head serialised: after a ValueError
         # the handler may answer again (a 500) with a different framing.
         data = http1.serialize_response_head(
-            start_line.code, [*headers.get_all(), *framing.extra_headers], reason=start_line.reason or None
+            start_line.code, headers.pairs() + framing.extra_headers, reason=start_line.reason or None
         )
         self._chunked, self._expected, self.keep_alive = framing.chunked, framing.length, framing.keep_alive
         self._headers_written = True
@@ -296,8 +296,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     # -- asyncio callbacks ------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, only alike.
+        self.transport = cast(asyncio.Transport, transport)
         connections = self.server._connections
         connections.add(self)
         address = transport.get_extra_info("peername")
@@ -319,11 +319,14 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self.parser.feed(data)
         if phase == _IDLE:
             self.phase = _HEAD
-            self._set_deadline(self.config.header_timeout)
         elif phase == _BODY and self.body_timeout is not None:
             self._set_deadline(self.body_timeout)
         if not self.waiting:
             self._process()
+        if self.phase == _HEAD and phase != _HEAD:
+            # A head began and is still incomplete: the slowloris clock starts.
+            # (A head that arrives whole, the usual case, never needs it.)
+            self._set_deadline(self.config.header_timeout)
         if self.parser.buffered > _READ_HIGH_WATER and not self.reading_paused and self.transport is not None:
             self.reading_paused = True
             self.transport.pause_reading()
@@ -407,7 +410,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     def _start_request(self, head: http1.RequestHead) -> None:
         self.request_complete = False
         context = self.context
-        headers = HTTPHeaders.from_pairs(head.headers)
+        headers = HTTPHeaders.adopt(head.fields)
         if self.config.xheaders:
             context = dataclasses.replace(context)
             context.apply_xheaders(headers)

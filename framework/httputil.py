@@ -107,7 +107,7 @@ class HTTPHeaders(MutableMapping[str, str]):
     def __init__(self, *args: Any, **kwargs: str) -> None:
         # lower-case name -> values; the display name is derived when needed.
         self._values: dict[str, list[str]] = {}
-        if len(args) == 1 and isinstance(args[0], HTTPHeaders):
+        if len(args) == 1 and type(args[0]) is HTTPHeaders:
             self._values = {k: list(v) for k, v in args[0]._values.items()}
         elif args or kwargs:
             self.update(*args, **kwargs)
@@ -124,6 +124,13 @@ class HTTPHeaders(MutableMapping[str, str]):
                 values[key] = [value]
             else:
                 existing.append(value)
+        return headers
+
+    @classmethod
+    def adopt(cls, fields: dict[str, list[str]]) -> HTTPHeaders:
+        """Wrap a ``{lower-case name: [values]}`` dict (the parser's ``RequestHead.fields``) without copying."""
+        headers = cls.__new__(cls)
+        headers._values = fields
         return headers
 
     @classmethod
@@ -155,10 +162,11 @@ class HTTPHeaders(MutableMapping[str, str]):
 
     def get_all(self) -> Iterator[tuple[str, str]]:
         """Every ``(name, value)`` pair, repeated names included."""
-        for key, values in self._values.items():
-            name = _display_name(key)
-            for value in values:
-                yield name, value
+        return iter(self.pairs())
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """Every ``(name, value)`` pair as a list (what a serialiser wants, built in one go)."""
+        return [(_display_name(key), value) for key, values in self._values.items() for value in values]
 
     def parse_line(self, line: str) -> None:
         """Add one ``Name: value`` line."""
@@ -332,7 +340,6 @@ class HTTPServerRequest:
         self.remote_ip: str | None = getattr(context, "remote_ip", None)
         self.protocol: str = getattr(context, "protocol", "http")
         self.host = host or self.headers.get("Host") or "127.0.0.1"
-        self.host_name = split_host_and_port(self.host.lower())[0]
         self.files: dict[str, list[HTTPFile]] = files or {}
         self.connection = connection
         self.server_connection = server_connection
@@ -345,6 +352,11 @@ class HTTPServerRequest:
         self._cookies: http.cookies.SimpleCookie | None = None
         # Set by the application when it tracks request ids (X-Request-Id).
         self.request_id: str | None = None
+
+    @property
+    def host_name(self) -> str:
+        """The host without its port, lower-cased (for host-based routing)."""
+        return split_host_and_port(self.host.lower())[0]
 
     @property
     def cookies(self) -> dict[str, http.cookies.Morsel[str]]:
@@ -370,6 +382,8 @@ class HTTPServerRequest:
 
     def _parse_body(self) -> None:
         """Fill ``body_arguments``, ``arguments`` and ``files`` from ``body``."""
+        if not self.body:
+            return
         parse_body_arguments(
             self.headers.get("Content-Type", ""), self.body, self.body_arguments, self.files, self.headers
         )

@@ -140,7 +140,12 @@ class Application(routing.ReversibleRouter):
 
     def find_handler(self, request: HTTPServerRequest, **kwargs: Any) -> HTTPMessageDelegate:
         """The delegate for ``request``: a route's handler, the default handler, or 404."""
-        found = self.default_router.find_handler(request)
+        if len(self.default_router.rules) == 1:
+            # No host-specific tables: the only rule sends everything to the
+            # wildcard router, so ask it directly (one routing level less per request).
+            found = self.wildcard_router.find_handler(request)
+        else:
+            found = self.default_router.find_handler(request)
         if found is not None:
             return found
         if self.config.default_handler_class is not None:

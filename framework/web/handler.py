@@ -179,10 +179,9 @@ class RequestHandler(ArgumentReader):
 
     def clear(self) -> None:
         """Reset headers and body to their defaults (Tornado's ``clear``)."""
-        self._headers = HTTPHeaders()
-        self._headers["Server"] = "framework"
-        self._headers["Content-Type"] = "text/html; charset=UTF-8"
-        self._headers["Date"] = _date.now()
+        self._headers = HTTPHeaders.adopt(
+            {"server": ["framework"], "content-type": ["text/html; charset=UTF-8"], "date": [_date.now()]}
+        )
         if self.request.request_id is not None:
             self._headers[self.application.config.request_id_header or "X-Request-Id"] = self.request.request_id
         self.set_default_headers()
@@ -481,9 +480,11 @@ class RequestHandler(ArgumentReader):
 
     def check_etag_header(self) -> bool:
         """True when the request's ``If-None-Match`` matches our ``Etag`` (weak comparison)."""
-        ours = self._headers.get("Etag", "").removeprefix("W/")
-        theirs = self.request.headers.get("If-None-Match", "")
-        if not ours or not theirs:
+        theirs = self.request.headers.get("If-None-Match")
+        if not theirs:
+            return False
+        ours = (self._headers.get("Etag") or "").removeprefix("W/")
+        if not ours:
             return False
         if theirs.strip() == "*":
             return True

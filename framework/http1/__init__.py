@@ -1,0 +1,70 @@
+"""Sans-IO HTTP/1.1: the only home of the message grammar (RFC 9110, RFC 9112).
+
+A package that only re-exports: ``grammar`` (events, limits, field rules),
+``parser`` (the pull parsers) and ``writer`` (serialisers, response framing).
+
+Contract: no sockets, no asyncio, no imports from the rest of ``framework``.
+Bytes go in through ``feed()``; events come out of ``next_event()``; errors are
+``ProtocolError(message, status)`` carrying the status a server should answer.
+
+Strategy: a pull parser over one ``bytearray``. The head is located with a
+single ``find`` that remembers how far it already looked, so a client trickling
+one byte at a time costs linear time; consumed bytes are deleted from the front
+of the bytearray, which CPython does without copying the rest. Once a message
+is complete the parser reports ``PAUSED`` and keeps any pipelined bytes in its
+buffer until the server, having answered, calls ``start_next()``: the buffer is
+the pipelining queue. Validation of a whole head is one regex pass for
+forbidden characters plus a ``partition`` per header line: no pattern here can
+backtrack.
+
+The same body machinery (Content-Length, chunked with extensions and trailers,
+read-until-close) serves ``RequestParser`` on the server and ``ResponseParser``
+in the client. Response heads and chunks are serialised here too, with header
+names and values checked so that nothing a handler sets can split a response.
+"""
+
+from framework.http1.grammar import Body as Body
+from framework.http1.grammar import EndOfMessage as EndOfMessage
+from framework.http1.grammar import Event as Event
+from framework.http1.writer import LAST_CHUNK as LAST_CHUNK
+from framework.http1.grammar import Limits as Limits
+from framework.http1.grammar import NEED_DATA as NEED_DATA
+from framework.http1.grammar import PAUSED as PAUSED
+from framework.http1.grammar import ProtocolError as ProtocolError
+from framework.http1.grammar import RequestHead as RequestHead
+from framework.http1.parser import RequestParser as RequestParser
+from framework.http1.writer import ResponseFraming as ResponseFraming
+from framework.http1.grammar import ResponseHead as ResponseHead
+from framework.http1.parser import ResponseParser as ResponseParser
+from framework.http1.writer import encode_chunk as encode_chunk
+from framework.http1.writer import frame_response as frame_response
+from framework.http1.grammar import parse_fields as parse_fields
+from framework.http1.grammar import reason_phrase as reason_phrase
+from framework.http1.grammar import response_has_body as response_has_body
+from framework.http1.writer import serialize_request_head as serialize_request_head
+from framework.http1.writer import serialize_response_head as serialize_response_head
+from framework.http1.grammar import validate_header_field as validate_header_field
+
+__all__ = [
+    "Body",
+    "EndOfMessage",
+    "Event",
+    "LAST_CHUNK",
+    "Limits",
+    "NEED_DATA",
+    "PAUSED",
+    "ProtocolError",
+    "RequestHead",
+    "RequestParser",
+    "ResponseFraming",
+    "ResponseHead",
+    "ResponseParser",
+    "encode_chunk",
+    "frame_response",
+    "parse_fields",
+    "reason_phrase",
+    "response_has_body",
+    "serialize_request_head",
+    "serialize_response_head",
+    "validate_header_field",
+]

@@ -1,0 +1,280 @@
+"""HTTP/1.1 grammar shared by the parsers and the writer: events, limits, rules (RFC 9110, 9112).
+
+Part of the sans-IO ``framework.http1`` package (see its docstring for the
+contract): no sockets, no asyncio, no imports from the rest of ``framework``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Final
+
+
+class ProtocolError(Exception):
+    """The peer broke HTTP/1.1 framing or grammar; the connection cannot be trusted.
+
+    Args:
+        message: what was wrong, for logs and the error body.
+        status: the status code a server should answer with before closing.
+    """
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Every size limit of the parser, travelling as one immutable value.
+
+    Attributes:
+        max_header_bytes: the request line plus header block (431 beyond it).
+        max_body_bytes: a message body, after de-chunking (413 beyond it).
+        max_target_bytes: the request target (414 beyond it).
+        max_headers: number of header fields (431 beyond it).
+        max_chunk_line_bytes: a chunk-size line including extensions (400).
+        max_trailer_bytes: the trailer section of a chunked body (431).
+    """
+
+    max_header_bytes: int = 64 * 1024
+    max_body_bytes: int = 100 * 1024 * 1024
+    max_target_bytes: int = 8 * 1024
+    max_headers: int = 128
+    max_chunk_line_bytes: int = 4 * 1024
+    max_trailer_bytes: int = 16 * 1024
+
+
+class _Sentinel:
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+
+NEED_DATA: Final = _Sentinel("NEED_DATA")
+"""``next_event()`` needs more bytes from ``feed()`` before it can go on."""
+PAUSED: Final = _Sentinel("PAUSED")
+"""A message is complete; call ``start_next()`` after answering it."""
+
+Headers = list[tuple[str, str]]
+
+
+@dataclass(slots=True)
+class RequestHead:
+    """A parsed request line and header block.
+
+    ``keep_alive``, ``expect_continue``, ``chunked`` and ``content_length`` are
+    the framing decisions the parser already made, so no layer above re-reads
+    the headers to learn them.
+    """
+
+    method: str
+    target: str
+    version: str
+    headers: Headers
+    keep_alive: bool
+    expect_continue: bool = False
+    chunked: bool = False
+    content_length: int | None = None
+    # The same fields keyed by lower-case name, built in the same pass, so
+    # the layer above can wrap them (HTTPHeaders) without parsing again.
+    fields: dict[str, list[str]] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(slots=True)
+class ResponseHead:
+    """A parsed status line and header block (client side)."""
+
+    status: int
+    reason: str
+    version: str
+    headers: Headers
+    keep_alive: bool
+
+
+@dataclass(slots=True)
+class Body:
+    """A piece of a message body, already de-chunked."""
+
+    data: bytes
+
+
+@dataclass(slots=True)
+class EndOfMessage:
+    """The body is complete; ``trailers`` holds a chunked body's trailer fields."""
+
+    trailers: Headers = field(default_factory=list)
+
+
+Event = RequestHead | ResponseHead | Body | EndOfMessage | _Sentinel
+
+# RFC 9110 5.6.2: token = 1*tchar
+#   tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+#           "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+_TOKEN_STR = re.compile(r"[-!#$%&'*+.^_`|~0-9A-Za-z]+")
+# RFC 9112 3.2: request-target in origin-, absolute-, authority- or
+# asterisk-form; all are visible ASCII without spaces.
+_REQUEST_TARGET_STR = re.compile(r"[\x21-\x7e]+")
+# RFC 9112 2.3: HTTP-version = HTTP-name "/" DIGIT "." DIGIT
+_HTTP_VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
+# RFC 9112 4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
+_STATUS_CODE = re.compile(rb"[0-9]{3}")
+# RFC 9110 5.5: field-value = *field-content; field-vchar = VCHAR / obs-text,
+# with SP and HTAB allowed inside. So any CTL other than HTAB is forbidden, and
+# CR or LF may appear only as the CRLF that ends a line.
+_FORBIDDEN_IN_HEAD = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n")
+# RFC 9112 2.2: a line ends with CRLF; a bare LF (not preceded by CR) in an
+# unfinished head already condemns it, wherever it sits.
+_BARE_LF = re.compile(rb"(?<!\r)\n")
+# On the way out: CR, LF or NUL in a name or value would split the message.
+_FORBIDDEN_OUT = re.compile(r"[\x00\r\n]")
+# RFC 9112 7.1: chunk-size = 1*HEXDIG
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
+# RFC 9110 8.6: Content-Length = 1*DIGIT
+_DIGITS = re.compile(rb"[0-9]{1,18}")
+
+_SUPPORTED_VERSIONS = ("HTTP/1.1", "HTTP/1.0")
+
+# Parser states.
+_HEAD, _BODY_LENGTH, _CHUNK_SIZE_LINE, _CHUNK_DATA, _CHUNK_END = 0, 1, 2, 3, 4
+_TRAILERS, _UNTIL_CLOSE, _DONE, _ERROR = 5, 6, 7, 8
+# The last body byte is consumed but EndOfMessage not yet returned.
+_DONE_PENDING = 9
+
+
+def validate_header_field(name: str, value: str) -> None:
+    """Refuse a header a handler or client wants to send if it could split the message.
+
+    Raises:
+        ValueError: the name is not a token, or either part holds CR, LF or NUL.
+    """
+    if not _TOKEN_STR.fullmatch(name):
+        raise ValueError(f"invalid header name {name!r}")
+    if _FORBIDDEN_OUT.search(value):
+        raise ValueError(f"unsafe header value {value!r} (CR, LF or NUL)")
+
+
+def parse_fields(lines: list[bytes], start: int = 0) -> Headers:
+    """Parse ``field-name ":" OWS field-value OWS`` lines (RFC 9112 5).
+
+    The caller already refused forbidden characters in the whole block.
+
+    Raises:
+        ProtocolError: obsolete line folding, or a line that is not a field.
+    """
+    return _parse_field_lines([line.decode("latin-1") for line in lines[start:]])[0]
+
+
+def _parse_field_lines(lines: list[str]) -> tuple[Headers, dict[str, list[str]]]:
+    """Fields as a list of pairs and as a dict by lower-case name, in one pass.
+
+    Names are checked all at once: the concatenation of the names is a token
+    exactly when every (non-empty) name is, so one regex call covers the block.
+    """
+    headers: Headers = []
+    fields: dict[str, list[str]] = {}
+    for line in lines:
+        name, colon, value = line.partition(":")
+        if not colon or not name:
+            raise ProtocolError(_field_error(line))
+        value = value.strip(" \t")
+        headers.append((name, value))
+        key = name.lower()
+        existing = fields.get(key)
+        if existing is None:
+            fields[key] = [value]
+        else:
+            existing.append(value)
+    if headers and not _TOKEN_STR.fullmatch("".join([name for name, _ in headers])):
+        bad = next(line for line in lines if not _TOKEN_STR.fullmatch(line.partition(":")[0]))
+        raise ProtocolError(_field_error(bad))
+    return headers, fields
+
+
+def _field_error(line: str) -> str:
+    if line[:1] in (" ", "\t"):
+        # RFC 9112 5.2: obs-fold is rejected with 400.
+        return "obsolete line folding in header"
+    return f"malformed header line {line[:40].encode('latin-1')!r}"
+
+
+def _comma_tokens(values: list[str]) -> list[str]:
+    return [t.strip().lower() for v in values for t in v.split(",") if t.strip()]
+
+
+def _content_length(values: list[str]) -> int | None:
+    """RFC 9110 8.6: identical repeated values may be merged; anything else is 400."""
+    if not values:
+        return None
+    parts = {p.strip() for v in values for p in v.split(",")}
+    if len(parts) != 1:
+        raise ProtocolError("conflicting Content-Length values")
+    (text,) = parts
+    if not _DIGITS.fullmatch(text.encode("latin-1")):
+        if text.isascii() and text.isdigit():
+            raise ProtocolError("Content-Length larger than the body limit", 413)
+        raise ProtocolError(f"invalid Content-Length {text[:20]!r}")
+    return int(text)
+
+
+def _is_chunked(values: list[str]) -> bool:
+    """Decide a Transfer-Encoding: only ``chunked`` is understood (RFC 9112 6.1)."""
+    codings = _comma_tokens(values)
+    if not codings:
+        raise ProtocolError("empty Transfer-Encoding")
+    unknown = [c for c in codings if c != "chunked"]
+    if unknown:
+        raise ProtocolError(f"unsupported transfer coding {unknown[0]!r}", 501)
+    if len(codings) != 1:
+        raise ProtocolError("chunked applied more than once")
+    return True
+
+
+def _keep_alive(version: str, connection: list[str]) -> bool:
+    tokens = _comma_tokens(connection)
+    if "close" in tokens:
+        return False
+    return version == "HTTP/1.1" or "keep-alive" in tokens
+
+
+def _parse_request_line(line: str, limits: Limits) -> tuple[str, str, str]:
+    # RFC 9112 3: request-line = method SP request-target SP HTTP-version
+    parts = line.split(" ")
+    if len(parts) != 3:
+        raise ProtocolError(f"malformed request line {line[:60].encode('latin-1')!r}")
+    method, target, version = parts
+    if len(target) > limits.max_target_bytes:
+        raise ProtocolError("request target too long", 414)
+    if not _TOKEN_STR.fullmatch(method) or not _REQUEST_TARGET_STR.fullmatch(target):
+        raise ProtocolError(f"malformed request line {line[:60].encode('latin-1')!r}")
+    if version in _SUPPORTED_VERSIONS:
+        return method, target, version
+    return method, target, _parse_version(version.encode("latin-1"))
+
+
+def _parse_version(version: bytes) -> str:
+    match = _HTTP_VERSION.fullmatch(version)
+    if match is None:
+        raise ProtocolError(f"malformed HTTP version {version[:20]!r}")
+    text = version.decode("ascii")
+    if text not in _SUPPORTED_VERSIONS:
+        raise ProtocolError(f"HTTP version {text} not supported", 505)
+    return text
+
+_REASONS: dict[int, str] = {s.value: s.phrase for s in HTTPStatus}
+
+
+def reason_phrase(status: int) -> str:
+    """The standard reason phrase for ``status``, or "Unknown"."""
+    return _REASONS.get(status, "Unknown")
+
+
+def response_has_body(status: int, request_method: str) -> bool:
+    """RFC 9110 6.4.1: no body after HEAD, or in 1xx, 204 and 304 responses."""
+    return not (request_method == "HEAD" or status < 200 or status in (204, 304))

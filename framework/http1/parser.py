@@ -1,0 +1,458 @@
+"""The pull parsers: ``RequestParser`` (server) and ``ResponseParser`` (client).
+
+Part of the sans-IO ``framework.http1`` package; its docstring has the
+strategy (one bytearray, a head search that remembers how far it looked,
+``PAUSED`` as the pipelining queue).
+"""
+
+from __future__ import annotations
+
+from framework.http1.grammar import (
+    Body,
+    EndOfMessage,
+    Event,
+    Headers,
+    Limits,
+    NEED_DATA,
+    PAUSED,
+    ProtocolError,
+    RequestHead,
+    ResponseHead,
+    _BARE_LF,
+    _BODY_LENGTH,
+    _CHUNK_DATA,
+    _CHUNK_END,
+    _CHUNK_SIZE,
+    _CHUNK_SIZE_LINE,
+    _DONE,
+    _DONE_PENDING,
+    _ERROR,
+    _FORBIDDEN_IN_HEAD,
+    _HEAD,
+    _STATUS_CODE,
+    _TRAILERS,
+    _UNTIL_CLOSE,
+    _comma_tokens,
+    _content_length,
+    _is_chunked,
+    _keep_alive,
+    _parse_field_lines,
+    _parse_request_line,
+    _parse_version,
+    parse_fields,
+    response_has_body,
+)
+
+
+class _MessageParser:
+    """Shared machinery: the buffer, head location and the body state machine.
+
+    Subclasses parse their start line and decide the framing of the body.
+    """
+
+    __slots__ = (
+        "limits",
+        "_buf",
+        "_state",
+        "_scanned",
+        "_remaining",
+        "_body_seen",
+        "_max_body",
+        "_eof",
+        "_trailer_lines",
+        "_trailer_bytes",
+    )
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
+        self._buf = bytearray()
+        self._state = _HEAD
+        self._scanned = 0
+        self._remaining = 0
+        self._body_seen = 0
+        self._max_body = self.limits.max_body_bytes
+        self._eof = False
+        self._trailer_lines: list[bytes] = []
+        self._trailer_bytes = 0
+
+    # -- input -----------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        """Append bytes received from the peer.
+
+        Raises:
+            RuntimeError: bytes arrive after ``feed_eof()``.
+        """
+        if self._eof:
+            raise RuntimeError("feed() after feed_eof()")
+        self._buf += data
+
+    def feed_eof(self) -> None:
+        """Record that the peer closed its sending side."""
+        self._eof = True
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet turned into events."""
+        return len(self._buf)
+
+    @property
+    def at_message_start(self) -> bool:
+        """True between messages, before any byte of the next head is parsed."""
+        return self._state == _HEAD
+
+    def set_max_body_size(self, max_body_bytes: int) -> None:
+        """Change the body limit of the message being parsed (per-request override)."""
+        self._max_body = max_body_bytes
+
+    # -- pulling events --------------------------------------------------
+
+    def next_event(self) -> Event:
+        """Return the next event, ``NEED_DATA`` or ``PAUSED``.
+
+        Raises:
+            ProtocolError: the input is not valid HTTP/1.1; the parser stays
+                broken afterwards and the connection should be closed.
+        """
+        state = self._state
+        try:
+            if state == _HEAD:
+                return self._next_head()
+            if state == _BODY_LENGTH:
+                return self._next_length_body()
+            if state == _DONE:
+                return PAUSED
+            if state == _DONE_PENDING:
+                self._state = _DONE
+                return EndOfMessage()
+            if state == _UNTIL_CLOSE:
+                return self._next_until_close()
+            if state == _ERROR:
+                raise ProtocolError("parser already failed", 400)
+            return self._next_chunked()
+        except ProtocolError:
+            self._state = _ERROR
+            raise
+
+    def start_next(self) -> None:
+        """Begin the next message after the previous one was answered.
+
+        Raises:
+            RuntimeError: the current message is not complete yet.
+        """
+        if self._state != _DONE:
+            raise RuntimeError("start_next() before the message was complete")
+        self._state = _HEAD
+        self._scanned = 0
+        self._max_body = self.limits.max_body_bytes
+
+    # -- head ------------------------------------------------------------
+
+    def _next_head(self) -> Event:
+        buf = self._buf
+        if not buf:
+            return NEED_DATA
+        if self._scanned == 0:
+            self._skip_leading_crlf()
+        end = buf.find(b"\r\n\r\n", self._scanned)
+        if end < 0:
+            self._check_incomplete_head()
+            self._scanned = max(0, len(buf) - 3)
+            return NEED_DATA
+        if end + 4 > self.limits.max_header_bytes:
+            self._raise_head_too_large()
+        head = bytes(buf[:end])
+        del buf[: end + 4]
+        self._scanned = 0
+        if _FORBIDDEN_IN_HEAD.search(head):
+            raise ProtocolError("forbidden character in message head (bare CR/LF, NUL or control)")
+        lines = head.decode("latin-1").split("\r\n")
+        if len(lines) - 1 > self.limits.max_headers:
+            raise ProtocolError("too many header fields", 431)
+        start_line = lines[0]
+        del lines[0]
+        headers, fields = _parse_field_lines(lines)
+        return self._parse_head(start_line, headers, fields)
+
+    def _skip_leading_crlf(self) -> None:
+        # RFC 9112 2.2: a server SHOULD ignore at least one empty line (CRLF)
+        # received before the request-line.
+        buf = self._buf
+        while buf[:2] == b"\r\n":
+            del buf[:2]
+
+    def _check_incomplete_head(self) -> None:
+        buf = self._buf
+        if self._eof and buf:
+            raise ProtocolError("connection closed inside the message head")
+        if _BARE_LF.search(buf, max(0, self._scanned - 1)):
+            raise ProtocolError("bare LF line terminator in message head")
+        if len(buf) > self.limits.max_header_bytes:
+            self._raise_head_too_large()
+
+    def _raise_head_too_large(self) -> None:
+        raise ProtocolError("message head larger than the limit", 431)
+
+    def _parse_head(self, start_line: str, headers: Headers, fields: dict[str, list[str]]) -> Event:
+        raise NotImplementedError
+
+    # -- framing ---------------------------------------------------------
+
+    def _begin_body(self, chunked: bool, length: int | None) -> None:
+        self._body_seen = 0
+        if chunked:
+            self._state = _CHUNK_SIZE_LINE
+            self._trailer_lines = []
+            self._trailer_bytes = 0
+        elif length is None:
+            self._state = _UNTIL_CLOSE
+        else:
+            self._remaining = length
+            self._state = _BODY_LENGTH if length else _DONE_PENDING
+
+    def _count_body(self, n: int) -> None:
+        self._body_seen += n
+        if self._body_seen > self._max_body:
+            raise ProtocolError("body larger than the limit", 413)
+
+    # -- Content-Length bodies --------------------------------------------
+
+    def _next_length_body(self) -> Event:
+        if self._body_seen == 0 and self._remaining > self._max_body:
+            raise ProtocolError("Content-Length larger than the body limit", 413)
+        buf = self._buf
+        if not buf:
+            if self._eof:
+                raise ProtocolError("connection closed inside the body")
+            return NEED_DATA
+        n = min(len(buf), self._remaining)
+        data = bytes(buf[:n])
+        del buf[:n]
+        self._remaining -= n
+        self._count_body(n)
+        if self._remaining == 0:
+            self._state = _DONE_PENDING
+        return Body(data)
+
+    # -- bodies delimited by the connection closing (responses only) ------
+
+    def _next_until_close(self) -> Event:
+        buf = self._buf
+        if buf:
+            data = bytes(buf)
+            buf.clear()
+            self._count_body(len(data))
+            return Body(data)
+        if self._eof:
+            self._state = _DONE
+            return EndOfMessage()
+        return NEED_DATA
+
+    # -- chunked bodies ---------------------------------------------------
+
+    def _next_chunked(self) -> Event:
+        while True:
+            state = self._state
+            if state == _CHUNK_SIZE_LINE:
+                if not self._read_chunk_size():
+                    return self._need_more("chunk size")
+            elif state == _CHUNK_DATA:
+                return self._read_chunk_data()
+            elif state == _CHUNK_END:
+                if not self._read_chunk_end():
+                    return self._need_more("chunk")
+            elif state == _TRAILERS:
+                trailers = self._read_trailers()
+                if trailers is None:
+                    return self._need_more("trailers")
+                self._state = _DONE
+                return EndOfMessage(trailers)
+            else:
+                raise RuntimeError(f"chunked reader in state {state}")
+
+    def _need_more(self, where: str) -> Event:
+        if self._eof:
+            raise ProtocolError(f"connection closed inside the {where}")
+        return NEED_DATA
+
+    def _read_chunk_size(self) -> bool:
+        # RFC 9112 7.1: chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF
+        #   chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
+        # Extensions carry nothing we use; they are skipped but capped.
+        buf = self._buf
+        limit = self.limits.max_chunk_line_bytes
+        end = buf.find(b"\r\n", 0, limit)
+        if end < 0:
+            if len(buf) >= limit:
+                raise ProtocolError("chunk-size line too long")
+            return False
+        line = bytes(buf[:end])
+        del buf[: end + 2]
+        size_part, _, ext = line.partition(b";")
+        size_part = size_part.rstrip(b" \t")
+        if not _CHUNK_SIZE.fullmatch(size_part) or _FORBIDDEN_IN_HEAD.search(ext) or b"\n" in ext:
+            raise ProtocolError(f"invalid chunk-size line {line[:40]!r}")
+        size = int(size_part, 16)
+        if size == 0:
+            self._state = _TRAILERS
+        else:
+            if self._body_seen + size > self._max_body:
+                raise ProtocolError("body larger than the limit", 413)
+            self._remaining = size
+            self._state = _CHUNK_DATA
+        return True
+
+    def _read_chunk_data(self) -> Event:
+        buf = self._buf
+        if not buf:
+            return self._need_more("chunk")
+        n = min(len(buf), self._remaining)
+        data = bytes(buf[:n])
+        del buf[:n]
+        self._remaining -= n
+        self._count_body(n)
+        if self._remaining == 0:
+            self._state = _CHUNK_END
+        return Body(data)
+
+    def _read_chunk_end(self) -> bool:
+        buf = self._buf
+        if len(buf) < 2:
+            if buf and buf[:1] != b"\r":
+                raise ProtocolError("chunk data not followed by CRLF")
+            return False
+        if buf[:2] != b"\r\n":
+            raise ProtocolError("chunk data not followed by CRLF")
+        del buf[:2]
+        self._state = _CHUNK_SIZE_LINE
+        return True
+
+    def _read_trailers(self) -> Headers | None:
+        # RFC 9112 7.1.2: trailer-section = *( field-line CRLF ), then CRLF.
+        buf = self._buf
+        limit = self.limits.max_trailer_bytes
+        while True:
+            end = buf.find(b"\r\n", 0, limit + 2)
+            if end < 0:
+                if len(buf) > limit:
+                    raise ProtocolError("trailer section larger than the limit", 431)
+                return None
+            line = bytes(buf[:end])
+            del buf[: end + 2]
+            if not line:
+                return parse_fields(self._trailer_lines, 0)
+            self._trailer_bytes += end + 2
+            if self._trailer_bytes > limit:
+                raise ProtocolError("trailer section larger than the limit", 431)
+            if _FORBIDDEN_IN_HEAD.search(line):
+                raise ProtocolError("forbidden character in trailer field")
+            self._trailer_lines.append(line)
+
+
+class RequestParser(_MessageParser):
+    """Server side: request heads and bodies from one connection, pipelining included.
+
+    Typical use::
+
+        parser.feed(data)
+        while (event := parser.next_event()) not in (NEED_DATA, PAUSED):
+            ...
+        # after answering a complete request:
+        parser.start_next()
+    """
+
+    __slots__ = ()
+
+    def _raise_head_too_large(self) -> None:
+        if self._buf.find(b"\r\n", 0, self.limits.max_header_bytes) < 0:
+            raise ProtocolError("request target too long", 414)
+        super()._raise_head_too_large()
+
+    def _parse_head(self, start_line: str, headers: Headers, fields: dict[str, list[str]]) -> Event:
+        method, target, version = _parse_request_line(start_line, self.limits)
+        head = RequestHead(method, target, version, headers, keep_alive=False, fields=fields)
+        lowered = fields
+        if version == "HTTP/1.1" and len(lowered.get("host", ())) != 1:
+            raise ProtocolError("HTTP/1.1 request needs exactly one Host header")
+        te = lowered.get("transfer-encoding")
+        cl = lowered.get("content-length")
+        if te is not None:
+            if cl is not None:
+                raise ProtocolError("both Content-Length and Transfer-Encoding (smuggling)")
+            if version == "HTTP/1.0":
+                raise ProtocolError("Transfer-Encoding in an HTTP/1.0 request")
+            head.chunked = _is_chunked(te)
+        else:
+            head.content_length = _content_length(cl or [])
+        head.keep_alive = _keep_alive(version, lowered.get("connection", []))
+        expect = lowered.get("expect")
+        if expect is not None and version == "HTTP/1.1":
+            if _comma_tokens(expect) != ["100-continue"]:
+                raise ProtocolError("unsupported expectation", 417)
+            head.expect_continue = head.chunked or bool(head.content_length)
+        self._begin_body(head.chunked, head.content_length or 0)
+        return head
+
+
+class ResponseParser(_MessageParser):
+    """Client side: one response per ``start_response(method)``.
+
+    1xx interim responses are returned as ``ResponseHead`` events and parsing
+    continues with the next head of the same exchange. Bodies are framed as
+    RFC 9112 6.3 says: none for HEAD, 1xx, 204 and 304; chunked; Content-Length;
+    otherwise until the server closes the connection.
+    """
+
+    __slots__ = ("_method",)
+
+    def __init__(self, limits: Limits | None = None) -> None:
+        super().__init__(limits)
+        self._method = "GET"
+        self._state = _DONE
+
+    def start_response(self, method: str) -> None:
+        """Expect the response to a request made with ``method``."""
+        if self._state not in (_DONE, _HEAD):
+            raise RuntimeError("start_response() while a response is in progress")
+        self._method = method.upper()
+        self._state = _HEAD
+        self._scanned = 0
+        self._max_body = self.limits.max_body_bytes
+
+    def next_event(self) -> Event:
+        """See ``_MessageParser.next_event``; EOF before any byte is an error here."""
+        if self._state == _HEAD and not self._buf and self._eof:
+            raise ProtocolError("connection closed before a response")
+        return super().next_event()
+
+    def _parse_head(self, start_line: str, headers: Headers, fields: dict[str, list[str]]) -> Event:
+        raw = start_line.encode("latin-1")
+        parts = raw.split(b" ", 2)
+        if len(parts) < 2 or not _STATUS_CODE.fullmatch(parts[1]):
+            raise ProtocolError(f"malformed status line {raw[:60]!r}", 502)
+        try:
+            version = _parse_version(parts[0])
+        except ProtocolError as exc:
+            raise ProtocolError(f"malformed status line: {exc.message}", 502) from None
+        status = int(parts[1])
+        reason = parts[2].decode("latin-1") if len(parts) == 3 else ""
+        lowered = fields
+        keep_alive = _keep_alive(version, lowered.get("connection", []))
+        head = ResponseHead(status, reason, version, headers, keep_alive)
+        if 100 <= status < 200:
+            self._state = _HEAD  # the final response follows
+            return head
+        if not response_has_body(status, self._method):
+            self._state = _DONE_PENDING
+            return head
+        te = lowered.get("transfer-encoding")
+        if te is not None:
+            if lowered.get("content-length") is not None:
+                raise ProtocolError("both Content-Length and Transfer-Encoding", 502)
+            self._begin_body(_is_chunked(te), None)
+        else:
+            length = _content_length(lowered.get("content-length", []))
+            self._begin_body(False, length)
+            if length is None:
+                head.keep_alive = False
+        return head
