@@ -166,6 +166,21 @@ class HTTP1Connection(HTTPConnection):
         if self._proto.current is self:
             self._proto._close()
 
+    def detach(self) -> tuple[asyncio.Transport, bytes]:
+        """Hand the connection to another protocol, as a WebSocket does after its 101.
+
+        The server forgets the connection (no timeouts, no more parsing); the
+        caller installs its own protocol with ``transport.set_protocol()``.
+
+        Returns:
+            The transport and the bytes already received after this request.
+
+        Raises:
+            RuntimeError: this request is not the connection's current one,
+                or the connection is closed.
+        """
+        return self._proto.detach(self)
+
     def write_headers(
         self, start_line: ResponseStartLine, headers: HTTPHeaders, chunk: bytes | None = None
     ) -> Awaitable[None]:
@@ -352,6 +367,25 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             waiter.set_result(None)
         self._abandon_request()
         self.server._connection_closed(self)
+
+    def detach(self, conn: HTTP1Connection) -> tuple[asyncio.Transport, bytes]:
+        """See ``HTTP1Connection.detach``."""
+        transport = self.transport
+        if conn is not self.current or transport is None:
+            raise RuntimeError("detach() of a request that is not the connection's current one")
+        leftover = self.parser.take_buffer()
+        self.phase = _CLOSING
+        self.transport = None
+        self.current = self.message = None
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.reading_paused:
+            self.reading_paused = False
+            transport.resume_reading()
+        self.server._connections.discard(self)
+        self.server._connection_closed(self)
+        return transport, leftover
 
     def pause_writing(self) -> None:
         self.writing_paused = True

@@ -91,6 +91,12 @@ class _MessageParser:
         """Record that the peer closed its sending side."""
         self._eof = True
 
+    def take_buffer(self) -> bytes:
+        """Remove and return the unparsed bytes (for a protocol taking over after 101)."""
+        data = bytes(self._buf)
+        self._buf.clear()
+        return data
+
     @property
     def buffered(self) -> int:
         """Bytes received but not yet turned into events."""
