@@ -1,0 +1,1 @@
+"""The redirects demo: temporary and permanent redirects, RedirectHandler rewriting, chains, an open-redirect guard."""

@@ -1,0 +1,125 @@
+"""The redirects demo service: ``make_app(**settings)`` and ``main()``.
+
+Every redirect here is a real one: follow the links and watch the address
+bar (or the network panel) to see 301, 302, 303 and 307 at work.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from framework.routing import URLSpec
+from framework.web import Application, HTTPError, RedirectHandler
+
+from services.common.app import make_service_app, normalize_prefix
+from services.common.handlers import BaseHandler
+from services.common.run import run
+from services.redirects.guard import refusal_reason
+
+__all__ = ["make_app", "main"]
+
+TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
+MAX_HOPS = 20
+STATUSES = {"temporary": 302, "permanent": 301, "see-other": 303, "temporary-307": 307, "permanent-308": 308}
+
+
+class IndexHandler(BaseHandler):
+    """The demo's page: one way to be redirected per row."""
+
+    def get(self) -> None:
+        self.render("index.html", statuses=STATUSES, max_hops=MAX_HOPS)
+
+
+class RedirectToHandler(BaseHandler):
+    """``/to/<kind>``: ``self.redirect()`` with the status the kind names, for GET and POST."""
+
+    def get(self, kind: str) -> None:
+        self._redirect(kind)
+
+    def post(self, kind: str) -> None:
+        self._redirect(kind)
+
+    def _redirect(self, kind: str) -> None:
+        status = STATUSES.get(kind)
+        if status is None:
+            raise HTTPError(404)
+        target = self.reverse_url("landed") + f"?via={kind}&status={status}"
+        self.redirect(target, status=status)
+
+
+class LandedHandler(BaseHandler):
+    """Where the redirects arrive: shows the method and what the request carried."""
+
+    def get(self) -> None:
+        self._show()
+
+    def post(self) -> None:
+        self._show()
+
+    def _show(self) -> None:
+        self.render(
+            "landed.html",
+            method=self.request.method,
+            via=self.get_query_argument("via", ""),
+            status=self.get_query_argument("status", ""),
+            hops=self.get_query_argument("hops", ""),
+            message=self.get_body_argument("message", ""),
+        )
+
+
+class ChainHandler(BaseHandler):
+    """``/chain/<n>``: redirects to ``/chain/<n-1>`` until 0, then lands."""
+
+    def get(self, remaining: str) -> None:
+        hops = int(remaining)
+        if hops > MAX_HOPS:
+            raise HTTPError(400, reason=f"at most {MAX_HOPS} hops")
+        total = self.get_query_argument("total", remaining)
+        if hops == 0:
+            self.redirect(self.reverse_url("landed") + f"?via=chain&hops={total}")
+        else:
+            self.redirect(self.reverse_url("chain", hops - 1) + f"?total={total}")
+
+
+class NewLocationHandler(BaseHandler):
+    """``/new/<path>``: the target of the RedirectHandler rules."""
+
+    def get(self, path: str) -> None:
+        self.render("new.html", path=path)
+
+
+class GoHandler(BaseHandler):
+    """``/go?next=...``: follows ``next`` only when the guard calls it safe."""
+
+    def get(self) -> None:
+        target = self.get_query_argument("next", "")
+        reason = refusal_reason(target)
+        if reason is None:
+            self.redirect(target)
+            return
+        self.set_status(400)
+        self.render("refused.html", target=target, reason=reason)
+
+
+def make_app(**settings: Any) -> Application:
+    """The redirects demo's application (``prefix`` and ``debug`` pass through)."""
+    prefix = normalize_prefix(settings.get("prefix", "/"))
+    base = prefix.rstrip("/")
+    routes: list[Any] = [
+        URLSpec(r"/", IndexHandler, name="index"),
+        URLSpec(r"/to/([a-z0-9-]+)", RedirectToHandler, name="to"),
+        URLSpec(r"/landed", LandedHandler, name="landed"),
+        URLSpec(r"/chain/([0-9]+)", ChainHandler, name="chain"),
+        URLSpec(r"/new/(.*)", NewLocationHandler, name="new"),
+        URLSpec(r"/go", GoHandler, name="go"),
+        # RedirectHandler in the routing table: \1 and {0} substitute groups.
+        URLSpec(r"/old/(.*)", RedirectHandler, {"url": base + r"/new/\1"}, name="old"),
+        URLSpec(r"/moved/([a-z0-9-]+)", RedirectHandler, {"url": base + "/new/moved-{0}", "permanent": False}, name="moved"),
+    ]
+    return make_service_app(routes, template_dir=TEMPLATES, **settings)
+
+
+def main() -> int:
+    """``python -m services.redirects --port=8005``."""
+    return run(make_app, default_port=8005, default_prefix="/redirects/")

@@ -1,0 +1,90 @@
+"""The redirects demo in-process: every kind of redirect, the chain, and the open-redirect guard."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from framework.testing import ServerThread, serve
+from services.redirects.app import MAX_HOPS, make_app
+from services.redirects.guard import refusal_reason
+
+
+@pytest.fixture(scope="module")
+def demo() -> Iterator[ServerThread]:
+    with serve(make_app(prefix="/redirects/")) as server:
+        yield server
+
+
+def get(server: ServerThread, path: str, **kwargs: object) -> requests.Response:
+    return requests.get(server.url(path), allow_redirects=False, timeout=10, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kind", "status"),
+    [("temporary", 302), ("permanent", 301), ("see-other", 303), ("temporary-307", 307), ("permanent-308", 308)],
+)
+def test_redirect_statuses(demo: ServerThread, kind: str, status: int) -> None:
+    response = get(demo, f"/redirects/to/{kind}")
+    assert response.status_code == status
+    assert response.headers["Location"] == f"/redirects/landed?via={kind}&status={status}"
+
+
+def test_307_keeps_method_and_body_303_does_not(demo: ServerThread) -> None:
+    kept = requests.post(demo.url("/redirects/to/temporary-307"), data={"message": "hello"}, timeout=10)
+    assert kept.status_code == 200
+    assert "<code>POST</code>" in kept.text and "hello" in kept.text
+    dropped = requests.post(demo.url("/redirects/to/see-other"), data={"message": "hello"}, timeout=10)
+    assert "<code>GET</code>" in dropped.text and "hello" not in dropped.text
+
+
+def test_redirect_handler_substitutes_groups(demo: ServerThread) -> None:
+    old = get(demo, "/redirects/old/articles/42?ref=x")
+    assert (old.status_code, old.headers["Location"]) == (301, "/redirects/new/articles/42?ref=x")
+    moved = get(demo, "/redirects/moved/summer-sale")
+    assert (moved.status_code, moved.headers["Location"]) == (302, "/redirects/new/moved-summer-sale")
+    assert "new/articles/42" in requests.get(demo.url("/redirects/old/articles/42"), timeout=10).text
+
+
+def test_chain_follows_every_hop(demo: ServerThread) -> None:
+    with requests.Session() as session:
+        landed = session.get(demo.url("/redirects/chain/5"), timeout=10)
+    assert [r.status_code for r in landed.history] == [302] * 6
+    assert landed.url.endswith("/redirects/landed?via=chain&hops=5")
+    assert get(demo, f"/redirects/chain/{MAX_HOPS + 1}").status_code == 400
+
+
+@pytest.mark.parametrize("target", ["/redirects/landed?via=guard", "/", "/forms/?a=1"])
+def test_guard_follows_local_paths(demo: ServerThread, target: str) -> None:
+    response = get(demo, "/redirects/go", params={"next": target})
+    assert (response.status_code, response.headers["Location"]) == (302, target)
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/", "/\\evil.example/", "\\\\evil.example", "/\t/evil.example",
+     "javascript:alert(1)", "evil.example", "", "http:/evil.example"],
+)
+def test_guard_refuses_other_hosts(demo: ServerThread, target: str) -> None:
+    response = get(demo, "/redirects/go", params={"next": target})
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert "Not following that" in response.text
+
+
+def test_guard_reasons() -> None:
+    assert refusal_reason("/ok") is None
+    assert refusal_reason("//x") is not None
+
+
+def test_index_links_all_resolve(demo: ServerThread) -> None:
+    import re
+
+    page = get(demo, "/redirects/").text
+    links = {href.replace("&amp;", "&") for href in re.findall(r'href="(/redirects/[^"]*)"', page)}
+    assert len(links) >= 8
+    for link in links:
+        status = get(demo, link).status_code
+        assert status in (200, 301, 302, 303, 307, 308, 400), (link, status)
