@@ -1,0 +1,132 @@
+"""Long-poll fan-out: memory per waiting client, and how fast one notify_all() reaches them all.
+
+Starts ``loadtest/servers/longpoll.py`` pinned to CPU 0, opens ``--count``
+connections from this process (pinned to CPU 1), each a ``GET /poll`` that
+waits, measures the server's RSS before and after, then wakes every waiter
+with one ``POST /notify`` and reports the time from the server's
+``notify_all()`` to the last response written (server clock), and to the
+last response received (client clock). Traffic goes to 127.0.0.1 only; every
+phase is bounded in time.
+
+    .venv/bin/python loadtest/longpoll_fanout.py --count 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+POLL = b"GET /poll HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+def rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+def stats(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/stats", timeout=10) as response:
+        return json.loads(response.read())  # type: ignore[no-any-return]
+
+
+class Waiter(asyncio.Protocol):
+    def __init__(self, done: asyncio.Future[float]) -> None:
+        self.done = done
+        self.buffer = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.write(POLL)  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if b"message\n" in self.buffer and not self.done.done():
+            self.done.set_result(time.perf_counter())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.done.done():
+            self.done.set_exception(ConnectionError(str(exc)))
+
+
+async def run(port: int, count: int, server_pid: int) -> dict[str, float]:
+    loop = asyncio.get_running_loop()
+    gate = asyncio.Semaphore(500)
+    transports = []
+    dones: list[asyncio.Future[float]] = []
+
+    async def open_one() -> None:
+        async with gate:
+            done: asyncio.Future[float] = loop.create_future()
+            transport, _ = await asyncio.wait_for(loop.create_connection(lambda: Waiter(done), "127.0.0.1", port), 30)
+            transports.append(transport)
+            dones.append(done)
+
+    before = rss(server_pid)
+    await asyncio.gather(*(open_one() for _ in range(count)))
+    deadline = time.monotonic() + 60
+    while (await asyncio.to_thread(stats, port))["waiting"] < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError("waiters never all arrived")
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1)
+    after = rss(server_pid)
+    sent = time.perf_counter()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/notify", method="POST", data=b"")
+    await asyncio.to_thread(lambda: urllib.request.urlopen(request, timeout=30).read())
+    received = await asyncio.wait_for(asyncio.gather(*dones), 120)
+    server = await asyncio.to_thread(stats, port)
+    for transport in transports:
+        transport.close()
+    return {
+        "count": count,
+        "rss_before": before,
+        "rss_with_waiters": after,
+        "bytes_per_waiter": (after - before) / count,
+        "notify_to_last_written_ms": server["elapsed"] * 1000,
+        "notify_request_to_last_received_ms": (max(received) - sent) * 1000,
+        "woken": server["woken"],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--port", type=int, default=18777)
+    args = parser.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hard < args.count + 100:
+        sys.exit(f"open-file hard limit {hard} is too low for {args.count} connections")
+    env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+    server = subprocess.Popen(
+        ["taskset", "-c", "0", sys.executable, str(HERE / "servers" / "longpoll.py"), f"--port={args.port}"],
+        env=env, stdout=subprocess.PIPE, text=True,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard)),
+    )
+    try:
+        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+        os.sched_setaffinity(0, {1})
+        result = asyncio.run(run(args.port, args.count, server.pid))
+    finally:
+        server.terminate()
+        server.wait(10)
+    print(json.dumps(result, indent=2))
+    print(
+        f"{result['count']} waiters: {result['bytes_per_waiter']:.0f} bytes each (server RSS); "
+        f"notify_all -> last response written {result['notify_to_last_written_ms']:.1f} ms; "
+        f"-> last response received by the client {result['notify_request_to_last_received_ms']:.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""A long-poll server for loadtest/longpoll_fanout.py: waiters on one Condition, woken at once.
+
+``GET /poll`` waits on a ``framework.locks.Condition``; ``POST /notify`` wakes
+every waiter with one ``notify_all()`` and notes the loop time; each woken
+handler notes when its response was written; ``GET /stats`` reports waiters,
+wakes and the time from the notify to the last response written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+
+from framework import ioloop, locks
+from framework.web import Application, RequestHandler
+
+condition = locks.Condition()
+state = {"waiting": 0, "woken": 0, "notified_at": 0.0, "last_written_at": 0.0, "disconnected": 0}
+
+
+class PollHandler(RequestHandler):
+    async def get(self) -> None:
+        state["waiting"] += 1
+        self.wait = condition.wait()
+        try:
+            await self.wait
+        finally:
+            state["waiting"] -= 1
+        if self.request.connection is None:
+            return
+        self.finish("message\n")
+        state["woken"] += 1
+        state["last_written_at"] = ioloop.IOLoop.current().time()
+
+    def on_connection_close(self) -> None:
+        state["disconnected"] += 1
+        wait = getattr(self, "wait", None)
+        if wait is not None:
+            wait.cancel()
+
+
+class NotifyHandler(RequestHandler):
+    def post(self) -> None:
+        state["notified_at"] = ioloop.IOLoop.current().time()
+        condition.notify_all()
+        self.finish("notified\n")
+
+
+class StatsHandler(RequestHandler):
+    def get(self) -> None:
+        self.write(dict(state, pid=os.getpid(), elapsed=state["last_written_at"] - state["notified_at"]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args()
+    app = Application([(r"/poll", PollHandler), (r"/notify", NotifyHandler), (r"/stats", StatsHandler)])
+    app.listen(args.port, "127.0.0.1", backlog=4096)
+    loop = ioloop.IOLoop.current()
+    signal.signal(signal.SIGTERM, lambda *_: loop.add_callback_from_signal(loop.stop))
+    print("ready", flush=True)
+    loop.start()
+
+
+if __name__ == "__main__":
+    main()
