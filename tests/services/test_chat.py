@@ -1,0 +1,131 @@
+"""The chat demo in-process: messages, long polls woken by new messages, abandoned polls, drain."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from framework.lifecycle import Lifecycle
+from framework.testing import ServerThread, serve
+from framework.web import Application
+from services.chat.app import make_app
+from services.chat.rooms import Rooms
+
+
+@pytest.fixture
+def chat() -> Iterator[tuple[ServerThread, Application]]:
+    app = make_app(prefix="/chat/")
+    with serve(app) as server:
+        yield server, app
+
+
+def post(server: ServerThread, path: str, **data: str) -> requests.Response:
+    return requests.post(server.url("/chat/a/message/" + path), data=data, timeout=40)
+
+
+def waiters(app: Application, room: str) -> int:
+    rooms: Rooms = app.settings["rooms"]
+    found = rooms.get(room)
+    assert found is not None
+    return len(found.condition._waiters)
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_new_message_and_history(chat: tuple[ServerThread, Application]) -> None:
+    server, _ = chat
+    sent = post(server, "new", room="lobby", nick="ana", body="hello")
+    assert sent.status_code == 200
+    message = sent.json()
+    assert (message["nick"], message["body"]) == ("ana", "hello")
+    updates = post(server, "updates", room="lobby", cursor="0").json()
+    assert [m["body"] for m in updates["messages"]] == ["hello"]
+    page = requests.get(server.url("/chat/room/lobby"), timeout=10)
+    assert page.status_code == 200 and "hello" in page.text
+
+
+def test_long_poll_is_woken_by_a_new_message(chat: tuple[ServerThread, Application]) -> None:
+    server, app = chat
+    first = post(server, "new", room="r1", nick="ana", body="one").json()
+    with ThreadPoolExecutor(2) as pool:
+        polls = [pool.submit(post, server, "updates", room="r1", cursor=str(first["id"])) for _ in range(2)]
+        assert wait_until(lambda: waiters(app, "r1") == 2)
+        post(server, "new", room="r1", nick="bo", body="two")
+        results = [p.result(timeout=20).json() for p in polls]
+    assert all([m["body"] for m in r["messages"]] == ["two"] for r in results)
+    assert waiters(app, "r1") == 0
+
+
+def test_rooms_are_separate(chat: tuple[ServerThread, Application]) -> None:
+    server, _ = chat
+    post(server, "new", room="a", nick="x", body="in a")
+    post(server, "new", room="b", nick="x", body="in b")
+    assert [m["body"] for m in post(server, "updates", room="a", cursor="0").json()["messages"]] == ["in a"]
+    assert [m["body"] for m in post(server, "updates", room="b", cursor="0").json()["messages"]] == ["in b"]
+
+
+def test_abandoned_poll_leaves_nothing_behind(chat: tuple[ServerThread, Application]) -> None:
+    server, app = chat
+    post(server, "new", room="gone", nick="x", body="m")
+    body = b"room=gone&cursor=999999"
+    request = (
+        b"POST /chat/a/message/updates HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    for _ in range(20):
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(request)
+            assert wait_until(lambda: waiters(app, "gone") >= 1)
+    assert wait_until(lambda: waiters(app, "gone") == 0), waiters(app, "gone")
+
+
+def test_drain_answers_waiting_polls() -> None:
+    lifecycle = Lifecycle()
+    app = make_app(prefix="/chat/", lifecycle=lifecycle)
+    with serve(app) as server, ThreadPoolExecutor(1) as pool:
+        post(server, "new", room="d", nick="x", body="m")
+        poll = pool.submit(post, server, "updates", room="d", cursor="999999")
+        assert wait_until(lambda: waiters(app, "d") == 1)
+        server.io_loop.add_callback(lifecycle.begin_drain)  # type: ignore[union-attr]
+        answer = poll.result(timeout=20).json()
+    assert answer == {"messages": [], "reconnect": True}
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        ({"room": "Bad Room!", "nick": "x", "body": "m"}, 400),
+        ({"room": "ok", "nick": "x", "body": "   "}, 400),
+        ({"room": "ok", "nick": "x", "body": "x" * 2001}, 400),
+        ({"room": "ok", "nick": "x"}, 400),
+    ],
+)
+def test_bad_messages_are_refused(chat: tuple[ServerThread, Application], data: dict[str, str], status: int) -> None:
+    server, _ = chat
+    assert post(server, "new", **data).status_code == status
+
+
+def test_messages_are_escaped_on_the_page(chat: tuple[ServerThread, Application]) -> None:
+    server, _ = chat
+    post(server, "new", room="xss", nick="<b>n</b>", body="<script>alert(1)</script>")
+    page = requests.get(server.url("/chat/room/xss"), timeout=10).text
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_index_redirects_to_the_room(chat: tuple[ServerThread, Application]) -> None:
+    server, _ = chat
+    response = requests.get(server.url("/chat/?room=Lobby"), allow_redirects=False, timeout=10)
+    assert (response.status_code, response.headers["Location"]) == (302, "/chat/room/lobby")
