@@ -1,0 +1,132 @@
+"""Where uploads live: one file per upload, with its metadata beside it.
+
+Strategy: an upload is written to a temporary file in ``incoming/`` while it
+arrives, hashed as it goes; only a complete upload is renamed into place
+(atomic on one filesystem) with a small JSON record, so a listing never
+shows a half-written or truncated file. The store keeps the newest
+``keep`` uploads and deletes older ones. File writes are blocking calls:
+callers run them in an executor so the event loop never waits on the disk.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import secrets
+import time
+import unicodedata
+from typing import BinaryIO
+
+__all__ = ["Store", "StoredFile", "Writer"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A complete upload."""
+
+    id: str
+    name: str
+    size: int
+    sha256: str
+    content_type: str
+    uploaded_at: float
+
+
+def clean_name(name: str) -> str:
+    """A display name safe to show and to offer back: no path, no control characters."""
+    name = name.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if unicodedata.category(c)[0] != "C").strip()
+    return name[:200] or "upload.bin"
+
+
+class Writer:
+    """One upload being written: ``write`` chunks, then ``commit`` or ``abort``."""
+
+    def __init__(self, store: Store, name: str, content_type: str) -> None:
+        self.store = store
+        self.id = secrets.token_urlsafe(12)
+        self.name = clean_name(name)
+        self.content_type = content_type or "application/octet-stream"
+        self.size = 0
+        self._hash = hashlib.sha256()
+        self._temp = os.path.join(store.incoming, self.id)
+        self._file: BinaryIO | None = open(self._temp, "wb")  # noqa: SIM115 - closed by commit/abort
+
+    def write(self, chunk: bytes) -> None:
+        """Append a chunk (blocking: run it in an executor)."""
+        if self._file is None:
+            raise RuntimeError("write() after commit() or abort()")
+        self._file.write(chunk)
+        self._hash.update(chunk)
+        self.size += len(chunk)
+
+    def commit(self) -> StoredFile:
+        """Close, record and move the upload into place; prune old uploads."""
+        if self._file is None:
+            raise RuntimeError("commit() after commit() or abort()")
+        self._file.close()
+        self._file = None
+        stored = StoredFile(self.id, self.name, self.size, self._hash.hexdigest(), self.content_type, time.time())
+        with open(self.store.meta_path(self.id), "w", encoding="utf-8") as meta:
+            json.dump(dataclasses.asdict(stored), meta)
+        os.replace(self._temp, self.store.data_path(self.id))
+        self.store.prune()
+        return stored
+
+    def abort(self) -> None:
+        """Throw the partial upload away."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        try:
+            os.unlink(self._temp)
+        except FileNotFoundError:
+            pass
+
+
+class Store:
+    """The upload directory: ``<root>/<id>`` data, ``<root>/<id>.json`` records."""
+
+    def __init__(self, root: str, *, keep: int = 50) -> None:
+        self.root = os.path.abspath(root)
+        self.incoming = os.path.join(self.root, "incoming")
+        self.keep = keep
+        os.makedirs(self.incoming, exist_ok=True)
+        for leftover in os.listdir(self.incoming):  # uploads cut short by a restart
+            os.unlink(os.path.join(self.incoming, leftover))
+
+    def begin(self, name: str, content_type: str) -> Writer:
+        """Start writing an upload (opens a file: run it in an executor)."""
+        return Writer(self, name, content_type)
+
+    def data_path(self, file_id: str) -> str:
+        return os.path.join(self.root, file_id)
+
+    def meta_path(self, file_id: str) -> str:
+        return os.path.join(self.root, file_id + ".json")
+
+    def get(self, file_id: str) -> StoredFile | None:
+        """A stored upload by id (ids are URL-safe tokens; anything else is None)."""
+        if not file_id or not all(c.isalnum() or c in "-_" for c in file_id):
+            return None
+        try:
+            with open(self.meta_path(file_id), encoding="utf-8") as meta:
+                return StoredFile(**json.load(meta))
+        except (FileNotFoundError, json.JSONDecodeError, TypeError):
+            return None
+
+    def list(self) -> list[StoredFile]:
+        """Every stored upload, newest first."""
+        found = [self.get(name[:-5]) for name in os.listdir(self.root) if name.endswith(".json")]
+        return sorted((f for f in found if f is not None), key=lambda f: -f.uploaded_at)
+
+    def prune(self) -> None:
+        """Delete all but the newest ``keep`` uploads."""
+        for old in self.list()[self.keep :]:
+            for path in (self.data_path(old.id), self.meta_path(old.id)):
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
