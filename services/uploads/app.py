@@ -91,8 +91,29 @@ class IndexHandler(UploadsHandler):
         )
 
 
+class StreamingUploadHandler(UploadsHandler):
+    """An upload in progress is thrown away on any error, before the error page goes out."""
+
+    writer: Writer | None = None
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        self._abort()
+        super().send_error(status_code, **kwargs)
+
+    def on_connection_close(self) -> None:
+        self._abort()
+
+    def on_finish(self) -> None:
+        self._abort()
+
+    def _abort(self) -> None:
+        writer, self.writer = self.writer, None
+        if writer is not None:
+            writer.abort()
+
+
 @stream_request_body
-class MultipartUploadHandler(UploadsHandler):
+class MultipartUploadHandler(StreamingUploadHandler):
     """``POST upload``: a browser form with one or many files, streamed part by part to disk.
 
     The XSRF token comes in the query string: with a streamed body, the
@@ -107,7 +128,6 @@ class MultipartUploadHandler(UploadsHandler):
             raise HTTPError(exc.status, reason=exc.message) from None
         limits = MultipartLimits(max_parts=MAX_FILES + 10, max_file_bytes=self.max_upload_bytes)
         self.decoder = MultipartDecoder(boundary, limits=limits)
-        self.writer: Writer | None = None
         self.stored: list[StoredFile] = []
 
     async def data_received(self, chunk: bytes) -> None:
@@ -146,20 +166,10 @@ class MultipartUploadHandler(UploadsHandler):
         query = urllib.parse.urlencode([("uploaded", s.id) for s in self.stored])
         self.redirect(self.reverse_url("index") + "?" + query, status=303)
 
-    def on_connection_close(self) -> None:
-        self._abort()
-
-    def on_finish(self) -> None:
-        self._abort()
-
-    def _abort(self) -> None:
-        writer, self.writer = getattr(self, "writer", None), None
-        if writer is not None:
-            writer.abort()
 
 
 @stream_request_body
-class PutHandler(UploadsHandler):
+class PutHandler(StreamingUploadHandler):
     """``PUT put/<name>``: the raw body is the file (``curl -T file URL``), streamed to disk."""
 
     def check_xsrf_cookie(self) -> None:
@@ -170,7 +180,7 @@ class PutHandler(UploadsHandler):
         self.request.connection.set_max_body_size(self.max_upload_bytes)
         name = self.path_args[0] if self.path_args else "upload.bin"
         content_type = self.request.headers.get("Content-Type", "application/octet-stream")
-        self.writer: Writer | None = await self.blocking(self.store.begin, name, content_type)
+        self.writer = await self.blocking(self.store.begin, name, content_type)
 
     async def data_received(self, chunk: bytes) -> None:
         if self.writer is not None:
@@ -185,16 +195,6 @@ class PutHandler(UploadsHandler):
         self.set_header("Location", self.reverse_url("download", stored.id))
         self.write(self.describe(stored))
 
-    def on_connection_close(self) -> None:
-        self._abort()
-
-    def on_finish(self) -> None:
-        self._abort()
-
-    def _abort(self) -> None:
-        writer, self.writer = getattr(self, "writer", None), None
-        if writer is not None:
-            writer.abort()
 
 
 class DownloadHandler(UploadsHandler):
