@@ -89,7 +89,7 @@ class _CallableMessage(HTTPMessageDelegate):
         self.request.body = b"".join(self.chunks)
         self.request._parse_body()
         result = self.callback(self.request)
-        if asyncio.iscoroutine(result):
+        if result is not None and asyncio.iscoroutine(result):
             task = asyncio.ensure_future(result)
             _callback_tasks.add(task)
             task.add_done_callback(self._callback_done)

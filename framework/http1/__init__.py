@@ -37,11 +37,13 @@ from framework.http1.writer import ResponseFraming as ResponseFraming
 from framework.http1.grammar import ResponseHead as ResponseHead
 from framework.http1.parser import ResponseParser as ResponseParser
 from framework.http1.writer import encode_chunk as encode_chunk
+from framework.http1.grammar import field_display_name as field_display_name
 from framework.http1.writer import frame_response as frame_response
 from framework.http1.grammar import parse_fields as parse_fields
 from framework.http1.grammar import reason_phrase as reason_phrase
 from framework.http1.grammar import response_has_body as response_has_body
 from framework.http1.writer import serialize_request_head as serialize_request_head
+from framework.http1.writer import serialize_response_fields as serialize_response_fields
 from framework.http1.writer import serialize_response_head as serialize_response_head
 from framework.http1.grammar import validate_header_field as validate_header_field
 
@@ -60,11 +62,13 @@ __all__ = [
     "ResponseHead",
     "ResponseParser",
     "encode_chunk",
+    "field_display_name",
     "frame_response",
     "parse_fields",
     "reason_phrase",
     "response_has_body",
     "serialize_request_head",
+    "serialize_response_fields",
     "serialize_response_head",
     "validate_header_field",
 ]

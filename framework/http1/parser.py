@@ -24,6 +24,8 @@ from framework.http1.grammar import (
     _CHUNK_END,
     _CHUNK_SIZE,
     _CHUNK_SIZE_LINE,
+    _COMMON_REQUEST_LINE,
+    _CTL_IN_HEAD,
     _DONE,
     _DONE_PENDING,
     _ERROR,
@@ -158,7 +160,7 @@ class _MessageParser:
         buf = self._buf
         if not buf:
             return NEED_DATA
-        if self._scanned == 0:
+        if self._scanned == 0 and buf[0] == 13:  # CR: maybe empty lines first
             self._skip_leading_crlf()
         end = buf.find(b"\r\n\r\n", self._scanned)
         if end < 0:
@@ -167,13 +169,15 @@ class _MessageParser:
             return NEED_DATA
         if end + 4 > self.limits.max_header_bytes:
             self._raise_head_too_large()
-        head = bytes(buf[:end])
+        head = buf[:end]
         del buf[: end + 4]
         self._scanned = 0
-        if _FORBIDDEN_IN_HEAD.search(head):
+        text = head.decode("latin-1")
+        lines = text.split("\r\n")
+        crlf = len(lines) - 1
+        if _CTL_IN_HEAD.search(head) or text.count("\r") != crlf or text.count("\n") != crlf:
             raise ProtocolError("forbidden character in message head (bare CR/LF, NUL or control)")
-        lines = head.decode("latin-1").split("\r\n")
-        if len(lines) - 1 > self.limits.max_headers:
+        if crlf > self.limits.max_headers:
             raise ProtocolError("too many header fields", 431)
         start_line = lines[0]
         del lines[0]
@@ -375,29 +379,43 @@ class RequestParser(_MessageParser):
         super()._raise_head_too_large()
 
     def _parse_head(self, start_line: str, headers: Headers, fields: dict[str, list[str]]) -> Event:
-        method, target, version = _parse_request_line(start_line, self.limits)
-        head = RequestHead(method, target, version, headers, keep_alive=False, fields=fields)
-        lowered = fields
-        if version == "HTTP/1.1" and len(lowered.get("host", ())) != 1:
+        # _parse_request_line's fast path, inlined (a call less per request, bench_inprocess).
+        common = _COMMON_REQUEST_LINE.fullmatch(start_line)
+        if common is not None and len(common[2]) <= self.limits.max_target_bytes:
+            method, target, version = common.groups()
+        else:
+            method, target, version = _parse_request_line(start_line, self.limits)
+        if version == "HTTP/1.1" and len(fields.get("host", ())) != 1:
             raise ProtocolError("HTTP/1.1 request needs exactly one Host header")
-        te = lowered.get("transfer-encoding")
-        cl = lowered.get("content-length")
+        te = fields.get("transfer-encoding")
+        cl = fields.get("content-length")
+        chunked = False
+        length: int | None = None
         if te is not None:
             if cl is not None:
                 raise ProtocolError("both Content-Length and Transfer-Encoding (smuggling)")
             if version == "HTTP/1.0":
                 raise ProtocolError("Transfer-Encoding in an HTTP/1.0 request")
-            head.chunked = _is_chunked(te)
-        else:
-            head.content_length = _content_length(cl or [])
-        head.keep_alive = _keep_alive(version, lowered.get("connection", []))
-        expect = lowered.get("expect")
+            chunked = _is_chunked(te)
+        elif cl is not None:
+            length = _content_length(cl)
+        connection = fields.get("connection")
+        # Without a Connection field only the version decides (RFC 9112 9.3).
+        keep_alive = version == "HTTP/1.1" if connection is None else _keep_alive(version, connection)
+        expect = fields.get("expect")
+        expect_continue = False
         if expect is not None and version == "HTTP/1.1":
             if _comma_tokens(expect) != ["100-continue"]:
                 raise ProtocolError("unsupported expectation", 417)
-            head.expect_continue = head.chunked or bool(head.content_length)
-        self._begin_body(head.chunked, head.content_length or 0)
-        return head
+            expect_continue = chunked or bool(length)
+        if chunked or length:
+            self._begin_body(chunked, length or 0)
+        else:  # no body, the usual GET: what _begin_body(False, 0) would do
+            self._body_seen = 0
+            self._remaining = 0
+            self._state = _DONE_PENDING
+        # Built once, positionally, with every decision made (speed: bench_inprocess).
+        return RequestHead(method, target, version, headers, keep_alive, expect_continue, chunked, length, fields)
 
 
 class ResponseParser(_MessageParser):

@@ -6,17 +6,19 @@ on the way out, so nothing an application sets can split a message.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+import operator
+from collections.abc import Mapping, Sequence
+from typing import Final, NamedTuple
 
 from framework.http1.grammar import (
+    _DISPLAY_NAMES,
     Headers,
     RequestHead,
     _FORBIDDEN_OUT,
     _REQUEST_TARGET_STR,
     _TOKEN_STR,
+    field_display_name,
     reason_phrase,
-    response_has_body,
     validate_header_field,
 )
 
@@ -26,9 +28,12 @@ LAST_CHUNK: Final = b"0\r\n\r\n"
 
 
 
-@dataclass(frozen=True, slots=True)
-class ResponseFraming:
+class ResponseFraming(NamedTuple):
     """How a response body is delimited, and whether the connection stays open.
+
+    A named tuple rather than a frozen dataclass: made once per response, and
+    a frozen dataclass's ``__init__`` costs five ``object.__setattr__`` calls
+    (bench_inprocess).
 
     Attributes:
         has_body: False for HEAD, 1xx, 204 and 304 (RFC 9110 6.4.1).
@@ -44,6 +49,9 @@ class ResponseFraming:
     length: int | None
     keep_alive: bool
     extra_headers: Headers
+
+
+_new_tuple = tuple.__new__
 
 
 def frame_response(
@@ -66,29 +74,33 @@ def frame_response(
     Raises:
         ValueError: ``content_length`` is not a non-negative integer.
     """
-    has_body = response_has_body(status, request.method)
-    extra: Headers = []
-    keep = keep_alive and request.keep_alive and "close" not in (connection or "").lower()
-    chunked = False
-    length: int | None = None
+    # response_has_body(), inlined: this runs once per response.
+    has_body = not (request.method == "HEAD" or status < 200 or status == 204 or status == 304)
+    keep = keep_alive and request.keep_alive and (connection is None or "close" not in connection.lower())
+    version = request.version
     if content_length is not None:
         if not content_length.isdigit() or not content_length.isascii():
             raise ValueError(f"invalid Content-Length {content_length!r}")
-        length = int(content_length) if has_body else 0
+        if keep and version == "HTTP/1.1":  # the usual response: nothing to add
+            # tuple.__new__ skips the named tuple's Python-level __new__
+            # (0.4 -> 0.2 µs, bench_inprocess).
+            return _new_tuple(ResponseFraming, (has_body, False, int(content_length) if has_body else 0, True, []))
+        framing = ResponseFraming(has_body, False, int(content_length) if has_body else 0, keep, [])
     elif not has_body:
-        length = 0
-    elif transfer_encoding is None:
-        if request.version == "HTTP/1.1":
-            chunked = True
-            extra.append(("Transfer-Encoding", "chunked"))
-        else:
-            keep = False  # HTTP/1.0: the body ends when the connection closes
+        framing = ResponseFraming(False, False, 0, keep, [])
+    elif transfer_encoding is not None:
+        framing = ResponseFraming(True, False, None, keep, [])
+    elif version == "HTTP/1.1":
+        framing = ResponseFraming(True, True, None, keep, [("Transfer-Encoding", "chunked")])
+    else:  # HTTP/1.0: the body ends when the connection closes
+        keep = False
+        framing = ResponseFraming(True, False, None, False, [])
     if keep:
-        if request.version == "HTTP/1.0":
-            extra.append(("Connection", "keep-alive"))
+        if version == "HTTP/1.0":
+            framing.extra_headers.append(("Connection", "keep-alive"))
     elif connection is None:
-        extra.append(("Connection", "close"))
-    return ResponseFraming(has_body, chunked, length, keep, extra)
+        framing.extra_headers.append(("Connection", "close"))
+    return framing
 
 
 def serialize_response_head(
@@ -106,32 +118,98 @@ def serialize_response_head(
     """
     if reason is None:
         reason = reason_phrase(status)
-    elif _FORBIDDEN_OUT.search(reason):
-        raise ValueError(f"unsafe reason phrase {reason!r}")
+    # The reason is checked with the rest of the block.
     return _render_head(f"{version} {status} {reason}\r\n", headers)
+
+
+def serialize_response_fields(
+    status: int,
+    fields: Mapping[str, list[str]],
+    *,
+    extra: Sequence[tuple[str, str]] = (),
+    reason: str | None = None,
+    version: str = "HTTP/1.1",
+) -> bytes:
+    """``serialize_response_head`` for fields kept as ``{lower-case name: [values]}`` (``HTTPHeaders``' storage).
+
+    Names are written as ``field_display_name`` shows them, then ``extra``
+    (framing fields) as given. Speed (bench_inprocess, 5 fields 2.2 -> 1.4
+    µs): no list of pairs is built, and the lower-case names are checked
+    against the known tokens straight from the dict's keys (a name is a
+    token exactly when its lower-case form is). Anything unusual goes
+    through ``serialize_response_head``, which names the culprit.
+
+    Raises:
+        ValueError: as ``serialize_response_head``.
+    """
+    if reason is None:
+        reason = reason_phrase(status)
+    names = _DISPLAY_NAMES
+    block = "".join(
+        [
+            f"{names[key] if key in names else field_display_name(key)}: {value}\r\n"
+            for key, values in fields.items()
+            for value in values
+        ]
+    )
+    if extra:
+        block += "".join([f"{name}: {value}\r\n" for name, value in extra])
+    text = f"{version} {status} {reason}\r\n{block}\r\n"
+    lines = sum(map(len, fields.values())) + len(extra) + 2
+    if (
+        text.count("\n") != lines
+        or text.count("\r") != lines
+        or "\x00" in text
+        or not _TOKEN_NAMES.issuperset(fields)
+        or (extra and not _TOKEN_NAMES.issuperset(map(_name_of, extra)))
+    ):
+        pairs = [(field_display_name(key), value) for key, values in fields.items() for value in values]
+        return serialize_response_head(status, pairs + list(extra), reason=reason, version=version)
+    return text.encode("latin-1")
+
+
+# Header names already found to be tokens. Speed (bench_inprocess): the same
+# few names recur on every response, and a set lookup per name is cheaper
+# than joining the names for one regex. Bounded, so odd names cannot grow it.
+_TOKEN_NAMES: set[str] = set()
+_TOKEN_NAMES_MAX = 1000
 
 
 def _render_head(start_line: str, headers: Headers) -> bytes:
     """Join a start line and fields, refusing any name or value that could split them.
 
     Validated as a whole (speed: one check per response, not per field): the
-    names joined must be one token, and the block may hold exactly one CR
-    and one LF per line and no NUL. Only when that fails is each field
-    looked at, to name the culprit.
+    block may hold exactly one CR and one LF per line and no NUL, and every
+    name must be a known token. Only when that fails is each part looked at,
+    to name the culprit.
     """
     block = start_line + "".join([f"{name}: {value}\r\n" for name, value in headers]) + "\r\n"
     lines = len(headers) + 2
-    names = "".join([name for name, _ in headers])
     if (
         block.count("\n") != lines
         or block.count("\r") != lines
         or "\x00" in block
-        or (names and not _TOKEN_STR.fullmatch(names))
-        or not all(name for name, _ in headers)
+        or not (_TOKEN_NAMES.issuperset(map(_name_of, headers)) or _remember_tokens([n for n, _ in headers]))
     ):
+        if _FORBIDDEN_OUT.search(start_line, 0, len(start_line) - 2):
+            raise ValueError(f"unsafe start line {start_line[:-2]!r} (CR, LF or NUL)")
         for name, value in headers:
             validate_header_field(name, value)
     return block.encode("latin-1")
+
+
+_name_of = operator.itemgetter(0)
+
+
+def _remember_tokens(names: list[str]) -> bool:
+    """True if every name is a token; remembers them (and their lower-case forms) for next time."""
+    for name in names:
+        if not _TOKEN_STR.fullmatch(name):
+            return False
+    if len(_TOKEN_NAMES) < _TOKEN_NAMES_MAX:
+        _TOKEN_NAMES.update(names)
+        _TOKEN_NAMES.update([name.lower() for name in names])
+    return True
 
 
 def serialize_request_head(method: str, target: str, headers: Headers) -> bytes:

@@ -62,6 +62,21 @@ class _ApplicationRouter(routing.ReversibleRuleRouter):
             return self.application.get_handler_delegate(request, target, **target_params)
         return super().get_target_delegate(target, request, **target_params)
 
+    def literal_handler_rule(self, path: str) -> routing.Rule | None:
+        """The rule ``find_handler`` would pick for ``path`` when it is a literal route to a handler class.
+
+        None when the path is not in the literal-path dict or its target is
+        something else (the caller then asks ``find_handler``).
+        """
+        if self._index.size != len(self.rules):
+            self._refresh_index()
+        hit = self._index.literals.get(path)
+        if hit is None:
+            return None
+        rule = hit[1]
+        target = rule.target
+        return rule if isinstance(target, type) and issubclass(target, RequestHandler) else None
+
 
 class Application(routing.ReversibleRouter):
     """A web application: routes, settings, and the entry point for the server.
@@ -94,6 +109,11 @@ class Application(routing.ReversibleRouter):
         )
         self.wildcard_router = _ApplicationRouter(self, list(self._static_rules()) + list(handlers or ()))
         self.default_router = _ApplicationRouter(self, [routing.Rule(routing.AnyMatches(), self.wildcard_router)])
+        # A subclass that routes its own way always goes through find_handler.
+        cls = type(self)
+        self._literal_fast_path = (
+            cls.find_handler is Application.find_handler and cls.get_handler_delegate is Application.get_handler_delegate
+        )
 
     def _static_rules(self) -> Iterable[Any]:
         static_path = self.config.static_path
@@ -138,6 +158,21 @@ class Application(routing.ReversibleRouter):
             default = routing.DefaultHostMatches(self, host_matcher.host_pattern)
             self.wildcard_router.add_rules([(default, host_handlers)])
 
+    def start_request(self, server_conn: object, request_conn: HTTPConnection) -> HTTPMessageDelegate:
+        """The delegate for a request arriving on ``request_conn``: it routes once the headers are in.
+
+        Speed (bench_inprocess): one ``_HandlerDelegate`` both routes and runs
+        the handler, where ``Router.start_request`` would wrap the handler's
+        delegate in a routing delegate that forwards every call.
+        """
+        return _HandlerDelegate(self, request_conn, server_conn)
+
+    def _route(self, request: HTTPServerRequest) -> routing.Rule | None:
+        """The literal route to a handler class that ``find_handler`` would pick, without building its delegate."""
+        if self._literal_fast_path and len(self.default_router.rules) == 1:
+            return self.wildcard_router.literal_handler_rule(request.path)
+        return None
+
     def find_handler(self, request: HTTPServerRequest, **kwargs: Any) -> HTTPMessageDelegate:
         """The delegate for ``request``: a route's handler, the default handler, or 404."""
         if len(self.default_router.rules) == 1:
@@ -163,7 +198,9 @@ class Application(routing.ReversibleRouter):
         path_kwargs: dict[str, bytes] | None = None,
     ) -> _HandlerDelegate:
         """A delegate that runs ``target_class`` for ``request``."""
-        return _HandlerDelegate(self, request, target_class, target_kwargs, path_args, path_kwargs)
+        delegate = _HandlerDelegate(self, request.connection, request.server_connection)
+        delegate.set_target(request, target_class, target_kwargs, path_args, path_kwargs)
+        return delegate
 
     def reverse_url(self, name: str, *args: Any) -> str:
         """The path of the route named ``name``, with ``args`` filled in and escaped.
@@ -228,41 +265,90 @@ def _collect_ui_methods(methods: Any) -> dict[str, Any]:
 
 
 class _HandlerDelegate(HTTPMessageDelegate):
-    """Receives one request for a handler class and runs the handler's lifecycle."""
+    """Receives one request for a handler class and runs the handler's lifecycle.
 
-    __slots__ = ("application", "request", "handler_class", "handler_kwargs", "path_args", "path_kwargs",
-                 "chunks", "stream", "handler", "body_error")
+    Made in one of two ways. ``get_handler_delegate`` makes it for a request
+    already routed (Tornado's shape). ``Application.start_request`` makes it
+    before routing: ``headers_received`` then builds the request and routes
+    it, taking a literal route to a handler class straight from the table
+    and otherwise asking ``find_handler``, whose delegate it forwards to
+    unless that is a handler delegate it can take the target from.
+    """
 
-    def __init__(
+    __slots__ = ("application", "connection", "server_conn", "request", "handler_class", "handler_kwargs",
+                 "path_args", "path_kwargs", "chunks", "stream", "handler", "body_error", "forward")
+
+    def __init__(self, application: Application, connection: HTTPConnection, server_conn: object) -> None:
+        self.application = application
+        self.connection = connection
+        self.server_conn = server_conn
+        self.request: HTTPServerRequest | None = None
+        self.handler_class: type[RequestHandler] = RequestHandler
+        self.handler_kwargs: dict[str, Any] = {}
+        self.path_args: list[bytes] = []
+        self.path_kwargs: dict[str, bytes] = {}
+        self.chunks: list[bytes] | None = []
+        self.stream = False
+        self.handler: RequestHandler | None = None
+        self.body_error: HTTPInputError | None = None
+        # The delegate of a route whose target is not a handler class.
+        self.forward: HTTPMessageDelegate | None = None
+
+    def set_target(
         self,
-        application: Application,
         request: HTTPServerRequest,
         handler_class: type[RequestHandler],
-        handler_kwargs: dict[str, Any] | None,
-        path_args: list[bytes] | None,
-        path_kwargs: dict[str, bytes] | None,
+        handler_kwargs: dict[str, Any] | None = None,
+        path_args: list[bytes] | None = None,
+        path_kwargs: dict[str, bytes] | None = None,
     ) -> None:
-        self.application = application
+        """Bind the routed request and the handler class that will answer it."""
         self.request = request
         self.handler_class = handler_class
-        self.handler_kwargs = handler_kwargs or {}
-        self.path_args = path_args or []
-        self.path_kwargs = path_kwargs or {}
-        self.chunks: list[bytes] | None = []
-        header = application.config.request_id_header
+        if handler_kwargs:
+            self.handler_kwargs = handler_kwargs
+        if path_args:
+            self.path_args = path_args
+        if path_kwargs:
+            self.path_kwargs = path_kwargs
+        header = self.application.config.request_id_header
         if header is not None:
             request.request_id = _request_id(request.headers.get(header))
         self.stream = handler_class._stream_request_body
-        self.handler: RequestHandler | None = None
-        self.body_error: HTTPInputError | None = None
 
     def headers_received(self, start_line: RequestStartLine, headers: HTTPHeaders) -> Awaitable[None] | None:
+        if self.request is None:
+            request = HTTPServerRequest(
+                connection=self.connection, server_connection=self.server_conn, start_line=start_line, headers=headers
+            )
+            rule = self.application._route(request)
+            if rule is not None:
+                self.set_target(request, rule.target, rule.target_kwargs)
+            else:
+                forward = self._find_handler(request)
+                if forward is not None:
+                    self.forward = forward
+                    return forward.headers_received(start_line, headers)
         if not self.stream:
             return None
         handler = self._make_handler()
         return handler._execute_prepare()
 
+    def _find_handler(self, request: HTTPServerRequest) -> HTTPMessageDelegate | None:
+        """Route through ``find_handler``; returns a delegate to forward to, if any."""
+        found: HTTPMessageDelegate | None = self.application.find_handler(request)
+        if found is None:  # a subclass's find_handler may give up: 404, as Router does
+            found = self.application.get_handler_delegate(request, ErrorHandler, {"status_code": 404})
+        if type(found) is _HandlerDelegate and found.request is request:
+            # Take the target over instead of forwarding to a second delegate.
+            self.request, self.handler_class, self.stream = request, found.handler_class, found.stream
+            self.handler_kwargs, self.path_args, self.path_kwargs = found.handler_kwargs, found.path_args, found.path_kwargs
+            return None
+        return found
+
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        if self.forward is not None:
+            return self.forward.data_received(chunk)
         if self.stream:
             handler = self.handler
             if handler is None or handler._finished:
@@ -273,29 +359,39 @@ class _HandlerDelegate(HTTPMessageDelegate):
         return None
 
     def finish(self) -> None:
+        if self.forward is not None:
+            self.forward.finish()
+            return
         if self.stream:
             handler = self.handler
             if handler is not None and not handler._finished:
                 _keep_if_task(handler._execute_method())
             return
         request = self.request
+        assert request is not None  # headers_received routed it
         if self.chunks:
             request.body = b"".join(self.chunks)
         self.chunks = None
-        try:
-            request._parse_body()
-        except HTTPInputError as exc:
-            self.body_error = exc
+        if request.body:
+            try:
+                request._parse_body()
+            except HTTPInputError as exc:
+                self.body_error = exc
         self._execute()
 
     def on_connection_close(self) -> None:
+        if self.forward is not None:
+            self.forward.on_connection_close()
+            return
         # The handler learns of it through the connection's close callback.
         self.chunks = None
 
     def _make_handler(self) -> RequestHandler:
+        assert self.request is not None  # headers_received routed it
         handler = self.handler_class(self.application, self.request, **self.handler_kwargs)
-        handler.path_args = self.path_args  # type: ignore[assignment]
-        handler.path_kwargs = self.path_kwargs  # type: ignore[assignment]
+        if self.path_args or self.path_kwargs:  # else the handler's own empty ones stand
+            handler.path_args = self.path_args  # type: ignore[assignment]
+            handler.path_kwargs = self.path_kwargs  # type: ignore[assignment]
         self.handler = handler
         return handler
 
@@ -303,6 +399,7 @@ class _HandlerDelegate(HTTPMessageDelegate):
         try:
             handler = self._make_handler()
         except Exception as exc:
+            assert self.request is not None  # headers_received routed it
             _fail_without_handler(self.request, exc)
             return
         if self.body_error is not None:
@@ -310,7 +407,9 @@ class _HandlerDelegate(HTTPMessageDelegate):
             return
         prepared = handler._execute_prepare()
         if prepared is None:
-            _keep_if_task(handler._execute_method())
+            running = handler._execute_method()
+            if running is not None:
+                _keep(asyncio.ensure_future(running))
         else:
             _keep(asyncio.ensure_future(_method_after(prepared, handler)))
 
