@@ -7,6 +7,7 @@ Modules behind it: ``application`` (routing table, settings), ``handler``
 from framework.routing import URLSpec as URLSpec
 from framework.routing import url as url
 from framework.web.application import Application as Application
+from framework.web.cookies import authenticated as authenticated
 from framework.web.errors import Finish as Finish
 from framework.web.errors import HTTPError as HTTPError
 from framework.web.errors import MissingArgumentError as MissingArgumentError
@@ -34,6 +35,7 @@ __all__ = [
     "StaticFileHandler",
     "URLSpec",
     "addslash",
+    "authenticated",
     "asynchronous",
     "removeslash",
     "stream_request_body",

@@ -30,6 +30,7 @@ from framework.ioloop import run_with_exception_handler
 from framework.iostream import StreamClosedError
 from framework.httputil import HTTPHeaders, HTTPInputError, HTTPServerRequest, ResponseStartLine, format_timestamp
 from framework.web.arguments import ArgumentReader
+from framework.web.cookies import CookieMixin
 from framework.web.errors import Finish, HTTPError
 from framework.web.locale import Locale, get_locale
 
@@ -65,7 +66,7 @@ _date = _DateCache()
 _new_tuple = tuple.__new__
 
 
-class RequestHandler(ArgumentReader):
+class RequestHandler(CookieMixin, ArgumentReader):
     """Base class for request handlers (Tornado's ``RequestHandler``).
 
     Define ``get()``, ``post()`` and so on; each may be a plain method, an
@@ -88,7 +89,6 @@ class RequestHandler(ArgumentReader):
         self._headers_written = False
         self._finished = False
         self._auto_finish = True
-        self._new_cookie: http.cookies.SimpleCookie | None = None
         self.clear()  # sets the headers, the write buffer and the status, as in Tornado
         set_close_callback = getattr(request.connection, "set_close_callback", None)
         if set_close_callback is not None:
@@ -286,6 +286,9 @@ class RequestHandler(ArgumentReader):
         if not self._headers_written:
             if self.request.method == "HEAD":
                 chunk = b""
+            if "_new_cookies" in self.__dict__:
+                for cookie in self._cookie_headers():
+                    self._headers.add("Set-Cookie", cookie)
             # tuple.__new__ skips the named tuple's Python-level __new__ (bench_inprocess).
             start_line = _new_tuple(ResponseStartLine, (self.request.version, self._status_code, self._reason))
             result = connection.write_headers(start_line, self._headers, chunk)
@@ -525,15 +528,6 @@ class RequestHandler(ArgumentReader):
             return f"{self.request.protocol}://{self.request.host}{url}"
         return url
 
-    def xsrf_form_html(self) -> str:
-        """A hidden ``_xsrf`` input for forms (the XSRF token arrives with ``security``)."""
-        token = getattr(self, "xsrf_token", None)
-        if token is None:
-            return ""
-        value = token.decode("latin-1") if isinstance(token, bytes) else str(token)
-        # Escaped here, so marked safe: ``{{ xsrf_form_html() }}`` must not escape it again.
-        return template.safe(f'<input type="hidden" name="_xsrf" value="{escape.xhtml_escape(value)}"/>')
-
     def require_setting(self, name: str, feature: str = "this feature") -> None:
         """Raise if a setting the handler needs is missing.
 
@@ -542,11 +536,6 @@ class RequestHandler(ArgumentReader):
         """
         if not self.application.settings.get(name):
             raise RuntimeError(f"you must define the {name!r} setting in your application to use {feature}")
-
-    def get_cookie(self, name: str, default: str | None = None) -> str | None:
-        """A cookie the client sent, or ``default``."""
-        morsel = self.request.cookies.get(name)
-        return morsel.value if morsel is not None else default
 
     @property
     def cookies(self) -> dict[str, http.cookies.Morsel[str]]:
@@ -562,6 +551,8 @@ class RequestHandler(ArgumentReader):
                 self._method_not_allowed()
             if self.path_args or self.path_kwargs:
                 self._decode_path_args()
+            if self.request.method not in ("GET", "HEAD", "OPTIONS") and self.application.config.xsrf_cookies:
+                self.check_xsrf_cookie()
             result = self.prepare()
         except Exception as exc:
             self._handle_request_exception(exc)

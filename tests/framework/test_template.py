@@ -82,7 +82,7 @@ def test_render_sees_the_handler_namespace(tmp_path: pathlib.Path) -> None:
     assert lines["user"] == "alice"
     assert lines["item"] == "/item/42"
     assert re.fullmatch(r"/static/app\.css\?v=[0-9a-f]+", lines["css"]), lines["css"]
-    assert lines["form"] == ""  # no XSRF token without the security module
+    assert re.fullmatch(r'<input type="hidden" name="_xsrf" value="2\|[0-9a-f]{32}\|[0-9a-f]{32}\|[0-9]+"/>', lines["form"]), lines["form"]
     assert lines["site"] == "Demo Site"
     assert lines["locale"] == "en_US Hello"
     assert lines["title"] == "Welcome"

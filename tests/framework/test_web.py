@@ -1536,6 +1536,7 @@ EXPECTED_PUBLIC_NAMES = {
     "StaticFileHandler",
     "URLSpec",
     "addslash",
+    "authenticated",
     "asynchronous",
     "removeslash",
     "stream_request_body",
