@@ -122,6 +122,7 @@ def make_app(**settings: Any) -> Application:
         URLSpec(r"/a/message/new", NewMessageHandler, name="new"),
         URLSpec(r"/a/message/updates", UpdatesHandler, name="updates"),
     ]
+    settings.setdefault("xsrf_cookies", True)
     return make_service_app(routes, template_dir=TEMPLATES, rooms=rooms, **settings)
 
 

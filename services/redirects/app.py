@@ -117,6 +117,7 @@ def make_app(**settings: Any) -> Application:
         URLSpec(r"/old/(.*)", RedirectHandler, {"url": base + r"/new/\1"}, name="old"),
         URLSpec(r"/moved/([a-z0-9-]+)", RedirectHandler, {"url": base + "/new/moved-{0}", "permanent": False}, name="moved"),
     ]
+    settings.setdefault("xsrf_cookies", True)
     return make_service_app(routes, template_dir=TEMPLATES, **settings)
 
 

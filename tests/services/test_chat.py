@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
+import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -24,8 +26,27 @@ def chat() -> Iterator[tuple[ServerThread, Application]]:
         yield server, app
 
 
+_tokens: dict[int, tuple[str, str]] = {}
+
+
 def post(server: ServerThread, path: str, **data: str) -> requests.Response:
-    return requests.post(server.url("/chat/a/message/" + path), data=data, timeout=40)
+    """POST as the room page's script does: with the XSRF cookie and token."""
+    if server.port not in _tokens:
+        with requests.Session() as session:
+            page = session.get(server.url("/chat/room/lobby"), timeout=10).text
+            match = re.search(r'name="_xsrf" value="([^"]+)"', page)
+            assert match is not None
+            _tokens[server.port] = (session.cookies["_xsrf"], match.group(1))
+    cookie, token = _tokens[server.port]
+    return requests.post(
+        server.url("/chat/a/message/" + path), data=dict(data, _xsrf=token), cookies={"_xsrf": cookie}, timeout=40
+    )
+
+
+def test_posting_without_the_xsrf_token_is_refused(chat: tuple[ServerThread, Application]) -> None:
+    server, _ = chat
+    response = requests.post(server.url("/chat/a/message/new"), data={"room": "x", "nick": "n", "body": "b"}, timeout=10)
+    assert response.status_code == 403
 
 
 def waiters(app: Application, room: str) -> int:
@@ -79,9 +100,11 @@ def test_rooms_are_separate(chat: tuple[ServerThread, Application]) -> None:
 def test_abandoned_poll_leaves_nothing_behind(chat: tuple[ServerThread, Application]) -> None:
     server, app = chat
     post(server, "new", room="gone", nick="x", body="m")
-    body = b"room=gone&cursor=999999"
+    cookie, token = _tokens[server.port]
+    body = urllib.parse.urlencode({"room": "gone", "cursor": "999999", "_xsrf": token}).encode()
     request = (
         b"POST /chat/a/message/updates HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        b"Cookie: _xsrf=" + cookie.encode() + b"\r\n"
         b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
     )
     for _ in range(20):

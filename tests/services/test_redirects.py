@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -33,11 +34,17 @@ def test_redirect_statuses(demo: ServerThread, kind: str, status: int) -> None:
 
 
 def test_307_keeps_method_and_body_303_does_not(demo: ServerThread) -> None:
-    kept = requests.post(demo.url("/redirects/to/temporary-307"), data={"message": "hello"}, timeout=10)
-    assert kept.status_code == 200
-    assert "<code>POST</code>" in kept.text and "hello" in kept.text
-    dropped = requests.post(demo.url("/redirects/to/see-other"), data={"message": "hello"}, timeout=10)
-    assert "<code>GET</code>" in dropped.text and "hello" not in dropped.text
+    with requests.Session() as session:
+        page = session.get(demo.url("/redirects/"), timeout=10).text
+        match = re.search(r'name="_xsrf" value="([^"]+)"', page)
+        assert match is not None
+        form = {"message": "hello", "_xsrf": match.group(1)}
+        kept = session.post(demo.url("/redirects/to/temporary-307"), data=form, timeout=10)
+        assert kept.status_code == 200
+        assert "<code>POST</code>" in kept.text and "hello" in kept.text
+        dropped = session.post(demo.url("/redirects/to/see-other"), data=form, timeout=10)
+        assert "<code>GET</code>" in dropped.text and "hello" not in dropped.text
+        assert requests.post(demo.url("/redirects/to/see-other"), data={"message": "x"}, timeout=10).status_code == 403
 
 
 def test_redirect_handler_substitutes_groups(demo: ServerThread) -> None:
@@ -80,8 +87,6 @@ def test_guard_reasons() -> None:
 
 
 def test_index_links_all_resolve(demo: ServerThread) -> None:
-    import re
-
     page = get(demo, "/redirects/").text
     links = {href.replace("&amp;", "&") for href in re.findall(r'href="(/redirects/[^"]*)"', page)}
     assert len(links) >= 8

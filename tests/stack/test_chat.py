@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 
@@ -12,14 +13,22 @@ TIMEOUT = 40
 
 def test_long_poll_through_nginx(stack_url: str) -> None:
     room = "stack-" + uuid.uuid4().hex[:8]
-    first = requests.post(stack_url + "/chat/a/message/new", data={"room": room, "nick": "t", "body": "one"}, timeout=10)
+    session = requests.Session()
+    page = session.get(f"{stack_url}/chat/room/{room}", timeout=10).text
+    match = re.search(r'name="_xsrf" value="([^"]+)"', page)
+    assert match is not None
+    token, cookies = match.group(1), {"_xsrf": session.cookies["_xsrf"]}
+    session.close()
+    first = requests.post(stack_url + "/chat/a/message/new", data={"room": room, "nick": "t", "body": "one", "_xsrf": token},
+                          cookies=cookies, timeout=10)
     assert first.status_code == 200
     cursor = first.json()["id"]
     result: dict[str, object] = {}
 
     def poll() -> None:
         response = requests.post(
-            stack_url + "/chat/a/message/updates", data={"room": room, "cursor": str(cursor)}, timeout=TIMEOUT
+            stack_url + "/chat/a/message/updates", data={"room": room, "cursor": str(cursor), "_xsrf": token},
+            cookies=cookies, timeout=TIMEOUT,
         )
         result["status"] = response.status_code
         result["messages"] = [m["body"] for m in response.json()["messages"]]
@@ -31,7 +40,8 @@ def test_long_poll_through_nginx(stack_url: str) -> None:
         poller.join(0.1)
         if not poller.is_alive():
             break
-        requests.post(stack_url + "/chat/a/message/new", data={"room": room, "nick": "t", "body": "two"}, timeout=10)
+        requests.post(stack_url + "/chat/a/message/new", data={"room": room, "nick": "t", "body": "two", "_xsrf": token},
+                      cookies=cookies, timeout=10)
         poller.join(1.0)
         if not poller.is_alive():
             break
