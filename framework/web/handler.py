@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
 from framework import escape, http1, template
+from framework.web import compression
 from framework.ioloop import run_with_exception_handler
 from framework.iostream import StreamClosedError
 from framework.httputil import HTTPHeaders, HTTPInputError, HTTPServerRequest, ResponseStartLine, format_timestamp
@@ -283,6 +284,8 @@ class RequestHandler(CookieMixin, ArgumentReader):
         chunk = b"".join(self._write_buffer)
         self._write_buffer = []
         connection = self.request.connection
+        if self.application.config.compress_response:
+            chunk = self._compress_streamed(chunk)
         if not self._headers_written:
             if self.request.method == "HEAD":
                 chunk = b""
@@ -311,6 +314,7 @@ class RequestHandler(CookieMixin, ArgumentReader):
             self.write(chunk)
         if not self._headers_written:
             self._prepare_final_headers()
+        self._finishing = True
         result = self.flush()
         self.request.connection.finish()
         self._finished = True
@@ -337,7 +341,34 @@ class RequestHandler(CookieMixin, ArgumentReader):
                 self.clear_header(name)
             self._write_buffer = []
         elif "content-length" not in fields:
+            if self.application.config.compress_response:
+                self._compress_whole()
             fields["content-length"] = [str(sum(map(len, self._write_buffer)))]
+
+    def _compress_whole(self) -> None:
+        """``compress_response``: gzip a body known in full, if it is worth it and wanted."""
+        headers = self._headers
+        if not compression.compressible(headers):
+            return
+        headers.add("Vary", "Accept-Encoding")
+        body = b"".join(self._write_buffer)
+        if len(body) >= compression.MIN_LENGTH and compression.client_accepts_gzip(self.request.headers):
+            self._write_buffer = [compression.gzip_body(body)]
+            headers["Content-Encoding"] = "gzip"
+
+    def _compress_streamed(self, chunk: bytes) -> bytes:
+        """``compress_response`` for a body sent in pieces (``flush()`` before ``finish()``)."""
+        stream: compression.GzipStream | None = self.__dict__.get("_gzip")
+        if stream is None:
+            headers = self._headers
+            if self._headers_written or "Content-Length" in headers or not compression.compressible(headers):
+                return chunk
+            headers.add("Vary", "Accept-Encoding")
+            if not compression.client_accepts_gzip(self.request.headers):
+                return chunk
+            headers["Content-Encoding"] = "gzip"
+            stream = self._gzip = compression.GzipStream()
+        return stream.compress(chunk, last=self.__dict__.get("_finishing", False))
 
     def render(self, template_name: str, **kwargs: Any) -> Awaitable[None]:
         """Render a Jinja2 template from ``template_path`` and finish the response."""
