@@ -121,7 +121,8 @@ class MultipartUploadHandler(StreamingUploadHandler):
     """
 
     def prepare(self) -> None:
-        self.request.connection.set_max_body_size(self.max_upload_bytes)
+        # Room for the multipart framing around a file of the full size.
+        self.request.connection.set_max_body_size(self.max_upload_bytes + 64 * 1024)
         try:
             boundary = parse_boundary(self.request.headers.get("Content-Type", ""))
         except MultipartError as exc:
