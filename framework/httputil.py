@@ -25,7 +25,7 @@ import urllib.parse
 from collections.abc import Awaitable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, NamedTuple, TypeVar, overload
 
-from framework import http1
+from framework import http1, multipart
 
 __all__ = [
     "HTTPConnection",
@@ -57,7 +57,17 @@ responses: dict[int, str] = {code: http1.reason_phrase(code) for code in range(1
 
 
 class HTTPInputError(Exception):
-    """A request body or argument could not be decoded (answered with 400)."""
+    """A request body or argument could not be decoded (answered with ``status``, 400 by default).
+
+    Args:
+        message: what was wrong, shown as the error page's reason.
+        status: 413 when a limit was exceeded (too many parts, a field too large).
+    """
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
 
 
 class HTTPOutputError(Exception):
@@ -462,6 +472,22 @@ def parse_body_arguments(
             raise HTTPInputError(f"invalid form body: {exc}") from None
         for name, values in parsed.items():
             arguments.setdefault(name, []).extend(values)
+    elif media_type == "multipart/form-data":
+        _parse_multipart_body(content_type, body, arguments, files)
+
+
+def _parse_multipart_body(
+    content_type: str, body: bytes, arguments: dict[str, list[bytes]], files: dict[str, list[HTTPFile]]
+) -> None:
+    """A buffered multipart body, through the same streaming decoder handlers use part by part."""
+    try:
+        fields, uploads = multipart.parse_multipart(content_type, body)
+    except multipart.MultipartError as exc:
+        raise HTTPInputError(f"invalid multipart body: {exc.message}", exc.status) from None
+    for name, values in fields.items():
+        arguments.setdefault(name, []).extend(values)
+    for name, parts in uploads.items():
+        files.setdefault(name, []).extend(HTTPFile(filename, ctype, data) for filename, ctype, data in parts)
 
 
 def parse_cookie(cookie: str) -> dict[str, str]:

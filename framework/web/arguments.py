@@ -7,6 +7,7 @@ answers 400 (never 500) for bytes that are not UTF-8.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,20 @@ class ArgumentReader:
     def get_body_arguments(self, name: str, strip: bool = True) -> list[str]:
         """Every value of ``name`` from a form body."""
         return self._get_arguments(name, self.request.body_arguments, strip)
+
+    def get_json_body(self) -> Any:
+        """The request body decoded as JSON (for APIs; Tornado leaves this to ``prepare()``).
+
+        Raises:
+            HTTPError: 400 when the Content-Type is not JSON or the body is not valid JSON.
+        """
+        media_type = self.request.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if media_type != "application/json" and not media_type.endswith("+json"):
+            raise HTTPError(400, "expected a JSON body, got %r", media_type, reason="expected application/json")
+        try:
+            return json.loads(self.request.body)
+        except ValueError as exc:
+            raise HTTPError(400, "invalid JSON body: %s", exc, reason="invalid JSON body") from None
 
     def decode_argument(self, value: bytes, name: str | None = None) -> str:
         """Decode an argument or path group from UTF-8; override for other encodings.

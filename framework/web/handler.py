@@ -480,6 +480,9 @@ class RequestHandler(CookieMixin, ArgumentReader):
                 summary = f"{value.status_code} {self._request_summary()}: {value.log_message % value.args}"
                 gen_log.warning(summary)
             return
+        if isinstance(value, HTTPInputError):
+            gen_log.warning("%d %s: %s", value.status, self._request_summary(), value.message)
+            return
         app_log.error("Uncaught exception %s\n%r", self._request_summary(), self.request, exc_info=(typ, value, tb))  # type: ignore[arg-type]
 
     def _request_summary(self) -> str:
@@ -506,7 +509,7 @@ class RequestHandler(CookieMixin, ArgumentReader):
         if isinstance(exc, HTTPError):
             self.send_error(exc.status_code, exc_info=exc_info)
         elif isinstance(exc, HTTPInputError):
-            self.send_error(400, exc_info=exc_info)
+            self.send_error(exc.status, exc_info=exc_info, reason=exc.message[:200])
         else:
             self.send_error(500, exc_info=exc_info)
 
