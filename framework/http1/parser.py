@@ -230,18 +230,20 @@ class _MessageParser:
     def _next_length_body(self) -> Event:
         if self._body_seen == 0 and self._remaining > self._max_body:
             raise ProtocolError("Content-Length larger than the body limit", 413)
+        if not self._buf:
+            return self._need_more("body")
+        return self._take_body(_DONE_PENDING)
+
+    def _take_body(self, state_when_done: int) -> Event:
+        """Up to ``_remaining`` buffered body bytes as a ``Body``; ``state_when_done`` once all arrived."""
         buf = self._buf
-        if not buf:
-            if self._eof:
-                raise ProtocolError("connection closed inside the body")
-            return NEED_DATA
         n = min(len(buf), self._remaining)
         data = bytes(buf[:n])
         del buf[:n]
         self._remaining -= n
         self._count_body(n)
         if self._remaining == 0:
-            self._state = _DONE_PENDING
+            self._state = state_when_done
         return Body(data)
 
     # -- bodies delimited by the connection closing (responses only) ------
@@ -313,17 +315,9 @@ class _MessageParser:
         return True
 
     def _read_chunk_data(self) -> Event:
-        buf = self._buf
-        if not buf:
+        if not self._buf:
             return self._need_more("chunk")
-        n = min(len(buf), self._remaining)
-        data = bytes(buf[:n])
-        del buf[:n]
-        self._remaining -= n
-        self._count_body(n)
-        if self._remaining == 0:
-            self._state = _CHUNK_END
-        return Body(data)
+        return self._take_body(_CHUNK_END)
 
     def _read_chunk_end(self) -> bool:
         buf = self._buf

@@ -717,39 +717,32 @@ def asynchronous(method: _F) -> _F:
     return wrapper  # type: ignore[return-value]
 
 
-def removeslash(method: _F) -> _F:
-    """Redirect ``/path/`` to ``/path`` for GET and HEAD; 404 otherwise."""
+def _canonical_path(fix: Callable[[str], str | None]) -> Callable[[_F], _F]:
+    """A decorator redirecting (301) GET and HEAD to ``fix(path)`` when that is not None; 404 for other methods."""
 
-    @functools.wraps(method)
-    def wrapper(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
-        path = self.request.path
-        if path.endswith("/") and path != "/":
+    def decorate(method: _F) -> _F:
+        @functools.wraps(method)
+        def wrapper(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
+            target = fix(self.request.path)
+            if target is None:
+                return method(self, *args, **kwargs)
             if self.request.method not in ("GET", "HEAD"):
                 raise HTTPError(404)
-            target = path.rstrip("/") or "/"
             if self.request.query:
                 target += "?" + self.request.query
             self.redirect(target, permanent=True)
             return None
-        return method(self, *args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def removeslash(method: _F) -> _F:
+    """Redirect ``/path/`` to ``/path`` for GET and HEAD; 404 otherwise (Tornado's decorator)."""
+    return _canonical_path(lambda path: (path.rstrip("/") or "/") if path.endswith("/") and path != "/" else None)(method)
 
 
 def addslash(method: _F) -> _F:
-    """Redirect ``/path`` to ``/path/`` for GET and HEAD; 404 otherwise."""
-
-    @functools.wraps(method)
-    def wrapper(self: RequestHandler, *args: Any, **kwargs: Any) -> Any:
-        path = self.request.path
-        if not path.endswith("/"):
-            if self.request.method not in ("GET", "HEAD"):
-                raise HTTPError(404)
-            target = path + "/"
-            if self.request.query:
-                target += "?" + self.request.query
-            self.redirect(target, permanent=True)
-            return None
-        return method(self, *args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
+    """Redirect ``/path`` to ``/path/`` for GET and HEAD; 404 otherwise (Tornado's decorator)."""
+    return _canonical_path(lambda path: None if path.endswith("/") else path + "/")(method)
