@@ -356,7 +356,11 @@ class WebSocketProtocol(asyncio.Protocol):
         self._ending = True
         self._stop_keepalive()
         if transport.can_write_eof():
-            transport.write_eof()
+            try:
+                transport.write_eof()
+            except OSError:  # the peer is already gone (ENOTCONN after a reset)
+                transport.abort()
+                return
             self._resume_reading()  # read on, so the peer's FIN (or its leftovers) arrive
         else:
             transport.close()  # TLS: close_notify, then the transport closes

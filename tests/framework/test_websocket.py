@@ -547,6 +547,20 @@ def test_protocol_error_fails_the_connection() -> None:
     on_fake(test)
 
 
+def test_a_peer_already_gone_when_half_closing_is_dropped() -> None:
+    async def test(transport: FakeTransport, sink: Sink, protocol: WebSocketProtocol) -> None:
+        def write_eof() -> None:
+            raise OSError(107, "Transport endpoint is not connected")
+
+        transport.write_eof = write_eof  # type: ignore[method-assign]
+        protocol.start()
+        protocol.data_received(client_frame(0x8, close_payload(1016)))  # an invalid code: fail
+        assert transport.aborted
+        await until(lambda: bool(sink.closed))
+
+    on_fake(test)
+
+
 def test_async_on_message_holds_back_the_next_message() -> None:
     async def test(transport: FakeTransport, sink: Sink, protocol: WebSocketProtocol) -> None:
         gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
