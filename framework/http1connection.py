@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import weakref
 import logging
 import socket
 import ssl
@@ -120,6 +121,7 @@ class ConnectionOwner(Protocol):
     _config: ServerConfig
     _delegate: HTTPServerConnectionDelegate
     _connections: set[HTTP1ServerProtocol]
+    _upgraded: weakref.WeakKeyDictionary[asyncio.Transport, Callable[[], object] | None]
 
     def _connection_closed(self, conn: HTTP1ServerProtocol) -> None: ...
 
@@ -169,11 +171,14 @@ class HTTP1Connection(HTTPConnection):
         if self._proto.current is self:
             self._proto._close()
 
-    def detach(self) -> tuple[asyncio.Transport, bytes]:
+    def detach(self, on_server_drain: Callable[[], object] | None = None) -> tuple[asyncio.Transport, bytes]:
         """Hand the connection to another protocol, as a WebSocket does after its 101.
 
-        The server forgets the connection (no timeouts, no more parsing); the
-        caller installs its own protocol with ``transport.set_protocol()``.
+        The server stops parsing and timing the connection; the caller installs
+        its own protocol with ``transport.set_protocol()``. The server still
+        knows the transport for a graceful drain: ``on_server_drain`` is called
+        then (a WebSocket sends its close frame), and the transport is aborted
+        if it is still open when the drain times out.
 
         Returns:
             The transport and the bytes already received after this request.
@@ -182,7 +187,7 @@ class HTTP1Connection(HTTPConnection):
             RuntimeError: this request is not the connection's current one,
                 or the connection is closed.
         """
-        return self._proto.detach(self)
+        return self._proto.detach(self, on_server_drain)
 
     def write_headers(
         self, start_line: ResponseStartLine, headers: HTTPHeaders, chunk: bytes | None = None
@@ -390,7 +395,9 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self._abandon_request()
         self.server._connection_closed(self)
 
-    def detach(self, conn: HTTP1Connection) -> tuple[asyncio.Transport, bytes]:
+    def detach(
+        self, conn: HTTP1Connection, on_server_drain: Callable[[], object] | None = None
+    ) -> tuple[asyncio.Transport, bytes]:
         """See ``HTTP1Connection.detach``."""
         transport = self.transport
         if conn is not self.current or transport is None:
@@ -406,6 +413,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             self.reading_paused = False
             transport.resume_reading()
         self.server._connections.discard(self)
+        self.server._upgraded[transport] = on_server_drain
         self.server._connection_closed(self)
         return transport, leftover
 

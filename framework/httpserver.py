@@ -16,6 +16,7 @@ import logging
 import os
 import socket
 import ssl
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -222,6 +223,10 @@ class HTTPServer:
             ssl_context=_ssl_context(ssl_options),
         )
         self._connections: set[HTTP1ServerProtocol] = set()
+        # Connections handed to another protocol (WebSocket); weak, so closed ones go away.
+        self._upgraded: weakref.WeakKeyDictionary[asyncio.Transport, Callable[[], object] | None] = (
+            weakref.WeakKeyDictionary()
+        )
         self._servers: list[asyncio.Server] = []
         self._starting: list[asyncio.Task[asyncio.Server]] = []
         self._pending_sockets: list[socket.socket] = []
@@ -317,16 +322,41 @@ class HTTPServer:
             conn._close()
         for conn in busy:
             conn.draining = True
+        upgraded = [t for t in list(self._upgraded) if not t.is_closing()]
+        for transport in upgraded:
+            self._ask_to_close(transport)
         try:
-            await asyncio.wait_for(self._wait_closed(), timeout)
+            await asyncio.wait_for(self._wait_all_closed(upgraded), timeout)
         except TimeoutError:
             pass
         left = list(self._connections)
         for conn in left:
             conn.abort()
+        left_upgraded = [t for t in upgraded if not t.is_closing()]
+        for transport in left_upgraded:
+            transport.abort()
         if left:
             await self._wait_closed()
-        return DrainReport(idle_closed=len(idle), finished=len(busy) - len(left), aborted=len(left))
+        finished = len(busy) - len(left) + len(upgraded) - len(left_upgraded)
+        return DrainReport(idle_closed=len(idle), finished=finished, aborted=len(left) + len(left_upgraded))
+
+    def _ask_to_close(self, transport: asyncio.Transport) -> None:
+        """An upgraded connection (WebSocket) is asked to close itself; without a callback it just closes."""
+        callback = self._upgraded.get(transport)
+        try:
+            if callback is None:
+                transport.close()
+            else:
+                callback()
+        except Exception:
+            gen_log.error("closing an upgraded connection on drain failed", exc_info=True)
+            transport.abort()
+
+    async def _wait_all_closed(self, upgraded: list[asyncio.Transport]) -> None:
+        """HTTP connections by their close notification; upgraded ones by polling (the server no longer hears them)."""
+        await self._wait_closed()
+        while any(not t.is_closing() for t in upgraded):
+            await asyncio.sleep(0.05)
 
     async def _wait_closed(self) -> None:
         while self._connections:

@@ -288,7 +288,7 @@ class WebSocketHandler(RequestHandler):
     ) -> WebSocketProtocol | None:
         """Take the transport from HTTP and finish the request as far as the web layer knows."""
         try:
-            transport, leftover = detach()
+            transport, leftover = detach(on_server_drain=self._close_for_drain)
         except RuntimeError:  # the client left before the upgrade completed
             self.request.connection = _UpgradedConnection()
             self.finish()
@@ -312,6 +312,11 @@ class WebSocketHandler(RequestHandler):
         except Exception:  # the WebSocket lives on: log as the web layer would
             app_log.error("uncaught exception finishing %s", self._request_summary(), exc_info=True)
         return protocol
+
+    def _close_for_drain(self) -> None:
+        """The server is draining: close with 1001 (Going Away) so the client reconnects elsewhere."""
+        if self.ws_connection is not None:
+            self.ws_connection.close(CloseCode.GOING_AWAY, "server shutting down")
 
     def _refuse(self, status: int, message: str, headers: Sequence[tuple[str, str]] = ()) -> None:
         gen_log.info("websocket handshake refused (%d) for %s: %s", status, self._request_summary(), message)

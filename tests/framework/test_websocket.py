@@ -1441,3 +1441,23 @@ def test_an_independent_client_websocket_client_library() -> None:
             ws.close(status=1000, reason=b"bye")
         assert closed.wait(10)
     assert seen == [(1000, "bye")]
+
+
+def test_server_drain_closes_websockets_with_going_away() -> None:
+    async def main() -> None:
+        log = Log()
+        app = Application([(r"/ws", EchoHandler, {"log": log})])
+        server = app.listen(0, "127.0.0.1")
+        await asyncio.sleep(0)
+        port = server.sockets[0].getsockname()[1]
+        conn = await websocket_connect(f"ws://127.0.0.1:{port}/ws")
+        await conn.write_message("before")
+        assert await conn.read_message() == "before"
+        server.stop()
+        report = await server.drain(5)
+        assert await conn.read_message() is None
+        assert conn.close_code == 1001
+        assert (report.finished, report.aborted) == (1, 0)
+        await log.closed.wait()
+
+    run(main)
