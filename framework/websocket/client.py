@@ -23,9 +23,9 @@ from typing import Any
 
 from framework import http1, httputil
 from framework.httpclient import HTTPClientError, HTTPRequest, HTTPTimeoutError
-from framework.httpclient._client import _make_ssl_context
-from framework.httpclient._connection import Connection, Target, serialize_head
-from framework.httpclient._messages import Options, resolve_options
+from framework.httpclient.client import make_ssl_context
+from framework.httpclient.connection import Connection, Target, serialize_head
+from framework.httpclient.messages import Options, resolve_options
 from framework.websocket import deflate, handshake
 from framework.websocket.frames import DEFAULT_MAX_MESSAGE_SIZE
 from framework.websocket.protocol import WebSocketClosedError, WebSocketError, WebSocketProtocol, encode_message
@@ -291,7 +291,7 @@ async def _open(target: Target, opts: Options) -> tuple[asyncio.BaseTransport, C
     """A TCP (or TLS) connection to ``target`` with an HTTP client ``Connection`` on it."""
     context: ssl.SSLContext | None = None
     if target.scheme == "https":
-        context = opts.ssl_options if isinstance(opts.ssl_options, ssl.SSLContext) else _make_ssl_context(opts)
+        context = opts.ssl_options if isinstance(opts.ssl_options, ssl.SSLContext) else make_ssl_context(opts)
     loop = asyncio.get_running_loop()
     async with _Deadline(opts.connect_timeout, "Timeout while connecting"):
         return await loop.create_connection(

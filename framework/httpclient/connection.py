@@ -24,7 +24,7 @@ from typing import Any, Final, cast
 
 from framework import http1, httputil
 
-from ._messages import HTTPClientError, HTTPRequest, HTTPResponse, HTTPStreamClosedError, Options
+from .messages import HTTPClientError, HTTPRequest, HTTPResponse, HTTPStreamClosedError, Options
 
 __all__ = [
     "REDIRECT_CODES",

@@ -27,7 +27,7 @@ from typing import Any, ClassVar, Final, Self
 from framework import http1
 from framework.ioloop import IOLoop
 
-from ._connection import (
+from .connection import (
     REDIRECT_CODES,
     Connection,
     Hop,
@@ -36,7 +36,7 @@ from ._connection import (
     send_request,
     serialize_head,
 )
-from ._messages import (
+from .messages import (
     DEFAULTABLE,
     HTTPRequest,
     HTTPResponse,
@@ -92,7 +92,7 @@ def _ssl_key(opts: Options) -> Any:
     return (opts.validate_cert, opts.ca_certs, frozen)
 
 
-def _make_ssl_context(opts: Options) -> ssl.SSLContext:
+def make_ssl_context(opts: Options) -> ssl.SSLContext:
     """A client context from ``validate_cert``, ``ca_certs`` and an ``ssl_options`` dict.
 
     The dict takes the ``ssl.wrap_socket``-style keys Tornado accepts:
@@ -405,7 +405,7 @@ class AsyncHTTPClient:
         key = _ssl_key(opts)
         context = self._ssl_contexts.get(key)
         if context is None:  # loading CA files is slow: once per configuration
-            context = self._ssl_contexts[key] = _make_ssl_context(opts)
+            context = self._ssl_contexts[key] = make_ssl_context(opts)
         return context
 
     def _take_idle(self, key: _PoolKey) -> Connection | None:
