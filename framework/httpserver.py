@@ -223,6 +223,7 @@ class HTTPServer:
             ssl_context=_ssl_context(ssl_options),
         )
         self._connections: set[HTTP1ServerProtocol] = set()
+        self._forced_aborts = 0
         # Connections handed to another protocol (WebSocket); weak, so closed ones go away.
         self._upgraded: weakref.WeakKeyDictionary[asyncio.Transport, Callable[[], object] | None] = (
             weakref.WeakKeyDictionary()
@@ -303,6 +304,15 @@ class HTTPServer:
         self._servers.clear()
         self._sockets.clear()
 
+    def abort_all_connections(self) -> None:
+        """Drop every connection at once, upgraded ones included, without flushing (a drain cut short)."""
+        connections, upgraded = list(self._connections), [t for t in self._upgraded if not t.is_closing()]
+        self._forced_aborts += len(connections) + len(upgraded)
+        for conn in connections:
+            conn.abort()
+        for transport in upgraded:
+            transport.abort()
+
     async def close_all_connections(self) -> None:
         """Close every open connection, in-flight requests included, and wait for them."""
         for conn in list(self._connections):
@@ -316,6 +326,7 @@ class HTTPServer:
         ``Connection: close`` on their response and close after it; any still
         open after ``timeout`` seconds are aborted.
         """
+        self._forced_aborts = 0
         idle = [c for c in self._connections if c.is_idle]
         busy = [c for c in self._connections if not c.is_idle]
         for conn in idle:
@@ -337,8 +348,10 @@ class HTTPServer:
             transport.abort()
         if left:
             await self._wait_closed()
-        finished = len(busy) - len(left) + len(upgraded) - len(left_upgraded)
-        return DrainReport(idle_closed=len(idle), finished=finished, aborted=len(left) + len(left_upgraded))
+        # Connections abort_all_connections() dropped meanwhile count as aborted, not finished.
+        forced = self._forced_aborts
+        finished = max(0, len(busy) - len(left) + len(upgraded) - len(left_upgraded) - forced)
+        return DrainReport(idle_closed=len(idle), finished=finished, aborted=len(left) + len(left_upgraded) + forced)
 
     def _ask_to_close(self, transport: asyncio.Transport) -> None:
         """An upgraded connection (WebSocket) is asked to close itself; without a callback it just closes."""

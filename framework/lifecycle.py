@@ -92,8 +92,7 @@ def serve_forever(
         if stopping is not None:
             gen_log.warning("second %s: aborting the drain", signal.Signals(signum).name)
             for server in servers:
-                for conn in list(server._connections):
-                    conn.abort()
+                server.abort_all_connections()
             return
         gen_log.info("%s received: draining (up to %.0fs)", signal.Signals(signum).name, drain_timeout)
         stopping = asyncio.ensure_future(_drain(servers, lifecycle, drain_timeout))

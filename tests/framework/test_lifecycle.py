@@ -130,3 +130,27 @@ def test_drain_timeout_aborts_requests_that_never_finish(tmp_path: Path) -> None
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_second_signal_aborts_the_drain(tmp_path: Path) -> None:
+    proc, port = start(tmp_path, drain_timeout=60)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            future = pool.submit(requests.get, base + "/slow?s=60", timeout=30)
+            wait_until_in_flight(port, 1)
+            proc.send_signal(signal.SIGTERM)
+            time.sleep(0.2)  # let the first signal start the drain before the second arrives
+            proc.send_signal(signal.SIGTERM)
+            out, err = proc.communicate(timeout=20)  # well inside the 60 s drain: the second signal cut it
+            try:
+                future.result()
+                raise AssertionError("the aborted request got a response")
+            except requests.ConnectionError:
+                pass
+        assert proc.returncode == 1, err
+        assert "report 0 0 1" in out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
