@@ -38,8 +38,6 @@ gen_log = logging.getLogger("framework.general")
 # One range only (we never send multipart/byteranges); 19 digits cover any file size.
 _BYTE_RANGE = re.compile(r"bytes=(\d{0,19})-(\d{0,19})", re.IGNORECASE)
 
-_Version = tuple[tuple[int, int] | None, str]  # ((mtime_ns, size) of a file, else None), hash
-
 
 class StaticFileHandler(RequestHandler):
     """Serve files from the directory given as ``path`` (Tornado's ``StaticFileHandler``).
@@ -55,7 +53,7 @@ class StaticFileHandler(RequestHandler):
     CACHE_MAX_AGE: ClassVar[int] = 86400 * 365 * 10
     CHUNK_SIZE: ClassVar[int] = 64 * 1024
 
-    _static_hashes: ClassVar[dict[str, _Version]] = {}
+    _static_hashes: ClassVar[dict[str, str]] = {}  # absolute path -> content version
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
     root: str
@@ -261,25 +259,28 @@ class StaticFileHandler(RequestHandler):
 
     @classmethod
     def _get_cached_version(cls, abs_path: str, *, use_cache: bool = True) -> str | None:
-        """The content version, re-hashed only when mtime or size changed."""
-        key: tuple[int, int] | None = None
-        try:
-            stat = os.stat(abs_path)
-            key = (stat.st_mtime_ns, stat.st_size)
-        except OSError:
-            pass  # an override may serve content that is not a file: hash it once
-        try:
+        """The content version: hashed once per path while the cache is on.
+
+        A cached version is returned without looking at the file again, since
+        ``static_url()`` runs on the request path (every page render) where a
+        ``stat`` is a blocking file system call; in containers on a FUSE storage
+        driver each one is a round trip. A file changed in production is picked
+        up after ``reset()``; with ``static_hash_cache`` off (``debug``) every
+        call hashes the file afresh, as Tornado does.
+        """
+        if use_cache:
             with cls._lock:
-                cached = cls._static_hashes.get(abs_path) if use_cache else None
-            if cached is not None and cached[0] == key:
-                return cached[1]
+                cached = cls._static_hashes.get(abs_path)
+            if cached is not None:
+                return cached
+        try:
             version = cls.get_content_version(abs_path)
         except OSError:
             gen_log.error("could not open static file %r", abs_path)
             return None
         if use_cache:
             with cls._lock:
-                cls._static_hashes[abs_path] = (key, version)
+                cls._static_hashes[abs_path] = version
         return version
 
     # -- paths and URLs ----------------------------------------------------

@@ -8,6 +8,7 @@ available" instead of linking to a page that does not exist.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.util
 
 __all__ = ["DEMOS", "Demo"]
@@ -26,7 +27,19 @@ class Demo:
     @property
     def available(self) -> bool:
         """True when ``services.<name>`` exists (and so is served under ``path``)."""
-        return importlib.util.find_spec(f"services.{self.name}") is not None
+        return _installed(self.name)
+
+
+@functools.cache
+def _installed(name: str) -> bool:
+    """Whether ``services.<name>`` is importable, looked up once per process.
+
+    Every page's navigation asks this. ``find_spec`` stats its way along the
+    import path (about 40 calls per demo), and in the containers each stat is a
+    round trip to the FUSE storage driver on the event loop: what is installed
+    does not change while the process runs, so the answer is kept.
+    """
+    return importlib.util.find_spec(f"services.{name}") is not None
 
 
 DEMOS: tuple[Demo, ...] = (

@@ -215,15 +215,33 @@ def test_make_static_url_without_version_and_for_a_missing_file(static: pathlib.
     assert StaticFileHandler.make_static_url(settings, "dir/a b.css", include_version=False) == "/assets/dir/a%20b.css"
 
 
-def test_versions_are_cached_per_path_until_the_file_changes(static: pathlib.Path) -> None:
+def test_a_cached_version_is_served_without_touching_the_file(static: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # static_url() runs on every page render: once hashed, a version must come
+    # from memory with no stat or open (a FUSE round trip in the containers).
     settings = {"static_path": str(static)}
     path = static / "a.css"
     first = StaticFileHandler.get_version(settings, "a.css")
-    assert str(path) in StaticFileHandler._static_hashes
-    path.write_text("body { color: blue; margin: 0 }\n")  # new size: the stat key changes
-    second = StaticFileHandler.get_version(settings, "a.css")
-    assert second != first
+    assert first and str(path) in StaticFileHandler._static_hashes
+
+    path.write_bytes(b"changed")
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the file system was touched for a cached version")
+
+    monkeypatch.setattr(os, "stat", refuse)
+    monkeypatch.setattr(StaticFileHandler, "get_content", refuse)
+    assert StaticFileHandler.get_version(settings, "a.css") == first
+    monkeypatch.undo()
     StaticFileHandler.reset()
+    assert StaticFileHandler._static_hashes == {}
+    assert StaticFileHandler.get_version(settings, "a.css") != first  # reset() picks up the change
+
+
+def test_without_the_cache_every_call_hashes_the_file_afresh(static: pathlib.Path) -> None:
+    settings = {"static_path": str(static), "static_hash_cache": False}
+    first = StaticFileHandler.get_version(settings, "a.css")
+    (static / "a.css").write_text("body { color: blue; margin: 0 }\n")
+    assert StaticFileHandler.get_version(settings, "a.css") != first
     assert StaticFileHandler._static_hashes == {}
 
 
