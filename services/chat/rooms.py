@@ -1,36 +1,49 @@
-"""Chat rooms: a bounded message history per room and the long-poll waiters on it.
+"""Chat rooms: which rooms exist, their recent messages, and the long polls waiting on them.
 
-Strategy: each room keeps its last ``HISTORY`` messages and one
-``locks.Condition``. A poll with a cursor (the id of the last message the
-client has) answers at once when newer messages exist, otherwise waits on the
-condition; a new message wakes every waiter with one ``notify_all()``. A
-waiter that goes away cancels its wait (``on_connection_close``), so nothing
-is kept per abandoned poll. Rooms are created on first use, up to ``MAX_ROOMS``.
+Strategy: a room comes into being only when a message is posted to it, so
+reading (a room page, a poll) can never use up the room cap: a lookup of an
+unknown name answers "no messages" and keeps nothing for that name. Each
+room keeps its last ``HISTORY`` messages and one ``locks.Condition``; a
+poll with a cursor (the id of the newest message the client has) answers at
+once when newer messages exist, otherwise waits. A poll on a room that does
+not exist yet waits on one store-wide condition that is notified whenever a
+room is created, then looks again: one shared waiter list instead of an
+entry per unknown name (a creation wakes every such poll, which is cheap:
+they re-check and wait again). A room with no message for ``IDLE_SECONDS``
+and no poll waiting is forgotten the next time a room is created, so the
+``MAX_ROOMS`` cap can only be held by rooms in use.
+
+``RoomStore`` is the seam the chat's handlers use; ``MemoryRooms`` keeps
+everything in this process. Its verbs are coroutines so that a store kept in
+an external engine (one log per room, a blocking read for the polls) can
+implement the same interface.
 """
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime
 import itertools
 import time
 from collections import deque
+from collections.abc import Callable
+from typing import Protocol
 
 from framework import locks
 
-__all__ = ["Message", "Room", "Rooms"]
+__all__ = ["HISTORY", "IDLE_SECONDS", "MAX_ROOMS", "POLL_SECONDS", "MemoryRooms", "Message", "RoomStore", "RoomsFull"]
 
 HISTORY = 200
 MAX_ROOMS = 100
 POLL_SECONDS = 25.0
+IDLE_SECONDS = 15 * 60.0
 
 _ids = itertools.count(1)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Message:
-    """One chat message; ``id`` grows monotonically across rooms."""
+    """One chat message; ``id`` grows monotonically across rooms, so it is a cursor in any room."""
 
     id: int
     nick: str
@@ -41,56 +54,140 @@ class Message:
         return {"id": self.id, "nick": self.nick, "body": self.body, "at": self.at}
 
 
-class Room:
-    """A room's recent messages and the condition its pollers wait on."""
+class RoomsFull(Exception):
+    """A message would create a room while ``MAX_ROOMS`` rooms are in use (answered 503)."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+
+class RoomStore(Protocol):
+    """What the chat needs from wherever rooms are kept.
+
+    No verb but ``post`` creates a room: every read of an unknown room
+    behaves as a read of an empty one.
+    """
+
+    async def post(self, name: str, nick: str, body: str) -> Message:
+        """Add a message, creating the room if needed; wakes the room's polls.
+
+        Raises:
+            RoomsFull: the room is new and there is no space for it.
+        """
+        ...
+
+    async def history(self, name: str) -> list[Message]:
+        """The room's recent messages, oldest first ([] for an unknown room)."""
+        ...
+
+    async def updates(self, name: str, cursor: int, *, timeout: float = POLL_SECONDS) -> list[Message]:
+        """Messages after ``cursor``, waiting up to ``timeout`` seconds for one if there are none.
+
+        Returns [] on timeout and at once while the store is closing.
+        Cancelling the call withdraws the wait and leaves nothing behind.
+        """
+        ...
+
+    async def names(self) -> list[str]:
+        """Rooms with messages, busiest first."""
+        ...
+
+    def wake_all(self) -> None:
+        """Answer every poll now and stop waiting from here on (the server is draining)."""
+        ...
+
+
+class _Room:
+    """One room's messages, its condition, and what decides whether it is idle."""
+
+    __slots__ = ("condition", "last_message", "messages", "waiting")
+
+    def __init__(self, now: float) -> None:
         self.messages: deque[Message] = deque(maxlen=HISTORY)
         self.condition = locks.Condition()
-        self.closing = False
+        self.waiting = 0
+        self.last_message = now
 
-    def add(self, nick: str, body: str) -> Message:
-        """Store a message and wake everyone waiting in this room."""
+    def idle(self, now: float) -> bool:
+        return self.waiting == 0 and now - self.last_message >= IDLE_SECONDS
+
+
+class MemoryRooms:
+    """``RoomStore`` in this process's memory (the default: one chat process).
+
+    Args:
+        clock: monotonic seconds, for the idle rule (tests pass a fake one).
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._rooms: dict[str, _Room] = {}
+        self._created = locks.Condition()  # polls on rooms that do not exist yet
+        self._clock = clock
+        self._closing = False
+
+    async def post(self, name: str, nick: str, body: str) -> Message:
+        room = self._rooms.get(name) or self._create(name)
         message = Message(next(_ids), nick, body, time.time())
-        self.messages.append(message)
-        self.condition.notify_all()
+        room.messages.append(message)
+        room.last_message = self._clock()
+        room.condition.notify_all()
         return message
 
-    def since(self, cursor: int) -> list[Message]:
-        """Messages newer than ``cursor`` (0 for the whole history)."""
-        return [m for m in self.messages if m.id > cursor]
-
-    def wait(self) -> asyncio.Future[bool]:
-        """Wait for the next message (or the poll timeout, or a drain)."""
-        return self.condition.wait(timeout=datetime.timedelta(seconds=POLL_SECONDS))
-
-    def wake_all(self) -> None:
-        """Answer every waiter now (the server is draining: clients will reconnect)."""
-        self.closing = True
-        self.condition.notify_all()
-
-
-class Rooms:
-    """Every room, by name."""
-
-    def __init__(self) -> None:
-        self._rooms: dict[str, Room] = {}
-
-    def get(self, name: str) -> Room | None:
-        """The room called ``name``, created if there is space for it."""
+    async def history(self, name: str) -> list[Message]:
         room = self._rooms.get(name)
-        if room is None and len(self._rooms) < MAX_ROOMS:
-            room = self._rooms[name] = Room(name)
-        return room
+        return list(room.messages) if room is not None else []
 
-    def names(self) -> list[str]:
-        """Rooms with at least one message, busiest first."""
-        active = [r for r in self._rooms.values() if r.messages]
-        return [r.name for r in sorted(active, key=lambda r: -len(r.messages))]
+    async def updates(self, name: str, cursor: int, *, timeout: float = POLL_SECONDS) -> list[Message]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self._since(name, cursor)
+            remaining = deadline - time.monotonic()
+            if found or self._closing or remaining <= 0:
+                return found
+            await self._wait(name, remaining)
+
+    async def names(self) -> list[str]:
+        active = [(len(room.messages), name) for name, room in self._rooms.items() if room.messages]
+        return [name for _, name in sorted(active, key=lambda pair: -pair[0])]
 
     def wake_all(self) -> None:
-        """Answer every waiter in every room (on drain)."""
+        self._closing = True
+        self._created.notify_all()
         for room in self._rooms.values():
-            room.wake_all()
+            room.condition.notify_all()
 
+    def waiting(self, name: str) -> int:
+        """Polls waiting in room ``name`` (0 for an unknown room): for tests and metrics."""
+        room = self._rooms.get(name)
+        return room.waiting if room is not None else 0
+
+    def __len__(self) -> int:
+        return len(self._rooms)
+
+    def _since(self, name: str, cursor: int) -> list[Message]:
+        room = self._rooms.get(name)
+        return [m for m in room.messages if m.id > cursor] if room is not None else []
+
+    async def _wait(self, name: str, seconds: float) -> None:
+        """One wait: on the room's condition, or on room creation while it does not exist."""
+        room = self._rooms.get(name)
+        if room is None:
+            await self._created.wait(timeout=datetime.timedelta(seconds=seconds))
+            return
+        room.waiting += 1
+        try:
+            await room.condition.wait(timeout=datetime.timedelta(seconds=seconds))
+        finally:
+            room.waiting -= 1
+
+    def _create(self, name: str) -> _Room:
+        """A new room, after forgetting idle ones.
+
+        Raises:
+            RoomsFull: every one of the ``MAX_ROOMS`` rooms is in use.
+        """
+        now = self._clock()
+        for idle in [n for n, room in self._rooms.items() if room.idle(now)]:
+            del self._rooms[idle]
+        if len(self._rooms) >= MAX_ROOMS:
+            raise RoomsFull(f"{MAX_ROOMS} rooms are in use")
+        room = self._rooms[name] = _Room(now)
+        self._created.notify_all()
+        return room

@@ -16,7 +16,7 @@ from framework.lifecycle import Lifecycle
 from framework.testing import ServerThread, serve
 from framework.web import Application
 from services.chat.app import make_app
-from services.chat.rooms import Rooms
+from services.chat.rooms import MAX_ROOMS, MemoryRooms
 
 
 @pytest.fixture
@@ -50,10 +50,8 @@ def test_posting_without_the_xsrf_token_is_refused(chat: tuple[ServerThread, App
 
 
 def waiters(app: Application, room: str) -> int:
-    rooms: Rooms = app.settings["rooms"]
-    found = rooms.get(room)
-    assert found is not None
-    return len(found.condition._waiters)
+    rooms: MemoryRooms = app.settings["rooms"]
+    return rooms.waiting(room)
 
 
 def wait_until(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
@@ -152,3 +150,44 @@ def test_index_redirects_to_the_room(chat: tuple[ServerThread, Application]) -> 
     server, _ = chat
     response = requests.get(server.url("/chat/?room=Lobby"), allow_redirects=False, timeout=10)
     assert (response.status_code, response.headers["Location"]) == (302, "/chat/room/lobby")
+
+
+def test_reading_rooms_creates_none_so_gets_cannot_use_up_the_cap(chat: tuple[ServerThread, Application]) -> None:
+    server, app = chat
+    with requests.Session() as session:
+        for i in range(MAX_ROOMS + 10):
+            page = session.get(server.url(f"/chat/room/probe-{i}"), timeout=10)
+            assert page.status_code == 200 and 'id="messages"' in page.text
+        assert session.get(server.url("/chat/?room=probe-x"), allow_redirects=False, timeout=10).status_code == 302
+    assert len(app.settings["rooms"]) == 0
+    assert post(server, "new", room="real-users", nick="ana", body="hi").status_code == 200
+    assert len(app.settings["rooms"]) == 1
+
+
+def test_a_poll_on_a_new_room_is_answered_by_its_first_message(chat: tuple[ServerThread, Application]) -> None:
+    server, app = chat
+    post(server, "new", room="lobby", nick="x", body="warm up the token")
+    with ThreadPoolExecutor(1) as pool:
+        poll = pool.submit(post, server, "updates", room="fresh", cursor="0")
+        time.sleep(0.2)
+        assert not poll.done() and len(app.settings["rooms"]) == 1
+        post(server, "new", room="fresh", nick="ana", body="first")
+        answer = poll.result(timeout=20).json()
+    assert [m["body"] for m in answer["messages"]] == ["first"]
+
+
+def test_a_full_house_is_a_503(monkeypatch: pytest.MonkeyPatch, chat: tuple[ServerThread, Application]) -> None:
+    from services.chat import rooms as rooms_module
+
+    monkeypatch.setattr(rooms_module, "MAX_ROOMS", 2)
+    server, _ = chat
+    assert post(server, "new", room="one", nick="x", body="m").status_code == 200
+    assert post(server, "new", room="two", nick="x", body="m").status_code == 200
+    assert post(server, "new", room="three", nick="x", body="m").status_code == 503
+    assert post(server, "new", room="one", nick="x", body="still fine").status_code == 200
+
+
+@pytest.mark.parametrize("cursor", ["-1", "x", "9" * 5000])
+def test_bad_cursors_are_a_400(chat: tuple[ServerThread, Application], cursor: str) -> None:
+    server, _ = chat
+    assert post(server, "updates", room="lobby", cursor=cursor).status_code == 400
