@@ -138,8 +138,14 @@ _CTL_IN_HEAD = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # RFC 9112 2.2: a line ends with CRLF; a bare LF (not preceded by CR) in an
 # unfinished head already condemns it, wherever it sits.
 _BARE_LF = re.compile(rb"(?<!\r)\n")
-# On the way out: CR, LF or NUL in a name or value would split the message.
-_FORBIDDEN_OUT = re.compile(r"[\x00\r\n]")
+# On the way out, RFC 9110 5.5 again: no CTL but HTAB in a field value (CR, LF
+# or NUL would split the message; the other controls are no safer in a
+# recipient's parser). RFC 9112 4 says the same of the reason-phrase:
+#   reason-phrase = 1*( HTAB / SP / VCHAR / obs-text )
+_FORBIDDEN_OUT = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# The same rule without CR and LF, for a whole serialised head whose CRLFs
+# are checked by counting (as _CTL_IN_HEAD is for heads received).
+_CTL_OUT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # RFC 9112 7.1: chunk-size = 1*HEXDIG
 _CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,16}")
 # RFC 9110 8.6: Content-Length = 1*DIGIT
@@ -158,12 +164,13 @@ def validate_header_field(name: str, value: str) -> None:
     """Refuse a header a handler or client wants to send if it could split the message.
 
     Raises:
-        ValueError: the name is not a token, or either part holds CR, LF or NUL.
+        ValueError: the name is not a token, or the value holds a control
+            character other than HTAB (CR, LF, NUL, %x01-1F, DEL).
     """
     if not _TOKEN_STR.fullmatch(name):
         raise ValueError(f"invalid header name {name!r}")
     if _FORBIDDEN_OUT.search(value):
-        raise ValueError(f"unsafe header value {value!r} (CR, LF or NUL)")
+        raise ValueError(f"unsafe header value {value!r} (a control character: CR, LF, NUL or another CTL)")
 
 
 _DISPLAY_NAMES: dict[str, str] = {}
@@ -277,6 +284,47 @@ def _keep_alive(version: str, connection: list[str]) -> bool:
 # anything else takes _parse_request_line, which names what is wrong (speed:
 # one regex instead of a split and two, bench_inprocess).
 _COMMON_REQUEST_LINE = re.compile(r"([-!#$%&'*+.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) (HTTP/1\.[01])")
+
+
+# RFC 9112 3.2.2: absolute-form = absolute-URI; for the schemes a server
+# answers (RFC 9110 4.2): "http" / "https" "://" authority path-abempty [ "?" query ]
+# RFC 3986 3.2: authority = [ userinfo "@" ] host [ ":" port ], with
+#   host = IP-literal / IPv4address / reg-name
+#   reg-name = *( unreserved / pct-encoded / sub-delims ), port = *DIGIT
+# and RFC 9110 4.2.4: userinfo in an http(s) URI is an error (so no "@" here);
+# RFC 9110 4.2.1: an empty host is invalid (so reg-name is 1* here).
+_ABSOLUTE_FORM = re.compile(
+    r"[Hh][Tt][Tt][Pp][Ss]?://"
+    r"((?:\[[0-9A-Fa-f:.]+\]|[-A-Za-z0-9._~!$&'()*+,;=%]+)(?::[0-9]*)?)"
+    r"([/?][^#]*)?"
+)
+
+
+def _origin_form(target: str, headers: Headers, fields: dict[str, list[str]]) -> str:
+    """Turn an absolute-form target into origin-form, its authority becoming the Host.
+
+    RFC 9112 3.2.2: a server MUST accept the absolute-form, and MUST then
+    ignore any received Host header field and use the target's authority
+    instead (the Host field is still required of HTTP/1.1 requests, and is
+    checked before this). Asterisk- and authority-form targets (``OPTIONS *``,
+    ``CONNECT host:port``) are left as they are.
+
+    Raises:
+        ProtocolError: a target that is neither origin-form nor a valid
+            http(s) absolute-form (another scheme, userinfo, no host).
+    """
+    if target == "*" or "://" not in target:
+        return target
+    match = _ABSOLUTE_FORM.fullmatch(target)
+    if match is None:
+        raise ProtocolError(f"invalid absolute-form request target {target[:60].encode('latin-1')!r}")
+    authority, rest = match.groups()
+    headers[:] = [pair for pair in headers if pair[0].lower() != "host"]
+    headers.append(("Host", authority))
+    fields["host"] = [authority]
+    if not rest:
+        return "/"
+    return rest if rest[0] == "/" else "/" + rest
 
 
 def _parse_request_line(line: str, limits: Limits) -> tuple[str, str, str]:

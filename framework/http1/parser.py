@@ -38,6 +38,7 @@ from framework.http1.grammar import (
     _content_length,
     _is_chunked,
     _keep_alive,
+    _origin_form,
     _parse_field_lines,
     _parse_request_line,
     _parse_version,
@@ -112,6 +113,16 @@ class _MessageParser:
     def set_max_body_size(self, max_body_bytes: int) -> None:
         """Change the body limit of the message being parsed (per-request override)."""
         self._max_body = max_body_bytes
+
+    @property
+    def declared_body_too_large(self) -> bool:
+        """True when the Content-Length of the message being parsed is over the body limit.
+
+        ``next_event()`` will raise the 413 without waiting for a body byte; a
+        server asks first so that it never invites such a body with a
+        ``100 Continue`` (RFC 9110 10.1.1 lets it answer the final status instead).
+        """
+        return self._state == _BODY_LENGTH and self._body_seen == 0 and self._remaining > self._max_body
 
     # -- pulling events --------------------------------------------------
 
@@ -381,6 +392,8 @@ class RequestParser(_MessageParser):
             method, target, version = _parse_request_line(start_line, self.limits)
         if version == "HTTP/1.1" and len(fields.get("host", ())) != 1:
             raise ProtocolError("HTTP/1.1 request needs exactly one Host header")
+        if target[0] != "/":
+            target = _origin_form(target, headers, fields)
         te = fields.get("transfer-encoding")
         cl = fields.get("content-length")
         chunked = False

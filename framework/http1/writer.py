@@ -14,6 +14,7 @@ from framework.http1.grammar import (
     _DISPLAY_NAMES,
     Headers,
     RequestHead,
+    _CTL_OUT,
     _FORBIDDEN_OUT,
     _REQUEST_TARGET_STR,
     _TOKEN_STR,
@@ -113,8 +114,8 @@ def serialize_response_head(
     """Render a status line and header block, ending with the blank line.
 
     Raises:
-        ValueError: a header name is not a token, or a name, value or reason
-            holds CR, LF or NUL.
+        ValueError: a header name is not a token, or a value or the reason
+            holds a control character other than HTAB (RFC 9110 5.5).
     """
     if reason is None:
         reason = reason_phrase(status)
@@ -159,7 +160,7 @@ def serialize_response_fields(
     if (
         text.count("\n") != lines
         or text.count("\r") != lines
-        or "\x00" in text
+        or _CTL_OUT.search(text)
         or not _TOKEN_NAMES.issuperset(fields)
         or (extra and not _TOKEN_NAMES.issuperset(map(_name_of, extra)))
     ):
@@ -179,8 +180,8 @@ def _render_head(start_line: str, headers: Headers) -> bytes:
     """Join a start line and fields, refusing any name or value that could split them.
 
     Validated as a whole (speed: one check per response, not per field): the
-    block may hold exactly one CR and one LF per line and no NUL, and every
-    name must be a known token. Only when that fails is each part looked at,
+    block may hold exactly one CR and one LF per line and no other control
+    character but HTAB, and every name must be a known token. Only when that fails is each part looked at,
     to name the culprit.
     """
     block = start_line + "".join([f"{name}: {value}\r\n" for name, value in headers]) + "\r\n"
@@ -188,11 +189,11 @@ def _render_head(start_line: str, headers: Headers) -> bytes:
     if (
         block.count("\n") != lines
         or block.count("\r") != lines
-        or "\x00" in block
+        or _CTL_OUT.search(block)
         or not (_TOKEN_NAMES.issuperset(map(_name_of, headers)) or _remember_tokens([n for n, _ in headers]))
     ):
         if _FORBIDDEN_OUT.search(start_line, 0, len(start_line) - 2):
-            raise ValueError(f"unsafe start line {start_line[:-2]!r} (CR, LF or NUL)")
+            raise ValueError(f"unsafe start line {start_line[:-2]!r} (a control character)")
         for name, value in headers:
             validate_header_field(name, value)
     return block.encode("latin-1")

@@ -32,6 +32,7 @@ from framework.http1 import (
     reason_phrase,
     response_has_body,
     serialize_request_head,
+    serialize_response_fields,
     serialize_response_head,
     validate_header_field,
 )
@@ -197,7 +198,6 @@ def test_header_value_obs_text_is_latin_1() -> None:
     ("method", "target"),
     [
         ("GET", "/path/to?query=1&b=%20#frag"),  # origin-form
-        ("GET", "http://example.com:8080/x"),  # absolute-form
         ("CONNECT", "example.com:443"),  # authority-form
         ("OPTIONS", "*"),  # asterisk-form
         ("PURGE", "/cache"),  # any token is a method
@@ -206,6 +206,53 @@ def test_header_value_obs_text_is_latin_1() -> None:
 def test_request_targets_and_methods(method: str, target: str) -> None:
     data = f"{method} {target} HTTP/1.1\r\nHost: a\r\n\r\n".encode()
     assert events(data) == [head(method, target), EndOfMessage()]
+
+
+@pytest.mark.parametrize(
+    ("target", "host", "origin_form"),
+    [
+        ("http://example.com:8080/x?y=1", "example.com:8080", "/x?y=1"),
+        ("HTTPS://Example.com/", "Example.com", "/"),
+        ("http://example.com", "example.com", "/"),
+        ("http://example.com?q", "example.com", "/?q"),
+        ("http://[::1]:81/a/b", "[::1]:81", "/a/b"),
+        ("http://10.0.0.1:/p", "10.0.0.1:", "/p"),
+    ],
+)
+def test_absolute_form_target_is_routed_by_its_path_and_its_host_replaces_host(
+    target: str, host: str, origin_form: str
+) -> None:
+    # RFC 9112 3.2.2: a server MUST accept the absolute-form, and ignore the
+    # received Host in favour of the target's authority.
+    data = f"GET {target} HTTP/1.1\r\nHost: ignored.example\r\nAccept: */*\r\n\r\n".encode()
+    first = events(data)[0]
+    assert first == head(target=origin_form, headers=[("Accept", "*/*"), ("Host", host)])
+    assert isinstance(first, RequestHead) and first.fields["host"] == [host]
+
+
+def test_absolute_form_gives_an_http_1_0_request_its_host() -> None:
+    first = events(b"GET http://a.example/x HTTP/1.0\r\n\r\n")[0]
+    assert first == head(target="/x", headers=[("Host", "a.example")], version="HTTP/1.0", keep_alive=False)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "ftp://example.com/x",  # a scheme this server does not answer
+        "http://user@example.com/x",  # userinfo (RFC 9110 4.2.4)
+        "http:///x",  # no host (RFC 9110 4.2.1)
+        "http://example.com/x#frag",  # absolute-URI has no fragment
+        "http://exa mple.com/",  # (split by the request line already)
+    ],
+)
+def test_invalid_absolute_form_targets_are_400(target: str) -> None:
+    data = f"GET {target} HTTP/1.1\r\nHost: a\r\n\r\n".encode()
+    assert request_error(data).status == 400
+
+
+def test_absolute_form_still_needs_exactly_one_host_in_http_1_1() -> None:
+    # RFC 9112 3.2: a request lacking Host is a 400 whatever the target's form.
+    assert request_error(b"GET http://a.example/ HTTP/1.1\r\n\r\n").status == 400
 
 
 def test_http_1_0_request_needs_no_host() -> None:
@@ -397,6 +444,29 @@ def test_expect_continue_only_with_a_body(framing: bytes, expect_continue: bool)
     data = b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\n" + framing + b"\r\n"
     first = events(data)[0]
     assert isinstance(first, RequestHead) and first.expect_continue is expect_continue
+
+
+def test_declared_length_over_the_limit_is_known_before_any_body_byte() -> None:
+    # The server asks before it would send 100 Continue (RFC 9110 10.1.1).
+    parser = RequestParser(Limits(max_body_bytes=10))
+    parser.feed(b"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n")
+    first = parser.next_event()
+    assert isinstance(first, RequestHead) and first.expect_continue
+    assert parser.declared_body_too_large
+    parser.set_max_body_size(11)  # a handler raising its limit
+    assert not parser.declared_body_too_large
+    parser.set_max_body_size(10)
+    with pytest.raises(ProtocolError) as info:
+        parser.next_event()
+    assert info.value.status == 413
+
+
+@pytest.mark.parametrize("framing", [b"Content-Length: 10\r\n", b"Transfer-Encoding: chunked\r\n", b""])
+def test_declared_length_within_the_limit(framing: bytes) -> None:
+    parser = RequestParser(Limits(max_body_bytes=10))
+    parser.feed(b"POST / HTTP/1.1\r\nHost: a\r\n" + framing + b"\r\n")
+    assert isinstance(parser.next_event(), RequestHead)
+    assert not parser.declared_body_too_large
 
 
 @pytest.mark.parametrize("expect", [b"100-continue", b"something-else"])
@@ -925,6 +995,13 @@ UNSAFE_HEADERS = [
     ("X", "a\rb"),
     ("X", "a\nb"),
     ("X", "a\x00b"),
+    # RFC 9110 5.5: no CTL but HTAB in a field value, not only CR, LF and NUL.
+    ("X", "a\x01b"),
+    ("X", "a\x0bb"),
+    ("X", "a\x0cb"),
+    ("X", "a\x1bb"),
+    ("X", "a\x1fb"),
+    ("X", "a\x7fb"),
 ]
 
 
@@ -938,7 +1015,7 @@ def test_serialize_response_head_refuses_unsafe_headers(name: str, value: str) -
         validate_header_field(name, value)
 
 
-@pytest.mark.parametrize("reason", ["OK\r\nSet-Cookie: x=1", "O\rK", "O\nK", "O\x00K"])
+@pytest.mark.parametrize("reason", ["OK\r\nSet-Cookie: x=1", "O\rK", "O\nK", "O\x00K", "O\x01K", "O\x7fK"])
 def test_serialize_response_head_refuses_unsafe_reason(reason: str) -> None:
     with pytest.raises(ValueError):
         serialize_response_head(200, [], reason=reason)
@@ -946,6 +1023,16 @@ def test_serialize_response_head_refuses_unsafe_reason(reason: str) -> None:
 
 def test_validate_header_field_accepts_tokens_and_visible_values() -> None:
     validate_header_field("X-Custom_Header.1!#$%&'*+^`|~", "any value\twith tab; and \"quotes\"")
+
+
+def test_serialize_response_fields_refuses_every_ctl_on_its_fast_path() -> None:
+    # The fast path (fields kept as HTTPHeaders stores them) checks the
+    # whole block at once; a control character in any value must still fail.
+    for ctl in [c for c in map(chr, [*range(0x20), 0x7F]) if c != "\t"]:
+        with pytest.raises(ValueError):
+            serialize_response_fields(200, {"content-length": ["0"], "x": [f"a{ctl}b"]})
+    tab = serialize_response_fields(200, {"x": ["a\tb"]}, reason="O\tK")
+    assert tab == b"HTTP/1.1 200 O\tK\r\nX: a\tb\r\n\r\n"
 
 
 def test_serialize_request_head() -> None:
