@@ -16,6 +16,7 @@ from services.common.app import make_service_app, normalize_prefix
 from services.common.handlers import BaseHandler
 from services.common.run import run
 from services.redirects.guard import refusal_reason
+from services.redirects.targets import as_path, as_target, with_query
 
 __all__ = ["make_app", "main"]
 
@@ -44,8 +45,7 @@ class RedirectToHandler(BaseHandler):
         status = STATUSES.get(kind)
         if status is None:
             raise HTTPError(404)
-        target = self.reverse_url("landed") + f"?via={kind}&status={status}"
-        self.redirect(target, status=status)
+        self.redirect(with_query(self.reverse_url("landed"), [("via", kind), ("status", str(status))]), status=status)
 
 
 class LandedHandler(BaseHandler):
@@ -69,17 +69,34 @@ class LandedHandler(BaseHandler):
 
 
 class ChainHandler(BaseHandler):
-    """``/chain/<n>``: redirects to ``/chain/<n-1>`` until 0, then lands."""
+    """``/chain/<n>``: redirects to ``/chain/<n-1>`` until 0, then lands.
+
+    ``total`` (the length of the whole chain, shown on landing) is a count
+    like ``n``: anything else is refused rather than carried along.
+    """
 
     def get(self, remaining: str) -> None:
-        hops = int(remaining)
-        if hops > MAX_HOPS:
-            raise HTTPError(400, reason=f"at most {MAX_HOPS} hops")
+        hops = _hop_count(remaining)
         total = self.get_query_argument("total", remaining)
+        _hop_count(total)
         if hops == 0:
-            self.redirect(self.reverse_url("landed") + f"?via=chain&hops={total}")
+            self.redirect(with_query(self.reverse_url("landed"), [("via", "chain"), ("hops", total)]))
         else:
-            self.redirect(self.reverse_url("chain", hops - 1) + f"?total={total}")
+            self.redirect(with_query(self.reverse_url("chain", hops - 1), [("total", total)]))
+
+
+def _hop_count(text: str) -> int:
+    """A number of hops from the request, 0 to ``MAX_HOPS``.
+
+    The length is checked before ``int()``: a number thousands of digits
+    long is refused, not converted (Python refuses over 4,300 digits).
+
+    Raises:
+        HTTPError: 400 for anything else.
+    """
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_HOPS))) or int(text) > MAX_HOPS:
+        raise HTTPError(400, reason=f"hops are a whole number from 0 to {MAX_HOPS}")
+    return int(text)
 
 
 class NewLocationHandler(BaseHandler):
@@ -96,10 +113,25 @@ class GoHandler(BaseHandler):
         target = self.get_query_argument("next", "")
         reason = refusal_reason(target)
         if reason is None:
-            self.redirect(target)
+            self.redirect(as_target(target))
             return
         self.set_status(400)
         self.render("refused.html", target=target, reason=reason)
+
+
+class RewriteHandler(RedirectHandler):
+    """``RedirectHandler`` whose route groups are checked and encoded before they go into the target.
+
+    The groups come from the request path, decoded: ``/old/a%0d%0ab`` would
+    put CR and LF into ``Location``. Controls are a 400 here; the rest is
+    percent-encoded again (the query string is appended as it arrived,
+    still encoded, by ``RedirectHandler``).
+    """
+
+    def get(self, *args: str, **kwargs: str) -> None:
+        super().get(*(as_path(a) for a in args), **{k: as_path(v) for k, v in kwargs.items()})
+
+    head = get
 
 
 def make_app(**settings: Any) -> Application:
@@ -113,9 +145,9 @@ def make_app(**settings: Any) -> Application:
         URLSpec(r"/chain/([0-9]+)", ChainHandler, name="chain"),
         URLSpec(r"/new/(.*)", NewLocationHandler, name="new"),
         URLSpec(r"/go", GoHandler, name="go"),
-        # RedirectHandler in the routing table: \1 and {0} substitute groups.
-        URLSpec(r"/old/(.*)", RedirectHandler, {"url": base + r"/new/\1"}, name="old"),
-        URLSpec(r"/moved/([a-z0-9-]+)", RedirectHandler, {"url": base + "/new/moved-{0}", "permanent": False}, name="moved"),
+        # RedirectHandler in the routing table (groups checked and encoded): \1 and {0} substitute them.
+        URLSpec(r"/old/(.*)", RewriteHandler, {"url": base + r"/new/\1"}, name="old"),
+        URLSpec(r"/moved/([a-z0-9-]+)", RewriteHandler, {"url": base + "/new/moved-{0}", "permanent": False}, name="moved"),
     ]
     settings.setdefault("xsrf_cookies", True)
     return make_service_app(routes, template_dir=TEMPLATES, **settings)

@@ -93,3 +93,50 @@ def test_index_links_all_resolve(demo: ServerThread) -> None:
     for link in links:
         status = get(demo, link).status_code
         assert status in (200, 301, 302, 303, 307, 308, 400), (link, status)
+
+
+def no_controls(location: str) -> bool:
+    return not any(ord(c) < 0x20 or ord(c) == 0x7F for c in location)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/redirects/chain/1?total=5%0d%0aX-Injected:%201", "/redirects/chain/1?total=%00", "/redirects/chain/0?total=%01",
+     "/redirects/chain/3?total=%0b", "/redirects/old/a%0d%0aX-Injected:%201", "/redirects/old/a%00b",
+     "/redirects/old/a%01b", "/redirects/old/a%0bb", "/redirects/old/a%7fb", "/redirects/old/a%c2%85b"],
+)
+def test_control_characters_bound_for_location_are_a_400(demo: ServerThread, path: str) -> None:
+    response = get(demo, path)
+    assert response.status_code == 400, (path, response.status_code, response.headers.get("Location"))
+    assert "Location" not in response.headers and "X-Injected" not in response.headers
+
+
+def test_a_path_group_is_re_encoded_in_the_target(demo: ServerThread) -> None:
+    response = get(demo, "/redirects/old/caf%C3%A9/50%25%20off?x=%C3%A9")
+    assert (response.status_code, response.headers["Location"]) == (301, "/redirects/new/caf%C3%A9/50%25%20off?x=%C3%A9")
+    assert no_controls(response.headers["Location"])
+
+
+@pytest.mark.parametrize("digits", ["9" * 4400, "0" * 4400, "123", "021"])
+def test_a_huge_or_too_large_hop_count_is_a_400(demo: ServerThread, digits: str) -> None:
+    assert get(demo, f"/redirects/chain/{digits}").status_code == 400
+
+
+@pytest.mark.parametrize("total", ["5%26via%3Devil", "abc", "-1", "9" * 4400, "%EF%BC%95"])
+def test_total_cannot_add_parameters_or_be_anything_but_a_count(demo: ServerThread, total: str) -> None:
+    response = get(demo, f"/redirects/chain/1?total={total}")
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+
+
+def test_total_goes_on_encoded(demo: ServerThread) -> None:
+    response = get(demo, "/redirects/chain/2?total=7")
+    assert response.headers["Location"] == "/redirects/chain/1?total=7"
+    last = get(demo, "/redirects/chain/0?total=7")
+    assert last.headers["Location"] == "/redirects/landed?via=chain&hops=7"
+
+
+def test_guarded_targets_beyond_ascii_are_encoded(demo: ServerThread) -> None:
+    response = get(demo, "/redirects/go", params={"next": "/redirects/landed?via=caf\u00e9"})
+    assert (response.status_code, response.headers["Location"]) == (302, "/redirects/landed?via=caf%C3%A9")
+    assert get(demo, "/redirects/go", params={"next": "/redirects/landed?via=a\u0085b"}).status_code == 400
