@@ -17,6 +17,7 @@ from typing import Any
 
 from framework import routing
 from framework.httpserver import HTTPServer
+from framework.log import access_log
 from framework.httputil import (
     HTTPConnection,
     HTTPHeaders,
@@ -33,7 +34,6 @@ from framework.web.settings import AppSettings, resolve_settings
 
 __all__ = ["Application"]
 
-access_log = logging.getLogger("framework.access")
 
 # Tasks of handlers that are still running; asyncio keeps only weak references.
 _running_tasks: set[asyncio.Future[Any]] = set()

@@ -16,6 +16,7 @@ from typing import Any
 from framework import options as opts
 from framework.httpserver import HTTPServer
 from framework.lifecycle import Lifecycle, serve_forever
+from framework.log import access_log, log_in_background
 from framework.web import Application
 
 __all__ = ["run"]
@@ -30,6 +31,7 @@ def define_options(parser: opts.OptionParser, *, default_port: int, default_pref
     parser.define("debug", default=False, type=bool, help="tracebacks in error pages, template reloading", group="service")
     parser.define("prefix", default=default_prefix, type=str, help="public path prefix, e.g. /forms/", group="service")
     parser.define("drain_timeout", default=10.0, type=float, help="seconds to finish requests on SIGTERM", group="service")
+    parser.define("access_log", default=True, type=bool, help="log every request (off: only 4xx/5xx; nginx logs them all)", group="service")
     parser.define("xheaders", default=True, type=bool, help="trust X-Forwarded-* (only behind the proxy)", group="service")
 
 
@@ -48,7 +50,13 @@ def run(
     parser = opts.OptionParser()
     define_options(parser, default_port=default_port, default_prefix=default_prefix)
     parser.parse_command_line(argv if argv is not None else sys.argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stdout)
+    stdout = logging.StreamHandler(sys.stdout)
+    stdout.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # stdout is a pipe to the engine's log collector: written from a thread,
+    # so a collector that falls behind never stalls the event loop.
+    logs = log_in_background(stdout)
+    if not parser.access_log:
+        access_log.setLevel(logging.WARNING)  # errors (4xx/5xx) are still logged
     lifecycle = Lifecycle()
     settings: dict[str, Any] = {"prefix": parser.prefix, "debug": parser.debug, "lifecycle": lifecycle}
     app = make_app(**settings)
@@ -58,4 +66,5 @@ def run(
     reports = serve_forever([server], lifecycle=lifecycle, drain_timeout=parser.drain_timeout)
     aborted = sum(report.aborted for report in reports)
     log.info("stopped%s", f" ({aborted} connections aborted)" if aborted else "")
+    logs.stop()
     return 1 if aborted else 0
