@@ -13,9 +13,17 @@ reading cannot make the server hold its responses in memory.
 
 Each connection owns one timer, re-armed lazily: a phase change only moves a
 deadline, and the timer, when it fires early, re-arms itself for the rest.
-Phases: reading a head (``header_timeout``, slowloris), idle between requests
-(``idle_connection_timeout``), reading a body (``body_timeout``, reset by each
-chunk), and waiting for the application (no limit, so long-polls live).
+Phases: reading a head (``header_timeout``: a total deadline from the head's
+first byte, so trickling bytes does not extend it: slowloris), idle between
+requests (``idle_connection_timeout``), reading a body (``body_timeout`` of
+silence, and a minimum average rate, ``min_body_rate``: see
+``_arm_body_deadline``), and waiting for the application (no limit, so
+long-polls live; time the application takes is never counted against the
+client).
+
+``xheaders``: the ``X-Real-Ip``/``X-Forwarded-*`` headers are believed only
+on connections whose peer address is in ``trusted_proxies``; from anyone
+else they are ignored (a client could claim any address or scheme).
 
 Tornado has a module of this name; ours holds the per-connection half of the
 server, while ``httpserver`` keeps listening, accepting and draining.
@@ -25,11 +33,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ipaddress
 import weakref
 import logging
 import socket
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol, cast
 
 from framework import http1
@@ -44,7 +53,15 @@ from framework.httputil import (
     ResponseStartLine,
 )
 
-__all__ = ["ConnectionContext", "ConnectionOwner", "HTTP1Connection", "HTTP1ServerProtocol", "ServerConfig"]
+__all__ = [
+    "ConnectionContext",
+    "ConnectionOwner",
+    "HTTP1Connection",
+    "HTTP1ServerProtocol",
+    "ServerConfig",
+    "is_trusted",
+    "parse_networks",
+]
 
 app_log = logging.getLogger("framework.application")
 gen_log = logging.getLogger("framework.general")
@@ -61,6 +78,8 @@ _LINGER_MAX_BYTES = 16 * 1024 * 1024
 _CONTINUE = http1.serialize_response_head(100, [])
 _new_tuple = tuple.__new__
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
 
 @dataclasses.dataclass(slots=True)
 class ConnectionContext:
@@ -70,16 +89,19 @@ class ConnectionContext:
     remote_ip: str | None
     protocol: str
     trusted_downstream: frozenset[str] = frozenset()
+    trusted_proxies: tuple[IPNetwork, ...] = ()
 
     def apply_xheaders(self, headers: HTTPHeaders) -> None:
         """Trust the proxy's ``X-Real-Ip``/``X-Forwarded-For`` and ``X-Forwarded-Proto``.
 
-        The client is the rightmost ``X-Forwarded-For`` entry that is not a
-        trusted downstream proxy: entries further left are the client's to forge.
+        Called only for a peer in ``trusted_proxies``. The client is the
+        rightmost ``X-Forwarded-For`` entry that is not a trusted proxy (or a
+        ``trusted_downstream`` address): entries further left are the
+        client's to forge.
         """
         forwarded = headers.get("X-Forwarded-For", "")
         hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        while hops and hops[-1] in self.trusted_downstream:
+        while hops and (hops[-1] in self.trusted_downstream or is_trusted(hops[-1], self.trusted_proxies)):
             hops.pop()
         ip = headers.get("X-Real-Ip") or (hops[-1] if hops else None)
         if ip and _is_ip(ip):
@@ -88,6 +110,29 @@ class ConnectionContext:
         proto = proto.split(",")[-1].strip().lower()
         if proto in ("http", "https"):
             self.protocol = proto
+
+
+def parse_networks(entries: Iterable[str]) -> tuple[IPNetwork, ...]:
+    """Addresses and CIDR networks (``"10.0.0.1"``, ``"172.16.0.0/12"``, ``"::1"``) as networks.
+
+    Raises:
+        ValueError: an entry is neither (a host name is refused: trust is
+            decided on the peer's address, never on a name that could change).
+    """
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries)
+
+
+def is_trusted(ip: str | None, networks: tuple[IPNetwork, ...]) -> bool:
+    """True when ``ip`` lies in one of ``networks`` (an IPv4-mapped IPv6 address counts as IPv4)."""
+    if ip is None or not networks:
+        return False
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
 
 
 def _is_ip(text: str) -> bool:
@@ -113,6 +158,8 @@ class ServerConfig:
     max_connections: int | None
     trusted_downstream: frozenset[str]
     ssl_context: ssl.SSLContext | None
+    min_body_rate: float | None = None
+    trusted_proxies: tuple[IPNetwork, ...] = ()
 
 
 class ConnectionOwner(Protocol):
@@ -303,7 +350,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         "server", "config", "parser", "transport", "context", "phase", "draining",
         "request_complete", "current", "message", "waiting", "processing",
         "reading_paused", "write_waiter", "writing_paused", "deadline", "timer",
-        "timer_when", "body_timeout", "loop", "lingered",
+        "timer_when", "body_timeout", "loop", "lingered", "peer_trusted",
+        "body_started", "body_received", "wait_started",
     )
 
     def __init__(self, server: ConnectionOwner) -> None:
@@ -328,6 +376,12 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self.timer_when = 0.0
         self.body_timeout = self.config.body_timeout
         self.lingered = 0
+        self.peer_trusted = False
+        # Body rate accounting (_arm_body_deadline): when the body began (moved
+        # on by time spent waiting for the application), bytes since then.
+        self.body_started = 0.0
+        self.body_received = 0
+        self.wait_started = 0.0
 
     # -- asyncio callbacks ------------------------------------------------
 
@@ -339,12 +393,17 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         address = transport.get_extra_info("peername")
         ip = address[0] if isinstance(address, tuple) else None
         proto = "https" if transport.get_extra_info("sslcontext") is not None else "http"
-        self.context = ConnectionContext(address, ip, proto, self.config.trusted_downstream)
-        cap = self.config.max_connections
-        if cap is not None and len(connections) > cap:
-            gen_log.warning("refusing connection from %s: %d connections open (max %d)", ip, len(connections), cap)
-            self._send_error(503, "server at its connection limit")
-            return
+        config = self.config
+        self.context = ConnectionContext(address, ip, proto, config.trusted_downstream, config.trusted_proxies)
+        self.peer_trusted = config.xheaders and is_trusted(ip, config.trusted_proxies)
+        cap = config.max_connections
+        if cap is not None:
+            # Upgraded connections (WebSockets) hold a descriptor too.
+            count = len(connections) + len(self.server._upgraded)
+            if count > cap:
+                gen_log.warning("refusing connection from %s: %d connections open (max %d)", ip, count, cap)
+                self._send_error(503, "server at its connection limit")
+                return
         self._set_deadline(self.config.header_timeout)
 
     def data_received(self, data: bytes) -> None:
@@ -355,8 +414,10 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self.parser.feed(data)
         if phase == _IDLE:
             self.phase = _HEAD
-        elif phase == _BODY and self.body_timeout is not None:
-            self._set_deadline(self.body_timeout)
+        elif phase == _BODY:
+            self.body_received += len(data)
+            if not self.waiting:  # else the application's time: no deadline
+                self._arm_body_deadline()
         if not self.waiting:
             self._process()
         if self.phase == _HEAD and phase != _HEAD:
@@ -479,7 +540,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self.request_complete = False
         context = self.context
         headers = HTTPHeaders.adopt(head.fields)
-        if self.config.xheaders:
+        if self.peer_trusted:
             context = dataclasses.replace(context)
             context.apply_xheaders(headers)
         conn = HTTP1Connection(self, context, head)
@@ -487,7 +548,9 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self.body_timeout = self.config.body_timeout
         if head.chunked or head.content_length:
             self.phase = _BODY
-            self._set_deadline(self.body_timeout)
+            self.body_started = self.loop.time()
+            self.body_received = 0
+            self._arm_body_deadline()
         else:
             self.phase = _APP
             self.deadline = None  # the application's time: no limit
@@ -502,8 +565,14 @@ class HTTP1ServerProtocol(asyncio.Protocol):
 
     def _send_continue(self) -> None:
         conn = self.current
-        if conn is not None and not conn._headers_written and self.transport is not None:
-            self.transport.write(_CONTINUE)
+        if conn is None or conn._headers_written or self.transport is None:
+            return
+        if self.parser.declared_body_too_large:
+            # The body would be refused (413, from the next event): never
+            # invite it. Asked now, after headers_received, so a handler that
+            # raised its limit in prepare() gets its 100 Continue.
+            return
+        self.transport.write(_CONTINUE)
 
     def _finish_request(self) -> None:
         self.request_complete = True
@@ -518,6 +587,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self.waiting = True
         if self.phase == _BODY:
             self._set_deadline(None)  # the application's time, not the client's
+            self.wait_started = self.loop.time()
         if not self.reading_paused and self.transport is not None:
             self.reading_paused = True
             self.transport.pause_reading()
@@ -534,7 +604,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             return
         head = self.current._head if self.current is not None else None
         if self.phase == _BODY:
-            self._set_deadline(self.body_timeout)
+            self.body_started += self.loop.time() - self.wait_started
+            self._arm_body_deadline()
             if head is not None and head.expect_continue:
                 self._send_continue()
         self._resume_reading()
@@ -613,6 +684,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         headers = [
             ("Content-Type", "text/plain; charset=utf-8"),
             ("Content-Length", str(len(body))),
+            ("X-Content-Type-Options", "nosniff"),
             ("Connection", "close"),
         ]
         transport.write(http1.serialize_response_head(status, headers) + body)
@@ -652,7 +724,29 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         if seconds is None:
             self.deadline = None
             return
-        deadline = self.loop.time() + seconds
+        self._set_deadline_at(self.loop.time() + seconds)
+
+    def _arm_body_deadline(self) -> None:
+        """The body's deadline: ``body_timeout`` of silence, and a minimum average rate.
+
+        The rate rule is Apache mod_reqtimeout's ``body=T,MinRate=R``: the body
+        gets ``body_timeout`` seconds of grace, plus one second for every
+        ``min_body_rate`` bytes received. A client trickling a byte every few
+        seconds resets the silence timer forever, but not this one. Time
+        spent waiting for the application is not counted (``body_started``
+        moves on by it).
+        """
+        timeout = self.body_timeout
+        if timeout is None:
+            self.deadline = None
+            return
+        deadline = self.loop.time() + timeout
+        rate = self.config.min_body_rate
+        if rate:
+            deadline = min(deadline, self.body_started + timeout + self.body_received / rate)
+        self._set_deadline_at(deadline)
+
+    def _set_deadline_at(self, deadline: float) -> None:
         self.deadline = deadline
         if self.timer is None or self.timer_when > deadline:
             if self.timer is not None:
@@ -673,7 +767,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             self.phase = _CLOSING
             self.transport.close()
             return
-        names = {_IDLE: "idle", _HEAD: "header", _BODY: "body"}
+        names = {_IDLE: "idle", _HEAD: "header", _BODY: "body (silence or rate)"}
         gen_log.info("closing connection from %s: %s timeout", self.context.remote_ip, names.get(self.phase, "?"))
         self._close()
 

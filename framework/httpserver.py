@@ -5,6 +5,28 @@ responses, timeouts) lives in ``http1connection``; this module owns the
 sockets. ``max_connections``: a connection beyond the cap is answered with
 503 and closed at once (simpler and fairer to clients than leaving them in the
 kernel's backlog).
+
+Defaults are a public server's (issue 12), each overridable by its argument:
+
+- ``max_body_size``: 8 MiB (``DEFAULT_MAX_BODY_SIZE``), since a buffered body
+  sits whole in memory (Tornado's default is 100 MB; ours is stricter).
+  Handlers that take more, such as ``@stream_request_body`` uploads, raise it
+  per request with ``self.request.connection.set_max_body_size(n)`` in
+  ``prepare()``.
+- ``header_timeout``: 10 s for a whole request head from its first byte
+  (slowloris: trickled bytes do not extend it).
+- ``body_timeout``: 60 s without a body byte; and ``min_body_rate``: 500
+  bytes/s on average once ``body_timeout`` of grace is spent
+  (``DEFAULT_MIN_BODY_RATE``; None turns the rate rule off).
+- ``idle_connection_timeout``: 75 s (``DEFAULT_IDLE_CONNECTION_TIMEOUT``),
+  longer than a proxy's upstream keep-alive (nginx: 60 s), so the proxy closes
+  an idle pooled connection before this server does and never reuses one that
+  is being closed.
+- ``max_connections``: the open-file limit less a reserve for the
+  application's own files and sockets (``default_max_connections()``);
+  upgraded connections (WebSockets) count too.
+- ``xheaders``: off; when on, believed only on connections from
+  ``trusted_proxies`` (none by default: nobody is trusted until configured).
 """
 
 from __future__ import annotations
@@ -12,8 +34,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import errno
+import ipaddress
 import logging
 import os
+import resource
 import socket
 import ssl
 import weakref
@@ -21,7 +45,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from framework import http1
-from framework.http1connection import ConnectionContext, HTTP1ServerProtocol, ServerConfig
+from framework.http1connection import ConnectionContext, HTTP1ServerProtocol, ServerConfig, parse_networks
 from framework.httputil import (
     HTTPConnection,
     HTTPHeaders,
@@ -32,9 +56,44 @@ from framework.httputil import (
 )
 from framework.ioloop import IOLoop
 
-__all__ = ["HTTPServer", "ServerStats", "DrainReport", "bind_sockets", "ConnectionContext"]
+__all__ = [
+    "DEFAULT_IDLE_CONNECTION_TIMEOUT",
+    "DEFAULT_MAX_BODY_SIZE",
+    "DEFAULT_MIN_BODY_RATE",
+    "ConnectionContext",
+    "DrainReport",
+    "HTTPServer",
+    "ServerStats",
+    "bind_sockets",
+    "default_max_connections",
+]
 
 gen_log = logging.getLogger("framework.general")
+
+DEFAULT_MAX_BODY_SIZE = 8 * 1024 * 1024
+"""Bytes of a request body when neither ``max_body_size`` nor ``limits`` says otherwise."""
+DEFAULT_MIN_BODY_RATE = 500.0
+"""Bytes per second a request body must average once its grace (``body_timeout``) is spent."""
+DEFAULT_IDLE_CONNECTION_TIMEOUT = 75.0
+"""Seconds an idle keep-alive connection is kept (a proxy's pool gives up at 60 s)."""
+_FD_RESERVE_MIN = 64
+
+
+def default_max_connections() -> int | None:
+    """A connection cap that fits the process's open-file limit (RLIMIT_NOFILE, soft).
+
+    Each connection is a descriptor; past the limit ``accept()`` fails and the
+    listening socket spins on EMFILE. A tenth of the limit (at least 64) is
+    kept back for the application's own files and sockets. None when the
+    limit is unlimited or unknown.
+    """
+    try:
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (OSError, ValueError):
+        return None
+    if soft == resource.RLIM_INFINITY or soft <= 0:
+        return None
+    return max(1, soft - max(_FD_RESERVE_MIN, soft // 10))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -149,6 +208,32 @@ def bind_sockets(
     return sockets
 
 
+class _Default:
+    """The type of ``_DEFAULT``: "not given", where None already means "no cap"."""
+
+    __slots__ = ()
+
+
+_DEFAULT = _Default()
+
+
+def _trusted_proxies(xheaders: bool, entries: Iterable[str] | str | None) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Resolve ``trusted_proxies`` once; warn when ``xheaders`` is on but trusts nobody.
+
+    Raises:
+        ValueError: an entry is not an address or network.
+    """
+    if isinstance(entries, str):
+        entries = [entries]  # one network given bare: not its characters
+    networks = parse_networks(entries or ())
+    if xheaders and not networks:
+        gen_log.warning(
+            "xheaders=True without trusted_proxies: X-Forwarded-*/X-Real-Ip are ignored "
+            "(pass the proxy's addresses or networks as trusted_proxies)"
+        )
+    return networks
+
+
 def _ssl_context(ssl_options: ssl.SSLContext | dict[str, Any] | None) -> ssl.SSLContext | None:
     if ssl_options is None or isinstance(ssl_options, ssl.SSLContext):
         return ssl_options
@@ -168,16 +253,32 @@ class HTTPServer:
     ``Application``) or a plain callable taking an ``HTTPServerRequest``.
 
     Args:
-        xheaders: trust ``X-Real-Ip``/``X-Forwarded-For`` and
-            ``X-Forwarded-Proto``/``X-Scheme`` (only behind a proxy you run).
+        xheaders: use ``X-Real-Ip``/``X-Forwarded-For`` and
+            ``X-Forwarded-Proto``/``X-Scheme`` for ``remote_ip`` and
+            ``protocol`` (Tornado's name), but only on connections from
+            ``trusted_proxies``. Unlike Tornado, ``xheaders=True`` alone
+            trusts nobody (a warning says so).
+        trusted_proxies: addresses and CIDR networks (``"172.18.0.0/16"``,
+            ``"::1"``) whose connections may set the X-headers: the proxy in
+            front of this server. ``["0.0.0.0/0", "::/0"]`` is Tornado's
+            trust-everyone behaviour. Also skipped, as proxies, when looking for
+            the client in ``X-Forwarded-For``.
         max_header_size: bytes of request line plus headers (431 beyond).
-        max_body_size: bytes of a request body (413 beyond); handlers may
-            override it per request.
-        header_timeout: seconds to receive a complete head (slowloris guard).
+        max_body_size: bytes of a request body (413 beyond); default
+            ``DEFAULT_MAX_BODY_SIZE`` (8 MiB); handlers may raise or lower it
+            per request (``request.connection.set_max_body_size``).
+        header_timeout: seconds to receive a complete head, counted from its
+            first byte and not extended by more bytes (slowloris guard).
         idle_connection_timeout: seconds an idle keep-alive connection is kept.
         body_timeout: seconds without body bytes before the connection is cut.
-        max_connections: concurrent connections; beyond it a 503 and close.
-        trusted_downstream: proxy addresses skipped in ``X-Forwarded-For``.
+        min_body_rate: bytes per second a body must average after
+            ``body_timeout`` seconds of grace (one more second is allowed per
+            ``min_body_rate`` bytes received); None for no rate rule.
+        max_connections: concurrent connections (WebSockets included); beyond
+            it a 503 and close. Default: ``default_max_connections()``, from
+            the open-file limit when the server is created; None for no cap.
+        trusted_downstream: proxy addresses skipped in ``X-Forwarded-For``
+            (Tornado's argument; ``trusted_proxies`` are skipped as well).
         limits: a complete ``http1.Limits``, instead of the two size arguments.
     """
 
@@ -191,10 +292,12 @@ class HTTPServer:
         max_header_size: int | None = None,
         max_body_size: int | None = None,
         header_timeout: float = 10.0,
-        idle_connection_timeout: float = 3600.0,
+        idle_connection_timeout: float = DEFAULT_IDLE_CONNECTION_TIMEOUT,
         body_timeout: float | None = 60.0,
-        max_connections: int | None = None,
+        min_body_rate: float | None = DEFAULT_MIN_BODY_RATE,
+        max_connections: int | None | _Default = _DEFAULT,
         trusted_downstream: Iterable[str] | None = None,
+        trusted_proxies: Iterable[str] | None = None,
         limits: http1.Limits | None = None,
         **ignored: Any,
     ) -> None:
@@ -206,7 +309,7 @@ class HTTPServer:
             self._delegate: HTTPServerConnectionDelegate = request_callback
         else:
             self._delegate = _CallableAdapter(request_callback)
-        limits = limits or http1.Limits()
+        limits = limits or http1.Limits(max_body_bytes=DEFAULT_MAX_BODY_SIZE)
         if max_header_size is not None:
             limits = dataclasses.replace(limits, max_header_bytes=max_header_size)
         if max_body_size is not None:
@@ -218,9 +321,11 @@ class HTTPServer:
             header_timeout=header_timeout,
             idle_connection_timeout=idle_connection_timeout,
             body_timeout=body_timeout,
-            max_connections=max_connections,
+            max_connections=default_max_connections() if isinstance(max_connections, _Default) else max_connections,
             trusted_downstream=frozenset(trusted_downstream or ()),
             ssl_context=_ssl_context(ssl_options),
+            min_body_rate=min_body_rate,
+            trusted_proxies=_trusted_proxies(xheaders, trusted_proxies),
         )
         self._connections: set[HTTP1ServerProtocol] = set()
         self._forced_aborts = 0

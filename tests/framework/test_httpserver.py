@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from framework import httpserver
 from framework.httpserver import DrainReport, HTTPServer, ServerStats
 from framework.httputil import (
     HTTPConnection,
@@ -647,6 +648,52 @@ async def test_expect_100_continue_is_answered_before_the_body() -> None:
 
 
 @async_test
+async def test_expect_100_continue_with_a_length_over_the_limit_gets_413_and_no_100() -> None:
+    # RFC 9110 10.1.1: a server may answer the final status instead of 100;
+    # inviting a body it will refuse wastes the client's upload.
+    def handle(request: HTTPServerRequest) -> None:
+        respond(request.connection, b"should not be reached")
+
+    async with serving(handle, max_body_size=1000) as (_, port), connect(port) as (reader, writer):
+        writer.write(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1001\r\nExpect: 100-continue\r\n\r\n")
+        data = await read_to_eof(reader)
+        assert data.startswith(b"HTTP/1.1 413 "), data
+        assert b"100 Continue" not in data
+
+
+@async_test
+async def test_expect_100_continue_counts_a_limit_raised_in_headers_received() -> None:
+    class Uploads(HTTPServerConnectionDelegate):
+        def start_request(self, server_conn: object, request_conn: HTTPConnection) -> HTTPMessageDelegate:
+            return UploadMessage(request_conn)
+
+    class UploadMessage(HTTPMessageDelegate):
+        def __init__(self, conn: HTTPConnection) -> None:
+            self.conn = conn
+            self.size = 0
+
+        async def raise_limit(self) -> None:
+            await asyncio.sleep(0)  # as an async prepare() does
+            self.conn.set_max_body_size(5000)  # type: ignore[attr-defined]
+
+        def headers_received(self, start_line: RequestStartLine, headers: HTTPHeaders) -> Awaitable[None]:
+            return self.raise_limit()
+
+        def data_received(self, chunk: bytes) -> None:
+            self.size += len(chunk)
+
+        def finish(self) -> None:
+            respond(self.conn, str(self.size).encode())
+
+    async with serving(Uploads(), max_body_size=10) as (_, port), connect(port) as (reader, writer):
+        writer.write(b"PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: 4000\r\nExpect: 100-continue\r\n\r\n")
+        interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), READ_TIMEOUT)
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        writer.write(b"x" * 4000)
+        assert (await read_response(reader)).body == b"4000"
+
+
+@async_test
 async def test_expect_100_continue_after_a_flow_controlled_headers_received() -> None:
     class Slow(HTTPServerConnectionDelegate):
         def start_request(self, server_conn: object, request_conn: HTTPConnection) -> HTTPMessageDelegate:
@@ -803,6 +850,60 @@ async def test_body_timeout_cuts_a_stalled_body() -> None:
     assert "finish" not in events
     assert events[-1] == "close" and events.count("close") == 1
     assert "data" in events
+
+
+@async_test
+async def test_min_body_rate_cuts_a_trickled_body_that_the_silence_timeout_never_would() -> None:
+    # One byte every 0.05 s, each well inside body_timeout (0.3 s): the
+    # silence timer alone is reset forever. At 1000 bytes/s minimum, with
+    # 0.3 s of grace, the body is cut after 0.3 s + (bytes received / 1000) s.
+    closed = asyncio.Event()
+
+    class Upload(HTTPServerConnectionDelegate):
+        def start_request(self, server_conn: object, request_conn: HTTPConnection) -> HTTPMessageDelegate:
+            return UploadMessage()
+
+    class UploadMessage(HTTPMessageDelegate):
+        def on_connection_close(self) -> None:
+            closed.set()
+
+    limits = {"body_timeout": 0.3, "min_body_rate": 1000.0}
+    async with serving(Upload(), **limits) as (_, port), connect(port) as (reader, writer):
+        writer.write(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n")
+        sent = 0
+
+        async def trickle() -> None:
+            nonlocal sent
+            with contextlib.suppress(OSError):
+                while True:
+                    writer.write(b"x")
+                    sent += 1
+                    await asyncio.sleep(0.05)
+
+        sender = asyncio.ensure_future(trickle())
+        try:
+            assert await is_closed(reader)
+            await asyncio.wait_for(closed.wait(), READ_TIMEOUT)
+        finally:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+        assert sent < 1000  # cut long before the body (or the test's bound) ended
+
+
+@async_test
+async def test_min_body_rate_lets_a_steady_body_through() -> None:
+    def handle(request: HTTPServerRequest) -> None:
+        respond(request.connection, str(len(request.body)).encode())
+
+    # Slower than body_timeout's grace in total, but far above the rate.
+    limits = {"body_timeout": 0.1, "min_body_rate": 10.0}
+    async with serving(handle, **limits) as (_, port), connect(port) as (reader, writer):
+        writer.write(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 500\r\n\r\n")
+        for _ in range(10):  # about 1000 bytes/s, a hundred times the minimum
+            writer.write(b"y" * 50)
+            await asyncio.sleep(0.05)
+        assert (await read_response(reader)).body == b"500"
 
 
 @async_test
@@ -993,7 +1094,8 @@ def echo_origin(request: HTTPServerRequest) -> None:
 
 @async_test
 async def test_xheaders_set_remote_ip_and_protocol() -> None:
-    async with serving(echo_origin, xheaders=True, trusted_downstream=["10.0.0.1"]) as (_, port):
+    trust = {"trusted_proxies": ["127.0.0.1"], "trusted_downstream": ["10.0.0.1"]}
+    async with serving(echo_origin, xheaders=True, **trust) as (_, port):
         async with connect(port) as (reader, writer):
             for headers, expected in XHEADER_CASES:
                 writer.write(get(headers=headers))
@@ -1003,10 +1105,40 @@ async def test_xheaders_set_remote_ip_and_protocol() -> None:
 
 @async_test
 async def test_xheaders_are_ignored_unless_enabled() -> None:
-    async with serving(echo_origin) as (_, port), connect(port) as (reader, writer):
+    async with serving(echo_origin, trusted_proxies=["127.0.0.1"]) as (_, port), connect(port) as (reader, writer):
         for headers, _ in XHEADER_CASES:
             writer.write(get(headers=headers))
             assert (await read_response(reader)).body == b"127.0.0.1 http", headers
+
+
+@pytest.mark.parametrize("trusted", [None, ["10.9.0.0/16", "::1"]], ids=["nobody", "other-networks"])
+@async_test
+async def test_xheaders_from_a_peer_that_is_not_a_trusted_proxy_are_ignored(
+    trusted: list[str] | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A service reached directly (not through its proxy) must not take a
+    # client's word for its address or scheme.
+    async with serving(echo_origin, xheaders=True, trusted_proxies=trusted) as (_, port):
+        async with connect(port) as (reader, writer):
+            for headers, _ in XHEADER_CASES:
+                writer.write(get(headers=headers))
+                assert (await read_response(reader)).body == b"127.0.0.1 http", headers
+    warned = [r.getMessage() for r in caplog.records if "trusted_proxies" in r.getMessage()]
+    assert bool(warned) is (trusted is None)
+
+
+@async_test
+async def test_trusted_proxy_networks_are_cidr_and_skipped_in_x_forwarded_for() -> None:
+    async with serving(echo_origin, xheaders=True, trusted_proxies=["127.0.0.0/8", "10.1.0.0/16"]) as (_, port):
+        async with connect(port) as (reader, writer):
+            writer.write(get(headers="X-Forwarded-For: 1.2.3.4, 10.1.2.3, 127.0.0.9\r\n"))
+            assert (await read_response(reader)).body == b"1.2.3.4 http"
+
+
+@pytest.mark.parametrize("entry", ["proxy.example", "10.0.0.0/33", ""])
+def test_trusted_proxies_must_be_addresses_or_networks(entry: str) -> None:
+    with pytest.raises(ValueError):
+        HTTPServer(echo_origin, xheaders=True, trusted_proxies=[entry])
 
 
 # -- connection limit and stats -----------------------------------------------------------------
@@ -1282,6 +1414,64 @@ def test_listen_then_ioloop_start_serves_requests() -> None:
         loop.close()
         IOLoop.clear_current()
     assert received == [b"hello from the tutorial"]
+
+
+def test_public_server_defaults() -> None:
+    # Issue 12: a buffered body of a few MB, keep-alive idle for 75 s (longer
+    # than nginx's 60 s upstream pool), a connection cap that fits the
+    # open-file limit, a minimum body rate, and no X-header trust.
+    config = HTTPServer(echo_origin)._config
+    assert config.limits.max_body_bytes == httpserver.DEFAULT_MAX_BODY_SIZE == 8 * 1024 * 1024
+    assert config.idle_connection_timeout == 75.0
+    assert config.header_timeout == 10.0 and config.body_timeout == 60.0
+    assert config.min_body_rate == 500.0
+    assert not config.xheaders and config.trusted_proxies == ()
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert config.max_connections == httpserver.default_max_connections()
+    if soft != resource.RLIM_INFINITY:
+        assert config.max_connections is not None and 0 < config.max_connections < soft
+    # Each is overridable, None meaning "no cap" where that makes sense.
+    custom = HTTPServer(echo_origin, max_connections=None, idle_connection_timeout=5.0, max_body_size=1)._config
+    assert (custom.max_connections, custom.idle_connection_timeout, custom.limits.max_body_bytes) == (None, 5.0, 1)
+
+
+def test_default_max_connections_follows_the_open_file_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (1024, 4096))
+    assert httpserver.default_max_connections() == 1024 - 102
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (256, 4096))
+    assert httpserver.default_max_connections() == 256 - 64
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
+    assert httpserver.default_max_connections() is None
+
+
+@async_test
+async def test_default_body_limit_refuses_a_large_buffered_body() -> None:
+    def handle(request: HTTPServerRequest) -> None:
+        respond(request.connection, b"should not be reached")
+
+    async with serving(handle) as (_, port), connect(port) as (reader, writer):
+        size = httpserver.DEFAULT_MAX_BODY_SIZE + 1
+        writer.write(f"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: {size}\r\n\r\n".encode())
+        assert (await read_to_eof(reader)).startswith(b"HTTP/1.1 413 ")
+
+
+@async_test
+async def test_protocol_error_responses_carry_nosniff() -> None:
+    async with serving(echo_origin) as (_, port), connect(port) as (reader, writer):
+        writer.write(b"NOT A REQUEST LINE\r\n\r\n")
+        data = await read_to_eof(reader)
+        assert data.startswith(b"HTTP/1.1 400 ")
+        assert b"\r\nX-Content-Type-Options: nosniff\r\n" in data
+
+
+@async_test
+async def test_absolute_form_request_reaches_the_application_as_origin_form() -> None:
+    def handle(request: HTTPServerRequest) -> None:
+        respond(request.connection, f"{request.host} {request.uri} {request.path}".encode())
+
+    async with serving(handle) as (_, port), connect(port) as (reader, writer):
+        writer.write(b"GET http://real.example:8080/a/b?c=d HTTP/1.1\r\nHost: other.example\r\n\r\n")
+        assert (await read_response(reader)).body == b"real.example:8080 /a/b?c=d /a/b"
 
 
 def test_unknown_constructor_argument_is_an_error() -> None:
