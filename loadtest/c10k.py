@@ -52,6 +52,7 @@ import c10k_report as report
 PROXY_CONNECTIONS_PER_20000 = 3_500  # measured here: docker-proxy died near 3,500 connections at 20,000 files
 FD_MARGIN = 100  # descriptors beyond the connections: probes in flight, stdio, the event loop
 MARK_ACK_TIMEOUT = 120.0
+FALLBACK_IMAGE = "framework-suite/services:latest"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -80,7 +81,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     where.add_argument("--direct", action="store_true", help="client in this process, straight to --url")
     where.add_argument("--client", action="store_true", help=argparse.SUPPRESS)  # inside the container
     mode.add_argument("--project", default="framework-suite", help="compose project name")
-    mode.add_argument("--image", default="framework-suite/locust:latest", help="image the client runs in")
+    mode.add_argument("--image", default="framework-suite/locust:latest",
+                      help="image the client runs in (any with python3; default: the locust image, else the"
+                           " services image)")
     mode.add_argument("--inner-url", default="http://nginx:8080", help="the target seen from the compose network")
     mode.add_argument("--containers", default="nginx,chat", help="compose services whose memory is read")
     mode.add_argument("--nofile", type=int, default=20_000, help="the client container's open-file limit")
@@ -238,6 +241,7 @@ def compose_main(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(f"c10k: no running container for {', '.join(missing)} in compose project {args.project}")
     for warning in container_limits_warnings(groups, args):
         client.log(f"warning: {warning}")
+    args.image = pick_image(args.image)
     name = f"c10k-{os.getpid()}-{secrets.token_hex(3)}"
     process = subprocess.Popen(container_command(args, name), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                text=True)
@@ -251,6 +255,19 @@ def compose_main(args: argparse.Namespace) -> dict[str, Any]:
             stop_container(name, process)
     return {**result, "mode": f"via the compose network ({args.project}_default), client in {args.image}",
             "memory": memory}
+
+
+def pick_image(wanted: str) -> str:
+    """``wanted`` if it is here, else the services' image: the client needs only python3's stdlib."""
+    for image in (wanted, FALLBACK_IMAGE):
+        try:
+            host.docker("image", "inspect", "--format", "{{.Id}}", image)
+        except RuntimeError:
+            continue
+        if image != wanted:
+            client.log(f"{wanted} is not built (compose --profile loadtest builds it); using {image}")
+        return image
+    raise SystemExit(f"c10k: neither {wanted} nor {FALLBACK_IMAGE} is built: bring the stack up first")
 
 
 def follow_client(process: subprocess.Popen[str], groups: list[host.ContainerGroup], name: str

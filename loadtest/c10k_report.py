@@ -57,7 +57,7 @@ def verdict(result: dict[str, Any]) -> dict[str, bool]:
 
 
 def kib(value: float | None) -> str:
-    return "-" if value is None else f"{value / 1024:.2f} KiB"
+    return "-" if value is None else f"{value / 1024:.2f}"
 
 
 def ms(value: float | None) -> str:
@@ -103,18 +103,20 @@ def render_table(result: dict[str, Any]) -> str:
 
 def memory_lines(per_conn: dict[str, dict[str, dict[str, float | None]]],
                  memory: dict[str, dict[str, Any]]) -> list[str]:
+    """One row per container and phase: anon, kernel and everything charged, in KiB per connection."""
     if not per_conn:
         return ["memory per connection: not measured"]
     source = next((s.get("source") for mark in memory.values() for s in mark["groups"].values()), "?")
-    groups = sorted({group for phase in per_conn.values() for group in phase})
-    lines = [f"memory per connection (anon / all charged, from {source})",
-             f"  {'':<10} {'idle keep-alive':>28} {'long-poll':>28}"]
-    for group in groups:
-        cells = []
-        for phase in ("hold", "fanout"):
-            figures = per_conn.get(phase, {}).get(group, {})
-            cells.append(f"{kib(figures.get('anon'))} / {kib(figures.get('usage'))}")
-        lines.append(f"  {group:<10} {cells[0]:>28} {cells[1]:>28}")
+    lines = [f"memory per connection, KiB ({source}; anon: heap and stacks, kernel: sockets and the like)",
+             f"  {'':<10} {'':<16} {'anon':>8} {'kernel':>8} {'charged':>8}"]
+    for group in sorted({group for phase in per_conn.values() for group in phase}):
+        for phase, label in (("hold", "idle keep-alive"), ("fanout", "long-poll")):
+            figures = per_conn.get(phase, {}).get(group)
+            if figures is not None:
+                cells = " ".join(f"{kib(figures.get(kind)):>8}" for kind in ("anon", "kernel", "usage"))
+                lines.append(f"  {group:<10} {label:<16} {cells}")
+    lines.append("  (anon grows only past a process's earlier peak: a fresh stack gives first-touch figures;"
+                 " long-polls count beyond what phase 1 left resident)")
     return lines
 
 
@@ -145,7 +147,7 @@ def plot_memory(axes: Any, per_conn: dict[str, dict[str, dict[str, float | None]
     axes.set_xticks([i + width / 2 for i in range(len(groups))], groups)
     axes.set_ylabel("KiB per connection (anon)")
     axes.set_title("memory per connection")
-    axes.legend()
+    axes.legend(loc="upper left", fontsize="small")
 
 
 def plot_delivery(axes: Any, fanout: dict[str, Any]) -> None:
