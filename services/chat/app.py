@@ -69,6 +69,9 @@ class RoomHandler(ChatHandler):
 class NewMessageHandler(ChatHandler):
     """``POST a/message/new``: add a message (JSON back for scripts); the only way a room is created."""
 
+    # 2,000 characters of up to 4 UTF-8 bytes, percent-encoded, with room to spare for the other fields.
+    max_body_bytes = 32 * 1024
+
     async def post(self) -> None:
         name = self.room_name(self.get_body_argument("room"))
         nick = self.get_body_argument("nick").strip()[:MAX_NICK] or "anonymous"
@@ -89,6 +92,8 @@ class NewMessageHandler(ChatHandler):
 
 class UpdatesHandler(ChatHandler):
     """``POST a/message/updates``: messages after ``cursor``, waiting for one if there are none."""
+
+    max_body_bytes = 4 * 1024  # a room name, a cursor and the XSRF token
 
     wait_task: asyncio.Future[list[Message]] | None = None
 

@@ -35,6 +35,8 @@ class IndexHandler(BaseHandler):
 class RedirectToHandler(BaseHandler):
     """``/to/<kind>``: ``self.redirect()`` with the status the kind names, for GET and POST."""
 
+    max_body_bytes = 16 * 1024  # the demo form's one message field
+
     def get(self, kind: str) -> None:
         self._redirect(kind)
 
@@ -50,6 +52,8 @@ class RedirectToHandler(BaseHandler):
 
 class LandedHandler(BaseHandler):
     """Where the redirects arrive: shows the method and what the request carried."""
+
+    max_body_bytes = 16 * 1024  # what a 307 brings along: the demo form
 
     def get(self) -> None:
         self._show()
@@ -119,7 +123,7 @@ class GoHandler(BaseHandler):
         self.render("refused.html", target=target, reason=reason)
 
 
-class RewriteHandler(RedirectHandler):
+class RewriteHandler(BaseHandler, RedirectHandler):
     """``RedirectHandler`` whose route groups are checked and encoded before they go into the target.
 
     The groups come from the request path, decoded: ``/old/a%0d%0ab`` would
