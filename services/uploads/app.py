@@ -40,6 +40,7 @@ __all__ = ["make_app", "main"]
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
 MAX_FILES = 20
+MAX_TOKEN_BYTES = 512
 CHUNK = 64 * 1024
 
 _T = TypeVar("_T")
@@ -75,26 +76,27 @@ class IndexHandler(UploadsHandler):
     """The upload form and the list of stored files."""
 
     def get(self) -> None:
-        token = getattr(self, "xsrf_token", None)
-        action = self.reverse_url("upload")
-        if token is not None:
-            value = token.decode("latin-1") if isinstance(token, bytes) else str(token)
-            action += "?" + urllib.parse.urlencode({"_xsrf": value})
         uploaded = set(self.get_query_arguments("uploaded"))
         self.render(
             "index.html",
             files=self.store.list(),
             uploaded=uploaded,
-            action=action,
             max_mb=self.max_upload_bytes // (1024 * 1024),
             put_url=self.request.protocol + "://" + self.request.host + self.reverse_url("put", "example.bin"),
         )
 
 
 class StreamingUploadHandler(UploadsHandler):
-    """An upload in progress is thrown away on any error, before the error page goes out."""
+    """Stages a request's files and stores them only once the whole request has succeeded.
+
+    Any error, and a client that goes away, throws away every file of the
+    request (the one being written and those already staged) before the
+    error page goes out.
+    """
 
     writer: Writer | None = None
+    staged: list[Writer]
+    aborted = False
 
     def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
         self._abort()
@@ -106,19 +108,55 @@ class StreamingUploadHandler(UploadsHandler):
     def on_finish(self) -> None:
         self._abort()
 
-    def _abort(self) -> None:
+    async def begin(self, name: str, content_type: str) -> None:
+        """Start writing a file (unless the request already failed while the file was being opened)."""
+        writer = await self.blocking(self.store.begin, name, content_type)
+        if self.aborted:
+            writer.abort()
+            raise HTTPError(400, reason="the upload was abandoned")
+        self.writer = writer
+
+    async def stage(self) -> None:
+        """The current file is complete: close it and keep it for ``commit``."""
         writer, self.writer = self.writer, None
         if writer is not None:
-            writer.abort()
+            self.staged.append(writer)
+            await self.blocking(writer.finish)
+
+    async def commit(self) -> list[StoredFile]:
+        """The request succeeded: store every staged file."""
+        staged, self.staged = self.staged, []
+        return await self.blocking(self.store.commit, staged)
+
+    def _abort(self) -> None:
+        self.aborted = True
+        writers = [self.writer, *getattr(self, "staged", ())]
+        self.writer, self.staged = None, []
+        for writer in writers:
+            if writer is not None:
+                writer.abort()
 
 
 @stream_request_body
 class MultipartUploadHandler(StreamingUploadHandler):
     """``POST upload``: a browser form with one or many files, streamed part by part to disk.
 
-    The XSRF token comes in the query string: with a streamed body, the
-    check runs before any of the body (where a form's ``_xsrf`` field is) has arrived.
+    The XSRF token travels in the body (or, from scripts, in an
+    ``X-XSRFToken`` header), never in the URL where access logs would keep
+    it. With a streamed body the framework checks the token before the body
+    has arrived, so a body token must be the form's first field (browsers
+    send fields in document order): it is checked when that part ends,
+    before any file is written.
     """
+
+    xsrf_pending = False
+    xsrf_field: bytearray | None = None
+
+    def check_xsrf_cookie(self) -> None:
+        if self.request.headers.get("X-Xsrftoken") or self.request.headers.get("X-Csrftoken"):
+            self.check_xsrf_now()
+            return
+        self.xsrf_pending = True
 
     def prepare(self) -> None:
         # Room for the multipart framing around a file of the full size.
@@ -129,7 +167,7 @@ class MultipartUploadHandler(StreamingUploadHandler):
             raise HTTPError(exc.status, reason=exc.message) from None
         limits = MultipartLimits(max_parts=MAX_FILES + 10, max_file_bytes=self.max_upload_bytes)
         self.decoder = MultipartDecoder(boundary, limits=limits)
-        self.stored: list[StoredFile] = []
+        self.staged = []
 
     async def data_received(self, chunk: bytes) -> None:
         try:
@@ -139,19 +177,44 @@ class MultipartUploadHandler(StreamingUploadHandler):
             raise HTTPError(exc.status, reason=exc.message) from None
 
     async def _consume(self) -> None:
-        """Act on every event the decoder has: files to disk, fields ignored."""
+        """Act on every event the decoder has: the token checked, files staged, other fields ignored."""
         while (event := self.decoder.next_event()) is not NEED_DATA:
-            if isinstance(event, PartStart) and event.filename is not None:
-                if len(self.stored) >= MAX_FILES:
-                    raise HTTPError(413, reason=f"at most {MAX_FILES} files per upload")
-                self.writer = await self.blocking(self.store.begin, event.filename, event.content_type)
-            elif isinstance(event, PartData) and self.writer is not None:
-                await self.blocking(self.writer.write, event.data)
-            elif isinstance(event, PartEnd) and self.writer is not None:
-                writer, self.writer = self.writer, None
-                self.stored.append(await self.blocking(writer.commit))
+            if isinstance(event, PartStart):
+                await self._part_starts(event)
+            elif isinstance(event, PartData):
+                await self._part_data(event.data)
+            elif isinstance(event, PartEnd):
+                await self._part_ends()
             elif isinstance(event, MultipartEnd):
                 return
+
+    async def _part_starts(self, part: PartStart) -> None:
+        if self.xsrf_pending:
+            if part.name != "_xsrf" or part.filename is not None:
+                raise HTTPError(403, reason="XSRF token missing (the _xsrf field must come before the files)")
+            self.xsrf_field = bytearray()
+        elif part.filename is not None:
+            if len(self.staged) >= MAX_FILES:
+                raise HTTPError(413, reason=f"at most {MAX_FILES} files per upload")
+            await self.begin(part.filename, part.content_type)
+
+    async def _part_data(self, data: bytes) -> None:
+        if self.xsrf_field is not None:
+            if len(self.xsrf_field) + len(data) > MAX_TOKEN_BYTES:
+                raise HTTPError(403, reason="XSRF token does not match")
+            self.xsrf_field += data
+        elif self.writer is not None:
+            await self.blocking(self.writer.write, data)
+
+    async def _part_ends(self) -> None:
+        if self.xsrf_field is not None:
+            token, self.xsrf_field = bytes(self.xsrf_field), None
+            self.request.body_arguments.setdefault("_xsrf", []).append(token)
+            self.request.arguments.setdefault("_xsrf", []).append(token)
+            self.check_xsrf_now()
+            self.xsrf_pending = False
+        else:
+            await self.stage()
 
     async def post(self) -> None:
         try:
@@ -159,14 +222,16 @@ class MultipartUploadHandler(StreamingUploadHandler):
             await self._consume()
         except MultipartError as exc:
             raise HTTPError(exc.status, reason=exc.message) from None
-        if not self.stored:
+        if self.xsrf_pending:
+            raise HTTPError(403, reason="XSRF token missing")
+        if not self.staged:
             raise HTTPError(400, reason="no file was chosen")
+        stored = await self.commit()
         if "application/json" in self.request.headers.get("Accept", ""):
-            self.write({"files": [self.describe(s) for s in self.stored]})
+            self.write({"files": [self.describe(s) for s in stored]})
             return
-        query = urllib.parse.urlencode([("uploaded", s.id) for s in self.stored])
+        query = urllib.parse.urlencode([("uploaded", s.id) for s in stored])
         self.redirect(self.reverse_url("index") + "?" + query, status=303)
-
 
 
 @stream_request_body
@@ -179,23 +244,23 @@ class PutHandler(StreamingUploadHandler):
 
     async def prepare(self) -> None:
         self.request.connection.set_max_body_size(self.max_upload_bytes)
+        self.staged = []
         name = self.path_args[0] if self.path_args else "upload.bin"
         content_type = self.request.headers.get("Content-Type", "application/octet-stream")
-        self.writer = await self.blocking(self.store.begin, name, content_type)
+        await self.begin(name, content_type)
 
     async def data_received(self, chunk: bytes) -> None:
         if self.writer is not None:
             await self.blocking(self.writer.write, chunk)
 
     async def put(self, name: str) -> None:
-        writer, self.writer = self.writer, None
-        if writer is None:
+        if self.writer is None:
             raise HTTPError(500)
-        stored = await self.blocking(writer.commit)
+        await self.stage()
+        (stored,) = await self.commit()
         self.set_status(201)
         self.set_header("Location", self.reverse_url("download", stored.id))
         self.write(self.describe(stored))
-
 
 
 class DownloadHandler(UploadsHandler):

@@ -1,9 +1,13 @@
 """Where uploads live: one file per upload, with its metadata beside it.
 
 Strategy: an upload is written to a temporary file in ``incoming/`` while it
-arrives, hashed as it goes; only a complete upload is renamed into place
-(atomic on one filesystem) with a small JSON record, so a listing never
-shows a half-written or truncated file. The store keeps the newest
+arrives, hashed as it goes. A finished file stays there, staged, until the
+request that brought it has succeeded as a whole: ``Store.commit`` then
+renames every staged file of the request into place (atomic on one
+filesystem), its data first and its JSON record last, since the record is
+what makes it listed. A request that fails at any point (a later part
+invalid, one file too many, the body cut off) aborts its staged files, so
+it stores nothing and a listing never shows a half-written or truncated file. The store keeps the newest
 ``keep`` uploads and deletes older ones. File writes are blocking calls:
 callers run them in an executor so the event loop never waits on the disk.
 """
@@ -17,6 +21,7 @@ import os
 import secrets
 import time
 import unicodedata
+from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
 __all__ = ["Store", "StoredFile", "Writer"]
@@ -42,7 +47,7 @@ def clean_name(name: str) -> str:
 
 
 class Writer:
-    """One upload being written: ``write`` chunks, then ``commit`` or ``abort``."""
+    """One upload being written: ``write`` chunks, ``finish``, then ``Store.commit`` it (or ``abort``)."""
 
     def __init__(self, store: Store, name: str, content_type: str) -> None:
         self.store = store
@@ -52,7 +57,8 @@ class Writer:
         self.size = 0
         self._hash = hashlib.sha256()
         self._temp = os.path.join(store.incoming, self.id)
-        self._file: BinaryIO | None = open(self._temp, "wb")  # noqa: SIM115 - closed by commit/abort
+        self._file: BinaryIO | None = open(self._temp, "wb")  # noqa: SIM115 - closed by finish/abort
+        self.finished = False
 
     def write(self, chunk: bytes) -> None:
         """Append a chunk (blocking: run it in an executor)."""
@@ -62,28 +68,37 @@ class Writer:
         self._hash.update(chunk)
         self.size += len(chunk)
 
-    def commit(self) -> StoredFile:
-        """Close, record and move the upload into place; prune old uploads."""
+    def finish(self) -> None:
+        """Close the complete file; it stays staged until ``Store.commit`` (blocking)."""
         if self._file is None:
-            raise RuntimeError("commit() after commit() or abort()")
+            raise RuntimeError("finish() after finish() or abort()")
         self._file.close()
         self._file = None
-        stored = StoredFile(self.id, self.name, self.size, self._hash.hexdigest(), self.content_type, time.time())
-        with open(self.store.meta_path(self.id), "w", encoding="utf-8") as meta:
+        self.finished = True
+
+    def stored(self) -> StoredFile:
+        """What the listing will show for this upload once committed."""
+        return StoredFile(self.id, self.name, self.size, self._hash.hexdigest(), self.content_type, time.time())
+
+    def _move_into_place(self) -> StoredFile:
+        stored = self.stored()
+        record = self._temp + ".json"
+        with open(record, "w", encoding="utf-8") as meta:
             json.dump(dataclasses.asdict(stored), meta)
         os.replace(self._temp, self.store.data_path(self.id))
-        self.store.prune()
+        os.replace(record, self.store.meta_path(self.id))
         return stored
 
     def abort(self) -> None:
-        """Throw the partial upload away."""
+        """Throw the upload away, partial or staged (a no-op once committed)."""
         if self._file is not None:
             self._file.close()
             self._file = None
-        try:
-            os.unlink(self._temp)
-        except FileNotFoundError:
-            pass
+        for path in (self._temp, self._temp + ".json"):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
 
 
 class Store:
@@ -100,6 +115,25 @@ class Store:
     def begin(self, name: str, content_type: str) -> Writer:
         """Start writing an upload (opens a file: run it in an executor)."""
         return Writer(self, name, content_type)
+
+    def commit(self, writers: Sequence[Writer]) -> list[StoredFile]:
+        """Store every finished upload of one request, all or none; then prune old uploads (blocking).
+
+        Raises:
+            OSError: moving a file failed; the ones already moved are removed again.
+            RuntimeError: a writer was not finished.
+        """
+        if not all(w.finished for w in writers):
+            raise RuntimeError("commit() of an unfinished upload")
+        stored: list[StoredFile] = []
+        try:
+            for writer in writers:
+                stored.append(writer._move_into_place())
+        except BaseException:
+            self._remove([s.id for s in stored])
+            raise
+        self.prune()
+        return stored
 
     def data_path(self, file_id: str) -> str:
         return os.path.join(self.root, file_id)
@@ -124,8 +158,11 @@ class Store:
 
     def prune(self) -> None:
         """Delete all but the newest ``keep`` uploads."""
-        for old in self.list()[self.keep :]:
-            for path in (self.data_path(old.id), self.meta_path(old.id)):
+        self._remove([old.id for old in self.list()[self.keep :]])
+
+    def _remove(self, file_ids: Iterable[str]) -> None:
+        for file_id in file_ids:
+            for path in (self.meta_path(file_id), self.data_path(file_id)):
                 try:
                     os.unlink(path)
                 except FileNotFoundError:

@@ -23,11 +23,13 @@ def uploads(tmp_path: Path) -> Iterator[ServerThread]:
         yield server
 
 
-def upload_action(server: ServerThread, session: requests.Session) -> str:
+def upload_form(server: ServerThread, session: requests.Session) -> tuple[str, str]:
+    """The form's action and its XSRF token (a body field, the form's first)."""
     page = session.get(server.url("/uploads/"), timeout=10).text
-    match = re.search(r'<form method="post" action="([^"]+)"', page)
+    match = re.search(r'<form method="post" action="([^"]+)" enctype="multipart/form-data">\s*'
+                      r'<input type="hidden" name="_xsrf" value="([^"]+)"', page)
     assert match is not None
-    return match.group(1).replace("&amp;", "&")
+    return match.group(1), match.group(2)
 
 
 def sha(data: bytes) -> str:
@@ -37,9 +39,10 @@ def sha(data: bytes) -> str:
 def test_multipart_upload_of_several_files_round_trips(uploads: ServerThread) -> None:
     files = {"a.txt": b"hello\r\n--not-a-boundary\r\n", "b.bin": os.urandom(3 * 1024 * 1024 + 17), "empty.dat": b""}
     with requests.Session() as session:
-        action = upload_action(uploads, session)
+        action, token = upload_form(uploads, session)
         response = session.post(
             uploads.url(action),
+            data={"_xsrf": token},
             files=[("files", (name, data, "application/octet-stream")) for name, data in files.items()],
             headers={"Accept": "application/json"},
             timeout=30,
@@ -60,8 +63,9 @@ def test_multipart_upload_of_several_files_round_trips(uploads: ServerThread) ->
 
 def test_browser_upload_redirects_to_the_listing(uploads: ServerThread) -> None:
     with requests.Session() as session:
-        action = upload_action(uploads, session)
-        response = session.post(uploads.url(action), files={"files": ("x.txt", b"x")}, allow_redirects=False, timeout=10)
+        action, token = upload_form(uploads, session)
+        response = session.post(uploads.url(action), data={"_xsrf": token}, files={"files": ("x.txt", b"x")},
+                                allow_redirects=False, timeout=10)
         assert response.status_code == 303
         assert response.headers["Location"].startswith("/uploads/?uploaded=")
 
@@ -93,8 +97,9 @@ def test_upload_over_the_limit_is_refused_and_not_stored(uploads: ServerThread, 
 )
 def test_malformed_multipart_is_a_400(uploads: ServerThread, content_type: str, body: bytes, tmp_path: Path) -> None:
     with requests.Session() as session:
-        action = upload_action(uploads, session)
-        response = session.post(uploads.url(action), data=body, headers={"Content-Type": content_type}, timeout=10)
+        action, token = upload_form(uploads, session)
+        response = session.post(uploads.url(action), data=body, headers={"Content-Type": content_type, "X-XSRFToken": token},
+                                timeout=10)
     assert response.status_code == 400
     assert list((tmp_path / "store" / "incoming").iterdir()) == []
 
@@ -105,8 +110,9 @@ def test_header_injection_in_a_filename_is_refused(uploads: ServerThread) -> Non
         b"data\r\n--abc--\r\n"
     )
     with requests.Session() as session:
-        action = upload_action(uploads, session)
-        response = session.post(uploads.url(action), data=body, headers={"Content-Type": "multipart/form-data; boundary=abc"}, timeout=10)
+        action, token = upload_form(uploads, session)
+        response = session.post(uploads.url(action), data=body, timeout=10,
+                                headers={"Content-Type": "multipart/form-data; boundary=abc", "X-XSRFToken": token})
     assert response.status_code == 400
     assert "X-Injected" not in response.headers
 
@@ -129,3 +135,105 @@ def test_a_body_that_stops_midway_leaves_nothing(tmp_path: Path) -> None:
 
 def test_unknown_download_is_404(uploads: ServerThread) -> None:
     assert requests.get(uploads.url("/uploads/files/AAAAAAAAAAAAAAAA"), timeout=10).status_code == 404
+
+
+def multipart(parts: list[tuple[str, str | None, bytes]], boundary: str = "b0undary") -> bytes:
+    """A multipart body from (field name, filename or None, content) parts."""
+    out = b""
+    for name, filename, content in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename is not None else "")
+        out += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + content + b"\r\n"
+    return out + f"--{boundary}--\r\n".encode()
+
+
+def stored_nothing(server: ServerThread, store: Path) -> bool:
+    listing = requests.get(server.url("/uploads/"), timeout=10).text
+    return "<tbody>" not in listing and [p for p in store.iterdir() if p.is_file()] == [] and not any(
+        (store / "incoming").iterdir()
+    )
+
+
+def wait_for(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def post_multipart(server: ServerThread, session: requests.Session, body: bytes, **headers: str) -> requests.Response:
+    action, _ = upload_form(server, session)
+    headers.setdefault("Content-Type", "multipart/form-data; boundary=b0undary")
+    return session.post(server.url(action), data=body, headers=headers, timeout=30)
+
+
+def test_a_later_invalid_part_stores_none_of_the_request(uploads: ServerThread, tmp_path: Path) -> None:
+    with requests.Session() as session:
+        _, token = upload_form(uploads, session)
+        good = multipart([("_xsrf", None, token.encode()), ("files", "good.txt", b"complete")]).rsplit(b"--b0undary--", 1)[0]
+        bad = good + b"--b0undary\r\nContent-Type: text/plain\r\n\r\nno disposition\r\n--b0undary--\r\n"
+        response = post_multipart(uploads, session, bad)
+    assert response.status_code == 400
+    assert stored_nothing(uploads, tmp_path / "store")
+
+
+def test_one_file_too_many_stores_none(uploads: ServerThread, tmp_path: Path) -> None:
+    with requests.Session() as session:
+        _, token = upload_form(uploads, session)
+        files = [("files", f"f{i}.txt", b"x") for i in range(21)]
+        response = post_multipart(uploads, session, multipart([("_xsrf", None, token.encode()), *files]))
+    assert response.status_code == 413
+    assert stored_nothing(uploads, tmp_path / "store")
+
+
+def test_a_body_cut_after_a_complete_file_stores_nothing(uploads: ServerThread, tmp_path: Path) -> None:
+    with requests.Session() as session:
+        _, token = upload_form(uploads, session)
+        cookie = session.cookies["_xsrf"]
+    body = multipart([("_xsrf", None, token.encode()), ("files", "whole.txt", b"all of it")]).rsplit(b"--b0undary--", 1)[0]
+    body += b'--b0undary\r\nContent-Disposition: form-data; name="files"; filename="cut.txt"\r\n\r\nhalf'
+    head = (
+        "POST /uploads/upload HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=b0undary\r\n"
+        f"Cookie: _xsrf={cookie}\r\nContent-Length: {len(body) + 1000}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", uploads.port), timeout=10) as sock:
+        sock.sendall(head + body)
+        time.sleep(0.3)  # the complete file has been staged
+    assert wait_for(lambda: stored_nothing(uploads, tmp_path / "store"))
+
+
+def test_the_form_keeps_the_xsrf_token_out_of_the_url(uploads: ServerThread) -> None:
+    with requests.Session() as session:
+        action, token = upload_form(uploads, session)
+    assert action == "/uploads/upload" and "_xsrf" not in action and token
+
+
+@pytest.mark.parametrize("where", ["query", "after the file", "wrong", "missing"])
+def test_uploads_without_the_token_first_in_the_body_are_refused(uploads: ServerThread, tmp_path: Path, where: str) -> None:
+    with requests.Session() as session:
+        action, token = upload_form(uploads, session)
+        file = ("files", "f.txt", b"data")
+        parts = {
+            "query": [file],
+            "after the file": [file, ("_xsrf", None, token.encode())],
+            "wrong": [("_xsrf", None, b"2|00000000|" + b"0" * 32 + b"|1"), file],
+            "missing": [file],
+        }[where]
+        url = uploads.url(action + (f"?_xsrf={token}" if where == "query" else ""))
+        response = session.post(url, data=multipart(parts), timeout=10,
+                                headers={"Content-Type": "multipart/form-data; boundary=b0undary"})
+    assert response.status_code == 403
+    assert stored_nothing(uploads, tmp_path / "store")
+
+
+def test_scripts_may_send_the_token_in_a_header(uploads: ServerThread) -> None:
+    with requests.Session() as session:
+        action, token = upload_form(uploads, session)
+        response = session.post(uploads.url(action), files={"files": ("h.txt", b"by header")},
+                                headers={"X-XSRFToken": token, "Accept": "application/json"}, timeout=10)
+        assert response.status_code == 200, response.text
+        assert response.json()["files"][0]["sha256"] == sha(b"by header")
+        wrong = session.post(uploads.url(action), files={"files": ("h.txt", b"x")}, headers={"X-XSRFToken": "nope"},
+                             timeout=10)
+        assert wrong.status_code == 403

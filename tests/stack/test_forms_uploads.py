@@ -43,8 +43,11 @@ def test_multipart_upload_through_nginx(stack_url: str) -> None:
     with requests.Session() as session:
         page = session.get(stack_url + "/uploads/", timeout=TIMEOUT).text
         action = re.search(r'<form method="post" action="([^"]+)"', page)
-        assert action is not None
-        response = session.post(stack_url + action.group(1).replace("&amp;", "&"), files=files,
+        xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page)
+        assert action is not None and xsrf is not None
+        assert "_xsrf" not in action.group(1)  # the token travels in the body, never in the URL
+        # requests sends data fields before files: the token is the first part, as from a browser.
+        response = session.post(stack_url + action.group(1), data={"_xsrf": xsrf.group(1)}, files=files,
                                 headers={"Accept": "application/json"}, timeout=120)
     assert response.status_code == 200, response.text
     stored = response.json()["files"]

@@ -1,0 +1,57 @@
+"""The uploads store on its own: staged files are invisible until committed together, and aborted without trace."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from services.uploads.store import Store, Writer
+
+
+def staged(store: Store, name: str, data: bytes) -> Writer:
+    writer = store.begin(name, "text/plain")
+    writer.write(data)
+    writer.finish()
+    return writer
+
+
+def test_staged_files_are_not_listed_until_committed(tmp_path: Path) -> None:
+    store = Store(str(tmp_path))
+    writers = [staged(store, "a.txt", b"a"), staged(store, "b.txt", b"bb")]
+    assert store.list() == []
+    stored = store.commit(writers)
+    assert [(s.name, s.size) for s in stored] == [("a.txt", 1), ("b.txt", 2)]
+    assert {s.id for s in store.list()} == {s.id for s in stored}
+    assert os.listdir(store.incoming) == []
+
+
+def test_aborting_staged_files_leaves_nothing(tmp_path: Path) -> None:
+    store = Store(str(tmp_path))
+    writers = [staged(store, "a.txt", b"a"), store.begin("partial.txt", "text/plain")]
+    for writer in writers:
+        writer.abort()
+    assert store.list() == [] and os.listdir(store.incoming) == []
+
+
+def test_a_commit_that_fails_midway_stores_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(str(tmp_path))
+    first, second = staged(store, "a.txt", b"a"), staged(store, "b.txt", b"b")
+
+    def broken() -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(second, "_move_into_place", broken)
+    with pytest.raises(OSError):
+        store.commit([first, second])
+    assert store.list() == []
+    assert [p for p in os.listdir(tmp_path) if p != "incoming"] == []
+
+
+def test_only_finished_uploads_can_be_committed(tmp_path: Path) -> None:
+    store = Store(str(tmp_path))
+    writer = store.begin("open.txt", "text/plain")
+    with pytest.raises(RuntimeError):
+        store.commit([writer])
+    writer.abort()
