@@ -38,10 +38,12 @@ from framework.http1.grammar import ResponseHead as ResponseHead
 from framework.http1.parser import ResponseParser as ResponseParser
 from framework.http1.writer import encode_chunk as encode_chunk
 from framework.http1.grammar import field_display_name as field_display_name
+from framework.http1.grammar import field_value_is_safe as field_value_is_safe
 from framework.http1.writer import frame_response as frame_response
 from framework.http1.grammar import parse_fields as parse_fields
 from framework.http1.grammar import reason_phrase as reason_phrase
 from framework.http1.grammar import response_has_body as response_has_body
+from framework.http1.grammar import sendable_reason as sendable_reason
 from framework.http1.writer import serialize_request_head as serialize_request_head
 from framework.http1.writer import serialize_response_fields as serialize_response_fields
 from framework.http1.writer import serialize_response_head as serialize_response_head
@@ -63,10 +65,12 @@ __all__ = [
     "ResponseParser",
     "encode_chunk",
     "field_display_name",
+    "field_value_is_safe",
     "frame_response",
     "parse_fields",
     "reason_phrase",
     "response_has_body",
+    "sendable_reason",
     "serialize_request_head",
     "serialize_response_fields",
     "serialize_response_head",

@@ -173,6 +173,30 @@ def validate_header_field(name: str, value: str) -> None:
         raise ValueError(f"unsafe header value {value!r} (a control character: CR, LF, NUL or another CTL)")
 
 
+def field_value_is_safe(value: str) -> bool:
+    """True when ``value`` holds no control character but HTAB (RFC 9110 5.5).
+
+    The public face of the check ``validate_header_field`` makes, for layers
+    that want to answer differently (a 400 rather than a ``ValueError``).
+    """
+    return _FORBIDDEN_OUT.search(value) is None
+
+
+# RFC 9112 4: reason-phrase = 1*( HTAB / SP / VCHAR / obs-text ), so anything
+# else (a CTL, or a character beyond one byte) cannot be sent.
+_NOT_IN_REASON = re.compile(r"[^\t\x20-\x7e\x80-\xff]")
+
+
+def sendable_reason(reason: str) -> str:
+    """``reason`` with every character a reason-phrase may not hold replaced by ``?``.
+
+    A reason phrase is advisory (RFC 9112 4: a client SHOULD ignore it), so
+    one quoting input that cannot be sent (a field named in Chinese, a stray
+    control character) is better mended than turned into a 500.
+    """
+    return _NOT_IN_REASON.sub("?", reason)
+
+
 _DISPLAY_NAMES: dict[str, str] = {}
 _DISPLAY_NAMES_MAX = 1000
 

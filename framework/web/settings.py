@@ -6,6 +6,16 @@ Tornado), and resolves the keys the framework itself uses into one frozen
 ``AppSettings`` at construction. A key that is a near miss of a known one
 (``template_dir``, ``static_paths``, ``cookie_secrets``) is an error at
 start-up rather than a setting silently ignored.
+
+``security_headers`` (ours, not Tornado's): headers every response carries,
+error pages included, unless a handler changes them. The defaults are
+``X-Content-Type-Options: nosniff`` (a browser must not guess a script or a
+page out of a JSON or text answer) and ``Referrer-Policy:
+strict-origin-when-cross-origin`` (other sites learn the origin, never a path
+or query that may hold tokens). The setting is merged over the defaults; a
+value of None drops that header (``security_headers={"Referrer-Policy": None}``).
+``Content-Security-Policy`` depends on each application's pages, so it is not
+a default: add it here or in ``set_default_headers``.
 """
 
 from __future__ import annotations
@@ -14,7 +24,35 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["AppSettings", "resolve_settings"]
+from framework import http1
+
+__all__ = ["AppSettings", "DEFAULT_SECURITY_HEADERS", "resolve_settings"]
+
+DEFAULT_SECURITY_HEADERS: Mapping[str, str] = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+"""Headers on every response unless the ``security_headers`` setting changes them."""
+
+
+def _resolve_security_headers(overrides: Mapping[str, str | None] | None) -> tuple[tuple[str, str], ...]:
+    """The defaults merged with ``overrides``, as ``(lower-case name, value)`` pairs (what ``clear()`` stores).
+
+    Raises:
+        ValueError: a name is not a token or a value could not be sent.
+    """
+    merged: dict[str, tuple[str, str | None]] = {k.lower(): (k, v) for k, v in DEFAULT_SECURITY_HEADERS.items()}
+    for name, value in (overrides or {}).items():
+        merged[str(name).lower()] = (str(name), value)
+    pairs = []
+    for key, (name, value) in merged.items():
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise ValueError(f"setting 'security_headers': the value of {name!r} must be a str or None")
+        http1.validate_header_field(name, value)
+        pairs.append((key, value))
+    return tuple(pairs)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -40,6 +78,8 @@ class AppSettings:
     ui_methods: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     template_globals: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     request_id_header: str | None = None
+    # Resolved from the ``security_headers`` mapping: (lower-case name, value).
+    security_headers: tuple[tuple[str, str], ...] = _resolve_security_headers(None)
 
 
 # Keys Tornado documents that we accept (some are read elsewhere, e.g. by
@@ -130,6 +170,11 @@ def resolve_settings(settings: dict[str, Any]) -> AppSettings:
     fields = {f.name for f in dataclasses.fields(AppSettings)}
     values = {k: v for k, v in settings.items() if k in fields}
     _check_types(values)
+    if "security_headers" in values:
+        overrides = values["security_headers"]
+        if overrides is not None and not isinstance(overrides, Mapping):
+            raise ValueError("setting 'security_headers' must be a mapping of header name to str or None")
+        values["security_headers"] = _resolve_security_headers(overrides)
     return AppSettings(**values)
 
 

@@ -694,10 +694,8 @@ def test_set_status_with_reason_and_unknown_code() -> None:
                 except ValueError:
                     self.write(f"refused, still {self.get_status()}")
             elif which == "unsafe":
-                try:
-                    self.set_status(200, "OK\r\nX-Injected: yes")
-                except ValueError:
-                    self.write(f"refused, still {self.get_status()}")
+                self.set_status(202, "OK\r\nX-Injected: yes")
+                self.write(f"mended, still {self.get_status()}")
             else:
                 self.set_status(299)
 
@@ -708,7 +706,9 @@ def test_set_status_with_reason_and_unknown_code() -> None:
         assert (known.status_code, known.reason, known.text) == (202, "Accepted", "202")
         unknown = fetch(server, "/unknown")
         assert (unknown.status_code, unknown.reason, unknown.text) == (201, "Created", "refused, still 201")
-        assert fetch(server, "/unsafe").text == "refused, still 200"
+        unsafe = fetch(server, "/unsafe")
+        assert (unsafe.status_code, unsafe.reason, unsafe.text) == (202, "OK??X-Injected: yes", "mended, still 202")
+        assert "X-Injected" not in unsafe.headers
         assert fetch(server, "/uncaught").status_code == 500
 
 
@@ -733,7 +733,11 @@ def test_set_add_and_clear_header() -> None:
     assert "x-gone" not in head
 
 
-@pytest.mark.parametrize("value", ["a\r\nInjected: yes", "a\nInjected: yes", "a\rInjected: yes", "a\x00b"])
+@pytest.mark.parametrize(
+    "value",
+    # RFC 9110 5.5: no CTL but HTAB, so not only CR, LF and NUL.
+    ["a\r\nInjected: yes", "a\nInjected: yes", "a\rInjected: yes", "a\x00b", "a\x01b", "a\x0bb", "a\x1bb", "a\x7fb"],
+)
 def test_unsafe_header_values_are_refused(value: str) -> None:
     class CaughtHandler(RequestHandler):
         def get(self) -> None:
@@ -763,7 +767,7 @@ def test_unsafe_header_values_are_refused(value: str) -> None:
     assert b"Injected" not in raw and "x-bad" not in headers
 
 
-def test_unsafe_reason_redirect_and_non_latin1_values_never_reach_the_client() -> None:
+def test_unsafe_reason_redirect_and_non_latin1_values_never_reach_the_client(caplog: pytest.LogCaptureFixture) -> None:
     class UnsafeHandler(RequestHandler):
         def get(self, which: str) -> None:
             if which == "reason":
@@ -780,13 +784,18 @@ def test_unsafe_reason_redirect_and_non_latin1_values_never_reach_the_client() -
                     return
             self.write("body")
 
+    caplog.set_level(logging.WARNING)
     with running([(r"/(.*)", UnsafeHandler)]) as server:
-        for path in ("/reason", "/error-reason", "/redirect"):
+        # A reason is mended (status kept); a redirect target is the client's error.
+        expected = {"/reason": "200 OK??X-Injected: yes", "/error-reason": "400 Bad??X-Injected: yes",
+                    "/redirect": "400 Bad Request"}
+        for path, status_text in expected.items():
             raw = raw_exchange(server, f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
             status, headers, _ = split_response(raw)
-            assert status == "HTTP/1.1 500 Internal Server Error", path
-            assert b"X-Injected" not in raw and "location" not in headers
+            assert status == f"HTTP/1.1 {status_text}", path
+            assert "x-injected" not in headers and "location" not in headers
         assert fetch(server, "/latin1").text == "refused"
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 def test_a_head_that_fails_to_serialise_is_a_500_not_a_hang(caplog: pytest.LogCaptureFixture) -> None:
@@ -1689,3 +1698,156 @@ def test_exception_handler_does_not_leak_to_other_callbacks(caplog: pytest.LogCa
         asyncio.run(main())
     assert [type(e) for e in seen] == [ZeroDivisionError]
     assert any("IndexError" in (r.exc_text or "") or r.exc_info and r.exc_info[0] is IndexError for r in caplog.records)
+
+
+# -- hardening (issue 12) -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target", ["/next\r\nX-Injected: yes", "/next\nX", "/a\x00b", "/a\x01b", "/a\x0bb", "/a\x7fb", "/a\x1b[31m"]
+)
+def test_redirect_to_a_target_with_a_control_character_is_a_clean_400(
+    target: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Input (a path, a next= parameter) reaching redirect(): the client's
+    # error, answered 400, with no traceback logged as a 500.
+    class Redirecting(RequestHandler):
+        def get(self) -> None:
+            self.redirect(target)
+
+    caplog.set_level(logging.WARNING)
+    with running([("/", Redirecting)]) as server:
+        response = fetch(server, "/")
+    assert response.status_code == 400 and "Location" not in response.headers
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+
+
+def test_redirect_handler_refuses_a_control_character_from_the_path() -> None:
+    with running([(r"/old/(.*)", RedirectHandler, {"url": "/new/{0}"})]) as server:
+        assert fetch(server, "/old/a%01b").status_code == 400
+        assert fetch(server, "/old/a%0d%0aX-Injected:%20yes").status_code == 400
+        ok = fetch(server, "/old/a%09b")  # HTAB is allowed in a field value
+        assert ok.status_code == 301 and ok.headers["Location"] == "/new/a\tb"
+
+
+def test_redirect_with_non_ascii_target_is_still_sent_as_utf8() -> None:
+    class Redirecting(RequestHandler):
+        def get(self) -> None:
+            self.redirect("/caf\u00e9/\u6587")
+
+    with running([("/", Redirecting)]) as server:
+        raw = raw_exchange(server, b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    assert b"\r\nLocation: /caf\xc3\xa9/\xe6\x96\x87\r\n" in raw
+
+
+def multipart_body(disposition: str, payload: bytes) -> bytes:
+    return (
+        b"--b\r\nContent-Disposition: " + disposition.encode("utf-8") + b"\r\n\r\n" + payload + b"\r\n--b--\r\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("disposition", "payload", "status"),
+    [
+        ('form-data; name="\u6587\u4ef6"', b"x" * (1024 * 1024 + 1), 413),  # a field over the 1 MiB limit
+        ("\u4e2d", b"x", 400),  # a Content-Disposition that is not one
+    ],
+    ids=["field-too-large", "bad-disposition"],
+)
+def test_input_error_quoting_non_latin1_input_keeps_its_status(
+    disposition: str, payload: bytes, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The error's reason quotes the input; it cannot go out as it is, but the
+    # status must (it used to become a 500), before any XSRF check too.
+    class Form(RequestHandler):
+        def post(self) -> None:
+            self.write("never")
+
+    caplog.set_level(logging.WARNING)
+    with running([("/", Form)], xsrf_cookies=True) as server:
+        response = fetch(
+            server, "/", "POST", data=multipart_body(disposition, payload),
+            headers={"Content-Type": "multipart/form-data; boundary=b"},
+        )
+    assert response.status_code == status
+    assert "?" in response.reason
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_http_error_with_a_non_latin1_reason_keeps_its_status() -> None:
+    class Refusing(RequestHandler):
+        def get(self) -> None:
+            raise HTTPError(413, reason="field \u6587\u4ef6 too large")
+
+    with running([("/", Refusing)]) as server:
+        response = fetch(server, "/")
+    assert (response.status_code, response.reason) == (413, "field ?? too large")
+
+
+def test_nosniff_and_referrer_policy_on_every_response() -> None:
+    class Json(RequestHandler):
+        def get(self) -> None:
+            self.write({"ok": True})
+
+    class Failing(RequestHandler):
+        def get(self) -> None:
+            raise RuntimeError("boom")
+
+    class Raising(RequestHandler):
+        def get(self) -> None:
+            raise HTTPError(403)
+
+    with running([("/json", Json), ("/fail", Failing), ("/raise", Raising)]) as server:
+        logging.getLogger("framework.application").disabled = True
+        try:
+            responses = [fetch(server, path) for path in ("/json", "/fail", "/raise", "/missing")]
+        finally:
+            logging.getLogger("framework.application").disabled = False
+    assert [r.status_code for r in responses] == [200, 500, 403, 404]
+    for response in responses:
+        assert response.headers["X-Content-Type-Options"] == "nosniff", response.url
+        assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin", response.url
+
+
+def test_security_headers_setting_changes_or_drops_the_defaults() -> None:
+    class Plain(RequestHandler):
+        def get(self) -> None:
+            self.write("x")
+
+    settings = {"security_headers": {"Referrer-Policy": None, "Content-Security-Policy": "default-src 'self'"}}
+    with running([("/", Plain)], **settings) as server:
+        response = fetch(server, "/")
+    assert "Referrer-Policy" not in response.headers
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Security-Policy"] == "default-src 'self'"
+
+
+def test_a_handler_may_still_clear_a_security_header() -> None:
+    class Sniffable(RequestHandler):
+        def get(self) -> None:
+            self.clear_header("X-Content-Type-Options")
+
+    with running([("/", Sniffable)]) as server:
+        assert "X-Content-Type-Options" not in fetch(server, "/").headers
+
+
+@pytest.mark.parametrize(
+    "value", [{"X-Bad": "a\r\nb"}, {"Bad Name": "x"}, {"X-Num": 3}, ["X-Content-Type-Options"]]
+)
+def test_invalid_security_headers_setting_fails_at_start_up(value: Any) -> None:
+    with pytest.raises(ValueError, match="security_headers|header"):
+        Application([], security_headers=value)
+
+
+def test_absolute_form_request_is_routed_by_its_path_and_takes_its_host() -> None:
+    class Where(RequestHandler):
+        def get(self) -> None:
+            self.write(f"{self.request.host} {self.request.path} {self.get_argument('q')}")
+
+    with running([("/where", Where)]) as server:
+        raw = raw_exchange(
+            server, b"GET http://real.example/where?q=1 HTTP/1.1\r\nHost: spoofed.example\r\nConnection: close\r\n\r\n"
+        )
+    status, _, body = split_response(raw)
+    assert status == "HTTP/1.1 200 OK"
+    assert body == b"real.example /where 1"
