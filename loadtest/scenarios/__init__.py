@@ -23,13 +23,4 @@ from .forms import FormsUser as FormsUser
 from .redirects import RedirectsUser as RedirectsUser
 from .uploads import UploadsUser as UploadsUser
 
-# Scenario name -> the user classes it runs (scripts/loadtest and the stack tests read this).
-SCENARIOS: dict[str, tuple[str, ...]] = {
-    "browse": ("BrowsingUser",),
-    "forms": ("FormsUser",),
-    "uploads": ("UploadsUser",),
-    "chat": ("ChatPoller", "ChatPoster"),
-    "redirects": ("RedirectsUser",),
-}
-
-__all__ = ["SCENARIOS", "BrowsingUser", "ChatPoller", "ChatPoster", "FormsUser", "RedirectsUser", "UploadsUser"]
+__all__ = ["BrowsingUser", "ChatPoller", "ChatPoster", "FormsUser", "RedirectsUser", "UploadsUser"]
