@@ -9,6 +9,15 @@ callback that returns an awaitable holds back the next message until it
 completes (messages are processed in order), and reading pauses once a
 little is buffered meanwhile: flow control reaches the peer through TCP.
 
+The other direction too: while the transport's write buffer is over its
+high-water mark (asyncio's ``pause_writing``), nothing more is read or
+dispatched. Every ping is answered with a pong and every echoed message is a
+write, so a peer that sends without reading would otherwise make this side
+queue answers without bound (issue 12: 40 MB of pings grew the server by
+33 MB). Writes the application makes without awaiting them are bounded as
+well: past ``max_write_backlog`` queued bytes the peer is taken to have
+stopped reading and the connection is dropped.
+
 Closing (RFC 6455 7): the side that receives a Close frame echoes it; the
 server then half-closes TCP (it closes first, RFC 6455 7.1.1) and lingers,
 discarding input, until the client's FIN or a timeout; the client waits for
@@ -60,6 +69,9 @@ CLOSE_TIMEOUT: Final = 5.0
 
 _READ_HIGH_WATER: Final = 64 * 1024  # bytes buffered, not consumed, before reading pauses
 
+MAX_WRITE_BACKLOG: Final = 8 * 1024 * 1024
+"""Bytes a connection may have queued for a peer that is not reading before it is dropped."""
+
 
 class WebSocketError(Exception):
     """Base class of WebSocket errors (Tornado's ``WebSocketError``)."""
@@ -93,13 +105,16 @@ class WebSocketProtocol(asyncio.Protocol):
         ping_interval: seconds between keepalive pings; None or 0 for none.
         ping_timeout: seconds to wait for a pong before closing.
         close_timeout: seconds to wait for the peer during a close.
+        max_write_backlog: bytes that may wait in the transport's write
+            buffer when a frame is sent; beyond it the connection is dropped
+            (``write_message`` callers that never await their futures).
     """
 
     __slots__ = (
         "loop", "transport", "sink", "client", "reader", "writer", "close_code", "close_reason",
         "_ping_interval", "_ping_timeout", "_close_timeout", "_started", "_dispatching",
         "_reading_paused", "_writing_paused", "_ready", "_drain_waiters", "_close_sent", "_close_received",
-        "_ending", "_lost", "_timer", "_ping_timer", "_ping_sent_at", "_task",
+        "_ending", "_lost", "_timer", "_ping_timer", "_ping_sent_at", "_task", "_max_write_backlog",
     )
 
     def __init__(
@@ -113,6 +128,7 @@ class WebSocketProtocol(asyncio.Protocol):
         ping_interval: float | None = None,
         ping_timeout: float | None = None,
         close_timeout: float = CLOSE_TIMEOUT,
+        max_write_backlog: int = MAX_WRITE_BACKLOG,
     ) -> None:
         self.loop = asyncio.get_running_loop()
         # uvloop's transports are not asyncio.Transport subclasses, only alike.
@@ -130,7 +146,10 @@ class WebSocketProtocol(asyncio.Protocol):
         self._started = False
         self._dispatching = False
         self._reading_paused = False
-        self._writing_paused = False
+        # The transport may be backed up already (the HTTP protocol heard
+        # its pause_writing): resume_writing will come to us.
+        self._writing_paused = _over_high_water(transport)
+        self._max_write_backlog = max_write_backlog
         self._ready: asyncio.Future[None] = self.loop.create_future()
         self._ready.set_result(None)
         # One future per paused write: a shared one would be cancelled for
@@ -152,7 +171,9 @@ class WebSocketProtocol(asyncio.Protocol):
             return  # lingering: what arrives now is dropped
         self.reader.feed(data)
         self._pump()
-        if (not self._started or self._dispatching) and self.reader.buffered > _READ_HIGH_WATER:
+        if self._writing_paused or (
+            (not self._started or self._dispatching) and self.reader.buffered > _READ_HIGH_WATER
+        ):
             self._pause_reading()
 
     def eof_received(self) -> bool:
@@ -174,7 +195,11 @@ class WebSocketProtocol(asyncio.Protocol):
             app_log.error("uncaught exception in on_close", exc_info=True)
 
     def pause_writing(self) -> None:
+        # The peer is not reading what we send: stop reading what it sends
+        # (each ping, each echoed message, would be one more thing queued).
         self._writing_paused = True
+        if not self._ending:
+            self._pause_reading()
 
     def resume_writing(self) -> None:
         self._writing_paused = False
@@ -182,6 +207,7 @@ class WebSocketProtocol(asyncio.Protocol):
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
+        self._pump()  # frames held back while writes were backed up; resumes reading at NEED_DATA
 
     # -- verbs for the handler and the client ------------------------------------
 
@@ -265,8 +291,8 @@ class WebSocketProtocol(asyncio.Protocol):
         """Pull events and hand them to the sink until blocked."""
         reader = self.reader
         while self._started and not self._dispatching and not self._ending and not self._close_received:
-            if self.transport is None:
-                return
+            if self.transport is None or self._writing_paused:
+                return  # resume_writing pumps again
             try:
                 event = reader.next_event()
             except FrameError as exc:
@@ -339,6 +365,13 @@ class WebSocketProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is None or self._close_sent:
             raise WebSocketClosedError()
+        if self._writing_paused and transport.get_write_buffer_size() > self._max_write_backlog:
+            gen_log.info(
+                "websocket peer is not reading (%d bytes queued, max %d); dropping the connection",
+                transport.get_write_buffer_size(), self._max_write_backlog,
+            )
+            transport.abort()
+            raise WebSocketClosedError()
         transport.write(frame)
         if not self._writing_paused:
             return self._ready
@@ -361,7 +394,7 @@ class WebSocketProtocol(asyncio.Protocol):
             except OSError:  # the peer is already gone (ENOTCONN after a reset)
                 transport.abort()
                 return
-            self._resume_reading()  # read on, so the peer's FIN (or its leftovers) arrive
+            self._resume_reading(force=True)  # read on, so the peer's FIN (or its leftovers) arrive
         else:
             transport.close()  # TLS: close_notify, then the transport closes
         self._arm_timer(self._close_timeout, self.abort)
@@ -407,10 +440,23 @@ class WebSocketProtocol(asyncio.Protocol):
             self._reading_paused = True
             self.transport.pause_reading()
 
-    def _resume_reading(self) -> None:
+    def _resume_reading(self, *, force: bool = False) -> None:
+        """Read again, unless writes are backed up (``force``: when lingering, input is only discarded)."""
+        if self._writing_paused and not force:
+            return
         if self._reading_paused and self.transport is not None:
             self._reading_paused = False
             self.transport.resume_reading()
+
+
+def _over_high_water(transport: asyncio.BaseTransport) -> bool:
+    """True when ``transport``'s write buffer is over its high-water mark (it paused its protocol)."""
+    try:
+        size = cast(asyncio.WriteTransport, transport).get_write_buffer_size()
+        _, high = cast(asyncio.WriteTransport, transport).get_write_buffer_limits()
+    except (AttributeError, NotImplementedError):
+        return False
+    return size > high
 
 
 def encode_message(message: str | bytes | dict[str, Any], binary: bool) -> tuple[bytes, bool]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
+import socket
 import ssl
 import struct
 import threading
@@ -421,6 +422,13 @@ class FakeTransport(asyncio.Transport):
         self.written = bytearray()
         self.eof = self.closed = self.aborted = self.reading_paused = False
         self.protocol: WebSocketProtocol | None = None
+        self.backlog = 0  # what a real transport would still hold for the peer
+
+    def get_write_buffer_size(self) -> int:
+        return self.backlog
+
+    def get_write_buffer_limits(self) -> tuple[int, int]:
+        return 16 * 1024, 64 * 1024
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         assert not self.eof, "write after write_eof"
@@ -591,6 +599,66 @@ def test_write_flow_control() -> None:
             await second
 
     on_fake(test)
+
+
+def test_backed_up_writes_stop_reading_and_dispatching() -> None:
+    # A peer that sends pings but never reads: every pong is a write, so
+    # while the transport is over its high-water mark nothing more is read
+    # or answered; the held pings are answered once it drains.
+    async def test(transport: FakeTransport, sink: Sink, protocol: WebSocketProtocol) -> None:
+        protocol.start()
+        protocol.pause_writing()
+        assert transport.reading_paused
+        protocol.data_received(client_frame(0x9, b"one") + client_frame(0x9, b"two"))
+        assert transport.sent() == [] and sink.pings == []
+        protocol.resume_writing()
+        assert transport.sent() == [Pong(b"one"), Pong(b"two")] and sink.pings == [b"one", b"two"]
+        assert not transport.reading_paused
+
+    on_fake(test)
+
+
+def test_reading_stays_paused_while_writes_are_backed_up() -> None:
+    # Reaching NEED_DATA (which normally resumes reading) must not undo it.
+    async def test(transport: FakeTransport, sink: Sink, protocol: WebSocketProtocol) -> None:
+        protocol.start()
+        protocol.data_received(client_frame(0x9, b"a"))
+        protocol.pause_writing()
+        protocol.data_received(b"")
+        assert transport.reading_paused
+        protocol.start()
+        assert transport.reading_paused
+
+    on_fake(test)
+
+
+def test_a_backlog_over_the_limit_drops_a_peer_that_does_not_read() -> None:
+    async def test(transport: FakeTransport, sink: Sink, protocol: WebSocketProtocol) -> None:
+        protocol.start()
+        protocol.pause_writing()
+        transport.backlog = 1000
+        protocol.write_message(b"fits", text=False)  # at the limit: queued
+        transport.backlog = 1001
+        with pytest.raises(WebSocketClosedError):
+            protocol.write_message(b"one too many", text=False)
+        assert transport.aborted
+        await until(lambda: bool(sink.closed))
+
+    on_fake(test, max_write_backlog=1000)
+
+
+def test_a_transport_already_backed_up_at_the_upgrade_counts_as_paused() -> None:
+    async def main() -> None:
+        transport, sink = FakeTransport(), Sink()
+        transport.backlog = 100 * 1024  # over the 64 KiB high-water mark
+        protocol = WebSocketProtocol(transport, sink, client=False)
+        protocol.start()
+        protocol.data_received(client_frame(0x9, b"held"))
+        assert transport.sent() == []
+        protocol.resume_writing()
+        assert transport.sent() == [Pong(b"held")]
+
+    asyncio.run(main())
 
 
 def test_keepalive_ping_timeout_closes() -> None:
@@ -1459,5 +1527,42 @@ def test_server_drain_closes_websockets_with_going_away() -> None:
         assert conn.close_code == 1001
         assert (report.finished, report.aborted) == (1, 0)
         await log.closed.wait()
+
+    run(main)
+
+
+# -- a peer that sends without reading (issue 12) -------------------------------------
+
+
+def test_ping_flood_from_a_client_that_never_reads_keeps_the_server_backlog_bounded() -> None:
+    # Before: every ping's pong was queued (40 MB of pings, +33 MB of server
+    # memory). Now the server stops reading while its writes are backed up,
+    # so the client's own send blocks and the server's queue stays small.
+    async def main() -> None:
+        log = Log()
+        async with running(EchoHandler, log) as port:
+            client = await RawClient.connect(port)
+            sock = client.writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            await asyncio.wait_for(log.opened.wait(), 5)
+            assert log.handler is not None and log.handler.ws_connection is not None
+            server_side = log.handler.ws_connection
+            pings = client_frame(0x9, b"p" * 125) * 512  # about 67 KB per write
+            sent, peak = 0, 0
+            for _ in range(16 * 1024 * 1024 // len(pings)):  # up to 16 MB
+                client.send(pings)
+                try:
+                    await asyncio.wait_for(client.writer.drain(), 1.0)
+                except TimeoutError:
+                    break  # blocked: the server stopped reading, as it should
+                sent += len(pings)
+                if server_side.transport is not None:
+                    peak = max(peak, server_side.transport.get_write_buffer_size())
+            if server_side.transport is not None:
+                peak = max(peak, server_side.transport.get_write_buffer_size())
+            assert peak < 1024 * 1024, f"server queued {peak} bytes of pongs after {sent} bytes of pings"
+            assert sent < 16 * 1024 * 1024  # the client was held back by TCP
+            client.writer.transport.abort()
+            await asyncio.wait_for(log.closed.wait(), 5)
 
     run(main)
