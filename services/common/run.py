@@ -1,7 +1,8 @@
 """``run(make_app)``: the ``main()`` of every service.
 
 Reads ``--port``, ``--address``, ``--debug``, ``--prefix`` and
-``--drain_timeout``; serves behind the proxy with ``xheaders=True``; on
+``--drain_timeout``; behind the proxy, ``--xheaders`` with ``--trusted_proxies``
+takes the client's address and scheme from the proxy's headers; on
 SIGTERM or SIGINT drains (stop accepting, finish in-flight requests, close
 idle keep-alive connections) and exits 0 within the drain timeout.
 """
@@ -32,7 +33,8 @@ def define_options(parser: opts.OptionParser, *, default_port: int, default_pref
     parser.define("prefix", default=default_prefix, type=str, help="public path prefix, e.g. /forms/", group="service")
     parser.define("drain_timeout", default=10.0, type=float, help="seconds to finish requests on SIGTERM", group="service")
     parser.define("access_log", default=True, type=bool, help="log every request (off: only 4xx/5xx; nginx logs them all)", group="service")
-    parser.define("xheaders", default=True, type=bool, help="trust X-Forwarded-* (only behind the proxy)", group="service")
+    parser.define("xheaders", default=False, type=bool, help="use X-Forwarded-*/X-Real-Ip from --trusted_proxies", group="service")
+    parser.define("trusted_proxies", default=[], type=str, multiple=True, help="proxy addresses or CIDR networks whose X-headers are believed", group="service")
 
 
 def run(
@@ -60,7 +62,7 @@ def run(
     lifecycle = Lifecycle()
     settings: dict[str, Any] = {"prefix": parser.prefix, "debug": parser.debug, "lifecycle": lifecycle}
     app = make_app(**settings)
-    server = HTTPServer(app, xheaders=parser.xheaders)
+    server = HTTPServer(app, xheaders=parser.xheaders, trusted_proxies=parser.trusted_proxies)
     server.listen(parser.port, parser.address)
     log.info("serving %s on http://%s:%d%s", make_app.__module__, parser.address, parser.port, app.settings["prefix"])
     reports = serve_forever([server], lifecycle=lifecycle, drain_timeout=parser.drain_timeout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -99,13 +100,15 @@ def test_prefix_helpers() -> None:
     assert prefixed("/forms/", [(r"/", object)]) == [(r"/forms/", object)]
 
 
-def test_runs_alone_and_exits_zero_on_sigterm() -> None:
+@contextlib.contextmanager
+def portal_alone(*args: str) -> Iterator[tuple[int, subprocess.Popen[str]]]:
+    """``python -m services.portal ARGS`` on a free port, until it answers /healthz; killed if still up."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "services.portal", f"--port={port}"],
+        [sys.executable, "-m", "services.portal", f"--port={port}", *args],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
@@ -118,15 +121,56 @@ def test_runs_alone_and_exits_zero_on_sigterm() -> None:
                 time.sleep(0.1)
         else:
             raise AssertionError("portal did not start")
-        proc.send_signal(signal.SIGTERM)
-        out, _ = proc.communicate(timeout=20)
-        assert proc.returncode == 0, out
-        assert "GET /healthz" in out
-        assert "drained" in out
+        yield port, proc
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def stop(proc: subprocess.Popen[str]) -> str:
+    """SIGTERM, wait for the drain; the process's output."""
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out
+    return out
+
+
+def test_runs_alone_and_exits_zero_on_sigterm() -> None:
+    with portal_alone() as (port, proc):
+        requests.get(f"http://127.0.0.1:{port}/missing", timeout=5)
+        out = stop(proc)
+    assert "GET /healthz" in out  # alone, every request is logged
+    assert "404 GET /missing" in out
+    assert "drained" in out
+
+
+def test_without_the_access_log_only_errors_are_logged() -> None:
+    with portal_alone("--access_log=false") as (port, proc):
+        requests.get(f"http://127.0.0.1:{port}/missing", timeout=5)
+        out = stop(proc)
+    assert "GET /healthz" not in out
+    assert "404 GET /missing" in out
+
+
+def shown_address(port: int, headers: dict[str, str]) -> str:
+    page = requests.get(f"http://127.0.0.1:{port}/", headers=headers, timeout=5).text
+    found = re.search(r"Your address</span><span><code>([^<]*)</code>", page)
+    assert found is not None
+    return found.group(1)
+
+
+def test_x_headers_are_believed_only_from_trusted_proxies() -> None:
+    forged = {"X-Real-Ip": "203.0.113.7", "X-Forwarded-For": "203.0.113.7"}
+    with portal_alone("--xheaders") as (port, proc):  # trusts nobody: the headers are ignored
+        assert shown_address(port, forged) == "127.0.0.1"
+        stop(proc)
+    with portal_alone("--xheaders", "--trusted_proxies=10.0.0.0/8,127.0.0.1") as (port, proc):
+        assert shown_address(port, forged) == "203.0.113.7"
+        stop(proc)
+    with portal_alone() as (port, proc):  # off by default
+        assert shown_address(port, forged) == "127.0.0.1"
+        stop(proc)
 
 
 def test_sleep_answers_concurrently(portal: ServerThread) -> None:
