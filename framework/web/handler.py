@@ -691,9 +691,13 @@ _C = TypeVar("_C", bound=type[RequestHandler])
 def stream_request_body(cls: _C) -> _C:
     """Class decorator: deliver the body to ``data_received`` as it arrives (Tornado's).
 
-    ``prepare()`` runs once the headers are in (it may raise the limit with
-    ``self.request.connection.set_max_body_size(n)``); the HTTP method runs
-    after the last chunk; ``self.request.body`` stays empty.
+    ``prepare()`` runs once the headers are in; the HTTP method runs after
+    the last chunk; ``self.request.body`` stays empty. The server's body limit
+    (``max_body_size``, 8 MiB by default: sized for bodies buffered in
+    memory) applies here too; a streaming handler that takes more raises it in
+    ``prepare()`` with ``self.request.connection.set_max_body_size(n)``. That
+    runs before any ``100 Continue`` is sent, so a client announcing a body
+    over the raised limit is refused (413) without being invited to send it.
 
     Raises:
         TypeError: ``cls`` is not a ``RequestHandler`` subclass.

@@ -1851,3 +1851,42 @@ def test_absolute_form_request_is_routed_by_its_path_and_takes_its_host() -> Non
     status, _, body = split_response(raw)
     assert status == "HTTP/1.1 200 OK"
     assert body == b"real.example /where 1"
+
+
+@framework.web.stream_request_body
+class BigUpload(RequestHandler):
+    """A streaming upload that raises the server's (buffered) body limit for itself."""
+
+    async def prepare(self) -> None:
+        self.request.connection.set_max_body_size(20 * 1024 * 1024)
+        self.size = 0
+
+    def data_received(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+
+    def put(self) -> None:
+        self.write(str(self.size))
+
+
+class BufferedUpload(RequestHandler):
+    def put(self) -> None:
+        self.write(str(len(self.request.body)))
+
+
+def test_default_body_limit_is_for_buffered_bodies_and_a_streaming_handler_raises_it() -> None:
+    size = 9 * 1024 * 1024  # over the 8 MiB default
+    head = f"PUT /%s HTTP/1.1\r\nHost: t\r\nContent-Length: {size}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+    with running([("/big", BigUpload), ("/buffered", BufferedUpload)]) as server:
+        # Buffered: 413 at once, without inviting the body.
+        refused = raw_exchange(server, (head % "buffered").encode())
+        assert refused.startswith(b"HTTP/1.1 413 ") and b"100 Continue" not in refused
+        # Streaming with its own limit: invited, then read whole.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall((head % "big").encode())
+            assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"
+            sock.sendall(b"z" * size)
+            received = b""
+            while chunk := sock.recv(65536):
+                received += chunk
+    status, _, body = split_response(received)
+    assert status == "HTTP/1.1 200 OK" and body == str(size).encode()
