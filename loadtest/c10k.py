@@ -169,12 +169,11 @@ def run_client(config: client.Config, deadline: float, mark: client.Mark) -> dic
     result: dict[str, Any] = {}
 
     async def main() -> None:
-        task = asyncio.ensure_future(client.run(config, mark))
         try:
-            result.update(await asyncio.wait_for(task, deadline))
+            await asyncio.wait_for(client.run(config, mark, result), deadline)
         except TimeoutError:
-            result.update({"url": config.url, "config": dataclasses.asdict(config),
-                           "failure": f"global deadline of {deadline:.0f} s"})
+            result["failure"] = f"stopped by the global deadline ({deadline:.0f} s) in phase {result.get('phase')}"
+            client.log(result["failure"])
 
     asyncio.run(main())
     return result

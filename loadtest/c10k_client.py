@@ -516,17 +516,23 @@ def fanout_report(config: Config, pollers: list[Poller], errors: Counter[str], s
     }
 
 
-async def run(config: Config, mark: Mark) -> dict[str, Any]:
-    """Both phases (a phase with a count of 0 is skipped); the result as one JSON-able dict."""
+async def run(config: Config, mark: Mark, result: dict[str, Any]) -> None:
+    """Both phases (a phase with a count of 0 is skipped), filling ``result`` as each one ends.
+
+    Filled in place so that a run cut short by the global deadline still
+    reports the phases it finished, and names the one it was in.
+    """
     target = Target.from_url(config.url)
-    result: dict[str, Any] = {"url": config.url, "config": dataclasses.asdict(config)}
+    result.update({"url": config.url, "config": dataclasses.asdict(config)})
     if config.connections > 0:
+        result["phase"] = "hold"
         result["hold"] = await hold_phase(config, target, mark)
     if config.pollers > 0:
+        result["phase"] = "fanout"
         try:
             result["fanout"] = await fanout_phase(config, target, mark)
         except (OSError, TimeoutError, ValueError) as exc:
             log(f"fan-out could not start: {exc!r}")
             result["fanout"] = {"tried": config.pollers, "delivered": 0, "errors": {error_name(exc): 1},
                                 "failure": str(exc)}
-    return result
+    result["phase"] = "done"

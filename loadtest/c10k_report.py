@@ -45,7 +45,7 @@ def growth(before: int | None, held: int | None, count: int) -> float | None:
 
 def verdict(result: dict[str, Any]) -> dict[str, bool]:
     """The goals: every held connection answered its second request, every poller got the message."""
-    goals: dict[str, bool] = {}
+    goals: dict[str, bool] = {"finished": result.get("phase") == "done"}
     hold = result.get("hold")
     if hold is not None:
         goals["all_held"] = hold["held"] == hold["tried"]
@@ -96,6 +96,8 @@ def render_table(result: dict[str, Any]) -> str:
             ]
         else:
             lines.append(f"  failed: {fanout.get('failure')}")
+    if "failure" in result:
+        lines.append(f"{result['failure']}: the figures above are what was finished")
     lines += memory_lines(result.get("per_connection", {}), result.get("memory", {}))
     lines.append("goals: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in result.get("verdict", {}).items()))
     return "\n".join(lines)
@@ -104,8 +106,8 @@ def render_table(result: dict[str, Any]) -> str:
 def memory_lines(per_conn: dict[str, dict[str, dict[str, float | None]]],
                  memory: dict[str, dict[str, Any]]) -> list[str]:
     """One row per container and phase: anon, kernel and everything charged, in KiB per connection."""
-    if not per_conn:
-        return ["memory per connection: not measured"]
+    if not any(per_conn.values()):
+        return ["memory per connection: not measured (--pid, or the stack's containers via --via-compose)"]
     source = next((s.get("source") for mark in memory.values() for s in mark["groups"].values()), "?")
     lines = [f"memory per connection, KiB ({source}; anon: heap and stacks, kernel: sockets and the like)",
              f"  {'':<10} {'':<16} {'anon':>8} {'kernel':>8} {'charged':>8}"]

@@ -85,8 +85,11 @@ def test_memory_per_connection_is_growth_over_the_connections_held() -> None:
 
 
 def test_the_verdict_wants_every_connection_and_every_poller() -> None:
-    result = {"hold": {"tried": 3, "held": 3, "second_request": {"answered": 2}}, "fanout": {"tried": 2, "delivered": 2}}
-    assert report.verdict(result) == {"all_held": True, "nothing_dropped": False, "all_delivered": True}
+    result = {"hold": {"tried": 3, "held": 3, "second_request": {"answered": 2}}, "fanout": {"tried": 2, "delivered": 2},
+              "phase": "done"}
+    assert report.verdict(result) == {"finished": True, "all_held": True, "nothing_dropped": False,
+                                      "all_delivered": True}
+    assert report.verdict({"phase": "hold"}) == {"finished": False}
 
 
 def test_the_table_names_the_figures() -> None:

@@ -42,7 +42,7 @@ def test_c10k_through_nginx_drops_nothing(stack_url: str, tmp_path: Path) -> Non
     assert hold["probe"]["count"] == 50, hold["probe"]["errors"]
     fanout = result["fanout"]
     assert fanout["delivered"] == POLLERS, fanout["errors"]
-    assert result["verdict"] == {"all_held": True, "nothing_dropped": True, "all_delivered": True}
+    assert result["verdict"] == {"finished": True, "all_held": True, "nothing_dropped": True, "all_delivered": True}
 
     for phase in ("hold", "fanout"):
         for container in ("nginx", "chat"):
