@@ -86,11 +86,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                            " services image)")
     mode.add_argument("--inner-url", default="http://nginx:8080", help="the target seen from the compose network")
     mode.add_argument("--containers", default="nginx,chat", help="compose services whose memory is read")
-    mode.add_argument("--nofile", type=int, default=20_000, help="the client container's open-file limit")
+    mode.add_argument("--nofile", type=int, help="the client container's open-file limit (default: what the run"
+                                                  " needs plus 1,024; the engine's own limit caps it)")
     mode.add_argument("--pid", type=int, help="--direct: a server process on this host whose memory is read")
     mode.add_argument("--force", action="store_true", help="run even when the published-port check says no")
     args = parser.parse_args(argv)
     args.path = args.path or f"{args.chat_prefix}healthz"
+    args.nofile = args.nofile or needed_descriptors(args) + 1024
     return args
 
 
@@ -288,7 +290,8 @@ def follow_client(process: subprocess.Popen[str], groups: list[host.ContainerGro
             raise SystemExit(f"c10k: {event['reason']}")
         elif event["event"] == "result":
             return event["result"], memory
-    raise SystemExit(f"c10k: the client container ended without a result (status {process.wait(30)})")
+    raise SystemExit(f"c10k: the client container ended without a result (status {process.wait(30)}; if docker"
+                     f" refused the ulimit, the engine allows fewer open files per container than --nofile)")
 
 
 def stop_container(name: str, process: subprocess.Popen[str]) -> None:

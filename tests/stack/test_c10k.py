@@ -29,7 +29,7 @@ def test_c10k_through_nginx_drops_nothing(stack_url: str, tmp_path: Path) -> Non
     results = tmp_path / "c10k.json"
     run = subprocess.run(
         [sys.executable, str(ROOT / "loadtest" / "c10k.py"), "--via-compose", "--url", stack_url,
-         "-n", str(CONNECTIONS), "-m", str(POLLERS), "--hold", "5", "--probes", "50", "--nofile", "8192",
+         "-n", str(CONNECTIONS), "-m", str(POLLERS), "--hold", "5", "--probes", "50",
          "--deadline", "200", "--json", str(results)],
         capture_output=True, text=True, timeout=270, check=False,
     )
