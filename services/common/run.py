@@ -24,6 +24,9 @@ __all__ = ["run"]
 
 log = logging.getLogger("services")
 
+APP_OPTIONS = "app"
+"""The option group a service's own options go in (``run(define_app_options=...)``)."""
+
 
 def define_options(parser: opts.OptionParser, *, default_port: int, default_prefix: str) -> None:
     """The options every service understands."""
@@ -42,15 +45,27 @@ def run(
     *,
     default_port: int = 8001,
     default_prefix: str = "/",
+    define_app_options: Callable[[opts.OptionParser], None] | None = None,
     argv: list[str] | None = None,
 ) -> int:
     """Parse options, serve ``make_app(prefix=..., debug=..., lifecycle=...)``, drain on a signal.
+
+    Args:
+        make_app: the service's application factory.
+        default_port: ``--port`` unless given.
+        default_prefix: ``--prefix`` unless given.
+        define_app_options: defines the service's own options, in the group
+            ``"app"``; each is passed to ``make_app`` as a setting of its name
+            (chat's ``--redis_url`` arrives as ``make_app(redis_url=...)``).
+        argv: the command line (``sys.argv`` if None).
 
     Returns:
         The exit status: 0 after a clean drain, 1 if requests had to be aborted.
     """
     parser = opts.OptionParser()
     define_options(parser, default_port=default_port, default_prefix=default_prefix)
+    if define_app_options is not None:
+        define_app_options(parser)
     parser.parse_command_line(argv if argv is not None else sys.argv)
     stdout = logging.StreamHandler(sys.stdout)
     stdout.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -61,6 +76,7 @@ def run(
         access_log.setLevel(logging.WARNING)  # errors (4xx/5xx) are still logged
     lifecycle = Lifecycle()
     settings: dict[str, Any] = {"prefix": parser.prefix, "debug": parser.debug, "lifecycle": lifecycle}
+    settings.update(parser.group_dict(APP_OPTIONS))
     app = make_app(**settings)
     server = HTTPServer(app, xheaders=parser.xheaders, trusted_proxies=parser.trusted_proxies)
     server.listen(parser.port, parser.address)
