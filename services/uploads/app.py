@@ -9,9 +9,11 @@ file is listed with its size and SHA-256 and can be downloaded back.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import urllib.parse
+from asyncio import Future
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -42,8 +44,10 @@ MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
 MAX_FILES = 20
 MAX_TOKEN_BYTES = 512
 CHUNK = 64 * 1024
+REFRESH_EVERY = 2.0  # seconds between looks for uploads other processes stored
 
 _T = TypeVar("_T")
+log = logging.getLogger("services.uploads")
 
 
 class UploadsHandler(BaseHandler):
@@ -62,6 +66,14 @@ class UploadsHandler(BaseHandler):
         """Run a file operation in the executor: the loop never waits on the disk."""
         return await IOLoop.current().run_in_executor(None, func, *args)
 
+    def refresh_soon(self) -> None:
+        """Pick up what other processes stored, off the loop, at most every ``REFRESH_EVERY`` s.
+
+        The page is served from the index as it is; a refresh shows on the next view.
+        """
+        if self.store.refresh_due(REFRESH_EVERY):
+            IOLoop.current().run_in_executor(None, self.store.refresh).add_done_callback(_report_refresh)
+
     def describe(self, stored: StoredFile) -> dict[str, Any]:
         return {
             "id": stored.id,
@@ -76,6 +88,7 @@ class IndexHandler(UploadsHandler):
     """The upload form and the list of stored files."""
 
     def get(self) -> None:
+        self.refresh_soon()
         uploaded = set(self.get_query_arguments("uploaded"))
         self.render(
             "index.html",
@@ -267,7 +280,7 @@ class DownloadHandler(UploadsHandler):
     """``GET files/<id>``: the file back, streamed, always as a download (never rendered here)."""
 
     async def get(self, file_id: str) -> None:
-        stored = self.store.get(file_id)
+        stored = self.store.get(file_id) or await self.blocking(self.store.lookup, file_id)
         if stored is None:
             raise HTTPError(404)
         # Uploaded content never runs on this origin: a download, not a page.
@@ -276,13 +289,21 @@ class DownloadHandler(UploadsHandler):
         self.set_header("Content-Disposition", "attachment; filename*=UTF-8''" + urllib.parse.quote(stored.name))
         self.set_header("Content-Length", stored.size)
         self.set_header("X-Content-SHA256", stored.sha256)
-        with open(self.store.data_path(stored.id), "rb") as data:
+        data = await self.blocking(open, self.store.data_path(stored.id), "rb")
+        try:
             while chunk := await self.blocking(data.read, CHUNK):
                 self.write(chunk)
                 await self.flush()
+        finally:
+            await self.blocking(data.close)
 
     def compute_etag(self) -> str | None:
         return None
+
+
+def _report_refresh(done: Future[bool]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.error("re-reading the upload records failed", exc_info=done.exception())
 
 
 def make_app(**settings: Any) -> Application:

@@ -10,6 +10,14 @@ invalid, one file too many, the body cut off) aborts its staged files, so
 it stores nothing and a listing never shows a half-written or truncated file. The store keeps the newest
 ``keep`` uploads and deletes older ones. File writes are blocking calls:
 callers run them in an executor so the event loop never waits on the disk.
+
+Reading never waits on the disk either: the records are read once at start-up
+into an index in memory, which commits and prunes keep current, so listing
+the uploads (every page view) costs no file system call. Other processes
+sharing the directory (several per service, or replicas on one volume) commit
+behind our back: ``refresh`` (run off the loop now and then) re-reads the
+records when the directory changed, and ``lookup`` reads one record from disk
+when the index does not know its id yet.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import os
 import secrets
 import time
 import unicodedata
+import threading
 from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
@@ -111,6 +120,13 @@ class Store:
         os.makedirs(self.incoming, exist_ok=True)
         for leftover in os.listdir(self.incoming):  # uploads cut short by a restart
             os.unlink(os.path.join(self.incoming, leftover))
+        # Commits and refreshes run in executor threads while the loop reads.
+        self._lock = threading.Lock()
+        self._index: dict[str, StoredFile] = {}
+        self._newest_first: list[StoredFile] = []
+        self._seen_mtime = 0
+        self._refreshed_at = time.monotonic()
+        self.refresh()
 
     def begin(self, name: str, content_type: str) -> Writer:
         """Start writing an upload (opens a file: run it in an executor)."""
@@ -132,6 +148,7 @@ class Store:
         except BaseException:
             self._remove([s.id for s in stored])
             raise
+        self._index_update(add=stored)
         self.prune()
         return stored
 
@@ -142,28 +159,86 @@ class Store:
         return os.path.join(self.root, file_id + ".json")
 
     def get(self, file_id: str) -> StoredFile | None:
-        """A stored upload by id (ids are URL-safe tokens; anything else is None)."""
-        if not file_id or not all(c.isalnum() or c in "-_" for c in file_id):
-            return None
+        """A stored upload by id, from the index (no file system call)."""
+        return self._index.get(file_id)
+
+    def lookup(self, file_id: str) -> StoredFile | None:
+        """A stored upload by id, read from disk when the index lacks it (blocking).
+
+        Another process may have just stored it. Ids are URL-safe tokens;
+        anything else is None.
+        """
+        known = self._index.get(file_id)
+        if known is not None or not _is_token(file_id):
+            return known
+        found = self._read_record(file_id)
+        if found is not None and os.path.exists(self.data_path(file_id)):
+            self._index_update(add=[found])
+            return found
+        return None
+
+    def list(self) -> list[StoredFile]:
+        """Every stored upload, newest first, from the index (no file system call)."""
+        return list(self._newest_first)
+
+    def refresh(self) -> bool:
+        """Re-read the records if the directory changed since the last read (blocking).
+
+        Returns:
+            Whether the records were read again.
+        """
+        mtime = os.stat(self.root).st_mtime_ns
+        if mtime == self._seen_mtime:
+            return False
+        self._seen_mtime = mtime
+        found = [self._read_record(name[:-5]) for name in os.listdir(self.root) if name.endswith(".json")]
+        with self._lock:
+            self._index = {f.id: f for f in found if f is not None}
+            self._sort_index()
+        return True
+
+    def refresh_due(self, interval: float) -> bool:
+        """True at most once per ``interval`` seconds: time to ``refresh`` again."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._refreshed_at < interval:
+                return False
+            self._refreshed_at = now
+        return True
+
+    def prune(self) -> None:
+        """Delete all but the newest ``keep`` uploads."""
+        self._remove([old.id for old in self.list()[self.keep :]])
+
+    def _read_record(self, file_id: str) -> StoredFile | None:
         try:
             with open(self.meta_path(file_id), encoding="utf-8") as meta:
                 return StoredFile(**json.load(meta))
         except (FileNotFoundError, json.JSONDecodeError, TypeError):
             return None
 
-    def list(self) -> list[StoredFile]:
-        """Every stored upload, newest first."""
-        found = [self.get(name[:-5]) for name in os.listdir(self.root) if name.endswith(".json")]
-        return sorted((f for f in found if f is not None), key=lambda f: -f.uploaded_at)
+    def _index_update(self, *, add: Iterable[StoredFile] = (), remove: Iterable[str] = ()) -> None:
+        with self._lock:
+            for stored in add:
+                self._index[stored.id] = stored
+            for file_id in remove:
+                self._index.pop(file_id, None)
+            self._sort_index()
 
-    def prune(self) -> None:
-        """Delete all but the newest ``keep`` uploads."""
-        self._remove([old.id for old in self.list()[self.keep :]])
+    def _sort_index(self) -> None:
+        self._newest_first = sorted(self._index.values(), key=lambda f: -f.uploaded_at)
 
     def _remove(self, file_ids: Iterable[str]) -> None:
-        for file_id in file_ids:
+        removed = list(file_ids)
+        for file_id in removed:
             for path in (self.meta_path(file_id), self.data_path(file_id)):
                 try:
                     os.unlink(path)
                 except FileNotFoundError:
                     pass
+        if removed:
+            self._index_update(remove=removed)
+
+
+def _is_token(file_id: str) -> bool:
+    return bool(file_id) and all(c.isalnum() or c in "-_" for c in file_id)

@@ -28,6 +28,7 @@ from services.chat.app import make_app as make_chat
 from services.forms.app import make_app as make_forms
 from services.portal.app import make_app as make_portal
 from services.redirects.app import make_app as make_redirects
+from services.uploads.app import make_app as make_uploads
 
 SERVER_THREAD = "framework-test-server"  # framework.testing.ServerThread's thread
 _recording: list[list[str]] = []  # the active recorder, if any (audit hooks cannot be removed)
@@ -70,6 +71,7 @@ PAGES: list[tuple[Callable[..., Application], str, list[str]]] = [
     (make_forms, "/forms/", ["/forms/", "/forms/search?q=ada", "/forms/recent", "/forms/healthz"]),
     (make_chat, "/chat/", ["/chat/", "/chat/room/lobby"]),
     (make_redirects, "/redirects/", ["/redirects/", "/redirects/landed", "/redirects/chain/3"]),
+    (make_uploads, "/uploads/", ["/uploads/", "/uploads/healthz"]),
 ]
 
 

@@ -55,3 +55,35 @@ def test_only_finished_uploads_can_be_committed(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         store.commit([writer])
     writer.abort()
+
+
+def test_listing_and_lookup_come_from_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = Store(str(tmp_path))
+    (stored,) = store.commit([staged(store, "a.txt", b"a")])
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the file system was touched")
+
+    monkeypatch.setattr(os, "listdir", refuse)
+    monkeypatch.setattr(os, "stat", refuse)
+    monkeypatch.setattr("builtins.open", refuse)
+    assert store.list() == [stored]
+    assert store.get(stored.id) == stored
+    assert store.lookup(stored.id) == stored
+
+
+def test_uploads_of_another_process_show_after_a_refresh(tmp_path: Path) -> None:
+    ours, theirs = Store(str(tmp_path)), Store(str(tmp_path))  # two processes on one directory
+    (stored,) = theirs.commit([staged(theirs, "b.txt", b"b")])
+    assert ours.get(stored.id) is None  # not seen yet: the index is ours
+    assert ours.lookup(stored.id) == stored  # a download by id reads the record
+    (second,) = theirs.commit([staged(theirs, "c.txt", b"c")])
+    assert ours.refresh() is True
+    assert [s.id for s in ours.list()] == [second.id, stored.id]
+    assert ours.refresh() is False  # the directory did not change since
+
+
+def test_a_refresh_is_due_at_most_once_per_interval(tmp_path: Path) -> None:
+    store = Store(str(tmp_path))
+    assert store.refresh_due(0.0) is True
+    assert store.refresh_due(60.0) is False
