@@ -22,11 +22,7 @@ The 10,000-user step load is ``loadtest/step.py``. With the web UI, in container
 from __future__ import annotations
 
 # locust puts this file's folder on sys.path while it imports it: the package beside it imports.
-from scenarios import (
-    BrowsingUser as BrowsingUser,
-    ChatPoller as ChatPoller,
-    ChatPoster as ChatPoster,
-    FormsUser as FormsUser,
-    RedirectsUser as RedirectsUser,
-    UploadsUser as UploadsUser,
-)
+from scenarios import BrowsingUser, ChatPoller, ChatPoster, FormsUser, RedirectsUser, UploadsUser
+
+# locust runs every user class it finds in this module.
+__all__ = ["BrowsingUser", "ChatPoller", "ChatPoster", "FormsUser", "RedirectsUser", "UploadsUser"]

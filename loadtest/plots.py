@@ -41,7 +41,7 @@ from collections.abc import Iterable, Sequence
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 __all__ = ["Plateau", "Sample", "main", "plateaus", "read_history"]
 
@@ -245,8 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     levels = plateaus(aggregated, min_hold=args.min_hold, minus=delivery)
     delivery_levels = plateaus(delivery, min_hold=args.min_hold) if delivery else []
-    lines = [f"## {title}", "", "Per plateau (ramps left out; percentiles over ~10 s windows, median over the plateau):",
-             "", *plateau_table(levels, delivery_levels)]
+    lines = [f"## {title}", "",
+             "Per plateau (ramps left out; percentiles over ~10 s windows, median over the plateau):", "",
+             *plateau_table(levels, delivery_levels)]
     if os.path.exists(f"{args.prefix}_stats.csv"):
         lines += ["", "Per request over the whole run:", "", *names_table(f"{args.prefix}_stats.csv")]
     with open(os.path.join(out, "summary.md"), "w") as summary:

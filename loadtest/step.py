@@ -25,28 +25,31 @@ import os
 
 from locust import between
 
-# locust puts this file's folder on sys.path while it imports it.
-from scenarios import BrowsingUser, ChatPoller, ChatPoster
-from shapes import StepLoadShape as StepLoadShape
+# locust puts this file's folder on sys.path while it imports it. The package, not its
+# classes: locust would run every user class it finds in this module's namespace.
+import scenarios
+from shapes import StepLoadShape
+
+__all__ = ["HoldingVisitor", "StepChatPoller", "StepChatPoster", "StepLoadShape"]
 
 THINK_MIN = float(os.environ.get("LOCUST_STEP_THINK_MIN", "15"))
 THINK_MAX = float(os.environ.get("LOCUST_STEP_THINK_MAX", "35"))
 
 
-class HoldingVisitor(BrowsingUser):
+class HoldingVisitor(scenarios.BrowsingUser):
     """Reads a page, then holds its idle keep-alive connection for a long think time."""
 
     weight = 95
     wait_time = between(THINK_MIN, THINK_MAX)
 
 
-class StepChatPoller(ChatPoller):
+class StepChatPoller(scenarios.ChatPoller):
     """A long-poll reader (its poll connection is held open most of the time)."""
 
     weight = 5
 
 
-class StepChatPoster(ChatPoster):
+class StepChatPoster(scenarios.ChatPoster):
     """One of three writers whose messages the readers time."""
 
     fixed_count = 3

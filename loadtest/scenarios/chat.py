@@ -62,7 +62,8 @@ class ChatUser(Visitor):
 
     def post_message(self, room: str, text: str) -> dict[str, Any] | None:
         """POST ``a/message/new``; the message as the server stored it (None, marked a failure, if not)."""
-        fields = {"_xsrf": self.xsrf_token(f"/chat/room/{room}", name="/chat/room/[name]"), "room": room, "nick": self.nick, "body": stamped(text)}
+        token = self.xsrf_token(f"/chat/room/{room}", name="/chat/room/[name]")
+        fields = {"_xsrf": token, "room": room, "nick": self.nick, "body": stamped(text)}
         with self.client.post("/chat/a/message/new", data=fields, name="/chat/a/message/new",
                               catch_response=True) as response:
             if not expect(response, 200):

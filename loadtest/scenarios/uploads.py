@@ -33,7 +33,7 @@ __all__ = ["UploadsUser"]
 STORE_KEEP = 50
 FILE_MIN, FILE_MAX = 1024, 64 * 1024
 PUT_MIN, PUT_MAX = 2 * 1024 * 1024, 4 * 1024 * 1024
-ROW = re.compile(r'<a href="/uploads/files/([A-Za-z0-9_-]{16})">.*?<code class="hash">([0-9a-f]{64})</code>', re.S)
+ROW = re.compile(r'<a href="/uploads/files/([A-Za-z0-9_-]{16})">.*?<code class="hash">([0-9a-f]{64})</code>', re.DOTALL)
 
 
 def multipart(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:

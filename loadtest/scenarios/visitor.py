@@ -11,7 +11,7 @@ with a message that says which, never a silent success.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, ClassVar
 
 from locust import FastHttpUser, between
 from locust.contrib.fasthttp import ResponseContextManager
@@ -74,7 +74,7 @@ class Visitor(FastHttpUser):
     network_timeout = 30.0
     # Redirects are followed by hand where they are the thing under test.
     max_redirects = 5
-    default_headers = {"User-Agent": "locust-visitor"}
+    default_headers: ClassVar[dict[str, str]] = {"User-Agent": "locust-visitor"}
 
     def xsrf_token(self, page: str, *, name: str | None = None) -> str:
         """The ``_xsrf`` cookie's value, loading ``page`` (a page with a form) first when it is not set yet.

@@ -46,7 +46,7 @@ def run_locust(stack_url: str, prefix: Path, locustfile: str, *args: str,
         [sys.executable, "-m", "locust", "-f", str(ROOT / "loadtest" / locustfile), "--headless",
          "--host", stack_url, "--csv", str(prefix), "--csv-full-history", "--only-summary",
          "--loglevel", "WARNING", *args],
-        cwd=prefix.parent, env=dict(os.environ, **env), capture_output=True, text=True, timeout=45,
+        cwd=prefix.parent, env=dict(os.environ, **env), capture_output=True, text=True, timeout=45, check=False,
     )
 
 
