@@ -280,6 +280,17 @@ class HTTPConnection:
         """The response is complete."""
         raise NotImplementedError()
 
+    def set_max_body_size(self, max_body_size: int) -> None:
+        """Change this request's body limit; bytes beyond it are a 413 (Tornado's, on ``HTTP1Connection``).
+
+        Takes effect for the body still to come: call it from
+        ``headers_received`` or a streaming handler's ``prepare()``. A
+        connection that reads no body (a fake in tests) may ignore it.
+        """
+
+    def set_body_timeout(self, timeout: float) -> None:
+        """Change how long this request's body may stall (Tornado's, on ``HTTP1Connection``)."""
+
 
 class HTTPMessageDelegate:
     """Receives one request as it arrives (Tornado's ``HTTPMessageDelegate``).

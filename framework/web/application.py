@@ -315,6 +315,8 @@ class _HandlerDelegate(HTTPMessageDelegate):
         if header is not None:
             request.request_id = _request_id(request.headers.get(header))
         self.stream = handler_class._stream_request_body
+        if handler_class.max_body_size is not None and request.connection is not None:
+            request.connection.set_max_body_size(handler_class.max_body_size)
 
     def headers_received(self, start_line: RequestStartLine, headers: HTTPHeaders) -> Awaitable[None] | None:
         if self.request is None:

@@ -77,6 +77,17 @@ class RequestHandler(CookieMixin, ArgumentReader):
 
     SUPPORTED_METHODS: ClassVar[tuple[str, ...]] = ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
     _stream_request_body: ClassVar[bool] = False
+    max_body_size: ClassVar[int | None] = None
+    """The largest request body this handler accepts, or None for the server's limit.
+
+    Not in Tornado, where only a ``@stream_request_body`` handler can change
+    its limit, in ``prepare()``, and a buffered handler's body is read whole
+    (up to the server's limit) before the handler exists. Set here, the limit
+    applies as soon as the request's head is routed to the handler: a body
+    over it is answered 413 as it arrives (before any ``100 Continue`` when
+    its ``Content-Length`` already says so), so an endpoint that takes a
+    short form never reads megabytes first.
+    """
 
     path_args: list[str]
     path_kwargs: dict[str, str]

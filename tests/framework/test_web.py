@@ -1890,3 +1890,42 @@ def test_default_body_limit_is_for_buffered_bodies_and_a_streaming_handler_raise
                 received += chunk
     status, _, body = split_response(received)
     assert status == "HTTP/1.1 200 OK" and body == str(size).encode()
+
+
+class ShortForm(RequestHandler):
+    max_body_size = 1024
+    calls = 0
+
+    def post(self) -> None:
+        ShortForm.calls += 1
+        self.write(str(len(self.request.body)))
+
+
+class LargeBuffered(RequestHandler):
+    max_body_size = 64 * 1024
+
+    def post(self) -> None:
+        self.write(str(len(self.request.body)))
+
+
+def test_a_handlers_max_body_size_refuses_a_larger_body_before_reading_it() -> None:
+    ShortForm.calls = 0
+    big = 5 * 1024 * 1024
+    with running([("/form", ShortForm)]) as server:
+        assert fetch(server, "/form", "POST", data=b"x" * 1000).text == "1000"
+        # Declared over the limit: 413 at once, no 100 Continue, the body never sent.
+        head = f"POST /form HTTP/1.1\r\nHost: t\r\nContent-Length: {big}\r\nExpect: 100-continue\r\n\r\n"
+        refused = raw_exchange(server, head.encode())
+        assert refused.startswith(b"HTTP/1.1 413 ") and b"100 Continue" not in refused
+        # Chunked, so no length is declared: cut off once 1 KiB has arrived.
+        chunked = b"POST /form HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + b"800\r\n" + b"y" * 2048 + b"\r\n0\r\n\r\n"
+        assert raw_exchange(server, chunked).startswith(b"HTTP/1.1 413 ")
+    assert ShortForm.calls == 1
+
+
+def test_a_handlers_max_body_size_may_be_larger_than_the_servers() -> None:
+    app = Application([("/large", LargeBuffered), ("/form", ShortForm), ("/plain", BufferedUpload)])
+    with serve(app, max_body_size=4096) as server:
+        assert fetch(server, "/large", "POST", data=b"x" * 32768).text == "32768"
+        assert fetch(server, "/form", "POST", data=b"x" * 2048).status_code == 413
+        assert fetch(server, "/plain", "PUT", data=b"x" * 8192).status_code == 413  # the server's limit
