@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import errno
 import ipaddress
 import logging
 import os
@@ -44,8 +43,13 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from framework import http1
-from framework.http1connection import ConnectionContext, HTTP1ServerProtocol, ServerConfig, parse_networks
+from framework import http1, process
+from framework.http1connection import (
+    ConnectionContext,
+    HTTP1ServerProtocol,
+    ServerConfig,
+    parse_networks,
+)
 from framework.httputil import (
     HTTPConnection,
     HTTPHeaders,
@@ -55,6 +59,7 @@ from framework.httputil import (
     RequestStartLine,
 )
 from framework.ioloop import IOLoop
+from framework.netutil import bind_sockets
 
 __all__ = [
     "DEFAULT_IDLE_CONNECTION_TIMEOUT",
@@ -161,51 +166,6 @@ class _CallableMessage(HTTPMessageDelegate):
             close = getattr(self.conn, "close", None)
             if close is not None:
                 close()
-
-
-def bind_sockets(
-    port: int,
-    address: str | None = None,
-    *,
-    family: socket.AddressFamily = socket.AF_UNSPEC,
-    backlog: int = 1024,
-    reuse_port: bool = False,
-) -> list[socket.socket]:
-    """Create listening, non-blocking sockets for ``address:port`` (Tornado's ``netutil.bind_sockets``).
-
-    ``address`` None or "" means every interface. With ``port=0`` every
-    family gets the same ephemeral port.
-    """
-    host = address or None
-    flags = socket.AI_PASSIVE
-    infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM, 0, flags)
-    sockets: list[socket.socket] = []
-    seen: set[Any] = set()
-    for fam, kind, proto, _, sockaddr in infos:
-        if sockaddr in seen:
-            continue
-        seen.add(sockaddr)
-        sock = socket.socket(fam, kind, proto)
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if reuse_port:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            if fam == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            address_to_bind: Any = sockaddr
-            if port == 0 and sockets:
-                # Every family gets the port the first socket was given.
-                address_to_bind = (sockaddr[0], sockets[0].getsockname()[1], *sockaddr[2:])
-            sock.setblocking(False)
-            sock.bind(address_to_bind)
-        except OSError as exc:
-            sock.close()
-            if fam == socket.AF_INET6 and exc.errno in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
-                continue  # IPv6 disabled here (common in containers)
-            raise
-        sock.listen(backlog)
-        sockets.append(sock)
-    return sockets
 
 
 class _Default:
@@ -349,18 +309,18 @@ class HTTPServer:
         """Bind now, serve after ``start()`` (so the sockets can be shared by forks)."""
         self._pending_sockets.extend(bind_sockets(port, address, **kwargs))
 
-    def start(self, num_processes: int | None = 1) -> None:
-        """Serve the sockets from ``bind()``, forking ``num_processes`` processes first.
+    def start(self, num_processes: int | None = 1, max_restarts: int | None = None) -> None:
+        """Serve the sockets from ``bind()``, in ``num_processes`` processes (Tornado's ``start``).
 
-        ``num_processes`` None or 0 means one per CPU. Forking happens before
-        any event loop runs; the parent serves too, and there is no
-        supervisor (run one process per container, or use a process manager).
+        With more than one (None or 0: one per CPU) this process forks through
+        ``process.fork_processes`` before any event loop runs: the children
+        serve, the parent supervises them (restarting one that dies, up to
+        ``max_restarts``), forwards SIGTERM/SIGINT so they drain, and exits
+        with them.
         """
-        count = num_processes if num_processes else (os.cpu_count() or 1)
-        for _ in range(count - 1):
-            if os.fork() == 0:
-                break
         sockets, self._pending_sockets = self._pending_sockets, []
+        if num_processes != 1:
+            process.fork_processes(num_processes, max_restarts)
         self.add_sockets(sockets)
 
     def add_sockets(self, sockets: Iterable[socket.socket]) -> None:

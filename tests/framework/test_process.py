@@ -1,0 +1,144 @@
+"""framework.process: forked children share a port, are restarted when they die, and drain together."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from framework import process
+
+REPO = Path(__file__).resolve().parents[2]
+
+# The shape a multi-process service takes: bind in the parent, fork, serve in
+# each child until SIGTERM, then drain and exit 0.
+SERVER = textwrap.dedent(
+    """
+    import asyncio, logging, os, sys
+    from framework import process
+    from framework.httpserver import HTTPServer
+    from framework.lifecycle import Lifecycle, serve_forever
+    from framework.web import Application, RequestHandler
+
+    class Who(RequestHandler):
+        def get(self):
+            self.write({"task": process.task_id(), "pid": os.getpid()})
+
+    class Slow(RequestHandler):
+        async def get(self):
+            await asyncio.sleep(1.0)
+            self.write("slow done")
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    server = HTTPServer(Application([(r"/who", Who), (r"/slow", Slow)]))
+    server.bind(int(sys.argv[1]), "127.0.0.1")
+    server.start(2, max_restarts=3)
+    print("child", process.task_id(), os.getpid(), flush=True)
+    reports = serve_forever([server], lifecycle=Lifecycle(), drain_timeout=10)
+    sys.exit(1 if reports[0].aborted else 0)
+    """
+)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def forked(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
+    script = tmp_path / "server.py"
+    script.write_text(SERVER)
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, str(script), str(port)], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        yield proc, port
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+        for pid in children_of(proc.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, timeout=5, check=False).stdout
+    except FileNotFoundError:
+        return []
+    return [int(line) for line in found.split()]
+
+
+def who(port: int) -> dict[str, int]:
+    """One request on a fresh connection: the answering child's task id and pid."""
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            with requests.Session() as session:
+                return dict(session.get(f"http://127.0.0.1:{port}/who", timeout=5).json())
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def tasks_seen(port: int, want: set[int], tries: int = 400) -> dict[int, int]:
+    """task id -> pid, for every child that answered, until ``want`` have answered."""
+    seen: dict[int, int] = {}
+    for _ in range(tries):
+        answer = who(port)
+        seen[answer["task"]] = answer["pid"]
+        if want <= set(seen):
+            break
+    return seen
+
+
+def test_without_forking_there_is_no_task_id() -> None:
+    assert process.task_id() is None
+    assert process.cpu_count() >= 1
+
+
+def test_children_share_the_port_are_restarted_and_drain_on_sigterm(forked: tuple[subprocess.Popen[str], int]) -> None:
+    proc, port = forked
+    first = tasks_seen(port, {0, 1})
+    assert set(first) == {0, 1}, first  # both children accept on the one socket
+    assert proc.pid not in first.values()  # the parent only supervises
+
+    os.kill(first[0], signal.SIGKILL)  # a crash: child 0 comes back with a new pid
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        again = tasks_seen(port, {0, 1}, tries=50)
+        if again.get(0) not in (None, first[0]):
+            break
+    assert again[0] != first[0] and again[1] == first[1]
+
+    # A request in flight when the parent is told to stop still gets its answer.
+    with requests.Session() as session:
+        answers: list[str] = []
+        slow = threading.Thread(target=lambda: answers.append(session.get(f"http://127.0.0.1:{port}/slow", timeout=10).text))
+        slow.start()
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        slow.join(15)
+    out, _ = proc.communicate(timeout=20)
+    assert answers == ["slow done"], out
+    assert proc.returncode == 0, out
+    assert "restarting" in out and "SIGTERM received: stopping 2 processes" in out
+    assert children_of(proc.pid) == []
