@@ -145,6 +145,16 @@ def test_runs_alone_and_exits_zero_on_sigterm() -> None:
     assert "drained" in out
 
 
+def test_several_processes_serve_one_port_and_drain_together() -> None:
+    with portal_alone("--processes=2") as (port, proc):
+        for _ in range(20):  # fresh connections: the kernel hands them to either child
+            assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+        out = stop(proc)
+    assert "[0] " in out and "[1] " in out  # each child logs under its task id
+    assert out.count("drained") == 2
+    assert "SIGTERM received: stopping 2 processes" in out
+
+
 def test_without_the_access_log_only_errors_are_logged() -> None:
     with portal_alone("--access_log=false") as (port, proc):
         requests.get(f"http://127.0.0.1:{port}/missing", timeout=5)
