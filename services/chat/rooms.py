@@ -14,9 +14,9 @@ and no poll waiting is forgotten the next time a room is created, so the
 ``MAX_ROOMS`` cap can only be held by rooms in use.
 
 ``RoomStore`` is the seam the chat's handlers use; ``MemoryRooms`` keeps
-everything in this process. Its verbs are coroutines so that a store kept in
-an external engine (one log per room, a blocking read for the polls) can
-implement the same interface.
+everything in this process, ``redis_rooms.RedisRooms`` keeps it in Redis for
+several processes and replicas. Cursors are opaque strings to everyone but
+the store that issued them: here a decimal counter, there a stream id.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import itertools
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -31,7 +32,10 @@ from typing import Protocol
 
 from framework import locks
 
-__all__ = ["HISTORY", "IDLE_SECONDS", "MAX_ROOMS", "POLL_SECONDS", "MemoryRooms", "Message", "RoomStore", "RoomsFull"]
+__all__ = [
+    "HISTORY", "IDLE_SECONDS", "MAX_ROOMS", "POLL_SECONDS",
+    "BadCursor", "MemoryRooms", "Message", "RoomStore", "RoomsFull", "StoreUnavailable",
+]
 
 HISTORY = 200
 MAX_ROOMS = 100
@@ -41,11 +45,19 @@ IDLE_SECONDS = 15 * 60.0
 _ids = itertools.count(1)
 
 
+# The memory store's cursors: a decimal counter that fits a signed 64-bit integer.
+_MEMORY_CURSOR = re.compile(r"[0-9]{1,18}")
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Message:
-    """One chat message; ``id`` grows monotonically across rooms, so it is a cursor in any room."""
+    """One chat message; its ``id`` is the cursor that asks for the messages after it.
 
-    id: int
+    Ids are opaque strings: a client passes back the last one it has and
+    never compares or computes with them.
+    """
+
+    id: str
     nick: str
     body: str
     at: float
@@ -58,6 +70,14 @@ class RoomsFull(Exception):
     """A message would create a room while ``MAX_ROOMS`` rooms are in use (answered 503)."""
 
 
+class BadCursor(ValueError):
+    """A cursor this store never issued and cannot read (answered 400)."""
+
+
+class StoreUnavailable(Exception):
+    """The engine behind the store cannot be reached: try again shortly (answered 503, or a reconnect hint)."""
+
+
 class RoomStore(Protocol):
     """What the chat needs from wherever rooms are kept.
 
@@ -68,8 +88,11 @@ class RoomStore(Protocol):
     async def post(self, name: str, nick: str, body: str) -> Message:
         """Add a message, creating the room if needed; wakes the room's polls.
 
+        Returns only once the message is stored (for an external engine: acknowledged by it).
+
         Raises:
             RoomsFull: the room is new and there is no space for it.
+            StoreUnavailable: the message could not be stored.
         """
         ...
 
@@ -77,20 +100,32 @@ class RoomStore(Protocol):
         """The room's recent messages, oldest first ([] for an unknown room)."""
         ...
 
-    async def updates(self, name: str, cursor: int, *, timeout: float = POLL_SECONDS) -> list[Message]:
-        """Messages after ``cursor``, waiting up to ``timeout`` seconds for one if there are none.
+    async def updates(self, name: str, cursor: str, *, timeout: float = POLL_SECONDS) -> list[Message]:
+        """Messages after ``cursor`` ("0": from the start), waiting up to ``timeout`` seconds for one if there are none.
 
         Returns [] on timeout and at once while the store is closing.
         Cancelling the call withdraws the wait and leaves nothing behind.
+
+        Raises:
+            BadCursor: ``cursor`` is not one of this store's cursors.
+            StoreUnavailable: the engine went away before or during the wait.
         """
         ...
 
     async def names(self) -> list[str]:
-        """Rooms with messages, busiest first."""
+        """Rooms with messages, the most active first."""
+        ...
+
+    def waiting(self, name: str) -> int:
+        """Polls of this process waiting in room ``name`` (0 for an unknown room): for tests and metrics."""
         ...
 
     def wake_all(self) -> None:
         """Answer every poll now and stop waiting from here on (the server is draining)."""
+        ...
+
+    async def close(self) -> None:
+        """``wake_all``, then release what the store holds (connections, tasks)."""
         ...
 
 
@@ -124,7 +159,7 @@ class MemoryRooms:
 
     async def post(self, name: str, nick: str, body: str) -> Message:
         room = self._rooms.get(name) or self._create(name)
-        message = Message(next(_ids), nick, body, time.time())
+        message = Message(str(next(_ids)), nick, body, time.time())
         room.messages.append(message)
         room.last_message = self._clock()
         room.condition.notify_all()
@@ -134,10 +169,13 @@ class MemoryRooms:
         room = self._rooms.get(name)
         return list(room.messages) if room is not None else []
 
-    async def updates(self, name: str, cursor: int, *, timeout: float = POLL_SECONDS) -> list[Message]:
+    async def updates(self, name: str, cursor: str, *, timeout: float = POLL_SECONDS) -> list[Message]:
+        if not _MEMORY_CURSOR.fullmatch(cursor):
+            raise BadCursor(f"not a message id: {cursor[:40]!r}")
+        after = int(cursor)
         deadline = time.monotonic() + timeout
         while True:
-            found = self._since(name, cursor)
+            found = self._since(name, after)
             remaining = deadline - time.monotonic()
             if found or self._closing or remaining <= 0:
                 return found
@@ -153,17 +191,19 @@ class MemoryRooms:
         for room in self._rooms.values():
             room.condition.notify_all()
 
+    async def close(self) -> None:
+        self.wake_all()
+
     def waiting(self, name: str) -> int:
-        """Polls waiting in room ``name`` (0 for an unknown room): for tests and metrics."""
         room = self._rooms.get(name)
         return room.waiting if room is not None else 0
 
     def __len__(self) -> int:
         return len(self._rooms)
 
-    def _since(self, name: str, cursor: int) -> list[Message]:
+    def _since(self, name: str, after: int) -> list[Message]:
         room = self._rooms.get(name)
-        return [m for m in room.messages if m.id > cursor] if room is not None else []
+        return [m for m in room.messages if int(m.id) > after] if room is not None else []
 
     async def _wait(self, name: str, seconds: float) -> None:
         """One wait: on the room's condition, or on room creation while it does not exist."""

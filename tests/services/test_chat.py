@@ -1,7 +1,12 @@
-"""The chat demo in-process: messages, long polls woken by new messages, abandoned polls, drain."""
+"""The chat demo in-process, against both room stores: messages, long polls woken by new messages, abandoned polls, drain.
+
+The chat on Redis going away and coming back, and two chat instances sharing a
+Redis, are in ``test_chat_redis.py``.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import time
@@ -16,13 +21,32 @@ from framework.lifecycle import Lifecycle
 from framework.testing import ServerThread, serve
 from framework.web import Application
 from services.chat.app import make_app
-from services.chat.rooms import MAX_ROOMS, MemoryRooms
+from services.chat.rooms import MAX_ROOMS, RoomStore
+
+
+@pytest.fixture(params=["memory", "redis"])
+def chat_settings(request: pytest.FixtureRequest) -> dict[str, str]:
+    """``make_app`` settings choosing the store: none (memory, the default), or ``redis_url``."""
+    if request.param == "memory":
+        return {}
+    url: str = request.getfixturevalue("redis_url")
+    return {"redis_url": url}
+
+
+@contextlib.contextmanager
+def serve_chat(app: Application) -> Iterator[ServerThread]:
+    """``serve(app)``, closing its room store on the server's loop before the server stops."""
+    with serve(app) as server:
+        try:
+            yield server
+        finally:
+            server.run(app.settings["rooms"].close)
 
 
 @pytest.fixture
-def chat() -> Iterator[tuple[ServerThread, Application]]:
-    app = make_app(prefix="/chat/")
-    with serve(app) as server:
+def chat(chat_settings: dict[str, str]) -> Iterator[tuple[ServerThread, Application]]:
+    app = make_app(prefix="/chat/", **chat_settings)
+    with serve_chat(app) as server:
         yield server, app
 
 
@@ -50,8 +74,13 @@ def test_posting_without_the_xsrf_token_is_refused(chat: tuple[ServerThread, App
 
 
 def waiters(app: Application, room: str) -> int:
-    rooms: MemoryRooms = app.settings["rooms"]
+    rooms: RoomStore = app.settings["rooms"]
     return rooms.waiting(room)
+
+
+def room_count(server: ServerThread, app: Application) -> int:
+    rooms: RoomStore = app.settings["rooms"]
+    return len(server.run(rooms.names))
 
 
 def wait_until(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
@@ -71,6 +100,8 @@ def test_new_message_and_history(chat: tuple[ServerThread, Application]) -> None
     assert (message["nick"], message["body"]) == ("ana", "hello")
     updates = post(server, "updates", room="lobby", cursor="0").json()
     assert [m["body"] for m in updates["messages"]] == ["hello"]
+    assert updates["cursor"] == message["id"] and isinstance(message["id"], str)
+    assert updates["reconnect"] is False
     page = requests.get(server.url("/chat/room/lobby"), timeout=10)
     assert page.status_code == 200 and "hello" in page.text
 
@@ -79,11 +110,12 @@ def test_long_poll_is_woken_by_a_new_message(chat: tuple[ServerThread, Applicati
     server, app = chat
     first = post(server, "new", room="r1", nick="ana", body="one").json()
     with ThreadPoolExecutor(2) as pool:
-        polls = [pool.submit(post, server, "updates", room="r1", cursor=str(first["id"])) for _ in range(2)]
+        polls = [pool.submit(post, server, "updates", room="r1", cursor=first["id"]) for _ in range(2)]
         assert wait_until(lambda: waiters(app, "r1") == 2)
-        post(server, "new", room="r1", nick="bo", body="two")
+        second = post(server, "new", room="r1", nick="bo", body="two").json()
         results = [p.result(timeout=20).json() for p in polls]
     assert all([m["body"] for m in r["messages"]] == ["two"] for r in results)
+    assert all(r["cursor"] == second["id"] for r in results)
     assert waiters(app, "r1") == 0
 
 
@@ -97,9 +129,9 @@ def test_rooms_are_separate(chat: tuple[ServerThread, Application]) -> None:
 
 def test_abandoned_poll_leaves_nothing_behind(chat: tuple[ServerThread, Application]) -> None:
     server, app = chat
-    post(server, "new", room="gone", nick="x", body="m")
+    newest = post(server, "new", room="gone", nick="x", body="m").json()["id"]
     cookie, token = _tokens[server.port]
-    body = urllib.parse.urlencode({"room": "gone", "cursor": "999999", "_xsrf": token}).encode()
+    body = urllib.parse.urlencode({"room": "gone", "cursor": newest, "_xsrf": token}).encode()
     request = (
         b"POST /chat/a/message/updates HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n"
         b"Cookie: _xsrf=" + cookie.encode() + b"\r\n"
@@ -112,16 +144,16 @@ def test_abandoned_poll_leaves_nothing_behind(chat: tuple[ServerThread, Applicat
     assert wait_until(lambda: waiters(app, "gone") == 0), waiters(app, "gone")
 
 
-def test_drain_answers_waiting_polls() -> None:
+def test_drain_answers_waiting_polls(chat_settings: dict[str, str]) -> None:
     lifecycle = Lifecycle()
-    app = make_app(prefix="/chat/", lifecycle=lifecycle)
-    with serve(app) as server, ThreadPoolExecutor(1) as pool:
-        post(server, "new", room="d", nick="x", body="m")
-        poll = pool.submit(post, server, "updates", room="d", cursor="999999")
+    app = make_app(prefix="/chat/", lifecycle=lifecycle, **chat_settings)
+    with serve_chat(app) as server, ThreadPoolExecutor(1) as pool:
+        newest = post(server, "new", room="d", nick="x", body="m").json()["id"]
+        poll = pool.submit(post, server, "updates", room="d", cursor=newest)
         assert wait_until(lambda: waiters(app, "d") == 1)
         server.io_loop.add_callback(lifecycle.begin_drain)  # type: ignore[union-attr]
         answer = poll.result(timeout=20).json()
-    assert answer == {"messages": [], "reconnect": True}
+    assert answer == {"messages": [], "cursor": newest, "reconnect": True, "retry_after": 1}
 
 
 @pytest.mark.parametrize(
@@ -159,9 +191,9 @@ def test_reading_rooms_creates_none_so_gets_cannot_use_up_the_cap(chat: tuple[Se
             page = session.get(server.url(f"/chat/room/probe-{i}"), timeout=10)
             assert page.status_code == 200 and 'id="messages"' in page.text
         assert session.get(server.url("/chat/?room=probe-x"), allow_redirects=False, timeout=10).status_code == 302
-    assert len(app.settings["rooms"]) == 0
+    assert room_count(server, app) == 0
     assert post(server, "new", room="real-users", nick="ana", body="hi").status_code == 200
-    assert len(app.settings["rooms"]) == 1
+    assert room_count(server, app) == 1
 
 
 def test_a_poll_on_a_new_room_is_answered_by_its_first_message(chat: tuple[ServerThread, Application]) -> None:
@@ -170,7 +202,7 @@ def test_a_poll_on_a_new_room_is_answered_by_its_first_message(chat: tuple[Serve
     with ThreadPoolExecutor(1) as pool:
         poll = pool.submit(post, server, "updates", room="fresh", cursor="0")
         time.sleep(0.2)
-        assert not poll.done() and len(app.settings["rooms"]) == 1
+        assert not poll.done() and room_count(server, app) == 1
         post(server, "new", room="fresh", nick="ana", body="first")
         answer = poll.result(timeout=20).json()
     assert [m["body"] for m in answer["messages"]] == ["first"]
@@ -187,7 +219,14 @@ def test_a_full_house_is_a_503(monkeypatch: pytest.MonkeyPatch, chat: tuple[Serv
     assert post(server, "new", room="one", nick="x", body="still fine").status_code == 200
 
 
-@pytest.mark.parametrize("cursor", ["-1", "x", "9" * 19, "9" * 3000])
+def test_the_room_page_carries_the_cursor(chat: tuple[ServerThread, Application]) -> None:
+    server, _ = chat
+    assert 'data-cursor="0"' in requests.get(server.url("/chat/room/empty"), timeout=10).text
+    newest = post(server, "new", room="full", nick="x", body="m").json()["id"]
+    assert f'data-cursor="{newest}"' in requests.get(server.url("/chat/room/full"), timeout=10).text
+
+
+@pytest.mark.parametrize("cursor", ["-1", "x", "9" * 21, "9" * 3000, "1-2-3"])
 def test_bad_cursors_are_a_400(chat: tuple[ServerThread, Application], cursor: str) -> None:
     server, _ = chat
     assert post(server, "updates", room="lobby", cursor=cursor).status_code == 400
