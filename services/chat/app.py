@@ -24,14 +24,21 @@ from framework.lifecycle import Lifecycle
 from framework.options import OptionParser
 from framework.routing import URLSpec
 from framework.web import Application, HTTPError
-
 from services.chat.redis_rooms import RedisRooms
-from services.chat.rooms import POLL_SECONDS, BadCursor, MemoryRooms, Message, RoomsFull, RoomStore, StoreUnavailable
+from services.chat.rooms import (
+    POLL_SECONDS,
+    BadCursor,
+    MemoryRooms,
+    Message,
+    RoomsFull,
+    RoomStore,
+    StoreUnavailable,
+)
 from services.common.app import make_service_app
 from services.common.handlers import BaseHandler
 from services.common.run import APP_OPTIONS, run
 
-__all__ = ["make_app", "main"]
+__all__ = ["define_options", "main", "make_app"]
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 ROOM_NAME = r"[a-z0-9][a-z0-9-]{0,31}"
@@ -194,7 +201,10 @@ def make_app(**settings: Any) -> Application:
     ``prefix``, ``debug``, ``lifecycle`` pass through; ``rooms`` is the store to
     use, else ``redis_url`` names a Redis to keep rooms in, else they stay in memory.
     """
-    redis_url = settings.pop("redis_url", "")
+    # framework.options.group_dict names options "redis-url" (normalised), where Tornado's
+    # keeps the name as defined ("redis_url"): take either until the framework follows Tornado.
+    redis_url = settings.pop("redis_url", "") or settings.pop("redis-url", "")
+    settings.pop("redis-url", None)
     rooms: RoomStore | None = settings.pop("rooms", None)
     if rooms is None:
         rooms = RedisRooms(redis_url) if redis_url else MemoryRooms()

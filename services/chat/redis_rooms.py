@@ -46,7 +46,13 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from services.chat import rooms as rules
-from services.chat.rooms import POLL_SECONDS, BadCursor, Message, RoomsFull, StoreUnavailable
+from services.chat.rooms import (
+    POLL_SECONDS,
+    BadCursor,
+    Message,
+    RoomsFull,
+    StoreUnavailable,
+)
 
 __all__ = ["BLOCK_SECONDS", "RedisRooms", "parse_stream_id"]
 
@@ -65,8 +71,11 @@ POOL_SIZE = 64
 DOORBELL_LENGTH = 1000
 """Rings kept (approximately): enough for a reader that fell behind by a few hundred posts."""
 DOORBELL_BATCH = 500
-BACKOFF_SECONDS = (0.1, 5.0)
-"""The reader's first and longest pause between attempts while Redis is unreachable."""
+BACKOFF_SECONDS = (0.1, 2.0)
+"""The reader's first and longest pause between attempts while Redis is unreachable.
+
+Short: until the reader is back, polls are told to reconnect, even when posts already succeed.
+"""
 
 # KEYS: the rooms' sorted set, the room's stream, the doorbell.
 # ARGV: room name, now, idle seconds, max rooms, history, nick, body, sent at, room key prefix, doorbell length.

@@ -115,3 +115,13 @@ def redis_url(redis_server: RedisServer) -> str:
     """The session's Redis, emptied for this test."""
     redis_server.flush()
     return redis_server.url
+
+
+@pytest.fixture
+def durable_redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A ``redis-server`` of the test's own, to stop and restart: what it acknowledged survives ``kill -9``."""
+    server = RedisServer(tmp_path, durable=True).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,7 +1,7 @@
 """The chat demo in-process, against both room stores: messages, long polls woken by new messages, abandoned polls, drain.
 
-The chat on Redis going away and coming back, and two chat instances sharing a
-Redis, are in ``test_chat_redis.py``.
+The last section is the chat on Redis only: two instances sharing one Redis,
+and Redis going away and coming back.
 """
 
 from __future__ import annotations
@@ -13,15 +13,19 @@ import time
 import urllib.parse
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol
 
 import pytest
 import requests
 
 from framework.lifecycle import Lifecycle
+from framework.options import OptionParser
 from framework.testing import ServerThread, serve
 from framework.web import Application
-from services.chat.app import make_app
-from services.chat.rooms import MAX_ROOMS, RoomStore
+from services.chat.app import RETRY_AFTER, define_options, make_app
+from services.chat.redis_rooms import RedisRooms
+from services.chat.rooms import MAX_ROOMS, MemoryRooms, RoomStore
+from services.common.run import APP_OPTIONS
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -230,3 +234,105 @@ def test_the_room_page_carries_the_cursor(chat: tuple[ServerThread, Application]
 def test_bad_cursors_are_a_400(chat: tuple[ServerThread, Application], cursor: str) -> None:
     server, _ = chat
     assert post(server, "updates", room="lobby", cursor=cursor).status_code == 400
+
+
+# -- the chat on Redis ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["--redis_url", "--redis-url"])
+def test_the_redis_url_option_picks_the_store(spelling: str) -> None:
+    parser = OptionParser()
+    define_options(parser)
+    parser.parse_command_line(["chat", f"{spelling}=redis://127.0.0.1:1/0"])
+    settings = parser.group_dict(APP_OPTIONS)  # as services.common.run passes them to make_app
+    assert list(settings.values()) == ["redis://127.0.0.1:1/0"]
+    app = make_app(**settings)
+    assert isinstance(app.settings["rooms"], RedisRooms)
+    assert not {"redis_url", "redis-url"} & set(app.settings)
+    assert isinstance(make_app(redis_url="").settings["rooms"], MemoryRooms)
+
+
+def bodies(answer: requests.Response) -> list[str]:
+    return [m["body"] for m in answer.json()["messages"]]
+
+
+def test_two_instances_sharing_a_redis_see_each_others_messages(redis_url: str) -> None:
+    apps = [make_app(prefix="/chat/", redis_url=redis_url) for _ in range(2)]
+    with serve_chat(apps[0]) as a, serve_chat(apps[1]) as b, ThreadPoolExecutor(4) as pool:
+        first = post(a, "new", room="shared", nick="ana", body="one").json()
+        polls = [pool.submit(post, server, "updates", room="shared", cursor=first["id"]) for server in (a, a, b, b)]
+        assert wait_until(lambda: waiters(apps[0], "shared") == 2 and waiters(apps[1], "shared") == 2)
+        second = post(b, "new", room="shared", nick="bo", body="two").json()
+        answers = [p.result(timeout=20) for p in polls]
+        assert [bodies(answer) for answer in answers] == [["two"]] * 4
+        assert {answer.json()["cursor"] for answer in answers} == {second["id"]}
+        for i, server in enumerate((a, b, a, b)):
+            assert post(server, "new", room="shared", nick="x", body=str(i)).status_code == 200
+        expected = ["two", "0", "1", "2", "3"]
+        assert bodies(post(a, "updates", room="shared", cursor=first["id"])) == expected
+        assert bodies(post(b, "updates", room="shared", cursor=first["id"])) == expected
+        assert "shared" in requests.get(b.url("/chat/"), timeout=10).text
+
+
+class RedisServer(Protocol):
+    """The ``durable_redis`` fixture (tests/services/conftest.py): a Redis this test stops and restarts."""
+
+    @property
+    def url(self) -> str: ...
+
+    def stop(self, *, kill: bool = False) -> None: ...
+
+    def start(self) -> object: ...
+
+
+def test_redis_going_away_and_coming_back(durable_redis: RedisServer) -> None:
+    app = make_app(prefix="/chat/", redis_url=durable_redis.url)
+    reconnect = {"messages": [], "reconnect": True, "retry_after": RETRY_AFTER}
+    with serve_chat(app) as server, ThreadPoolExecutor(1) as pool:
+        first = post(server, "new", room="r", nick="x", body="before").json()
+        poll = pool.submit(post, server, "updates", room="r", cursor=first["id"])
+        assert wait_until(lambda: waiters(app, "r") == 1)
+
+        durable_redis.stop(kill=True)
+        # The waiting poll is told to come back, with its cursor unchanged; so is a new one, at once.
+        assert poll.result(timeout=20).json() == dict(reconnect, cursor=first["id"])
+        assert post(server, "updates", room="r", cursor=first["id"]).json() == dict(reconnect, cursor=first["id"])
+        refused = post(server, "new", room="r", nick="x", body="while down")
+        assert (refused.status_code, refused.headers.get("Retry-After")) == (503, str(RETRY_AFTER))
+        page = requests.get(server.url("/chat/room/r"), timeout=10)
+        assert (page.status_code, page.headers.get("Retry-After")) == (503, str(RETRY_AFTER))
+
+        durable_redis.start()
+        # The service recovers by itself: a post is taken again, polls are served again.
+        assert wait_until(lambda: post(server, "new", room="r", nick="x", body="after").status_code == 200, timeout=20)
+        assert wait_until(lambda: not post(server, "updates", room="r", cursor="0").json()["reconnect"], timeout=20)
+        answer = post(server, "updates", room="r", cursor=first["id"]).json()
+        assert [m["body"] for m in answer["messages"]] == ["after"]
+        poll = pool.submit(post, server, "updates", room="r", cursor=answer["cursor"])
+        assert wait_until(lambda: waiters(app, "r") == 1)
+        assert post(server, "new", room="r", nick="x", body="woken").status_code == 200
+        assert bodies(poll.result(timeout=20)) == ["woken"]
+
+
+def test_no_acknowledged_message_is_lost_when_redis_dies(durable_redis: RedisServer) -> None:
+    app = make_app(prefix="/chat/", redis_url=durable_redis.url)
+    acknowledged: list[str] = []
+    refused = 0
+    with serve_chat(app) as server:
+        post(server, "new", room="log", nick="x", body="start")
+        for i in range(150):
+            if i == 50:
+                durable_redis.stop(kill=True)
+            if i == 100:
+                durable_redis.start()
+            answer = post(server, "new", room="log", nick="x", body=f"m{i}")
+            if answer.status_code == 200:
+                acknowledged.append(f"m{i}")
+            else:
+                assert answer.status_code == 503
+                refused += 1
+            if 100 <= i < 110:
+                time.sleep(0.2)  # give the reconnect a moment, so messages are taken after the restart too
+        stored = [m["body"] for m in post(server, "updates", room="log", cursor="0").json()["messages"]]
+    assert refused >= 50 and len(acknowledged) > 50
+    assert [body for body in stored if body != "start"] == acknowledged

@@ -14,7 +14,14 @@ import pytest
 
 from services.chat import rooms as rooms_module
 from services.chat.redis_rooms import RedisRooms, parse_stream_id
-from services.chat.rooms import IDLE_SECONDS, MAX_ROOMS, BadCursor, MemoryRooms, RoomsFull, RoomStore
+from services.chat.rooms import (
+    IDLE_SECONDS,
+    MAX_ROOMS,
+    BadCursor,
+    MemoryRooms,
+    RoomsFull,
+    RoomStore,
+)
 
 _T = TypeVar("_T")
 
