@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Build, or re-import from cache, ONE local base image standing in for both
-# python:3.12-slim and nginx:stable on a machine with no container registry.
+# Build, or re-import from cache, ONE local base image standing in for
+# python:3.12-slim, nginx:stable and redis:7 on a machine with no container registry.
 #
 # Strategy: debootstrap a minimal Debian bookworm holding python3 (3.11, with
-# venv) and nginx-light, add the host's CA certificates (containers reach PyPI
+# venv), nginx-light and redis-server, add the host's CA certificates (containers reach PyPI
 # through a TLS-intercepting proxy here, so pip inside a build needs them),
 # trim it, and cache the root filesystem as a compressed tarball under
 # .cache/base-image/ (git-ignored). The image tag carries a hash of the recipe
@@ -13,6 +13,7 @@
 # Prints the assignments for docker compose on stdout, progress on stderr:
 #     PYTHON_IMAGE=framework-base:bookworm-<hash>
 #     NGINX_IMAGE=framework-base:bookworm-<hash>
+#     REDIS_IMAGE=framework-base:bookworm-<hash>
 #     NOFILE=<n>    (only where the engine allows containers fewer than 65536 open files)
 # so a user without a registry runs:
 #     export $(scripts/base-image.sh) && docker compose up --build
@@ -23,7 +24,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SUITE=bookworm
-PACKAGES=python3,python3-venv,nginx-light,ca-certificates
+PACKAGES=python3,python3-venv,nginx-light,redis-server,ca-certificates
 CACHE_DIR=.cache/base-image
 REPO=framework-base
 
@@ -38,7 +39,7 @@ esac
 
 host_cas() { ls /usr/local/share/ca-certificates/*.crt 2>/dev/null || true; }
 emit() {
-  printf 'PYTHON_IMAGE=%s\nNGINX_IMAGE=%s\n' "$image" "$image"
+  printf 'PYTHON_IMAGE=%s\nNGINX_IMAGE=%s\nREDIS_IMAGE=%s\n' "$image" "$image" "$image"
   # Containers cannot exceed the engine's own open-file limit (20000 on this
   # machine kind) and docker-compose.yml asks for 65536 unless NOFILE says less.
   local limit

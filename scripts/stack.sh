@@ -47,21 +47,23 @@ image_available() {
   docker image inspect "$1" >/dev/null 2>&1 || timeout 300 docker pull -q "$1" >/dev/null 2>&1
 }
 
-# PYTHON_IMAGE / NGINX_IMAGE: the caller's choice, else the official images if
+# PYTHON_IMAGE / NGINX_IMAGE / REDIS_IMAGE: the caller's choice, else the official images if
 # present or pullable, else the local base image (built or re-imported).
 ensure_base_images() {
-  local python=${PYTHON_IMAGE:-python:3.12-slim} nginx=${NGINX_IMAGE:-nginx:stable} local_env
-  local need_python=0 need_nginx=0
+  local python=${PYTHON_IMAGE:-python:3.12-slim} nginx=${NGINX_IMAGE:-nginx:stable} redis=${REDIS_IMAGE:-redis:7} local_env
+  local need_python=0 need_nginx=0 need_redis=0
   image_available "$python" || need_python=1
   image_available "$nginx" || need_nginx=1
-  if [ $need_python = 1 ] || [ $need_nginx = 1 ]; then
-    echo "== no registry image for $([ $need_python = 1 ] && echo "$python ")$([ $need_nginx = 1 ] && echo "$nginx ")- using the local base image"
+  image_available "$redis" || need_redis=1
+  if [ $need_python = 1 ] || [ $need_nginx = 1 ] || [ $need_redis = 1 ]; then
+    echo "== no registry image for $([ $need_python = 1 ] && echo "$python ")$([ $need_nginx = 1 ] && echo "$nginx ")$([ $need_redis = 1 ] && echo "$redis ")- using the local base image"
     local_env=$(scripts/base-image.sh) || return
     [ $need_python = 0 ] || python=$(sed -n 's/^PYTHON_IMAGE=//p' <<<"$local_env")
     [ $need_nginx = 0 ] || nginx=$(sed -n 's/^NGINX_IMAGE=//p' <<<"$local_env")
+    [ $need_redis = 0 ] || redis=$(sed -n 's/^REDIS_IMAGE=//p' <<<"$local_env")
   fi
-  export PYTHON_IMAGE=$python NGINX_IMAGE=$nginx
-  echo "== base images: PYTHON_IMAGE=$PYTHON_IMAGE NGINX_IMAGE=$NGINX_IMAGE"
+  export PYTHON_IMAGE=$python NGINX_IMAGE=$nginx REDIS_IMAGE=$redis
+  echo "== base images: PYTHON_IMAGE=$PYTHON_IMAGE NGINX_IMAGE=$NGINX_IMAGE REDIS_IMAGE=$REDIS_IMAGE"
 }
 
 # The compose file asks for 65536 open files per container (C10K); a container
