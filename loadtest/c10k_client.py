@@ -413,8 +413,8 @@ async def chat_session(config: Config, target: Target, room: str) -> tuple[str, 
     raise ValueError(f"no _xsrf cookie from the room page (status {response.status})")
 
 
-async def post_message(config: Config, target: Target, room: str, body: str, session: tuple[str, str]) -> int:
-    """``POST <prefix>a/message/new``; returns the new message's id."""
+async def post_message(config: Config, target: Target, room: str, body: str, session: tuple[str, str]) -> str:
+    """``POST <prefix>a/message/new``; returns the new message's id (an opaque cursor)."""
     cookie, token = session
     request = target.post_form(f"{config.chat_prefix}a/message/new", {"room": room, "nick": "c10k", "body": body},
                                cookie=cookie, xsrf=token)
@@ -425,7 +425,7 @@ async def post_message(config: Config, target: Target, room: str, body: str, ses
         conn.close()
     if response.status != 200:
         raise ValueError(f"posting a message: status {response.status} {response.body[:200]!r}")
-    return int(json.loads(response.body)["id"])
+    return str(json.loads(response.body)["id"])
 
 
 class Poller:
@@ -459,7 +459,7 @@ async def fanout_phase(config: Config, target: Target, mark: Mark) -> dict[str, 
     room = "c10k-" + secrets.token_hex(4)
     session = await chat_session(config, target, room)
     cursor = await post_message(config, target, room, "room created", session)
-    request = target.post_form(f"{config.chat_prefix}a/message/updates", {"room": room, "cursor": str(cursor)},
+    request = target.post_form(f"{config.chat_prefix}a/message/updates", {"room": room, "cursor": cursor},
                                cookie=session[0], xsrf=session[1])
     await mark("polls_before", {"phase": "fanout"})
     log(f"starting {config.pollers} long-polls in room {room} after message {cursor}")
