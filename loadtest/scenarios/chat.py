@@ -70,7 +70,8 @@ class ChatUser(Visitor):
                 return None
             try:
                 message: dict[str, Any] = response.json()
-                int(message["id"])
+                if not message["id"]:
+                    raise ValueError("empty id")
             except (ValueError, KeyError, TypeError):
                 response.failure("no message id in the answer")
                 return None
@@ -109,7 +110,7 @@ class ChatPoller(ChatUser):
     def on_start(self) -> None:
         self.nick = f"reader-{secrets.token_hex(3)}"
         self.room = random.choice(ROOMS)
-        self.cursor = 0
+        self.cursor = ""  # message ids are opaque to clients (a number in memory, a stream id in Redis)
         # The long poll has a connection of its own, as a browser's fetch() next to the page's.
         self.poll_client = FastHttpSession(
             base_url=self.host, request_event=FailedPollsOnly(self.environment.events.request), user=self,
@@ -122,7 +123,7 @@ class ChatPoller(ChatUser):
         """Announce this reader in its room (creating the room if need be); the answer is the first cursor."""
         joined = self.post_message(self.room, f"{self.nick} is reading")
         if joined is not None:
-            self.cursor = int(joined["id"])
+            self.cursor = str(joined["id"])
 
     @tag("chat", "longpoll")
     @task
@@ -132,7 +133,7 @@ class ChatPoller(ChatUser):
             self.join()
             return
         token = self.xsrf_token(f"/chat/room/{self.room}", name="/chat/room/[name]")
-        fields = {"_xsrf": token, "room": self.room, "cursor": str(self.cursor)}
+        fields = {"_xsrf": token, "room": self.room, "cursor": self.cursor}
         # The polling session has no cookie jar of its own: the cookie the token matches goes along by hand.
         with self.poll_client.post("/chat/a/message/updates", data=fields, name="/chat/a/message/updates",
                                    headers={"Cookie": f"_xsrf={token}"}, catch_response=True) as response:
@@ -146,13 +147,14 @@ class ChatPoller(ChatUser):
                 response.failure(f"not a JSON list of messages: {(response.text or '')[:80]!r}")
                 return
         self._deliver(messages)
+        # The answer names the cursor to send next (older services: the last message's id).
+        self.cursor = str(answer.get("cursor") or (messages[-1]["id"] if messages else self.cursor))
         if answer.get("reconnect"):
             gevent.sleep(1.0)  # the server is draining: come back as the page's script does
 
     def _deliver(self, messages: list[dict[str, Any]]) -> None:
         now = time.time()
         for message in messages:
-            self.cursor = max(self.cursor, int(message["id"]))
             sent = SENT.match(str(message.get("body", "")))
             if sent is None:
                 continue  # written by a person, not by this scenario
