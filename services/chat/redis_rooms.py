@@ -26,8 +26,11 @@ Redis going away: a post fails with ``StoreUnavailable`` (a 503; the handler ans
 only after Redis acknowledged the script, so an acknowledged message is stored). The
 reader fails every waiting poll with ``StoreUnavailable`` (its client is told to come
 back later) and reconnects with backoff; polls arriving meanwhile are told the same at
-once. Commands are never retried by the client library: a post retried after a lost
-reply could be stored twice.
+once. Every call is bounded (``COMMAND_SECONDS``), so a Redis that hangs rather than
+closes is found too. Commands are never retried by the client library: a post retried
+after a lost reply could be stored twice (a post that timed out after Redis ran it is a
+503 whose message is stored nonetheless; the client's retry may then store it twice,
+which is a duplicate, never a loss).
 """
 
 from __future__ import annotations

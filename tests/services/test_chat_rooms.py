@@ -7,11 +7,14 @@ cursors are the store's own.
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
 from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar
 
 import pytest
 
+from services.chat import redis_rooms
 from services.chat import rooms as rooms_module
 from services.chat.redis_rooms import RedisRooms, parse_stream_id
 from services.chat.rooms import (
@@ -21,6 +24,7 @@ from services.chat.rooms import (
     MemoryRooms,
     RoomsFull,
     RoomStore,
+    StoreUnavailable,
 )
 
 _T = TypeVar("_T")
@@ -32,6 +36,15 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+class RedisServer(Protocol):
+    """The ``durable_redis`` fixture (tests/services/conftest.py)."""
+
+    process: subprocess.Popen[bytes] | None
+
+    @property
+    def url(self) -> str: ...
 
 
 class StoreFactory(Protocol):
@@ -228,3 +241,24 @@ def test_history_is_bounded(monkeypatch: pytest.MonkeyPatch, make_store: StoreFa
         return [m.body for m in await rooms.history("r")]
 
     assert play(make_store, scenario) == ["2", "3", "4"]
+
+
+def test_a_redis_that_hangs_is_unavailable_not_a_hang(monkeypatch: pytest.MonkeyPatch, durable_redis: RedisServer) -> None:
+    monkeypatch.setattr(redis_rooms, "COMMAND_SECONDS", 0.3)
+    monkeypatch.setattr(redis_rooms, "BLOCK_SECONDS", 0.5)
+
+    async def scenario(rooms: RoomStore) -> None:
+        newest = (await rooms.post("r", "x", "m")).id
+        poll = asyncio.ensure_future(rooms.updates("r", newest, timeout=10))
+        await eventually(lambda: rooms.waiting("r") == 1)
+        assert durable_redis.process is not None
+        durable_redis.process.send_signal(signal.SIGSTOP)
+        try:
+            with pytest.raises(StoreUnavailable):
+                await asyncio.wait_for(rooms.post("r", "x", "lost in a hung Redis"), 5)
+            with pytest.raises(StoreUnavailable):  # the reader's next doorbell read timed out
+                await asyncio.wait_for(poll, redis_rooms.BLOCK_SECONDS + 5)
+        finally:
+            durable_redis.process.send_signal(signal.SIGCONT)
+
+    play(lambda: RedisRooms(durable_redis.url), scenario)
