@@ -188,6 +188,7 @@ class RedisRooms:
         self._waiters: dict[str, set[_Waiter]] = {}
         self._reader: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()  # the reader has a doorbell position and reads from it
+        self._listened = 0  # how many times the reader started listening (from a new position)
         self._unreachable = False
         self._closing = False
 
@@ -215,6 +216,7 @@ class RedisRooms:
         if timeout <= 0:
             return await self._read(name, after)
         await self._listen()
+        listening_since = self._listened
         waiter = _Waiter(after, asyncio.get_running_loop().create_future())
         waiters = self._waiters.setdefault(name, set())
         waiters.add(waiter)
@@ -222,6 +224,10 @@ class RedisRooms:
             found = await self._read(name, after, busy_until=self._clock() + timeout)
             if found or self._closing:
                 return found
+            if self._listened != listening_since or not self._listening.is_set():
+                # The reader reconnected meanwhile, from a doorbell position later than
+                # this poll's read: a post in between would ring unheard.
+                raise StoreUnavailable("Redis came back during the poll")
             waiter.ready = True
             done, _ = await asyncio.wait((waiter.answer,), timeout=timeout)
             answer = waiter.answer.result() if done else []
@@ -342,6 +348,7 @@ class RedisRooms:
         if self._unreachable:
             log.warning("chat: Redis is reachable again; polls are served")
         self._unreachable = False
+        self._listened += 1
         self._listening.set()
 
     def _lost(self, exc: StoreUnavailable) -> None:
