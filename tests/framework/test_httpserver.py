@@ -1189,6 +1189,13 @@ async def test_stats_count_open_idle_and_in_flight() -> None:
         assert server.stats == ServerStats(open=0, idle=0, in_flight=0)
 
 
+def test_stats_is_a_read_only_snapshot() -> None:
+    stats = ServerStats(open=3, idle=2, in_flight=1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        stats.open = 0  # type: ignore[misc]
+    assert dataclasses.asdict(stats) == {"open": 3, "idle": 2, "in_flight": 1}
+
+
 # -- graceful drain --------------------------------------------------------------------------------
 
 

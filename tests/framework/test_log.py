@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -85,3 +87,62 @@ def test_handler_levels_are_respected(restore_root: None) -> None:
     log.gen_log.warning("loud")
     background.stop()
     assert sink.messages == ["loud"]
+
+
+# -- JSONFormatter ---------------------------------------------------------------------------------
+
+
+class Formatted(logging.Handler):
+    """Keeps each record as the formatter wrote it."""
+
+    def __init__(self, formatter: logging.Formatter) -> None:
+        super().__init__()
+        self.setFormatter(formatter)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def json_lines() -> Iterator[list[str]]:
+    handler = Formatted(log.JSONFormatter(fields={"service": "test", "task": 1}))
+    logger = logging.getLogger("tests.json")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    yield handler.lines
+    logger.removeHandler(handler)
+
+
+def test_json_one_object_per_line_with_extra_and_constant_fields(json_lines: list[str]) -> None:
+    logger = logging.getLogger("tests.json")
+    logger.warning("two\nlines %s", "here", extra={"status": 404, "path": "/x", "duration_ms": 1.5, "odd": {1, 2}})
+    assert len(json_lines) == 1 and "\n" not in json_lines[0]
+    entry = json.loads(json_lines[0])
+    assert entry["message"] == "two\nlines here"
+    assert (entry["level"], entry["logger"]) == ("WARNING", "tests.json")
+    assert (entry["service"], entry["task"]) == ("test", 1)
+    assert (entry["status"], entry["path"], entry["duration_ms"]) == (404, "/x", 1.5)
+    assert entry["odd"] == "{1, 2}"  # what JSON cannot hold is written as its str()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", entry["time"])
+    assert not {"args", "msg", "levelno", "pathname", "thread"} & set(entry)  # the record's own attributes stay out
+
+
+def test_json_carries_the_traceback(json_lines: list[str]) -> None:
+    try:
+        raise ValueError("bad")
+    except ValueError:
+        logging.getLogger("tests.json").exception("failed")
+    entry = json.loads(json_lines[0])
+    assert entry["message"] == "failed"
+    assert "ValueError: bad" in entry["exception"]
+
+
+def test_json_fields_survive_the_background_queue(restore_root: None) -> None:
+    sink = Formatted(log.JSONFormatter())
+    background = log.log_in_background(sink)
+    log.access_log.info("200 GET /", extra={"request_id": "r1", "status": 200})
+    background.stop()
+    entry = json.loads(sink.lines[-1])
+    assert (entry["message"], entry["request_id"], entry["status"]) == ("200 GET /", "r1", 200)

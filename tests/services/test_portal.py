@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -20,6 +21,7 @@ from framework.lifecycle import Lifecycle
 from framework.testing import ServerThread, serve
 from services.common.app import normalize_prefix, prefixed
 from services.common.demos import DEMOS
+from services.common.run import _metrics_port
 from services.portal.app import make_app
 
 REPO = Path(__file__).resolve().parents[2]
@@ -102,10 +104,15 @@ def test_prefix_helpers() -> None:
 
 @contextlib.contextmanager
 def portal_alone(*args: str) -> Iterator[tuple[int, subprocess.Popen[str]]]:
-    """``python -m services.portal ARGS`` on a free port, until it answers /healthz; killed if still up."""
+    """``python -m services.portal ARGS`` on a free port, until it answers /healthz; killed if still up.
+
+    No metrics listener unless ARGS ask for one: its default port (--port + 1000) may be taken.
+    """
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    if not any(arg.startswith("--metrics_port") for arg in args):
+        args = (*args, "--metrics_port=0")
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen(
         [sys.executable, "-m", "services.portal", f"--port={port}", *args],
@@ -161,6 +168,39 @@ def test_without_the_access_log_only_errors_are_logged() -> None:
         out = stop(proc)
     assert "GET /healthz" not in out
     assert "404 GET /missing" in out
+
+
+def test_json_log_format_writes_one_object_per_line() -> None:
+    with portal_alone("--log_format=json") as (port, proc):
+        requests.get(f"http://127.0.0.1:{port}/missing?token=secret", headers={"X-Request-Id": "json-1"}, timeout=5)
+        out = stop(proc)
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    access = [line for line in lines if line["logger"] == "framework.access" and line["path"] == "/missing"]
+    assert len(access) == 1
+    entry = access[0]
+    assert entry["status"] == 404 and entry["method"] == "GET" and entry["request_id"] == "json-1"
+    assert entry["client"] == "127.0.0.1" and entry["duration_ms"] >= 0 and entry["service"] == "portal"
+    assert entry["time"].endswith("Z")
+    assert "secret" not in json.dumps(entry["path"])  # the query stays out of the structured path
+    assert any("drained" in line["message"] for line in lines)
+
+
+def test_an_unknown_log_format_is_refused() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "services.portal", "--port=0", "--log_format=xml"],
+        check=False, cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)), capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "--log_format must be one of text, json" in result.stderr
+
+
+def test_the_metrics_port_defaults_to_the_port_plus_1000() -> None:
+    assert _metrics_port(8001, None) == 9001
+    assert _metrics_port(8001, 0) == 0
+    assert _metrics_port(8001, 9100) == 9100
+    assert _metrics_port(0, None) == 0  # an ephemeral port: no guess
+    with pytest.raises(SystemExit):
+        _metrics_port(65000, None)
 
 
 def shown_address(port: int, headers: dict[str, str]) -> str:
