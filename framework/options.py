@@ -222,10 +222,10 @@ class _Option:
     def usage_name(self) -> str:
         """Return ``name`` or ``name=METAVAR`` as shown in ``--help``."""
         if self.metavar:
-            return f"{self.name}={self.metavar}"
+            return f"{_normalize(self.name)}={self.metavar}"
         if self.type is bool and not self.multiple:
-            return self.name
-        return f"{self.name}={self.type.__name__.upper()}"
+            return _normalize(self.name)
+        return f"{_normalize(self.name)}={self.type.__name__.upper()}"
 
 
 def _defining_file() -> str:
@@ -304,7 +304,7 @@ class OptionParser:
                 f"redefined in {file_name or '?'}"
             )
         self._options[key] = _Option(
-            name=key, default=default, type=type or _infer_type(default, multiple),
+            name=name, default=default, type=type or _infer_type(default, multiple),
             help=help, metavar=metavar, multiple=multiple, file_name=file_name,
             group_name=group or file_name, callback=callback,
         )  # fmt: skip

@@ -118,7 +118,7 @@ class NewMessageHandler(ChatHandler):
     """``POST a/message/new``: add a message (JSON back for scripts); the only way a room is created."""
 
     # 2,000 characters of up to 4 UTF-8 bytes, percent-encoded, with room to spare for the other fields.
-    max_body_bytes = 32 * 1024
+    max_body_size = 32 * 1024
 
     async def post(self) -> None:
         name = self.room_name(self.get_body_argument("room"))
@@ -146,7 +146,7 @@ class UpdatesHandler(ChatHandler):
     ``"retry_after"`` (seconds) when ``reconnect`` is true.
     """
 
-    max_body_bytes = 4 * 1024  # a room name, a cursor and the XSRF token
+    max_body_size = 4 * 1024  # a room name, a cursor and the XSRF token
 
     wait_task: asyncio.Future[list[Message]] | None = None
     client_gone = False
@@ -201,10 +201,7 @@ def make_app(**settings: Any) -> Application:
     ``prefix``, ``debug``, ``lifecycle`` pass through; ``rooms`` is the store to
     use, else ``redis_url`` names a Redis to keep rooms in, else they stay in memory.
     """
-    # framework.options.group_dict names options "redis-url" (normalised), where Tornado's
-    # keeps the name as defined ("redis_url"): take either until the framework follows Tornado.
-    redis_url = settings.pop("redis_url", "") or settings.pop("redis-url", "")
-    settings.pop("redis-url", None)
+    redis_url = settings.pop("redis_url", "")
     rooms: RoomStore | None = settings.pop("rooms", None)
     if rooms is None:
         rooms = RedisRooms(redis_url) if redis_url else MemoryRooms()

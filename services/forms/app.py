@@ -54,7 +54,7 @@ class FormHandler(BaseHandler):
     """``/``: the form (GET) and its submission (POST)."""
 
     # A 1,000-character message and an 80-character name, percent-encoded UTF-8, and the rest.
-    max_body_bytes = 32 * 1024
+    max_body_size = 32 * 1024
 
     @property
     def submissions(self) -> Submissions:

@@ -35,7 +35,7 @@ class IndexHandler(BaseHandler):
 class RedirectToHandler(BaseHandler):
     """``/to/<kind>``: ``self.redirect()`` with the status the kind names, for GET and POST."""
 
-    max_body_bytes = 16 * 1024  # the demo form's one message field
+    max_body_size = 16 * 1024  # the demo form's one message field
 
     def get(self, kind: str) -> None:
         self._redirect(kind)
@@ -53,7 +53,7 @@ class RedirectToHandler(BaseHandler):
 class LandedHandler(BaseHandler):
     """Where the redirects arrive: shows the method and what the request carried."""
 
-    max_body_bytes = 16 * 1024  # what a 307 brings along: the demo form
+    max_body_size = 16 * 1024  # what a 307 brings along: the demo form
 
     def get(self) -> None:
         self._show()

@@ -166,10 +166,15 @@ class MultipartUploadHandler(StreamingUploadHandler):
     xsrf_field: bytearray | None = None
 
     def check_xsrf_cookie(self) -> None:
+        """A header token is checked now; a body token once its field has streamed in."""
         if self.request.headers.get("X-Xsrftoken") or self.request.headers.get("X-Csrftoken"):
             self.check_xsrf_now()
             return
         self.xsrf_pending = True
+
+    def check_xsrf_now(self) -> None:
+        """The framework's XSRF check itself, at once."""
+        super().check_xsrf_cookie()
 
     def prepare(self) -> None:
         # Room for the multipart framing around a file of the full size.

@@ -91,9 +91,19 @@ def test_default_group_is_defining_file(parser: OptionParser) -> None:
 def test_as_dict_and_iteration(parser: OptionParser) -> None:
     parser.define("a", default=1)
     parser.define("b_c", default="x")
-    assert parser.as_dict() == {"help": None, "a": 1, "b-c": "x"}
-    assert sorted(parser) == ["a", "b-c", "help"]
+    assert parser.as_dict() == {"help": None, "a": 1, "b_c": "x"}  # names as defined (Tornado's)
+    assert sorted(parser) == ["a", "b_c", "help"]
     assert parser.group_dict("") == parser.as_dict()
+
+
+def test_help_shows_dashes_but_introspection_keeps_names_as_defined(parser: OptionParser) -> None:
+    parser.define("with-dash", group="g")
+    parser.define("with_underscore", group="g")
+    assert sorted(parser.group_dict("g")) == ["with-dash", "with_underscore"]
+    assert parser["with-underscore"] is None and parser.with_dash is None
+    out = io.StringIO()
+    parser.print_help(out)
+    assert "--with-dash" in out.getvalue() and "--with-underscore" in out.getvalue()
 
 
 # -- command line --------------------------------------------------------------
