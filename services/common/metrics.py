@@ -8,7 +8,9 @@ services' prefixes. Requests are counted through the application's
 which then writes the usual access line. Their route label is the matched
 ``URLSpec``'s name, else its pattern, found from the handler's class: a
 client choosing paths cannot grow the label set. Connection counts come
-from ``HTTPServer.stats``, sampled every second and before each scrape.
+from ``HTTPServer.stats``, sampled every second (less often when there are
+so many connections that counting them takes more than 1% of the loop) and
+before each scrape.
 
 Several processes (``--processes N``): prometheus_client's multiprocess
 mode. The parent empties a directory of the service's own on a tmpfs
@@ -28,15 +30,17 @@ module-level objects usable at any time, metrics on or off:
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from framework.httpserver import HTTPServer
-from framework.ioloop import IOLoop, PeriodicCallback
+from framework.ioloop import IOLoop
 from framework.routing import PathMatches, Rule, RuleRouter
 from framework.web import Application, RequestHandler, url
 from framework.web.application import log_access
@@ -61,8 +65,11 @@ __all__ = [
 MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 """Seconds; up to a minute, since a long-poll is a request too."""
-REFRESH_MS = 1000
-"""How often each process writes its connection counts and sampled hooks."""
+REFRESH_SECONDS = 1.0
+"""How often each process writes its connection counts and sampled hooks, at most."""
+REFRESH_SHARE = 0.01
+"""The share of the loop's time refreshing may take: counting connections is
+linear in them (about 25 ms at 100,000), so with many the period grows."""
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _UNMATCHED = "(unmatched)"
 _LIVE_GAUGE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
@@ -300,7 +307,7 @@ class Metrics:
         self._servers: list[HTTPServer] = []
         self._counted: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._then_log: Callable[[RequestHandler], None] = app.settings.get("log_function") or log_access
-        self._refresher: PeriodicCallback | None = None
+        self._refresher: asyncio.TimerHandle | None = None
         app.settings["log_function"] = self.log_request
 
     def log_request(self, handler: RequestHandler) -> None:
@@ -331,15 +338,17 @@ class Metrics:
             hook.sample()
 
     def start(self) -> None:
-        """Refresh every ``REFRESH_MS`` on the current IOLoop."""
+        """Refresh on the current IOLoop every ``REFRESH_SECONDS``, or less often when refreshing is slow."""
+        started = time.perf_counter()
         self.refresh()
-        self._refresher = PeriodicCallback(self.refresh, REFRESH_MS)
-        self._refresher.start()
+        delay = max(REFRESH_SECONDS, (time.perf_counter() - started) / REFRESH_SHARE)
+        self._refresher = IOLoop.current().call_later(delay, self.start)
 
     def close(self) -> None:
         """Stop refreshing; in multiprocess mode this process's gauges stop counting."""
         if self._refresher is not None:
-            self._refresher.stop()
+            self._refresher.cancel()  # the loop's timer; this may run after the loop stopped
+            self._refresher = None
         for hook in (*_GAUGE_HOOKS, *_HISTOGRAM_HOOKS):
             hook.bind(None)
         if self.multiprocess_dir is not None:
