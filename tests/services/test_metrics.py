@@ -254,3 +254,15 @@ def test_with_two_processes_a_scrape_sums_both_children(tmp_path: Path) -> None:
     assert served_by == {"0", "1"}, out  # both children took requests, and the scrape counted them all
     directory = tmp_path / f"portal-{port}"
     assert not list(directory.glob("gauge_live*")), "an exited child's gauges still count"
+
+
+def test_a_dead_processs_live_gauges_are_dropped_before_a_scrape(tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # reaped: its pid names no process
+    for pid in (dead.pid, os.getpid()):
+        (tmp_path / f"gauge_livesum_{pid}.db").write_bytes(b"")
+    (tmp_path / f"counter_{dead.pid}.db").write_bytes(b"")  # counters keep what the dead counted
+    service_metrics._forget_dead_processes(str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"gauge_livesum_{os.getpid()}.db", f"counter_{dead.pid}.db"]
+    )
