@@ -8,7 +8,8 @@ forked again with the same id, up to ``max_restarts`` times. A child that
 exits 0 is done. On SIGTERM or SIGINT the parent stops restarting, forwards
 the signal to every child (each drains: finishes in-flight requests, answers
 long-polls, closes idle connections) and exits once they have all exited: 0
-when every child exited 0. Unlike Tornado's, the parent forwards signals, so
+when every child exited 0 (or was ended by that very signal, before it had a
+handler for it). Unlike Tornado's, the parent forwards signals, so
 ``docker stop`` or a process manager signalling only the parent still drains
 every child.
 
@@ -23,12 +24,14 @@ import random
 import signal
 import sys
 from types import FrameType
+from typing import Any
 
 __all__ = ["cpu_count", "fork_processes", "task_id"]
 
 gen_log = logging.getLogger("framework.general")
 
 _task_id: int | None = None
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def cpu_count() -> int:
@@ -67,6 +70,7 @@ def fork_processes(num_processes: int | None, max_restarts: int | None = None) -
     limit = 100 if max_restarts is None else max_restarts
     gen_log.info("starting %d processes", count)
     supervisor = _Supervisor(limit)
+    supervisor.listen_for_stop()
     for child_id in range(count):
         if supervisor.fork(child_id) == 0:
             return _become_child(child_id)
@@ -102,20 +106,28 @@ class _Supervisor:
         self.max_restarts = max_restarts
         self.restarts = 0
         self.stopping = False
+        self.stop_signal = 0
         self.failed = False  # a child exited abnormally after the stop signal
         self.restarted_id = -1
+        self.previous: dict[int, Any] = {}
+
+    def listen_for_stop(self) -> None:
+        """Forward SIGTERM/SIGINT from now on: before the first fork, so no signal finds the
+        parent without its handler (it would die and leave its children behind)."""
+        self.previous = {sig: signal.signal(sig, self._forward) for sig in _STOP_SIGNALS}
 
     def fork(self, child_id: int) -> int:
         """Fork one child; returns 0 in the child, the child's pid in the parent."""
         pid = os.fork()
         if pid == 0:
+            for sig, handler in self.previous.items():  # the child handles its own signals
+                signal.signal(sig, handler)
             return 0
         self.children[pid] = child_id
         return pid
 
     def run(self) -> int | None:
         """Wait for the children; the exit code once all are gone, or None in a restarted child."""
-        previous = {sig: signal.signal(sig, self._forward) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             while self.children:
                 try:
@@ -123,9 +135,9 @@ class _Supervisor:
                 except ChildProcessError:
                     break
                 if self._reap(pid, status) == 0:
-                    return None
-        finally:  # in the parent, and in a restarted child, which makes its own
-            for sig, handler in previous.items():
+                    return None  # a restarted child: fork() gave it the old handlers back
+        finally:
+            for sig, handler in self.previous.items():
                 signal.signal(sig, handler)
         return 1 if self.failed else 0
 
@@ -144,6 +156,11 @@ class _Supervisor:
             return None
         how = f"killed by signal {-code}" if code < 0 else f"exited with status {code}"
         if self.stopping:
+            if -code == self.stop_signal:
+                # The signal we passed on ended it: it had no handler (yet), so it was
+                # not serving a drain-aware loop; that is how such a child stops.
+                gen_log.info("child %d (pid %d) stopped by the forwarded signal", child_id, pid)
+                return None
             gen_log.warning("child %d (pid %d) %s while stopping", child_id, pid, how)
             self.failed = True
             return None
@@ -160,6 +177,7 @@ class _Supervisor:
         if not self.stopping:
             gen_log.info("%s received: stopping %d processes", signal.Signals(signum).name, len(self.children))
         self.stopping = True
+        self.stop_signal = signum
         for pid in list(self.children):
             try:
                 os.kill(pid, signum)

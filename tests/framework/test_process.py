@@ -142,3 +142,40 @@ def test_children_share_the_port_are_restarted_and_drain_on_sigterm(forked: tupl
     assert proc.returncode == 0, out
     assert "restarting" in out and "SIGTERM received: stopping 2 processes" in out
     assert children_of(proc.pid) == []
+
+
+PLAIN = textwrap.dedent(
+    """
+    import os, sys, time
+    from framework import process
+
+    task = process.fork_processes(2)
+    if task == 1 and sys.argv[1] == "fail":
+        import signal
+        signal.signal(signal.SIGTERM, lambda *a: sys.exit(3))  # stops, but reports a failure
+    os.write(1, b"child %d\\n" % task)  # one write: the children share the pipe
+    time.sleep(30)
+    """
+)
+
+
+@pytest.mark.parametrize(("mode", "code"), [("plain", 0), ("fail", 1)])
+def test_children_without_a_handler_stop_with_the_signal_and_failures_count(tmp_path: Path, mode: str, code: int) -> None:
+    script = tmp_path / "plain.py"
+    script.write_text(PLAIN)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, str(script), mode], env=env, text=True, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        started = [proc.stdout.readline(), proc.stdout.readline()]
+        assert sorted(started) == ["child 0\n", "child 1\n"]
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # our own session: the children too, if left behind
+        except ProcessLookupError:
+            pass
+        proc.communicate(timeout=10)
+    assert proc.returncode == code
