@@ -34,6 +34,7 @@ from services.chat.rooms import (
     RoomStore,
     StoreUnavailable,
 )
+from services.common import metrics
 from services.common.app import make_service_app
 from services.common.handlers import BaseHandler
 from services.common.run import APP_OPTIONS, run
@@ -158,6 +159,7 @@ class UpdatesHandler(ChatHandler):
         timeout = 0.0 if lifecycle.draining or self.client_gone else POLL_SECONDS
         self.wait_task = asyncio.ensure_future(self.rooms.updates(name, cursor, timeout=timeout))
         messages: list[Message] | None
+        metrics.longpoll_waiters.inc()
         try:
             messages = await self.wait_task
         except StoreUnavailable:
@@ -166,6 +168,8 @@ class UpdatesHandler(ChatHandler):
             return  # on_connection_close cancelled it: the client is gone
         except BadCursor:
             raise HTTPError(400, reason="cursor must be a message id") from None
+        finally:
+            metrics.longpoll_waiters.dec()
         if self._finished:
             return
         retry_after = DRAIN_RETRY_AFTER if lifecycle.draining else 0

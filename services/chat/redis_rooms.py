@@ -49,6 +49,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from services.chat import rooms as rules
+from services.common import metrics
 from services.chat.rooms import (
     POLL_SECONDS,
     BadCursor,
@@ -307,10 +308,13 @@ class RedisRooms:
                         {self._doorbell: position}, count=DOORBELL_BATCH, block=int(BLOCK_SECONDS * 1000)
                     )
                 rooms: set[str] = set()
+                now = time.time()
                 for _, entries in replies or ():
                     for entry_id, fields in entries:
                         position = entry_id
                         rooms.add(fields.get("room", ""))
+                        # Stream ids start with Redis's clock in ms: how long the ring took to reach us.
+                        metrics.bus_lag.observe(max(0.0, now - parse_stream_id(entry_id)[0] / 1000))
                 await self._deliver(rooms)
             except StoreUnavailable as exc:
                 # Every waiting poll is told to come back; the position is found afresh

@@ -25,6 +25,7 @@ from framework.web import Application
 from services.chat.app import RETRY_AFTER, define_options, make_app
 from services.chat.redis_rooms import RedisRooms
 from services.chat.rooms import MAX_ROOMS, MemoryRooms, RoomStore
+from services.common import metrics
 from services.common.run import APP_OPTIONS
 
 
@@ -113,14 +114,17 @@ def test_new_message_and_history(chat: tuple[ServerThread, Application]) -> None
 def test_long_poll_is_woken_by_a_new_message(chat: tuple[ServerThread, Application]) -> None:
     server, app = chat
     first = post(server, "new", room="r1", nick="ana", body="one").json()
+    waiting_before = metrics.longpoll_waiters.value
     with ThreadPoolExecutor(2) as pool:
         polls = [pool.submit(post, server, "updates", room="r1", cursor=first["id"]) for _ in range(2)]
         assert wait_until(lambda: waiters(app, "r1") == 2)
+        assert metrics.longpoll_waiters.value == waiting_before + 2  # the /metrics gauge
         second = post(server, "new", room="r1", nick="bo", body="two").json()
         results = [p.result(timeout=20).json() for p in polls]
     assert all([m["body"] for m in r["messages"]] == ["two"] for r in results)
     assert all(r["cursor"] == second["id"] for r in results)
     assert waiters(app, "r1") == 0
+    assert wait_until(lambda: metrics.longpoll_waiters.value == waiting_before)
 
 
 def test_rooms_are_separate(chat: tuple[ServerThread, Application]) -> None:
