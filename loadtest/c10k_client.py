@@ -439,7 +439,8 @@ class Poller:
         self.polls = 0
 
     async def run(self, config: Config) -> None:
-        # An empty answer is the server's poll timeout (or a drain): ask again with the same cursor.
+        # An empty answer is the server's poll timeout: ask again with the same cursor at once;
+        # a reconnect hint (a drain, Redis away) says how long to wait first.
         while self.received_at is None:
             self.polls += 1
             try:
@@ -450,8 +451,11 @@ class Poller:
             if response.status != 200:
                 self.error = f"status {response.status}"
                 return
-            if json.loads(response.body).get("messages"):
+            answer = json.loads(response.body)
+            if answer.get("messages"):
                 self.received_at = time.perf_counter()
+            elif answer.get("reconnect"):  # draining, or the store is away: come back as told
+                await asyncio.sleep(float(answer.get("retry_after", 1)))
 
 
 async def fanout_phase(config: Config, target: Target, mark: Mark) -> dict[str, Any]:
