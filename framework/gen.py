@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import collections
 import concurrent.futures
 import datetime
 import functools
@@ -30,6 +31,7 @@ __all__ = [
     "BadYieldError",
     "Return",
     "TimeoutError",
+    "WaitIterator",
     "convert_yielded",
     "coroutine",
     "is_coroutine_function",
@@ -379,3 +381,88 @@ def _copy_outcome(source: asyncio.Future[Any], target: asyncio.Future[Any]) -> N
         target.set_exception(error)
     else:
         target.set_result(source.result())
+
+
+# -- WaitIterator ----------------------------------------------------------------
+
+
+class WaitIterator:
+    """Yield the results of several futures in the order they finish.
+
+    Mirrors ``tornado.gen.WaitIterator``: give futures positionally or by
+    keyword (not both); after each step ``current_index`` is the position or
+    key of the future that just finished and ``current_future`` that future.
+    Two ways to use it::
+
+        waiter = gen.WaitIterator(f1, f2)
+        while not waiter.done():
+            try:
+                result = yield waiter.next()
+            except Exception as error:
+                print(waiter.current_index, "failed:", error)
+
+        async for result in gen.WaitIterator(f1, f2): ...
+
+    Anything ``convert_yielded`` accepts may be given, not only futures
+    (Tornado takes futures only); ``current_future`` is then the future made
+    from it. Unlike Tornado, a future given twice is waited for twice.
+
+    Raises:
+        ValueError: both positional and keyword futures were given.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args and kwargs:
+            raise ValueError("You must provide args or kwargs, not both")
+        keyed: list[tuple[Any, Any]] = list(kwargs.items()) if kwargs else list(enumerate(args))
+        self.current_index: Any = None
+        self.current_future: asyncio.Future[Any] | None = None
+        self._running_future: asyncio.Future[Any] | None = None
+        self._finished: collections.deque[tuple[Any, asyncio.Future[Any]]] = collections.deque()
+        self._unfinished = len(keyed)
+        for key, yieldable in keyed:
+            future = convert_yielded(yieldable)
+            future.add_done_callback(functools.partial(self._done_callback, key))
+
+    def done(self) -> bool:
+        """Whether every result has been returned; ``current_index`` is reset then."""
+        if self._finished or self._unfinished:
+            return False
+        self.current_index = self.current_future = None
+        return True
+
+    def next(self) -> asyncio.Future[Any]:
+        """Return a future for the next result to finish (its outcome, error included).
+
+        Raises:
+            RuntimeError: the previous ``next()`` has not resolved yet.
+        """
+        if self._running_future is not None and not self._running_future.done():
+            raise RuntimeError("WaitIterator.next() called while a previous next() is pending")
+        self._running_future = _current_loop().create_future()
+        if self._finished:
+            self._return_result(*self._finished.popleft())
+        return self._running_future
+
+    def _done_callback(self, key: Any, future: asyncio.Future[Any]) -> None:
+        running = self._running_future
+        if running is not None and not running.done():
+            self._return_result(key, future)
+        else:
+            self._finished.append((key, future))
+
+    def _return_result(self, key: Any, future: asyncio.Future[Any]) -> None:
+        running = self._running_future
+        if running is None:  # pragma: no cover - next() sets it first
+            raise RuntimeError("no pending next()")
+        self._unfinished -= 1
+        self.current_index, self.current_future = key, future
+        _copy_outcome(future, running)
+
+    def __aiter__(self) -> WaitIterator:
+        return self
+
+    def __anext__(self) -> asyncio.Future[Any]:
+        if self.done():
+            raise StopAsyncIteration()
+        return self.next()

@@ -34,6 +34,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from types import ModuleType
 from typing import Any, Literal, ParamSpec, Protocol, TypeVar, TypeVarTuple, overload
 
+from framework.util import Configurable
+
 __all__ = ["IOLoop", "PeriodicCallback", "run_with_exception_handler", "use_uvloop"]
 
 _log = logging.getLogger("framework.general")
@@ -132,12 +134,18 @@ class _ThreadState(threading.local):
 _thread_state = _ThreadState()
 
 
-class IOLoop:
+class IOLoop(Configurable):
     """An event loop with Tornado's ``IOLoop`` API, backed by an asyncio loop.
 
     Mirrors ``tornado.ioloop.IOLoop``. Differences: ``ERROR`` is accepted but
     errors arrive as ``READ``/``WRITE`` readiness (as on any selector loop), and
     :meth:`current` does not see a loop installed only by ``asyncio.set_event_loop``.
+
+    ``IOLoop.configure(SubClass, **kwargs)`` (``util.Configurable``) makes
+    ``IOLoop()`` build ``SubClass``, with ``kwargs`` passed to ``initialize``;
+    the loops :meth:`current` creates are built the same way. Unlike Tornado,
+    which accepts only its asyncio loop classes there, any ``IOLoop`` subclass
+    is accepted (every ``IOLoop`` here is an asyncio loop).
 
     Args:
         asyncio_loop: An existing asyncio loop to wrap. Omitted, a new loop is
@@ -157,7 +165,29 @@ class IOLoop:
     _by_asyncio_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, IOLoop]
     _by_asyncio_loop = weakref.WeakKeyDictionary()
 
-    def __init__(self, *, asyncio_loop: asyncio.AbstractEventLoop | None = None) -> None:
+    @classmethod
+    def configurable_base(cls) -> type[Configurable]:
+        return IOLoop
+
+    @classmethod
+    def configurable_default(cls) -> type[Configurable]:
+        return IOLoop
+
+    @classmethod
+    def configure(cls, impl: type[Configurable] | str | None, **kwargs: Any) -> None:
+        """Choose the ``IOLoop`` subclass that ``IOLoop()`` builds (Tornado's ``IOLoop.configure``).
+
+        Args:
+            impl: an ``IOLoop`` subclass or its dotted name; None restores ``IOLoop``.
+            kwargs: passed to every construction's ``initialize``.
+
+        Raises:
+            ValueError: ``impl`` is not an ``IOLoop`` subclass.
+        """
+        super().configure(impl, **kwargs)
+
+    def initialize(self, *, asyncio_loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Set the loop up; what ``__init__`` would do (``Configurable`` calls it from ``__new__``)."""
         if asyncio_loop is not None and asyncio_loop in IOLoop._by_asyncio_loop:
             raise RuntimeError("this asyncio loop already has an IOLoop")
         loop = asyncio_loop if asyncio_loop is not None else _new_asyncio_loop()
