@@ -13,6 +13,12 @@ costs log lines, never latency, and the loss is never silent.
 ``JSONFormatter`` writes a record as one JSON object per line, with the
 fields a caller passed as ``extra`` (the access log passes the request's):
 what a log pipeline collecting many replicas parses without a grammar.
+
+``LogFormatter``, ``enable_pretty_logging`` and ``define_logging_options``
+are Tornado's: the global ``framework.options.options`` defines the logging
+options at import and its ``parse_command_line()`` sets logging up with them,
+so a program that parses its command line gets a coloured, timestamped log
+on stderr (the access log included) and ``--logging=debug`` works.
 """
 
 from __future__ import annotations
@@ -21,12 +27,20 @@ import datetime
 import json
 import logging
 import logging.handlers
+import os
 import queue
+import sys
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-__all__ = ["BackgroundLogging", "JSONFormatter", "access_log", "app_log", "gen_log", "log_in_background"]
+if TYPE_CHECKING:
+    from framework.options import OptionParser
+
+__all__ = [
+    "BackgroundLogging", "JSONFormatter", "LogFormatter", "access_log", "app_log",
+    "define_logging_options", "enable_pretty_logging", "gen_log", "log_in_background",
+]  # fmt: skip
 
 access_log = logging.getLogger("framework.access")
 """One line per request served (``Application.log_request``); Tornado's ``tornado.access``."""
@@ -184,3 +198,183 @@ class JSONFormatter(logging.Formatter):
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
         return json.dumps(entry, default=str)
+
+
+# -- Tornado's pretty logging ------------------------------------------------
+
+
+def _stderr_supports_color() -> bool:
+    """Whether stderr is a terminal that shows ANSI colours.
+
+    Tornado asks curses (terminfo) for the colour count; here a tty whose
+    ``TERM`` is set and not ``dumb`` is enough, and ``NO_COLOR`` (no-color.org)
+    turns colour off.
+    """
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(sys.stderr, "isatty", None)
+    if isatty is None or not isatty():
+        return False
+    return os.environ.get("TERM", "dumb") != "dumb"
+
+
+def _message_of(record: logging.LogRecord) -> str:
+    """``record.getMessage()``, or a description of why it failed: a bad log call must not raise."""
+    try:
+        return record.getMessage()
+    except Exception as exc:  # noqa: BLE001 - any error of the caller's format string or args
+        return f"Bad message ({exc!r}): {record.__dict__!r}"
+
+
+class LogFormatter(logging.Formatter):
+    """Tornado's log line: ``[I 240102 03:04:05 module:42] message``, coloured on a tty.
+
+    Mirrors ``tornado.log.LogFormatter``. The format may use ``%(color)s`` and
+    ``%(end_color)s``, set to the level's colour and the reset sequence when
+    colour is on and to ``""`` otherwise. Continuation lines (tracebacks,
+    multi-line messages) are indented four spaces. Difference: ``style``
+    takes ``"{"`` and ``"$"`` as well (Tornado ignores it), and colour is
+    plain ANSI rather than looked up through curses.
+
+    Args:
+        fmt: the line format; ``DEFAULT_FORMAT`` by default.
+        datefmt: ``strftime`` format of ``asctime``.
+        style: ``"%"``, ``"{"`` or ``"$"``, as for ``logging.Formatter``.
+        color: colour the lines when stderr is a colour terminal.
+        colors: ANSI colour number (0-7) by level number.
+    """
+
+    DEFAULT_FORMAT = "%(color)s[%(levelname)1.1s %(asctime)s %(module)s:%(lineno)d]%(end_color)s %(message)s"
+    DEFAULT_DATE_FORMAT = "%y%m%d %H:%M:%S"
+    DEFAULT_COLORS: ClassVar[Mapping[int, int]] = {
+        logging.DEBUG: 4,  # blue
+        logging.INFO: 2,  # green
+        logging.WARNING: 3,  # yellow
+        logging.ERROR: 1,  # red
+        logging.CRITICAL: 5,  # magenta
+    }
+
+    def __init__(
+        self,
+        fmt: str = DEFAULT_FORMAT,
+        datefmt: str = DEFAULT_DATE_FORMAT,
+        style: str = "%",
+        color: bool = True,
+        colors: Mapping[int, int] = DEFAULT_COLORS,
+    ) -> None:
+        super().__init__(fmt, datefmt, style)  # type: ignore[arg-type]
+        self._colors: dict[int, str] = {}
+        self._normal = ""
+        if color and _stderr_supports_color():
+            self._colors = {level: f"\033[3{code}m" for level, code in colors.items()}
+            self._normal = "\033[0m"
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = _message_of(record)
+        record.asctime = self.formatTime(record, self.datefmt)
+        color = self._colors.get(record.levelno, "")
+        vars(record).update(color=color, end_color=self._normal if color else "")
+        lines = [self.formatMessage(record).rstrip()]
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            lines.append(record.exc_text)
+        if record.stack_info:
+            lines.append(self.formatStack(record.stack_info))
+        return "\n".join(lines).replace("\n", "\n    ")
+
+
+_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def _global_options() -> OptionParser:
+    # Imported here: options imports this module to define its logging options.
+    from framework.options import options
+
+    return options
+
+
+def enable_pretty_logging(options: Any = None, logger: logging.Logger | None = None) -> None:
+    """Set ``logger`` (the root logger) up from the logging options.
+
+    Mirrors ``tornado.log.enable_pretty_logging``: the level from
+    ``options.logging`` (``none`` leaves logging alone); a rotating file
+    from ``log_file_prefix`` (by size or by time, ``log_rotate_mode``); a
+    ``LogFormatter`` on stderr when ``log_to_stderr`` is true, or is None and
+    the logger has no handler yet. ``parse_command_line()`` calls it.
+
+    Args:
+        options: anything with the attributes ``define_logging_options``
+            defines; the global ``framework.options.options`` by default.
+        logger: the logger to configure; the root logger by default.
+
+    Raises:
+        ValueError: an unknown level or ``log_rotate_mode`` (Tornado raises
+            ``AttributeError`` for a bad level).
+    """
+    if options is None:
+        options = _global_options()
+    level = options.logging
+    if level is None or level.lower() == "none":
+        return
+    if level.lower() not in _LEVELS:
+        raise ValueError(f"--logging must be one of {'|'.join(_LEVELS)}|none, not {level!r}")
+    if logger is None:
+        logger = logging.getLogger()
+    logger.setLevel(level.upper())
+    if options.log_file_prefix:
+        channel = _rotating_file_handler(options)
+        channel.setFormatter(LogFormatter(color=False))
+        logger.addHandler(channel)
+    if options.log_to_stderr or (options.log_to_stderr is None and not logger.handlers):
+        stderr = logging.StreamHandler()
+        stderr.setFormatter(LogFormatter())
+        logger.addHandler(stderr)
+
+
+def _rotating_file_handler(options: Any) -> logging.Handler:
+    """The file handler ``log_file_prefix`` and the rotation options ask for."""
+    mode = options.log_rotate_mode
+    if mode == "size":
+        return logging.handlers.RotatingFileHandler(
+            filename=options.log_file_prefix, mode="a", maxBytes=options.log_file_max_size,
+            backupCount=options.log_file_num_backups, encoding="utf-8",
+        )  # fmt: skip
+    if mode == "time":
+        return logging.handlers.TimedRotatingFileHandler(
+            filename=options.log_file_prefix, when=options.log_rotate_when,
+            interval=options.log_rotate_interval, backupCount=options.log_file_num_backups,
+            encoding="utf-8",
+        )  # fmt: skip
+    raise ValueError(f'The value of log_rotate_mode option should be "size" or "time", not {mode!r}.')
+
+
+def define_logging_options(options: OptionParser | None = None) -> None:
+    """Define Tornado's logging options on ``options`` and set logging up after it parses.
+
+    Mirrors ``tornado.log.define_logging_options``: ``--logging``,
+    ``--log_to_stderr``, ``--log_file_prefix``, ``--log_file_max_size``,
+    ``--log_file_num_backups``, ``--log_rotate_when``,
+    ``--log_rotate_interval``, ``--log_rotate_mode``, and a parse callback running ``enable_pretty_logging``. The
+    global ``framework.options.options`` has them already; a program with its
+    own ``OptionParser`` calls this to get them.
+
+    Args:
+        options: the parser to define them on; the global one by default.
+    """
+    parser = _global_options() if options is None else options
+    define = parser.define
+    define("logging", default="info", metavar="debug|info|warning|error|none",
+           help="Set the Python log level. If 'none', logging is left as it is.")
+    define("log_to_stderr", type=bool, default=None,
+           help="Send log output to stderr (colorized if possible). By default use stderr "
+           "if --log_file_prefix is not set and no other logging is configured.")
+    define("log_file_prefix", type=str, default=None, metavar="PATH",
+           help="Path prefix for log files. Each process needs its own (include the port).")
+    define("log_file_max_size", type=int, default=100 * 1000 * 1000, help="max size of log files before rollover")
+    define("log_file_num_backups", type=int, default=10, help="number of log files to keep")
+    define("log_rotate_when", type=str, default="midnight",
+           help="TimedRotatingFileHandler interval type: 'S', 'M', 'H', 'D', 'W0'-'W6', 'midnight'")
+    define("log_rotate_interval", type=int, default=1, help="The interval value of timed rotating")
+    define("log_rotate_mode", type=str, default="size", help="The mode of rotating files (time or size)")
+    parser.add_parse_callback(lambda: enable_pretty_logging(parser))

@@ -4,6 +4,10 @@ Mirrors ``tornado.options``. A module calls ``define("port", default=8000)``
 at import time; a program's ``main()`` calls ``parse_command_line()`` (and
 perhaps ``parse_config_file()``) and then reads ``options.port``.
 
+The global ``options`` defines Tornado's logging options, and a final
+parse sets logging up from them (``framework.log.enable_pretty_logging``):
+``--logging=debug`` works and the access log shows on stderr.
+
 Only programs read options. Library modules in ``framework`` take their
 configuration as arguments instead, so they stay usable with two different
 configurations in one process (tests do exactly that).
@@ -24,6 +28,8 @@ import sys
 import textwrap
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
+
+from framework.log import define_logging_options
 
 __all__ = [
     "Error", "OptionParser", "add_parse_callback", "define", "options",
@@ -499,7 +505,14 @@ def _infer_type(default: Any, multiple: bool) -> type:
 
 
 options = OptionParser()
-"""The process-wide options table; read it only from a program's ``main()``."""
+"""The process-wide options table; read it only from a program's ``main()``.
+
+As in Tornado it comes with the logging options (``--logging``,
+``--log_file_prefix``, ...; see ``framework.log.define_logging_options``),
+and its final parse sets logging up with them (``enable_pretty_logging``).
+A new ``OptionParser()`` has neither.
+"""
+define_logging_options(options)
 
 
 def define(

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import logging.handlers
 import re
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from framework import log
+from framework.options import OptionParser
 
 
 class Collecting(logging.Handler):
@@ -146,3 +151,158 @@ def test_json_fields_survive_the_background_queue(restore_root: None) -> None:
     background.stop()
     entry = json.loads(sink.lines[-1])
     assert (entry["message"], entry["request_id"], entry["status"]) == ("200 GET /", "r1", 200)
+
+
+# -- LogFormatter ----------------------------------------------------------------------------------
+
+
+def record(message: str, *args: object, level: int = logging.INFO, exc_info: object = None) -> logging.LogRecord:
+    made = logging.LogRecord("tests.pretty", level, __file__, 42, message, args, exc_info)  # type: ignore[arg-type]
+    made.module = "app"
+    return made
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def colour_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make stderr look like a colour terminal (inside the test: pytest swaps stderr after set-up)."""
+    monkeypatch.setattr(sys, "stderr", FakeTTY())
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+def test_formatter_writes_tornados_line() -> None:
+    line = log.LogFormatter().format(record("hello %s", "world"))
+    assert re.fullmatch(r"\[I \d{6} \d\d:\d\d:\d\d app:42\] hello world", line), line
+
+
+def test_formatter_colours_the_prefix_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    colour_terminal(monkeypatch)
+    formatter = log.LogFormatter()
+    assert formatter.format(record("ok")).startswith("\033[32m[I ")
+    assert "]\033[0m ok" in formatter.format(record("ok"))
+    assert formatter.format(record("bad", level=logging.ERROR)).startswith("\033[31m[E ")
+    assert "\033" not in log.LogFormatter(color=False).format(record("plain"))
+
+
+def test_no_color_and_a_dumb_terminal_turn_colour_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    colour_terminal(monkeypatch)
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\033" not in log.LogFormatter().format(record("x"))
+    monkeypatch.delenv("NO_COLOR")
+    monkeypatch.setenv("TERM", "dumb")
+    assert "\033" not in log.LogFormatter().format(record("x"))
+
+
+def test_formatter_indents_tracebacks_and_continuation_lines() -> None:
+    try:
+        raise ValueError("bad")
+    except ValueError:
+        lines = log.LogFormatter().format(record("two\nlines", level=logging.ERROR, exc_info=sys.exc_info())).split("\n")
+    assert lines[0].endswith("] two")
+    assert lines[1] == "    lines"
+    assert lines[2] == "    Traceback (most recent call last):"
+    assert lines[-1] == "    ValueError: bad"
+
+
+def test_formatter_survives_a_bad_log_call() -> None:
+    line = log.LogFormatter().format(record("%d things", "not a number"))
+    assert "Bad message" in line
+
+
+def test_formatter_takes_a_format_and_a_style() -> None:
+    formatter = log.LogFormatter(fmt="{levelname}|{name}|{message}", style="{", datefmt="%H")
+    assert formatter.format(record("hi")) == "INFO|tests.pretty|hi"
+
+
+# -- define_logging_options and enable_pretty_logging ------------------------------------------
+
+
+LOGGING_OPTIONS = {
+    "logging", "log_to_stderr", "log_file_prefix", "log_file_max_size", "log_file_num_backups",
+    "log_rotate_when", "log_rotate_interval", "log_rotate_mode",
+}  # fmt: skip
+
+
+def logging_parser(*args: str) -> OptionParser:
+    parser = OptionParser()
+    log.define_logging_options(parser)
+    parser.parse_command_line(["prog", *args], final=False)
+    return parser
+
+
+@pytest.fixture
+def target() -> Iterator[logging.Logger]:
+    logger = logging.getLogger("tests.enable_pretty_logging")
+    yield logger
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+        handler.close()
+    logger.setLevel(logging.NOTSET)
+
+
+def test_define_logging_options_defines_tornados_options_with_its_defaults() -> None:
+    parser = logging_parser()
+    assert LOGGING_OPTIONS <= set(parser)
+    assert parser.logging == "info" and parser.log_to_stderr is None and parser.log_file_prefix is None
+    assert (parser.log_file_max_size, parser.log_file_num_backups) == (100_000_000, 10)
+    assert (parser.log_rotate_mode, parser.log_rotate_when, parser.log_rotate_interval) == ("size", "midnight", 1)
+
+
+def test_enable_pretty_logging_sets_the_level_and_a_stderr_handler(target: logging.Logger) -> None:
+    log.enable_pretty_logging(logging_parser("--logging=debug"), logger=target)
+    assert target.level == logging.DEBUG
+    [handler] = target.handlers
+    assert isinstance(handler, logging.StreamHandler) and isinstance(handler.formatter, log.LogFormatter)
+
+
+def test_a_logger_with_handlers_gets_stderr_only_when_asked(target: logging.Logger) -> None:
+    existing = logging.NullHandler()
+    target.addHandler(existing)
+    log.enable_pretty_logging(logging_parser("--logging=warning"), logger=target)
+    assert target.handlers == [existing] and target.level == logging.WARNING
+    log.enable_pretty_logging(logging_parser("--log_to_stderr"), logger=target)
+    assert len(target.handlers) == 2
+
+
+def test_logging_none_leaves_logging_alone(target: logging.Logger) -> None:
+    log.enable_pretty_logging(logging_parser("--logging=none"), logger=target)
+    assert target.handlers == [] and target.level == logging.NOTSET
+
+
+def test_an_unknown_level_is_an_error(target: logging.Logger) -> None:
+    with pytest.raises(ValueError, match="--logging must be one of"):
+        log.enable_pretty_logging(logging_parser("--logging=verbose"), logger=target)
+
+
+def test_log_file_prefix_writes_plain_lines_to_a_rotating_file(target: logging.Logger, tmp_path: Path) -> None:
+    path = tmp_path / "app.log"
+    log.enable_pretty_logging(logging_parser(f"--log_file_prefix={path}", "--log_file_max_size=1000"), logger=target)
+    [handler] = target.handlers  # a file alone: no stderr unless --log_to_stderr
+    assert isinstance(handler, logging.handlers.RotatingFileHandler) and handler.maxBytes == 1000
+    target.info("to the file")
+    handler.flush()
+    assert re.fullmatch(r"\[I \d{6} \d\d:\d\d:\d\d test_log:\d+\] to the file\n", path.read_text())
+
+
+def test_log_rotate_mode_time_and_a_bad_mode(target: logging.Logger, tmp_path: Path) -> None:
+    prefix = f"--log_file_prefix={tmp_path / 'app.log'}"
+    log.enable_pretty_logging(logging_parser(prefix, "--log_rotate_mode=time", "--log_rotate_when=H", "--log_rotate_interval=2"), logger=target)
+    [handler] = target.handlers
+    assert isinstance(handler, logging.handlers.TimedRotatingFileHandler)
+    assert (handler.when, handler.interval) == ("H", 2 * 3600)
+    with pytest.raises(ValueError, match="log_rotate_mode"):
+        log.enable_pretty_logging(logging_parser(prefix, "--log_rotate_mode=daily"), logger=target)
+
+
+def test_the_parse_callback_configures_the_root_logger(restore_root: None) -> None:
+    root = logging.getLogger()
+    root.handlers[:] = []  # a program that has not configured logging yet
+    parser = OptionParser()
+    log.define_logging_options(parser)
+    parser.parse_command_line(["prog", "--logging=error"])
+    assert root.level == logging.ERROR
+    assert [type(h.formatter) for h in root.handlers] == [log.LogFormatter]

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import datetime
 import io
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -16,6 +20,8 @@ import pytest
 
 import framework.options
 from framework.options import Error, OptionParser
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -344,3 +350,68 @@ def test_module_level_functions_use_global_options(tmp_path: Path) -> None:
 
 def test_global_options_is_an_option_parser() -> None:
     assert isinstance(framework.options.options, OptionParser)
+
+
+# -- logging set up by the global options, as in Tornado ------------------------
+
+
+def test_global_options_define_the_logging_options_and_a_new_parser_does_not() -> None:
+    names = {"logging", "log_to_stderr", "log_file_prefix", "log_file_max_size", "log_file_num_backups",
+             "log_rotate_when", "log_rotate_interval", "log_rotate_mode"}  # fmt: skip
+    assert names <= set(framework.options.options)
+    assert framework.options.options.logging == "info"
+    assert not names & set(OptionParser())
+
+
+# A program as Tornado's docs write one: parse the command line, serve, log.
+PROGRAM = """
+import sys
+import framework
+
+framework.options.parse_command_line()
+
+class Hello(framework.web.RequestHandler):
+    def get(self):
+        self.write("hi")
+
+async def main():
+    [sock] = framework.netutil.bind_sockets(0, "127.0.0.1")
+    framework.httpserver.HTTPServer(framework.web.Application([(r"/", Hello)])).add_sockets([sock])
+    url = "http://127.0.0.1:%d/" % sock.getsockname()[1]
+    response = await framework.httpclient.AsyncHTTPClient().fetch(url)
+    framework.log.gen_log.debug("debug line")
+    print(response.body.decode())
+
+framework.ioloop.IOLoop.current().run_sync(main)
+"""
+
+
+def run_program(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO), NO_COLOR="1")
+    result = subprocess.run(
+        [sys.executable, "-c", PROGRAM, *args], check=False, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hi\n"
+    return result
+
+
+def test_parse_command_line_shows_the_access_log_on_stderr() -> None:
+    stderr = run_program().stderr
+    assert re.search(r"^\[I \d{6} \d\d:\d\d:\d\d application:\d+\] 200 GET / \(127\.0\.0\.1\)", stderr, re.MULTILINE), stderr
+    assert "debug line" not in stderr
+
+
+def test_logging_debug_is_accepted_and_shows_debug_lines() -> None:
+    stderr = run_program("--logging=debug").stderr
+    assert re.search(r"^\[D .*\] debug line$", stderr, re.MULTILINE), stderr
+
+
+def test_logging_none_leaves_logging_unconfigured() -> None:
+    assert run_program("--logging=none").stderr == ""
+
+
+def test_log_file_prefix_sends_the_log_to_a_file(tmp_path: Path) -> None:
+    path = tmp_path / "server.log"
+    assert run_program(f"--log_file_prefix={path}").stderr == ""
+    assert " 200 GET / (127.0.0.1)" in path.read_text()
