@@ -394,11 +394,26 @@ class RequestHandler(CookieMixin, ArgumentReader):
             raise RuntimeError("cannot render() after finish()")
         return self.finish(self.render_string(template_name, **kwargs))
 
-    def render_string(self, template_name: str, **kwargs: Any) -> str:
-        """Render a template to a string, with the handler's namespace added."""
+    def render_string(self, template_name: str, **kwargs: Any) -> str | bytes:
+        """Render a template with the handler's namespace added.
+
+        Jinja2 (the default) returns ``str``. Tornado's syntax (the
+        ``template_loader`` or ``template_engine="tornado"`` setting) returns
+        UTF-8 ``bytes``, as Tornado's ``render_string`` does; its loader is
+        the setting's, or one shared per ``get_template_path()``.
+        Difference: Tornado builds that loader through
+        ``create_template_loader``; overriding that has no effect here.
+        """
         namespace = self.get_template_namespace()
         namespace.update(kwargs)
-        return template.render(self.get_template_path(), template_name, namespace, self.application.template_options)
+        config = self.application.config
+        options = self.application.template_options
+        if config.template_engine == "jinja2":
+            return template.render(self.get_template_path(), template_name, namespace, options)
+        loader = config.template_loader or template.loader_for(
+            self.get_template_path(), autoescape=config.autoescape, whitespace=config.template_whitespace
+        )
+        return template.render_tornado(loader, template_name, namespace, template_globals=options.globals, reload=options.auto_reload)
 
     def get_template_path(self) -> str | tuple[str, ...] | None:
         """Directory (or directories, searched in order) of templates; override per handler."""

@@ -16,6 +16,16 @@ or query that may hold tokens). The setting is merged over the defaults; a
 value of None drops that header (``security_headers={"Referrer-Policy": None}``).
 ``Content-Security-Policy`` depends on each application's pages, so it is not
 a default: add it here or in ``set_default_headers``.
+
+Templates: Jinja2 is the default language. Tornado's syntax is chosen by
+``template_loader`` (Tornado's setting: a ``framework.template`` loader,
+through which every ``render()`` goes) or by ``template_engine="tornado"``
+(ours) with ``template_path``, which reads that directory through one shared
+``Loader`` honouring ``autoescape`` and ``template_whitespace``. Settings
+that could not take effect fail at start-up: ``template_whitespace`` without
+Tornado syntax or beside a ``template_loader`` (pass ``whitespace=`` to the
+loader), ``template_engine="jinja2"`` beside a ``template_loader``, several
+``template_path`` directories for Tornado syntax.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from framework import http1
+from framework.template.syntax import WHITESPACE_MODES
 
 __all__ = ["AppSettings", "DEFAULT_SECURITY_HEADERS", "resolve_settings"]
 
@@ -65,6 +76,11 @@ class AppSettings:
     static_hash_cache: bool = True
     serve_traceback: bool = False
     template_path: str | tuple[str, ...] | None = None
+    # "jinja2" (the default) or "tornado"; "tornado" when template_loader is given.
+    template_engine: str = "jinja2"
+    # A framework.template.BaseLoader (Tornado syntax), or None.
+    template_loader: Any = None
+    template_whitespace: str | None = None
     autoescape: bool = True
     static_path: str | None = None
     static_url_prefix: str = "/static/"
@@ -93,7 +109,6 @@ _OTHER_KNOWN = frozenset(
         "xsrf_cookie_kwargs",
         "ui_modules",
         "log_function",
-        "template_loader",
         "websocket_ping_interval",
         "websocket_ping_timeout",
         "websocket_max_message_size",
@@ -109,6 +124,8 @@ _ALIASES = {
     "template_dirs": "template_path",
     "templates": "template_path",
     "templates_path": "template_path",
+    "template_language": "template_engine",
+    "template_syntax": "template_engine",
     "static_dir": "static_path",
     "static_root": "static_path",
     "static_prefix": "static_url_prefix",
@@ -190,6 +207,32 @@ def _check_types(values: dict[str, Any]) -> None:
     handler_class = values.get("default_handler_class")
     if handler_class is not None and not isinstance(handler_class, type):
         raise ValueError("setting 'default_handler_class' must be a RequestHandler subclass")
+    _check_template_engine(values)
     autoescape = values.get("autoescape", True)
     if autoescape is None or autoescape == "xhtml_escape":
         values["autoescape"] = autoescape is not None
+
+
+def _check_template_engine(values: dict[str, Any]) -> None:
+    """Resolve ``template_engine`` from the template settings, or fail on ones that would not apply."""
+    engine = values.get("template_engine", "jinja2")
+    if engine not in ("jinja2", "tornado"):
+        raise ValueError(f"setting 'template_engine' must be 'jinja2' or 'tornado', got {engine!r}")
+    loader = values.get("template_loader")
+    whitespace = values.get("template_whitespace")
+    if loader is not None:
+        if not callable(getattr(loader, "load", None)):
+            raise ValueError("setting 'template_loader' must be a framework.template loader (with a load() method)")
+        if "template_engine" in values and engine != "tornado":
+            raise ValueError("setting 'template_loader' renders Tornado-syntax templates: drop template_engine='jinja2'")
+        if whitespace is not None:
+            raise ValueError("setting 'template_whitespace' has no effect beside 'template_loader': pass whitespace= to the loader")
+        engine = "tornado"
+    if whitespace is not None:
+        if engine != "tornado":
+            raise ValueError("setting 'template_whitespace' applies to Tornado-syntax templates: add template_engine='tornado'")
+        if whitespace not in WHITESPACE_MODES:
+            raise ValueError(f"setting 'template_whitespace' must be one of {', '.join(WHITESPACE_MODES)}, got {whitespace!r}")
+    if engine == "tornado" and loader is None and isinstance(values.get("template_path"), tuple):
+        raise ValueError("template_engine='tornado' reads one 'template_path' directory, not several")
+    values["template_engine"] = engine

@@ -1,4 +1,4 @@
-"""Templates through Jinja2: one environment per template directory, autoescape on.
+"""Jinja2 templates (the default language): one environment per template directory, autoescape on.
 
 Strategy: ``render()`` finds (or creates) the Jinja2 ``Environment`` for a
 ``template_path`` and the application's options, so templates compile once and
