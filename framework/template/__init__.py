@@ -15,6 +15,24 @@ and ``loaders`` (``BaseLoader``, ``Loader``, ``DictLoader``).
 application's UI modules fill ``_tt_modules`` in the template namespace;
 until they do, a template using it fails with a ``NameError`` naming its
 file and line.
+
+Differences from ``tornado.template``, all deliberate:
+
+- A Python syntax error inside a tag is a ``ParseError`` naming the template
+  file and line (Tornado lets its generated code's ``SyntaxError`` through
+  and logs that code); so is a bad ``{% whitespace %}`` mode.
+- An exception while rendering keeps its type and gains a PEP 678 note,
+  ``in template page.html:3 (via base.html:7)``; tracebacks show the
+  generated line with the same location as a comment.
+- A bad whitespace mode given to ``Template``, a loader or
+  ``filter_whitespace`` raises ``ValueError`` (Tornado: bare ``Exception``),
+  and loaders check it at construction.
+- ``Loader`` and ``DictLoader`` take their options keyword-only and typed
+  (Tornado: ``**kwargs``); ``Loader`` keeps a relative name inside its root
+  only when the path really is below it (Tornado's prefix test lets
+  ``/root2`` pass for ``/root``).
+- Helpers returning ``safe()`` markup (``xsrf_form_html``) are still escaped
+  by ``{{ }}``, exactly as in Tornado: write ``{% raw xsrf_form_html() %}``.
 """
 
 from framework.template.compiled import Template as Template

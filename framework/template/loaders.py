@@ -82,13 +82,21 @@ def _relative_to(parent_path: str | None, name: str) -> bool:
 class Loader(BaseLoader):
     """Loads templates from files under ``root_directory``; mirrors ``tornado.template.Loader``.
 
+    Options are ``BaseLoader``'s, keyword-only (Tornado takes ``**kwargs``).
     Files are read as UTF-8 (bytes are decoded by ``Template``). A name
     given from inside another template (``{% extends %}``, ``{% include %}``)
     is relative to that template's directory.
     """
 
-    def __init__(self, root_directory: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        root_directory: str,
+        *,
+        autoescape: str | None = DEFAULT_AUTOESCAPE,
+        namespace: dict[str, Any] | None = None,
+        whitespace: str | None = None,
+    ) -> None:
+        super().__init__(autoescape=autoescape, namespace=namespace, whitespace=whitespace)
         self.root = os.path.abspath(root_directory)
 
     def resolve_path(self, name: str, parent_path: str | None = None) -> str:
@@ -107,10 +115,20 @@ class Loader(BaseLoader):
 
 
 class DictLoader(BaseLoader):
-    """Loads templates from a dict of name to source; mirrors ``tornado.template.DictLoader``."""
+    """Loads templates from a dict of name to source; mirrors ``tornado.template.DictLoader``.
 
-    def __init__(self, dict: Mapping[str, str | bytes], **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    Options are ``BaseLoader``'s, keyword-only (Tornado takes ``**kwargs``).
+    """
+
+    def __init__(
+        self,
+        dict: Mapping[str, str | bytes],  # Tornado's parameter name
+        *,
+        autoescape: str | None = DEFAULT_AUTOESCAPE,
+        namespace: dict[str, Any] | None = None,
+        whitespace: str | None = None,
+    ) -> None:
+        super().__init__(autoescape=autoescape, namespace=namespace, whitespace=whitespace)
         self.dict = dict
 
     def resolve_path(self, name: str, parent_path: str | None = None) -> str:
