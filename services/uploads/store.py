@@ -120,7 +120,11 @@ class Store:
         os.makedirs(self.incoming, exist_ok=True)
         for leftover in os.listdir(self.incoming):  # uploads cut short by a restart
             os.unlink(os.path.join(self.incoming, leftover))
-        # Commits and refreshes run in executor threads while the loop reads.
+        # Commits and refreshes run in executor threads while the loop reads the
+        # index. _disk makes each of them one step against the directory, so a
+        # refresh never replaces the index with a listing taken before a commit
+        # of this process finished; _lock guards the index itself.
+        self._disk = threading.RLock()
         self._lock = threading.Lock()
         self._index: dict[str, StoredFile] = {}
         self._newest_first: list[StoredFile] = []
@@ -141,15 +145,16 @@ class Store:
         """
         if not all(w.finished for w in writers):
             raise RuntimeError("commit() of an unfinished upload")
-        stored: list[StoredFile] = []
-        try:
-            for writer in writers:
-                stored.append(writer._move_into_place())
-        except BaseException:
-            self._remove([s.id for s in stored])
-            raise
-        self._index_update(add=stored)
-        self.prune()
+        with self._disk:
+            stored: list[StoredFile] = []
+            try:
+                for writer in writers:
+                    stored.append(writer._move_into_place())
+            except BaseException:
+                self._remove([s.id for s in stored])
+                raise
+            self._index_update(add=stored)
+            self.prune()
         return stored
 
     def data_path(self, file_id: str) -> str:
@@ -187,14 +192,15 @@ class Store:
         Returns:
             Whether the records were read again.
         """
-        mtime = os.stat(self.root).st_mtime_ns
-        if mtime == self._seen_mtime:
-            return False
-        self._seen_mtime = mtime
-        found = [self._read_record(name[:-5]) for name in os.listdir(self.root) if name.endswith(".json")]
-        with self._lock:
-            self._index = {f.id: f for f in found if f is not None}
-            self._sort_index()
+        with self._disk:
+            mtime = os.stat(self.root).st_mtime_ns
+            if mtime == self._seen_mtime:
+                return False
+            self._seen_mtime = mtime
+            found = [self._read_record(name[:-5]) for name in os.listdir(self.root) if name.endswith(".json")]
+            with self._lock:
+                self._index = {f.id: f for f in found if f is not None}
+                self._sort_index()
         return True
 
     def refresh_due(self, interval: float) -> bool:
@@ -207,8 +213,9 @@ class Store:
         return True
 
     def prune(self) -> None:
-        """Delete all but the newest ``keep`` uploads."""
-        self._remove([old.id for old in self.list()[self.keep :]])
+        """Delete all but the newest ``keep`` uploads (blocking)."""
+        with self._disk:
+            self._remove([old.id for old in self.list()[self.keep :]])
 
     def _read_record(self, file_id: str) -> StoredFile | None:
         try:

@@ -87,3 +87,31 @@ def test_a_refresh_is_due_at_most_once_per_interval(tmp_path: Path) -> None:
     store = Store(str(tmp_path))
     assert store.refresh_due(0.0) is True
     assert store.refresh_due(60.0) is False
+
+
+def test_a_refresh_never_loses_a_commit_made_while_it_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The loop's refresh runs in one executor thread while an upload commits
+    # in another: the listing it read must not replace the committed one.
+    import threading
+
+    store = Store(str(tmp_path))
+    (tmp_path / "poke").write_text("")  # the directory changed: the next refresh reads it
+    reading, go_on = threading.Event(), threading.Event()
+    real_listdir = os.listdir
+
+    def slow_listdir(path: str) -> list[str]:
+        names = real_listdir(path)
+        reading.set()
+        go_on.wait(5)
+        return names
+
+    monkeypatch.setattr(os, "listdir", slow_listdir)
+    refresher = threading.Thread(target=store.refresh)
+    refresher.start()
+    assert reading.wait(5)
+    committer = threading.Thread(target=lambda: store.commit([staged(store, "late.txt", b"x")]))
+    committer.start()
+    go_on.set()
+    refresher.join(5)
+    committer.join(5)
+    assert [s.name for s in store.list()] == ["late.txt"]
