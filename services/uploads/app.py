@@ -294,7 +294,10 @@ class DownloadHandler(UploadsHandler):
         self.set_header("Content-Disposition", "attachment; filename*=UTF-8''" + urllib.parse.quote(stored.name))
         self.set_header("Content-Length", stored.size)
         self.set_header("X-Content-SHA256", stored.sha256)
-        data = await self.blocking(open, self.store.data_path(stored.id), "rb")
+        try:
+            data = await self.blocking(open, self.store.data_path(stored.id), "rb")
+        except FileNotFoundError:
+            raise HTTPError(404, reason="that upload was pruned to make room") from None
         try:
             while chunk := await self.blocking(data.read, CHUNK):
                 self.write(chunk)

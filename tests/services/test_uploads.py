@@ -237,3 +237,17 @@ def test_scripts_may_send_the_token_in_a_header(uploads: ServerThread) -> None:
         wrong = session.post(uploads.url(action), files={"files": ("h.txt", b"x")}, headers={"X-XSRFToken": "nope"},
                              timeout=10)
         assert wrong.status_code == 403
+
+
+def test_a_download_of_a_file_pruned_meanwhile_is_a_404(tmp_path: Path) -> None:
+    app = make_app(prefix="/uploads/", upload_dir=str(tmp_path))
+    store = app.settings["store"]
+    writer = store.begin("gone.txt", "text/plain")
+    writer.write(b"soon gone")
+    writer.finish()
+    (stored,) = store.commit([writer])
+    os.unlink(store.data_path(stored.id))  # another process pruned it; our index still lists it
+    with serve(app) as server:
+        response = requests.get(server.url(f"/uploads/files/{stored.id}"), timeout=10)
+        assert response.status_code == 404
+        assert "pruned" in response.text  # the handler's own 404, not a missing route
