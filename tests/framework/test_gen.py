@@ -427,3 +427,69 @@ def test_timeout_error_is_the_builtin() -> None:
 def test_return_carries_value() -> None:
     assert gen.Return(5).value == 5
     assert gen.Return().value is None
+
+
+# -- WaitIterator ----------------------------------------------------------------
+
+
+def test_wait_iterator_yields_in_finishing_order_with_indexes() -> None:
+    from framework.gen import WaitIterator
+
+    async def check() -> list[tuple[Any, Any]]:
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in range(3)]
+        waiter = WaitIterator(*futures)
+        seen: list[tuple[Any, Any]] = []
+        futures[2].set_result("c")
+        futures[0].set_exception(KeyError("a"))
+        loop.call_soon(futures[1].set_result, "b")
+        while not waiter.done():
+            try:
+                result = await waiter.next()
+            except KeyError:
+                result = "failed"
+            seen.append((waiter.current_index, result))
+            assert waiter.current_future is futures[waiter.current_index]
+        assert waiter.current_index is None
+        return seen
+
+    assert asyncio.run(asyncio.wait_for(check(), 10)) == [(2, "c"), (0, "failed"), (1, "b")]
+
+
+def test_wait_iterator_with_keywords_and_async_for() -> None:
+    from framework.gen import WaitIterator
+
+    async def check() -> list[tuple[Any, Any]]:
+        async def after(delay_turns: int, value: str) -> str:
+            for _ in range(delay_turns):
+                await asyncio.sleep(0)
+            return value
+
+        waiter = WaitIterator(slow=after(5, "s"), fast=after(0, "f"))
+        return [(waiter.current_index, result) async for result in waiter]
+
+    assert asyncio.run(asyncio.wait_for(check(), 10)) == [("fast", "f"), ("slow", "s")]
+
+
+def test_wait_iterator_from_a_generator_coroutine_and_empty() -> None:
+    from framework.gen import WaitIterator
+
+    @gen.coroutine
+    def collect() -> Any:
+        waiter = WaitIterator(gen.sleep(0), gen.maybe_future(1))
+        results = []
+        while not waiter.done():
+            results.append((yield waiter.next()))
+        return results
+
+    async def main() -> Any:
+        return await asyncio.wait_for(collect(), 10)
+
+    assert sorted(asyncio.run(main()), key=repr) == [1, None]
+
+    async def empty() -> bool:
+        return WaitIterator().done()
+
+    assert asyncio.run(empty())
+    with pytest.raises(ValueError):
+        WaitIterator(1, a=2)
