@@ -95,7 +95,7 @@ class ServerThread:
         asyncio.set_event_loop(loop)
         try:
             loop.run_until_complete(self._listen())
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - handed to start(), which raises it
             self._error = exc
             self._started.set()
             loop.close()
