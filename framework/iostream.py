@@ -294,7 +294,7 @@ class BaseIOStream:
                 count = read.take(self._buffer)
             except UnsatisfiableReadError as error:
                 gen_log.info("Unsatisfiable read, closing connection: %s", error)
-                self.close(exc_info=error)
+                self._abandon_read(error)
                 return
             if count is None and self._closed:
                 count = read.take_at_close(self._buffer)
@@ -307,9 +307,16 @@ class BaseIOStream:
                 _succeed(read.future, self._consume(count, read.into))
             elif len(self._buffer) > self.max_buffer_size:
                 gen_log.error("Reached maximum read buffer size")
-                self.close(exc_info=StreamBufferFullError("Reached maximum read buffer size"))
+                self._abandon_read(StreamBufferFullError("Reached maximum read buffer size"))
                 return
         self._pace_reading()
+
+    def _abandon_read(self, error: Exception) -> None:
+        """Close because the pending read can never complete; it fails with ``error`` as the cause."""
+        read, self._read = self._read, None
+        self.close(exc_info=error)
+        if read is not None:
+            _fail(read.future, StreamClosedError(real_error=error))
 
     def _consume(self, count: int, into: memoryview | None) -> bytes | int:
         if into is not None:
