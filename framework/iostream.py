@@ -37,10 +37,10 @@ import re
 import socket
 import ssl
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from framework.ioloop import IOLoop
 
@@ -55,6 +55,8 @@ __all__ = [
 ]
 
 gen_log = logging.getLogger("framework.general")
+
+_T = TypeVar("_T")
 
 DEFAULT_MAX_BUFFER_SIZE = 104857600
 """Bytes a single read may buffer before the stream is closed (100 MiB, Tornado's default)."""
@@ -495,8 +497,10 @@ class IOStream(BaseIOStream):
         self.socket = socket
         socket.setblocking(False)
         self._connecting: asyncio.Task[Any] | None = None
+        # Whether asyncio has the socket: from then on its transport closes it.
+        self._handed_over = False
         if _is_connected(socket):
-            self._connecting = _loop().create_task(self._serve_accepted())
+            self._start_connecting(self._serve_accepted())
 
     def fileno(self) -> int:
         return self.socket.fileno()
@@ -512,13 +516,24 @@ class IOStream(BaseIOStream):
     def _client_ssl(self) -> ssl.SSLContext | None:
         return None
 
+    def _start_connecting(self, work: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
+        task = _loop().create_task(work)
+        self._connecting = task
+        task.add_done_callback(self._connecting_done)
+        return task
+
+    def _connecting_done(self, task: asyncio.Task[Any]) -> None:
+        if not self._handed_over:  # failed or cancelled before asyncio took the socket
+            self.socket.close()
+
     async def _serve_accepted(self) -> None:
+        context = self._server_ssl()
+        self._handed_over = True
         try:
-            await _loop().connect_accepted_socket(lambda: self._protocol, self.socket, ssl=self._server_ssl())
+            await _loop().connect_accepted_socket(lambda: self._protocol, self.socket, ssl=context)
         except (OSError, ssl.SSLError) as error:
             gen_log.debug("could not start the stream: %s", error)
             self.close(exc_info=error)
-            self.socket.close()
 
     def connect(self, address: Any, server_hostname: str | None = None) -> asyncio.Future[Self]:
         """Connect the socket to ``address``; the future resolves with this stream.
@@ -531,7 +546,7 @@ class IOStream(BaseIOStream):
             A future for the stream, or failing with ``StreamClosedError``
             (``real_error``: the ``OSError`` or ``SSLError``).
         """
-        return _loop().create_task(self._connect_to(address, server_hostname))
+        return self._start_connecting(self._connect_to(address, server_hostname))
 
     async def _connect_to(self, address: Any, server_hostname: str | None) -> Self:
         loop = _loop()
@@ -541,6 +556,7 @@ class IOStream(BaseIOStream):
             hostname = server_hostname if server_hostname is not None else str(address[0])
         try:
             await loop.sock_connect(self.socket, address)
+            self._handed_over = True
             await loop.create_connection(lambda: self._protocol, sock=self.socket, ssl=context, server_hostname=hostname)
         except (OSError, ssl.SSLError) as error:
             self.close(exc_info=error)
@@ -548,9 +564,10 @@ class IOStream(BaseIOStream):
         return self
 
     def _close_unattached(self) -> None:
-        if self._connecting is not None:
-            self._connecting.cancel()
-        self.socket.close()
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()  # the task's end closes the socket, or its transport does
+        elif not self._handed_over:
+            self.socket.close()
 
     def start_tls(
         self,
@@ -613,6 +630,7 @@ class SSLIOStream(IOStream):
             BaseIOStream.__init__(self, *args, **kwargs)
             self.socket = socket
             self._connecting = None
+            self._handed_over = True
             return
         super().__init__(socket, *args, **kwargs)
 

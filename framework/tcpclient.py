@@ -19,7 +19,12 @@ import ssl
 from typing import Any
 
 from framework.ioloop import IOLoop
-from framework.iostream import IOStream, SSLIOStream, StreamClosedError, ssl_options_to_context
+from framework.iostream import (
+    IOStream,
+    SSLIOStream,
+    StreamClosedError,
+    ssl_options_to_context,
+)
 
 __all__ = ["TCPClient"]
 
@@ -85,7 +90,7 @@ class TCPClient:
             return await attempt.run(host, port, af)
         try:
             return await asyncio.wait_for(attempt.run(host, port, af), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise TimeoutError("Timeout") from None
 
 
@@ -124,7 +129,7 @@ class _Connector:
         first = asyncio.ensure_future(self._in_turn(primary))
         try:
             await asyncio.wait_for(asyncio.shield(first), _SECONDARY_DELAY)
-        except (asyncio.TimeoutError, StreamClosedError, OSError):
+        except (TimeoutError, StreamClosedError, OSError):
             pass
         if first.done() and not first.cancelled() and first.exception() is None:
             return first.result()

@@ -131,7 +131,7 @@ class TCPServer:
             else:
                 stream = IOStream(connection, **options)
             result = self.handle_stream(stream, address)
-        except Exception:
+        except Exception:  # noqa: BLE001 - one connection's failure must not stop accepting
             app_log.error("Error in connection callback", exc_info=True)
             return
         if inspect.isawaitable(result):

@@ -1,0 +1,135 @@
+"""``framework/tcpclient.py`` against listeners on 127.0.0.1; each test bounded in time."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import socket
+import ssl
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from framework.iostream import IOStream, StreamClosedError
+from framework.tcpclient import TCPClient
+
+T = TypeVar("T")
+
+
+def run(test: Callable[[], Awaitable[T]]) -> T:
+    async def main() -> T:
+        return await asyncio.wait_for(test(), 10)
+
+    return asyncio.run(main())
+
+
+def listener() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(8)
+    sock.setblocking(False)
+    return sock
+
+
+def test_connect_returns_a_connected_stream() -> None:
+    async def test() -> None:
+        server = listener()
+        stream = await TCPClient().connect("127.0.0.1", server.getsockname()[1], max_buffer_size=1234)
+        assert isinstance(stream, IOStream) and stream.max_buffer_size == 1234
+        accepted, _ = await asyncio.get_running_loop().sock_accept(server)
+        peer = IOStream(accepted)
+        await stream.write(b"ping\n")
+        assert await peer.read_until(b"\n") == b"ping\n"
+        stream.close()
+        peer.close()
+        server.close()
+
+    run(test)
+
+
+def test_localhost_resolves_and_connects_whichever_family_listens() -> None:
+    async def test() -> None:
+        server = listener()  # IPv4 only; "localhost" may resolve to ::1 first
+        stream = await TCPClient().connect("localhost", server.getsockname()[1])
+        assert stream.socket.getpeername()[0] == "127.0.0.1"
+        stream.close()
+        server.close()
+
+    run(test)
+
+
+def test_refused_connection_is_a_stream_closed_error() -> None:
+    async def test() -> None:
+        probe = listener()
+        port = probe.getsockname()[1]
+        probe.close()
+        with pytest.raises(StreamClosedError) as info:
+            await TCPClient().connect("127.0.0.1", port, af=socket.AF_INET)
+        assert isinstance(info.value.real_error, ConnectionRefusedError)
+
+    run(test)
+
+
+def test_timeout_covers_the_tls_handshake() -> None:
+    async def test() -> None:
+        server = listener()  # accepts (backlog) but never answers the TLS hello
+        context = ssl.create_default_context()
+        for timeout in (0.2, datetime.timedelta(seconds=0.2)):
+            with pytest.raises(TimeoutError):
+                await TCPClient().connect("127.0.0.1", server.getsockname()[1], ssl_options=context, timeout=timeout)
+        with pytest.raises(TypeError):
+            await TCPClient().connect("127.0.0.1", server.getsockname()[1], timeout="soon")  # type: ignore[arg-type]
+        server.close()
+
+    run(test)
+
+
+def test_source_ip_and_port_are_bound() -> None:
+    async def test() -> None:
+        server = listener()
+        probe = listener()
+        source_port = probe.getsockname()[1]
+        probe.close()
+        stream = await TCPClient().connect(
+            "127.0.0.1", server.getsockname()[1], source_ip="127.0.0.1", source_port=source_port
+        )
+        assert stream.socket.getsockname() == ("127.0.0.1", source_port)
+        stream.close()
+        only_port = await TCPClient().connect("127.0.0.1", server.getsockname()[1], source_port=0, source_ip="127.0.0.1")
+        assert only_port.socket.getsockname()[0] == "127.0.0.1"
+        only_port.close()
+        server.close()
+
+    run(test)
+
+
+def test_tls_connect_checks_the_certificate(certificate: tuple[Path, Path]) -> None:
+    cert, key = certificate
+
+    async def test() -> None:
+        from framework.netutil import bind_sockets
+        from framework.tcpserver import TCPServer
+
+        class Quiet(TCPServer):
+            def handle_stream(self, stream: IOStream, address: object) -> None:
+                stream.read_until_close()
+
+        sockets = bind_sockets(0, "127.0.0.1")
+        server = Quiet(ssl_options={"certfile": str(cert), "keyfile": str(key)})
+        server.add_sockets(sockets)
+        port = sockets[0].getsockname()[1]
+        with pytest.raises(StreamClosedError) as info:
+            await TCPClient().connect("127.0.0.1", port, ssl_options={})  # system CAs only
+        assert isinstance(info.value.real_error, ssl.SSLError)
+        stream = await TCPClient().connect("127.0.0.1", port, ssl_options={"ca_certs": str(cert)})
+        stream.close()
+        server.stop()
+
+    run(test)
+
+
+def test_a_custom_resolver_fails_loudly() -> None:
+    with pytest.raises(ValueError, match="resolver"):
+        TCPClient(resolver=object())
