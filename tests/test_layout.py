@@ -48,6 +48,14 @@ RULES: dict[str, set[str] | None] = {
     "framework.http1": set(),
     "framework.httputil": {"framework.http1", "framework.multipart", "framework.escape"},
     "framework.routing": {"framework.httputil"},
+    # Beside locks: general tools that know no sockets and no HTTP.
+    "framework.util": set(),
+    "framework.queues": {"framework.locks"},
+    "framework.concurrent": {"framework.ioloop"},
+    # Streams on asyncio transports, beside the connection layer: no HTTP in them.
+    "framework.iostream": {"framework.ioloop"},
+    "framework.tcpclient": {"framework.ioloop", "framework.iostream"},
+    "framework.tcpserver": {"framework.ioloop", "framework.iostream", "framework.netutil", "framework.process"},
 }
 FORBIDDEN = {
     "framework.httpserver": {"framework.web", "framework.routing"},
