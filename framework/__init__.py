@@ -40,5 +40,9 @@ def __getattr__(name: str) -> ModuleType:
 
 
 def __dir__() -> list[str]:
-    """The module's names and every public submodule, imported or not."""
-    return sorted(set(globals()) | _public_submodules())
+    """Every public submodule, imported or not, and the module's dunder names.
+
+    The helpers this file imports (``functools``, ``pkgutil``...) are left
+    out, so tab completion on ``framework.`` shows only the framework.
+    """
+    return sorted(_public_submodules() | {name for name in globals() if name.startswith("__")})

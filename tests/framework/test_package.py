@@ -102,3 +102,15 @@ def test_from_framework_import_submodule_still_works() -> None:
         assert web.Application and gen.coroutine
         """
     )
+
+
+def test_dir_lists_submodules_not_the_helpers_of_init() -> None:
+    out = run_fresh(
+        """
+        import framework
+        print(" ".join(dir(framework)))
+        """
+    )
+    names = set(out.split())
+    assert set(PUBLIC) <= names and "__name__" in names
+    assert not {"functools", "importlib", "pkgutil", "ModuleType"} & names
