@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import functools
 import importlib
-import pkgutil
 from types import ModuleType
 
 
 @functools.cache
 def _public_submodules() -> frozenset[str]:
     """The names of the package's public modules and subpackages (read once)."""
+    import pkgutil  # here, not at the top: it costs more to import than the rest of this file
+
     return frozenset(info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_"))
 
 
