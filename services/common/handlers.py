@@ -5,8 +5,8 @@ Strategy: every service handler inherits three decisions from ``BaseHandler``.
 * The look: suite-styled error pages and the template names the base
   template uses.
 * The security headers: a ``Content-Security-Policy`` the demos meet (scripts
-  and styles from this origin only; an inline script needs the response's
-  nonce, ``csp_nonce`` in templates) and a ``Referrer-Policy``.
+  and styles from this origin only, nothing inline: a page's script is a
+  static file reading the page's data- attributes) and a ``Referrer-Policy``.
 * A body limit per endpoint: the framework's ``max_body_size`` class
   attribute, applied as soon as a request's head is routed, so a 5 MB body
   to a 2,000-character form is a 413 before it is read. Pages take no body
@@ -16,8 +16,6 @@ Strategy: every service handler inherits three decisions from ``BaseHandler``.
 
 from __future__ import annotations
 
-import functools
-import secrets
 import traceback
 from typing import Any, ClassVar
 
@@ -26,7 +24,7 @@ from framework.web import HTTPError, RequestHandler
 
 from services.common.demos import DEMOS
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "REFERRER_POLICY", "BaseHandler", "HealthHandler", "NotFoundHandler", "content_security_policy"]
+__all__ = ["CONTENT_SECURITY_POLICY", "DEFAULT_MAX_BODY_BYTES", "REFERRER_POLICY", "BaseHandler", "HealthHandler", "NotFoundHandler"]
 
 # Pages take no body; a form a little. Endpoints that take more say so.
 DEFAULT_MAX_BODY_BYTES = 8 * 1024
@@ -42,18 +40,16 @@ _EXPLANATIONS = {
 }
 
 
-def content_security_policy(nonce: str) -> str:
-    """The policy every demo page meets: nothing but this origin, and inline scripts carrying ``nonce``.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+"""The policy every demo page meets: nothing but this origin and nothing inline.
 
-    No inline style anywhere (the suite's CSS is one static file), no
-    plugins, no ``<base>``, forms post only here, no framing.
-    """
-    return (
-        "default-src 'self'; "
-        f"script-src 'self' 'nonce-{nonce}'; "
-        "style-src 'self'; img-src 'self'; object-src 'none'; "
-        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    )
+No inline script or style anywhere (the suite's CSS and chat's script are
+static files), no plugins, no ``<base>``, forms post only here, no framing.
+One constant for every response: no per-response nonce to generate.
+"""
 
 
 class BaseHandler(RequestHandler):
@@ -61,13 +57,8 @@ class BaseHandler(RequestHandler):
 
     max_body_size: ClassVar[int | None] = DEFAULT_MAX_BODY_BYTES
 
-    @functools.cached_property
-    def csp_nonce(self) -> str:
-        """This response's script nonce (templates: ``<script nonce="{{ csp_nonce }}">``)."""
-        return secrets.token_urlsafe(16)
-
     def set_default_headers(self) -> None:
-        self.set_header("Content-Security-Policy", content_security_policy(self.csp_nonce))
+        self.set_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         self.set_header("Referrer-Policy", REFERRER_POLICY)
 
     def get_template_namespace(self) -> dict[str, Any]:
@@ -77,7 +68,6 @@ class BaseHandler(RequestHandler):
             prefix=self.settings.get("prefix", "/"),
             nav_demos=DEMOS,
             request_id=getattr(self.request, "request_id", None),
-            csp_nonce=self.csp_nonce,
         )
         return namespace
 
