@@ -75,6 +75,8 @@ POOL_SIZE = 64
 DOORBELL_LENGTH = 1000
 """Rings kept (approximately): enough for a reader that fell behind by a few hundred posts."""
 DOORBELL_BATCH = 500
+NAMES_SECONDS = 1.0
+"""How long the room list may be served from memory (``names``)."""
 BACKOFF_SECONDS = (0.1, 2.0)
 """The reader's first and longest pause between attempts while Redis is unreachable.
 
@@ -186,6 +188,7 @@ class RedisRooms:
         self._room_prefix = prefix + "room:"
         self._doorbell = prefix + "posted"
         self._clock = clock
+        self._names: tuple[float, list[str]] | None = None  # (when read, the room list)
         self._waiters: dict[str, set[_Waiter]] = {}
         self._reader: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()  # the reader has a doorbell position and reads from it
@@ -201,6 +204,7 @@ class RedisRooms:
         ]  # fmt: skip
         async with _bounded("storing a message"):
             stored = await self._post(keys=[self._rooms_key, self._room_prefix + name, self._doorbell], args=args)
+        self._names = None  # a new room, or one reclaimed: list them afresh
         if stored is None:
             raise RoomsFull(f"{rules.MAX_ROOMS} rooms are in use")
         return Message(str(stored), nick, body, at)
@@ -242,10 +246,21 @@ class RedisRooms:
                 del self._waiters[name]
 
     async def names(self) -> list[str]:
-        """Rooms with messages, the most recently active first."""
+        """Rooms with messages, the most recently active first.
+
+        Kept for up to ``NAMES_SECONDS``: every view of the index page asks, and a
+        Redis round trip costs more than the page. A post through this process
+        and every ring of the doorbell (a post through any replica) forget it,
+        so the list is stale only for replicas this process has not heard yet.
+        """
+        cached = self._names
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < NAMES_SECONDS:
+            return list(cached[1])
         async with _bounded("listing rooms"):
             names: list[str] = await self._redis.zrevrange(self._rooms_key, 0, rules.MAX_ROOMS - 1)
-        return names
+        self._names = (now, names)
+        return list(names)
 
     def waiting(self, name: str) -> int:
         return sum(1 for waiter in self._waiters.get(name, ()) if waiter.ready and not waiter.answer.done())
@@ -309,6 +324,8 @@ class RedisRooms:
                     )
                 rooms: set[str] = set()
                 now = time.time()
+                if replies:
+                    self._names = None  # someone posted: the room list may have changed
                 for _, entries in replies or ():
                     for entry_id, fields in entries:
                         position = entry_id

@@ -262,3 +262,34 @@ def test_a_redis_that_hangs_is_unavailable_not_a_hang(monkeypatch: pytest.Monkey
             durable_redis.process.send_signal(signal.SIGCONT)
 
     play(lambda: RedisRooms(durable_redis.url), scenario)
+
+
+def test_the_room_list_is_kept_briefly_and_forgotten_on_news(redis_url: str) -> None:
+    async def scenario() -> None:
+        ours, theirs = RedisRooms(redis_url), RedisRooms(redis_url)  # two replicas
+        try:
+            await ours.post("first", "a", "hi")
+            assert await ours.names() == ["first"]
+            calls = 0
+            real = ours._redis.zrevrange
+
+            async def counted(*args: object, **kwargs: object) -> object:
+                nonlocal calls
+                calls += 1
+                return await real(*args, **kwargs)  # type: ignore[arg-type]
+
+            ours._redis.zrevrange = counted  # type: ignore[method-assign]
+            assert await ours.names() == ["first"] and calls == 0  # from memory
+            await ours.post("second", "a", "hi")  # our own post forgets the list
+            assert await ours.names() == ["second", "first"] and calls == 1
+            poll = asyncio.ensure_future(ours.updates("second", "0-0", timeout=5))  # starts our doorbell reader
+            await asyncio.sleep(0.2)
+            await theirs.post("third", "b", "hi")  # another replica's post rings the doorbell
+            await eventually(lambda: ours._names is None)
+            assert set(await ours.names()) == {"third", "second", "first"}  # a waiting poll ranks its room first
+            poll.cancel()
+        finally:
+            await ours.close()
+            await theirs.close()
+
+    asyncio.run(scenario())
