@@ -49,7 +49,6 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from services.chat import rooms as rules
-from services.common import metrics
 from services.chat.rooms import (
     POLL_SECONDS,
     BadCursor,
@@ -57,6 +56,7 @@ from services.chat.rooms import (
     RoomsFull,
     StoreUnavailable,
 )
+from services.common import metrics
 
 __all__ = ["BLOCK_SECONDS", "RedisRooms", "parse_stream_id"]
 
