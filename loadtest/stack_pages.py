@@ -97,13 +97,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=5, help="seconds per path and round")
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--paths", default=",".join(PATHS), help="comma-separated; /healthz is always measured")
+    parser.add_argument("--names", default="after,before", help="the two stacks' names in the table (with --compare)")
     parser.add_argument("--json", help="write the medians here")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         raise SystemExit("stack_pages: needs wrk (apt-get install wrk)")
     stacks = {"stack": args.url.rstrip("/")}
     if args.compare:
-        stacks = {"after": args.url.rstrip("/"), "before": args.compare.rstrip("/")}
+        first, second = args.names.split(",", 1)
+        stacks = {first: args.url.rstrip("/"), second: args.compare.rstrip("/")}
     for url in stacks.values():
         check_local(url)
     paths = tuple(dict.fromkeys(["/healthz", *args.paths.split(",")]))
