@@ -1,29 +1,45 @@
 """Signed values and XSRF tokens: pure functions, stdlib only, no handler and no I/O.
 
-Mirrors the documented behaviour of Tornado's ``create_signed_value``,
-``decode_signed_value`` and ``get_signature_key_version`` (version 2: HMAC-SHA256,
-a timestamp, an optional key version for ``cookie_secret`` rotation), and of the
-masked tokens behind ``RequestHandler.xsrf_token`` / ``check_xsrf_cookie``. The
-*byte formats are our own*; a cookie written by Tornado does not decode here.
+Mirrors Tornado's ``create_signed_value``, ``decode_signed_value`` and
+``get_signature_key_version``, *byte for byte*: a cookie a Tornado application
+signed decodes here with the same ``cookie_secret``, and one signed here decodes
+in Tornado. Three formats are read; Tornado's two are written:
 
-Signed value, version 2::
+Version 2 (Tornado's, written by default)::
 
-    2|<key_version>|<timestamp>|<payload>|<signature>
+    2|1:<key_version>|<n>:<timestamp>|<n>:<name>|<n>:<base64 value>|<signature>
 
-- ``key_version``: decimal digits, or empty when the secret is a single key.
-- ``timestamp``: whole seconds since the epoch, decimal digits.
-- ``payload``: the value in URL-safe base64 (with ``=`` padding).
-- ``signature``: lowercase hex HMAC-SHA256, keyed by the secret, over
-  ``b"framework-signed-value\\0" + b"<len(name)>:<name>|" + <the value up to its last "|">``.
+- every field but the signature is ``<decimal length>:<bytes>`` followed by ``|``;
+  ``key_version`` is ``0`` when the secret is a single key;
+- ``timestamp`` is whole seconds since the epoch; the value is standard base64;
+- ``signature`` is lowercase hex HMAC-SHA256, keyed by the secret, over
+  everything before it (the trailing ``|`` included).
 
-Strategy: every field the decoder acts on sits under the MAC, and the MAC is checked
-(with ``hmac.compare_digest``) before anything else is believed; the timestamp is
-only read after that. The cookie name is bound by the MAC rather than stored, so a
-value presented under another name fails the same constant-time check as a forged
-one, and cookies stay shorter. The name is length-prefixed, so no two
-(name, value) pairs share a MAC input; the context prefix keeps these MACs apart from
-anything else an application computes with its ``cookie_secret``. Every byte is a
-cookie-safe character (RFC 6265 ``cookie-octet``): digits, base64url, ``|``, ``=``.
+Version 1 (Tornado's oldest, written only on request)::
+
+    <base64 value>|<timestamp>|<signature>
+
+with ``signature`` the hex HMAC-SHA1 of ``name + base64 value + timestamp``.
+The concatenation is ambiguous, which is why Tornado moved on; as Tornado does,
+a timestamp with a leading zero is refused (it would let digits move between
+fields) and a single key is required.
+
+Our own earlier format (read only, so that cookies issued before the move to
+Tornado's formats stay valid)::
+
+    2|<key_version>|<timestamp>|<urlsafe base64 value>|<hex HMAC-SHA256>
+
+its MAC taken over ``b"framework-signed-value\\0" + b"<len(name)>:<name>|" +``
+the value up to its last ``|``. It is told apart from Tornado's version 2 by its
+second field (digits or nothing, never ``<n>:``).
+
+Strategy: the MAC is checked (with ``hmac.compare_digest``) before any field is
+believed; the name, the timestamp and the payload are read only after that.
+Differences from Tornado, all stricter: a timestamp more than
+:data:`MAX_CLOCK_SKEW_SECONDS` in the future is refused in every format (Tornado:
+31 days, and only for version 1); misconfiguration raises ``ValueError`` rather
+than failing an ``assert``; a dict secret with a version-1 value is ``None``
+(Tornado fails inside HMAC).
 
 XSRF token, version 2::
 
@@ -48,8 +64,10 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 __all__ = [
+    "DEFAULT_SIGNED_VALUE_MIN_VERSION",
     "MAX_CLOCK_SKEW_SECONDS",
     "SIGNED_VALUE_VERSION",
     "XSRF_SECRET_BYTES",
@@ -67,8 +85,10 @@ SecretKey = str | bytes
 #: A single key, or ``{key_version: key}`` for rotation (Tornado's ``cookie_secret``).
 Secret = SecretKey | Mapping[int, SecretKey]
 
-#: The only signed-value format written and read here.
+#: The format written when no version is asked for (Tornado's default too).
 SIGNED_VALUE_VERSION = 2
+#: The oldest format read when no ``min_version`` is given (Tornado's default).
+DEFAULT_SIGNED_VALUE_MIN_VERSION = 1
 #: How far in the future a timestamp may lie before a value is refused. Servers
 #: behind one proxy may disagree a little about the time; a value from further
 #: ahead was made with a broken clock or by someone holding the key.
@@ -79,9 +99,12 @@ XSRF_SECRET_BYTES = 16
 _SECONDS_PER_DAY = 86400
 _MAC_CONTEXT = b"framework-signed-value\x00"
 
-# Both patterns are applied with ``fullmatch``; ``int()`` alone would accept
+# All patterns are applied with ``fullmatch``; ``int()`` alone would accept
 # " 12", "+12" and "1_2", and ``bytes.fromhex`` accepts spaces.
-_SIGNED_VALUE = re.compile(
+_DIGITS = re.compile(rb"[0-9]{1,12}")
+_V1_VALUE = re.compile(rb"(?P<payload>[A-Za-z0-9+/]*={0,2})\|(?P<timestamp>[1-9][0-9]{0,11})\|(?P<signature>[0-9a-f]{40})")
+_V2_SIGNATURE = re.compile(rb"[0-9a-f]{64}")
+_OWN_VALUE = re.compile(
     rb"2\|(?P<key_version>[0-9]{0,9})\|(?P<timestamp>[0-9]{1,12})"
     rb"\|(?P<payload>[A-Za-z0-9_-]*={0,2})\|(?P<signature>[0-9a-f]{64})"
 )
@@ -91,31 +114,29 @@ _XSRF_TOKEN = re.compile(
 )
 
 
-# -- signed values ----------------------------------------------------------------
+# -- signed values: writing ---------------------------------------------------------
 
 
 def create_signed_value(
     secret: Secret,
     name: str | bytes,
     value: str | bytes,
-    *,
     version: int | None = None,
     clock: Callable[[], float] | None = None,
     key_version: int | None = None,
 ) -> bytes:
     """Sign ``value`` for use under ``name``, stamped with the current time.
 
-    Mirrors ``tornado.web.create_signed_value``. Differences: only version 2 exists
-    (Tornado's version 1 was HMAC-SHA1); the byte format is this module's own; and a
-    misconfiguration raises ``ValueError`` instead of failing an ``assert``.
+    Mirrors ``tornado.web.create_signed_value`` (same parameters, same bytes).
+    Difference: misconfiguration raises ``ValueError`` instead of failing an ``assert``.
 
     Args:
         secret: The key, or ``{key_version: key}`` to allow key rotation.
         name: The cookie (or other) name the value is bound to.
         value: What to sign; ``str`` is encoded as UTF-8.
-        version: Format version; ``None`` or ``2``.
+        version: Format version: ``None`` or ``2`` (HMAC-SHA256), ``1`` (HMAC-SHA1,
+            for a peer that reads nothing newer).
         clock: Returns the time in seconds since the epoch; ``time.time`` by default.
-            Tests inject one to control the timestamp.
         key_version: Which key of a dict ``secret`` signs; required with a dict, and
             carried in the value so the decoder picks the same key.
 
@@ -124,37 +145,45 @@ def create_signed_value(
 
     Raises:
         ValueError: unsupported ``version``; a dict ``secret`` without a valid
-            ``key_version`` (or one it lacks); ``key_version`` with a single
-            secret; an empty key; a clock before the epoch.
+            ``key_version`` (or one it lacks), or with version 1; ``key_version``
+            with a single secret; an empty key; a clock before the epoch.
         TypeError: a key, name or value that is neither ``str`` nor ``bytes``.
     """
-    if version not in (None, SIGNED_VALUE_VERSION):
-        raise ValueError(f"unsupported signed value version {version!r}; only 2 is supported")
+    if version not in (None, 1, 2):
+        raise ValueError(f"unsupported signed value version {version!r}; 1 and 2 exist")
     key = _signing_key(secret, key_version)
     timestamp = int((clock or time.time)())
     if timestamp < 0:
         raise ValueError(f"clock returned a time before the epoch: {timestamp}")
-    payload = base64.urlsafe_b64encode(_to_bytes(value, "value"))
-    version_field = b"" if key_version is None else b"%d" % key_version
-    unsigned = b"2|%s|%d|%s" % (version_field, timestamp, payload)
-    return unsigned + b"|" + _signature(key, name, unsigned)
+    name_bytes = _to_bytes(name, "name")
+    payload = base64.b64encode(_to_bytes(value, "value"))
+    if version == 1:
+        if isinstance(secret, Mapping):
+            raise ValueError("signed value version 1 has no key version: use a single secret")
+        stamp = b"%d" % timestamp
+        return b"|".join([payload, stamp, _hex_hmac(key, hashlib.sha1, name_bytes, payload, stamp)])
+    fields = [b"%d" % (key_version or 0), b"%d" % timestamp, name_bytes, payload]
+    unsigned = b"2|" + b"".join(b"%d:%s|" % (len(field), field) for field in fields)
+    return unsigned + _hex_hmac(key, hashlib.sha256, unsigned)
+
+
+# -- signed values: reading ---------------------------------------------------------
 
 
 def decode_signed_value(
     secret: Secret,
     name: str | bytes,
     value: str | bytes | None,
-    *,
     max_age_days: float = 31,
     clock: Callable[[], float] | None = None,
     min_version: int | None = None,
 ) -> bytes | None:
-    """Return the value signed by :func:`create_signed_value`, or ``None`` if untrustworthy.
+    """Return the value a signed value carries, or ``None`` if it is untrustworthy.
 
     Mirrors ``tornado.web.decode_signed_value``: a missing, malformed, forged or
     expired value is ``None``, never an exception, because cookies are input.
-    Additionally (Tornado checks this only for its version 1) a timestamp more than
-    :data:`MAX_CLOCK_SKEW_SECONDS` in the future is refused.
+    Reads Tornado's versions 1 and 2 and this module's earlier format (counted as
+    version 2). Stricter than Tornado: see the module docstring.
 
     Args:
         secret: The key, or ``{key_version: key}``; a value whose key version is not
@@ -163,35 +192,32 @@ def decode_signed_value(
         value: The signed value as received (``None`` when the cookie is absent).
         max_age_days: Values signed longer ago than this are refused.
         clock: Returns the time in seconds since the epoch; ``time.time`` by default.
-        min_version: Oldest format accepted: ``None``, ``1`` or ``2`` all accept
-            version 2, the only one that exists here (``1`` is allowed so callers
-            written for Tornado keep working).
+        min_version: Oldest format accepted: ``None`` (Tornado's default, 1), 1 or 2.
 
     Returns:
         The original value as bytes, or ``None``.
 
     Raises:
-        ValueError: ``min_version`` above 2 or below 1, or an empty key; these are
-            programming errors, not bad input.
+        ValueError: ``min_version`` other than None, 1 or 2, or an empty key; these
+            are programming errors, not bad input.
     """
-    if min_version is not None and not 1 <= min_version <= SIGNED_VALUE_VERSION:
+    if min_version is None:
+        min_version = DEFAULT_SIGNED_VALUE_MIN_VERSION
+    if min_version not in (1, 2):
         raise ValueError(f"unsupported min_version {min_version!r}")
     raw = _ascii_or_none(value)
-    match = _SIGNED_VALUE.fullmatch(raw) if raw is not None else None
-    if raw is None or match is None:
+    if not raw:
         return None
-    key = _verification_key(secret, match["key_version"])
-    if key is None:
+    signed: _Signed | None
+    if raw.startswith(b"2|"):
+        signed = _read_own(secret, name, raw) if _OWN_VALUE.fullmatch(raw) else _read_v2(secret, name, raw)
+    elif min_version <= 1:
+        signed = _read_v1(secret, name, raw)
+    else:
+        signed = None
+    if signed is None or not _is_fresh(signed.timestamp, max_age_days, clock or time.time):
         return None
-    unsigned = raw[: match.start("signature") - 1]
-    if not hmac.compare_digest(_signature(key, name, unsigned), match["signature"]):
-        return None
-    if not _is_fresh(int(match["timestamp"]), max_age_days, clock or time.time):
-        return None
-    try:
-        return base64.urlsafe_b64decode(match["payload"])
-    except binascii.Error:  # bad padding: only a holder of the key could sign that
-        return None
+    return _b64decode(signed.payload, urlsafe=signed.urlsafe)
 
 
 def get_signature_key_version(value: str | bytes) -> int | None:
@@ -202,14 +228,89 @@ def get_signature_key_version(value: str | bytes) -> int | None:
     so never use the answer to trust the value.
 
     Returns:
-        The key version, or ``None`` if the value has none or is not a version-2
-        signed value.
+        The key version (0 for a Tornado version-2 value signed with a single
+        key, as in Tornado), or ``None`` for a version-1 value, a value of our
+        earlier format without one, or anything malformed.
     """
     raw = _ascii_or_none(value)
-    match = _SIGNED_VALUE.fullmatch(raw) if raw is not None else None
-    if match is None or not match["key_version"]:
+    if raw is None or not raw.startswith(b"2|"):
         return None
-    return int(match["key_version"])
+    own = _OWN_VALUE.fullmatch(raw)
+    if own is not None:
+        return int(own["key_version"]) if own["key_version"] else None
+    fields = _v2_fields(raw)
+    return None if fields is None else int(fields[0])
+
+
+class _Signed:
+    """What a format reader found under a valid MAC: the timestamp and the encoded payload."""
+
+    __slots__ = ("payload", "timestamp", "urlsafe")
+
+    def __init__(self, timestamp: int, payload: bytes, *, urlsafe: bool = False) -> None:
+        self.timestamp = timestamp
+        self.payload = payload
+        self.urlsafe = urlsafe
+
+
+def _read_v2(secret: Secret, name: str | bytes, raw: bytes) -> _Signed | None:
+    """Tornado's version 2: length-prefixed fields, HMAC-SHA256 over all of them."""
+    fields = _v2_fields(raw)
+    if fields is None:
+        return None
+    key_version, timestamp, signed_name, payload, unsigned, signature = fields
+    key = _verification_key(secret, key_version)
+    if key is None or not hmac.compare_digest(_hex_hmac(key, hashlib.sha256, unsigned), signature):
+        return None
+    if signed_name != _to_bytes(name, "name"):
+        return None
+    return _Signed(int(timestamp), payload)
+
+
+def _v2_fields(raw: bytes) -> tuple[bytes, bytes, bytes, bytes, bytes, bytes] | None:
+    """Split Tornado's version 2 into key version, timestamp, name, payload, signed part, signature."""
+    fields: list[bytes] = []
+    position = 2  # after "2|"
+    for _ in range(4):
+        colon = raw.find(b":", position, position + 8)
+        if colon < 0 or not raw[position:colon].isdigit():
+            return None
+        end = colon + 1 + int(raw[position:colon])
+        if raw[end : end + 1] != b"|":
+            return None
+        fields.append(raw[colon + 1 : end])
+        position = end + 1
+    signature = raw[position:]
+    if not (_DIGITS.fullmatch(fields[0]) and _DIGITS.fullmatch(fields[1]) and _V2_SIGNATURE.fullmatch(signature)):
+        return None
+    return fields[0], fields[1], fields[2], fields[3], raw[:position], signature
+
+
+def _read_v1(secret: Secret, name: str | bytes, raw: bytes) -> _Signed | None:
+    """Tornado's version 1: ``payload|timestamp|HMAC-SHA1(name + payload + timestamp)``."""
+    match = _V1_VALUE.fullmatch(raw)
+    if match is None or isinstance(secret, Mapping):
+        return None
+    expected = _hex_hmac(_key_bytes(secret), hashlib.sha1, _to_bytes(name, "name"), match["payload"], match["timestamp"])
+    if not hmac.compare_digest(expected, match["signature"]):
+        return None
+    return _Signed(int(match["timestamp"]), match["payload"])
+
+
+def _read_own(secret: Secret, name: str | bytes, raw: bytes) -> _Signed | None:
+    """This module's earlier format (read only; see the module docstring)."""
+    match = _OWN_VALUE.fullmatch(raw)
+    if match is None:
+        return None
+    key = _verification_key(secret, match["key_version"] or None)
+    if key is None:
+        return None
+    unsigned = raw[: match.start("signature") - 1]
+    name_bytes = _to_bytes(name, "name")
+    message = b"%s%d:%s|%s" % (_MAC_CONTEXT, len(name_bytes), name_bytes, unsigned)
+    if not hmac.compare_digest(_hex_hmac(key, hashlib.sha256, message), match["signature"]):
+        return None
+    return _Signed(int(match["timestamp"]), match["payload"], urlsafe=True)
 
 
 def _signing_key(secret: Secret, key_version: int | None) -> bytes:
@@ -229,7 +330,7 @@ def _signing_key(secret: Secret, key_version: int | None) -> bytes:
     return _key_bytes(secret[key_version])
 
 
-def _verification_key(secret: Secret, version_field: bytes) -> bytes | None:
+def _verification_key(secret: Secret, version_field: bytes | None) -> bytes | None:
     """The key that should have signed a value, or ``None`` if no such key exists.
 
     As in Tornado, a single secret verifies whatever key version the value claims
@@ -238,17 +339,26 @@ def _verification_key(secret: Secret, version_field: bytes) -> bytes | None:
     """
     if not isinstance(secret, Mapping):
         return _key_bytes(secret)
-    if not version_field:
+    if version_field is None:
         return None
     key = secret.get(int(version_field))
     return None if key is None else _key_bytes(key)
 
 
-def _signature(key: bytes, name: str | bytes, unsigned: bytes) -> bytes:
-    """Hex HMAC-SHA256 binding ``name`` to the unsigned part of a value."""
-    name_bytes = _to_bytes(name, "name")
-    message = b"%s%d:%s|%s" % (_MAC_CONTEXT, len(name_bytes), name_bytes, unsigned)
-    return hmac.new(key, message, hashlib.sha256).hexdigest().encode("ascii")
+def _hex_hmac(key: bytes, digest: Callable[[], Any], *parts: bytes) -> bytes:
+    """Lowercase hex HMAC of the concatenated ``parts``, as ASCII bytes."""
+    mac = hmac.new(key, digestmod=digest)
+    for part in parts:
+        mac.update(part)
+    return mac.hexdigest().encode("ascii")
+
+
+def _b64decode(payload: bytes, *, urlsafe: bool) -> bytes | None:
+    """The signed payload decoded; ``None`` for bad padding (only a key holder could sign that)."""
+    try:
+        return base64.urlsafe_b64decode(payload) if urlsafe else base64.b64decode(payload, validate=True)
+    except binascii.Error:
+        return None
 
 
 def _is_fresh(timestamp: int, max_age_days: float, clock: Callable[[], float]) -> bool:

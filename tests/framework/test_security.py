@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from collections.abc import Callable
 
 import pytest
@@ -54,10 +56,10 @@ def test_bytes_secret_and_str_signed_value_are_accepted() -> None:
     assert decode(signed.decode("ascii")) == b"bar"
 
 
-def test_format_is_version_timestamp_payload_signature() -> None:
-    version, key_version, timestamp, payload, signature = sign("bar").split(b"|")
-    assert (version, key_version, timestamp) == (b"2", b"", b"%d" % NOW)
-    assert base64.urlsafe_b64decode(payload) == b"bar"
+def test_format_is_tornados_version_2() -> None:
+    version, key_version, timestamp, name, payload, signature = sign("bar").split(b"|")
+    assert (version, key_version, timestamp, name) == (b"2", b"1:0", b"10:%d" % NOW, b"3:foo")
+    assert base64.b64decode(payload.split(b":", 1)[1]) == b"bar"
     assert len(signature) == 64 and signature == signature.lower()
 
 
@@ -106,7 +108,12 @@ def test_wrong_secret_fails() -> None:
 
 @pytest.mark.parametrize(
     "garbage",
-    [None, "", b"", "2|||", "bar", "2|x|1|YmFy|" + "0" * 64, "1|1700000000|YmFy|" + "0" * 64, "ünïcødé", b"\xff\xfe"],
+    [
+        None, "", b"", "2|||", "bar", "2|x|1|YmFy|" + "0" * 64, "1|1700000000|YmFy|" + "0" * 64, "ünïcødé", b"\xff\xfe",
+        "2|1:0|10:1700000000|3:foo|4:YmFy|" + "0" * 64, "2|1:0|99:1700000000|3:foo|4:YmFy|" + "0" * 64,
+        "2|1:x|10:1700000000|3:foo|4:YmFy|" + "0" * 64, "2|:0|10:1700000000|3:foo|4:YmFy|" + "0" * 64,
+        "YmFy|1700000000|" + "0" * 40, "YmFy|01700000000|" + "0" * 40,
+    ],
 )
 def test_malformed_values_are_none_not_errors(garbage: str | bytes | None) -> None:
     assert decode(garbage) is None
@@ -127,13 +134,18 @@ def test_timestamps_from_the_future_fail_beyond_the_skew() -> None:
     assert decode(signed, now=NOW - 365 * DAY) is None
 
 
-def test_only_version_2_exists() -> None:
+def test_versions_1_and_2_are_written_and_read() -> None:
+    assert sign(version=1).count(b"|") == 2
+    assert decode(sign(version=1)) == b"bar"
+    assert decode(sign(version=1), min_version=1) == b"bar"
+    assert decode(sign(version=1), min_version=2) is None
+    assert decode(sign(version=2), min_version=2) == b"bar"
     with pytest.raises(ValueError, match="version"):
-        sign(version=1)
-    assert decode(sign(version=2), min_version=1) == b"bar"
-    assert decode(sign(), min_version=2) == b"bar"
+        sign(version=3)
     with pytest.raises(ValueError, match="min_version"):
         decode(sign(), min_version=3)
+    with pytest.raises(ValueError, match="version 1"):
+        sign(version=1, secret={1: OLD_KEY}, key_version=1)
 
 
 @pytest.mark.parametrize("secret", ["", b"", {1: ""}])
@@ -170,7 +182,7 @@ def test_key_rotation() -> None:
 
 def test_the_key_version_cannot_be_changed_to_pick_another_key() -> None:
     signed = sign(secret={1: OLD_KEY, 2: NEW_KEY}, key_version=1)
-    assert decode(signed.replace(b"2|1|", b"2|2|", 1), secret={1: OLD_KEY, 2: NEW_KEY}) is None
+    assert decode(signed.replace(b"2|1:1|", b"2|1:2|", 1), secret={1: OLD_KEY, 2: NEW_KEY}) is None
 
 
 def test_a_dict_secret_needs_a_known_key_version() -> None:
@@ -184,9 +196,12 @@ def test_a_dict_secret_needs_a_known_key_version() -> None:
         sign(key_version=1)
 
 
-def test_a_value_without_key_version_needs_a_single_secret() -> None:
-    assert get_signature_key_version(sign()) is None
-    assert decode(sign(), secret={0: SECRET}) is None
+def test_a_single_secret_signs_as_key_version_0() -> None:
+    # As in Tornado: version 2 always carries a key version, 0 for a single key.
+    assert get_signature_key_version(sign()) == 0
+    assert decode(sign(), secret={0: SECRET}) == b"bar"
+    assert decode(sign(), secret={1: SECRET}) is None
+    assert get_signature_key_version(sign(version=1)) is None
 
 
 def test_a_single_secret_verifies_any_claimed_key_version() -> None:
@@ -269,6 +284,102 @@ def test_tokens_match_compares_unmasked_secrets() -> None:
     assert not xsrf_tokens_match(secret, new_xsrf_secret())
     assert not xsrf_tokens_match(b"", b"")
     assert not xsrf_tokens_match(secret, secret[:-1])
+
+
+# -- signed values: Tornado's formats, from independently computed vectors ----------
+#
+# Each vector is built here from the documented format with hmac and base64, not
+# with the module under test, so a shared misunderstanding cannot pass unnoticed.
+
+
+def tornado_v2(secret: bytes, name: bytes, value: bytes, timestamp: int, key_version: int = 0) -> bytes:
+    def field(data: bytes) -> bytes:
+        return b"%d:%s|" % (len(data), data)
+
+    unsigned = b"2|" + field(b"%d" % key_version) + field(b"%d" % timestamp) + field(name) + field(base64.b64encode(value))
+    return unsigned + hmac.new(secret, unsigned, hashlib.sha256).hexdigest().encode()
+
+
+def tornado_v1(secret: bytes, name: bytes, value: bytes, timestamp: int) -> bytes:
+    payload = base64.b64encode(value)
+    signature = hmac.new(secret, name + payload + b"%d" % timestamp, hashlib.sha1).hexdigest().encode()
+    return b"%s|%d|%s" % (payload, timestamp, signature)
+
+
+def own_format(secret: bytes, name: bytes, value: bytes, timestamp: int, key_version: int | None = None) -> bytes:
+    version = b"" if key_version is None else b"%d" % key_version
+    unsigned = b"2|%s|%d|%s" % (version, timestamp, base64.urlsafe_b64encode(value))
+    message = b"framework-signed-value\x00%d:%s|%s" % (len(name), name, unsigned)
+    return unsigned + b"|" + hmac.new(secret, message, hashlib.sha256).hexdigest().encode()
+
+
+# Tornado's published known values for its own test secret (web_test.py
+# SignedValueTest); our independent builders must agree with them.
+TORNADO_SECRET = b"It's a secret to everybody"
+TORNADO_V2_KNOWN = b"2|1:0|10:1300000000|3:key|8:dmFsdWU=|3d4e60b996ff9c5d5788e333a0cba6f238a22c6c0f94788870e1a9ecd482e152"
+TORNADO_V1_KNOWN = b"dmFsdWU=|1300000000|31c934969f53e48164c50768b40cbd7e2daaaa4f"
+
+
+def test_independent_builders_match_tornados_known_values() -> None:
+    assert tornado_v2(TORNADO_SECRET, b"key", b"value", 1300000000) == TORNADO_V2_KNOWN
+    assert tornado_v1(TORNADO_SECRET, b"key", b"value", 1300000000) == TORNADO_V1_KNOWN
+
+
+@pytest.mark.parametrize("version, known", [(2, TORNADO_V2_KNOWN), (1, TORNADO_V1_KNOWN)])
+def test_writes_tornados_bytes(version: int, known: bytes) -> None:
+    signed = create_signed_value(TORNADO_SECRET, "key", "value", version=version, clock=clock_at(1300000000))
+    assert signed == known
+
+
+@pytest.mark.parametrize("value", [b"bar", b"", b"\x00\xff|x", "ünïcødé".encode(), b"x" * 3000])
+def test_reads_what_tornado_signed(value: bytes) -> None:
+    key = SECRET.encode()
+    assert decode(tornado_v2(key, b"foo", value, int(NOW))) == value
+    assert decode(tornado_v1(key, b"foo", value, int(NOW))) == value
+    assert decode(tornado_v2(key, b"other", value, int(NOW))) is None
+    assert decode(tornado_v1(key, b"other", value, int(NOW))) is None
+    assert decode(tornado_v2(b"wrong key", b"foo", value, int(NOW))) is None
+
+
+def test_reads_tornados_key_versions() -> None:
+    rotated = {1: OLD_KEY, 2: NEW_KEY}
+    signed = tornado_v2(NEW_KEY.encode(), b"foo", b"bob", int(NOW), key_version=2)
+    assert get_signature_key_version(signed) == 2
+    assert decode(signed, secret=rotated) == b"bob"
+    assert decode(signed, secret={1: OLD_KEY}) is None
+    assert decode(tornado_v1(OLD_KEY.encode(), b"foo", b"bob", int(NOW)), secret=rotated) is None
+
+
+def test_tornado_values_expire_and_refuse_the_future() -> None:
+    key = SECRET.encode()
+    for old in (tornado_v2(key, b"foo", b"x", int(NOW - 32 * DAY)), tornado_v1(key, b"foo", b"x", int(NOW - 32 * DAY))):
+        assert decode(old) is None
+        assert decode(old, max_age_days=40) == b"x"
+    ahead = int(NOW + MAX_CLOCK_SKEW_SECONDS + 1)
+    assert decode(tornado_v2(key, b"foo", b"x", ahead)) is None
+    assert decode(tornado_v1(key, b"foo", b"x", ahead)) is None
+
+
+def test_version_1_refuses_a_timestamp_with_a_leading_zero() -> None:
+    # name + payload + timestamp is ambiguous; Tornado refuses "0..." so that a
+    # digit cannot move between the fields.
+    key = SECRET.encode()
+    payload = base64.b64encode(b"x")
+    signature = hmac.new(key, b"foo" + payload + b"0%d" % NOW, hashlib.sha1).hexdigest().encode()
+    assert decode(b"%s|0%d|%s" % (payload, NOW, signature)) is None
+
+
+def test_our_earlier_format_is_still_read() -> None:
+    key = SECRET.encode()
+    assert decode(own_format(key, b"foo", b"bar", int(NOW))) == b"bar"
+    assert decode(own_format(key, b"other", b"bar", int(NOW))) is None
+    assert decode(own_format(key, b"foo", b"bar", int(NOW)), min_version=2) == b"bar"
+    rotated = {1: OLD_KEY, 2: NEW_KEY}
+    signed = own_format(OLD_KEY.encode(), b"foo", b"alice", int(NOW), key_version=1)
+    assert get_signature_key_version(signed) == 1
+    assert decode(signed, secret=rotated) == b"alice"
+    assert decode(signed, secret={2: NEW_KEY}) is None
+    assert decode(own_format(key, b"foo", b"bar", int(NOW)), secret={0: SECRET}) is None
 
 
 # -- properties -------------------------------------------------------------------
