@@ -38,10 +38,14 @@ __all__ = [
     "HTTPServerRequest",
     "RequestStartLine",
     "ResponseStartLine",
+    "encode_username_password",
     "format_timestamp",
     "parse_body_arguments",
     "parse_cookie",
+    "parse_multipart_form_data",
     "parse_qs_bytes",
+    "parse_request_start_line",
+    "parse_response_start_line",
     "qs_to_qsl",
     "responses",
     "split_host_and_port",
@@ -499,6 +503,64 @@ def _parse_multipart_body(
         arguments.setdefault(name, []).extend(values)
     for name, parts in uploads.items():
         files.setdefault(name, []).extend(HTTPFile(filename, ctype, data) for filename, ctype, data in parts)
+
+
+def parse_multipart_form_data(
+    boundary: bytes, data: bytes, arguments: dict[str, list[bytes]], files: dict[str, list[HTTPFile]]
+) -> None:
+    """Parse a ``multipart/form-data`` body into ``arguments`` and ``files`` (Tornado's function).
+
+    The boundary is the Content-Type's parameter, quoted or not. The body goes
+    through ``framework.multipart``'s decoder, as every multipart body does.
+    Unlike Tornado, which logs a warning and returns, a malformed body raises.
+
+    Raises:
+        HTTPInputError: malformed body or boundary (400), or over a limit (413).
+    """
+    if boundary.startswith(b'"') and boundary.endswith(b'"') and len(boundary) >= 2:
+        boundary = boundary[1:-1]
+    if b'"' in boundary or b"\\" in boundary:
+        raise HTTPInputError(f"invalid multipart boundary {boundary[:80]!r}")
+    content_type = f'multipart/form-data; boundary="{boundary.decode("latin-1")}"'
+    _parse_multipart_body(content_type, data, arguments, files)
+
+
+def parse_request_start_line(line: str) -> RequestStartLine:
+    """``"GET /foo HTTP/1.1"`` -> ``RequestStartLine("GET", "/foo", "HTTP/1.1")`` (Tornado's function).
+
+    The grammar is ``framework.http1``'s, so this accepts exactly the request
+    lines the server accepts: HTTP/1.0 and HTTP/1.1 only (Tornado takes any
+    ``HTTP/1.x``).
+
+    Raises:
+        HTTPInputError: the line is malformed.
+    """
+    try:
+        return RequestStartLine(*http1.parse_request_line(line))
+    except http1.ProtocolError as exc:
+        raise HTTPInputError(f"Malformed HTTP request line: {exc.message}") from None
+
+
+def parse_response_start_line(line: str) -> ResponseStartLine:
+    """``"HTTP/1.1 200 OK"`` -> ``ResponseStartLine("HTTP/1.1", 200, "OK")`` (Tornado's function).
+
+    Raises:
+        HTTPInputError: the line is malformed (the client's parser's rule).
+    """
+    try:
+        return ResponseStartLine(*http1.parse_status_line(line, 400))
+    except http1.ProtocolError as exc:
+        raise HTTPInputError(f"Error parsing response start line: {exc.message}") from None
+
+
+def encode_username_password(username: str | bytes, password: str | bytes) -> bytes:
+    """``username:password`` as bytes, for HTTP basic authentication (Tornado's function).
+
+    Strings are encoded as UTF-8 (RFC 7617's ``charset="UTF-8"``).
+    """
+    user = username.encode("utf-8") if isinstance(username, str) else username
+    secret = password.encode("utf-8") if isinstance(password, str) else password
+    return user + b":" + secret
 
 
 def parse_cookie(cookie: str) -> dict[str, str]:

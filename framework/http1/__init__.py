@@ -41,6 +41,8 @@ from framework.http1.grammar import field_display_name as field_display_name
 from framework.http1.grammar import field_value_is_safe as field_value_is_safe
 from framework.http1.writer import frame_response as frame_response
 from framework.http1.grammar import parse_fields as parse_fields
+from framework.http1.grammar import parse_request_line as parse_request_line
+from framework.http1.grammar import parse_status_line as parse_status_line
 from framework.http1.grammar import reason_phrase as reason_phrase
 from framework.http1.grammar import response_has_body as response_has_body
 from framework.http1.grammar import sendable_reason as sendable_reason
@@ -68,6 +70,8 @@ __all__ = [
     "field_value_is_safe",
     "frame_response",
     "parse_fields",
+    "parse_request_line",
+    "parse_status_line",
     "reason_phrase",
     "response_has_body",
     "sendable_reason",

@@ -366,6 +366,45 @@ def _parse_request_line(line: str, limits: Limits) -> tuple[str, str, str]:
     return method, target, _parse_version(version.encode("latin-1"))
 
 
+def parse_request_line(line: str, limits: Limits | None = None) -> tuple[str, str, str]:
+    """Split a request line into ``(method, target, version)``, as the parser reads one.
+
+    For callers holding a start line outside a parser (``httputil.
+    parse_request_start_line``); the target is returned as sent (no
+    absolute-form rewrite: there is no Host to update).
+
+    Raises:
+        ProtocolError: the line is malformed (400), the target too long
+            (414) or the version not served (505).
+    """
+    return _parse_request_line(line, limits or _DEFAULT_LIMITS)
+
+
+_DEFAULT_LIMITS = Limits()
+
+
+def parse_status_line(line: str, status_on_error: int = 502) -> tuple[str, int, str]:
+    """Split a status line into ``(version, status, reason)``.
+
+    RFC 9112 4: status-line = HTTP-version SP status-code SP [ reason-phrase ],
+    status-code = 3DIGIT. A missing SP before an empty reason is accepted, as
+    RFC 9112 4 asks of a robust client.
+
+    Raises:
+        ProtocolError: with ``status_on_error`` (502: a client reading a bad
+            upstream answer reports a bad gateway).
+    """
+    raw = line.encode("latin-1")
+    parts = raw.split(b" ", 2)
+    if len(parts) < 2 or not _STATUS_CODE.fullmatch(parts[1]) or _FORBIDDEN_IN_HEAD.search(raw):
+        raise ProtocolError(f"malformed status line {raw[:60]!r}", status_on_error)
+    try:
+        version = _parse_version(parts[0])
+    except ProtocolError as exc:
+        raise ProtocolError(f"malformed status line: {exc.message}", status_on_error) from None
+    return version, int(parts[1]), parts[2].decode("latin-1") if len(parts) == 3 else ""
+
+
 def _parse_version(version: bytes) -> str:
     match = _HTTP_VERSION.fullmatch(version)
     if match is None:

@@ -31,7 +31,6 @@ from framework.http1.grammar import (
     _ERROR,
     _FORBIDDEN_IN_HEAD,
     _HEAD,
-    _STATUS_CODE,
     _TRAILERS,
     _UNTIL_CLOSE,
     _comma_tokens,
@@ -41,8 +40,8 @@ from framework.http1.grammar import (
     _origin_form,
     _parse_field_lines,
     _parse_request_line,
-    _parse_version,
     parse_fields,
+    parse_status_line,
     response_has_body,
 )
 
@@ -457,16 +456,7 @@ class ResponseParser(_MessageParser):
         return super().next_event()
 
     def _parse_head(self, start_line: str, headers: Headers, fields: dict[str, list[str]]) -> Event:
-        raw = start_line.encode("latin-1")
-        parts = raw.split(b" ", 2)
-        if len(parts) < 2 or not _STATUS_CODE.fullmatch(parts[1]):
-            raise ProtocolError(f"malformed status line {raw[:60]!r}", 502)
-        try:
-            version = _parse_version(parts[0])
-        except ProtocolError as exc:
-            raise ProtocolError(f"malformed status line: {exc.message}", 502) from None
-        status = int(parts[1])
-        reason = parts[2].decode("latin-1") if len(parts) == 3 else ""
+        version, status, reason = parse_status_line(start_line)
         lowered = fields
         keep_alive = _keep_alive(version, lowered.get("connection", []))
         head = ResponseHead(status, reason, version, headers, keep_alive)
