@@ -141,7 +141,12 @@ class RequestHandler(CookieMixin, ArgumentReader):
         return None
 
     def get_browser_locale(self, default: str = "en_US") -> Locale:
-        """The best locale from ``Accept-Language``."""
+        """The supported locale closest to ``Accept-Language`` (Tornado's method).
+
+        Codes are tried in order of their ``q`` values (``q=0`` means "not
+        this one"); ``default`` is used when the header is absent or names no
+        code, else ``framework.locale``'s default locale.
+        """
         codes: list[tuple[str, float]] = []
         for part in self.request.headers.get("Accept-Language", "").split(","):
             code, _, params = part.strip().partition(";")
@@ -151,10 +156,10 @@ class RequestHandler(CookieMixin, ArgumentReader):
                     quality = float(params.strip()[2:])
                 except ValueError:
                     quality = 0.0
-            if code:
+            if code and quality > 0:
                 codes.append((code, quality))
         codes.sort(key=lambda pair: -pair[1])
-        return get_locale(*[code for code, _ in codes], default)
+        return get_locale(*[code for code, _ in codes]) if codes else get_locale(default)
 
     # -- properties ---------------------------------------------------------
 
