@@ -60,6 +60,7 @@ CONTEXT_SEPARATOR = "\x04"
 """Joins a gettext context and its message (``msgctxt``), as GNU gettext does."""
 
 _PLURAL_KINDS = ("plural", "singular", "unknown")
+_ZH_HALF_DAY = ("\u4e0a\u5348", "\u4e0b\u5348")  # morning, afternoon
 # A CSV file is named for its locale: "es" or "es_GT" (Tornado's rule).
 _CSV_LOCALE_NAME = re.compile(r"[a-z]+(_[A-Z]+)?")
 
@@ -145,7 +146,6 @@ def get(*locale_codes: str) -> Locale:
 
 def set_default_locale(code: str) -> None:
     """Choose the locale used when no requested one is supported (``en_US`` at first)."""
-    global _catalog
     _install(_Catalog(code, _catalog.translations, _catalog.use_gettext, True))
 
 
@@ -169,7 +169,7 @@ def load_translations(directory: str, encoding: str | None = None) -> None:
     """
     translations: dict[str, Any] = {}
     for name in sorted(os.listdir(directory)):
-        code, dot, extension = name.partition(".")
+        code, _, extension = name.partition(".")
         if extension != "csv":
             continue
         path = os.path.join(directory, name)
@@ -214,7 +214,7 @@ def load_gettext_translations(directory: str, domain: str) -> None:
             continue
         try:
             translations[code] = gettext.translation(domain, directory, languages=[code])
-        except Exception as exc:
+        except (OSError, ValueError) as exc:  # unreadable, or not a catalogue
             gen_log.error("cannot load translation for %r: %s", code, exc)
     _install(_Catalog(_catalog.default, translations, True, True))
 
@@ -305,7 +305,7 @@ class Locale:
 
     def format_date(
         self,
-        date: int | float | datetime.datetime,
+        date: float | datetime.datetime,
         gmt_offset: int = 0,
         relative: bool = True,
         shorter: bool = False,
@@ -325,7 +325,7 @@ class Locale:
             full_format: always "Month day, year at time".
         """
         when = _as_utc(date)
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         if when > now:
             if relative and (when - now).total_seconds() < 60:
                 when = now
@@ -384,10 +384,10 @@ class Locale:
         """12-hour clock for US English and Chinese (each its own way), 24-hour for the rest."""
         hour12 = local.hour % 12 or 12
         if self.code in ("en", "en_US"):
-            return "%d:%02d %s" % (hour12, local.minute, ("am", "pm")[local.hour >= 12])
+            return f"{hour12}:{local.minute:02d} {('am', 'pm')[local.hour >= 12]}"
         if self.code == "zh_CN":
-            return "%s%d:%02d" % (("\u4e0a\u5348", "\u4e0b\u5348")[local.hour >= 12], hour12, local.minute)
-        return "%d:%02d" % (local.hour, local.minute)
+            return f"{_ZH_HALF_DAY[local.hour >= 12]}{hour12}:{local.minute:02d}"
+        return f"{local.hour}:{local.minute:02d}"
 
     def format_day(self, date: datetime.datetime, gmt_offset: int = 0, dow: bool = True) -> str:
         """The day of ``date``: "Monday, January 22" (or "January 22" without ``dow``)."""
@@ -421,12 +421,12 @@ class Locale:
         return f"{type(self).__name__}({self.code!r})"
 
 
-def _as_utc(date: int | float | datetime.datetime) -> datetime.datetime:
+def _as_utc(date: float | datetime.datetime) -> datetime.datetime:
     if isinstance(date, (int, float)):
-        return datetime.datetime.fromtimestamp(date, datetime.timezone.utc)
+        return datetime.datetime.fromtimestamp(date, datetime.UTC)
     if date.tzinfo is None:
-        return date.replace(tzinfo=datetime.timezone.utc)
-    return date.astimezone(datetime.timezone.utc)
+        return date.replace(tzinfo=datetime.UTC)
+    return date.astimezone(datetime.UTC)
 
 
 class CSVLocale(Locale):

@@ -56,6 +56,8 @@ RULES: dict[str, set[str] | None] = {
     "framework.iostream": {"framework.ioloop"},
     "framework.tcpclient": {"framework.ioloop", "framework.iostream"},
     "framework.tcpserver": {"framework.ioloop", "framework.iostream", "framework.netutil", "framework.process"},
+    # Translations know no HTTP: web imports them (RequestHandler.locale), as Tornado's web does.
+    "framework.locale": set(),
 }
 FORBIDDEN = {
     "framework.httpserver": {"framework.web", "framework.routing"},
