@@ -58,6 +58,7 @@ RULES: dict[str, set[str] | None] = {
     "framework.tcpserver": {"framework.ioloop", "framework.iostream", "framework.netutil", "framework.process"},
     # Translations know no HTTP: web imports them (RequestHandler.locale), as Tornado's web does.
     "framework.locale": set(),
+    "framework.platform": {"framework.gen", "framework.ioloop"},
 }
 FORBIDDEN = {
     "framework.httpserver": {"framework.web", "framework.routing"},
