@@ -17,7 +17,6 @@ from typing import Any
 
 from framework import routing
 from framework.httpserver import HTTPServer
-from framework.log import access_log
 from framework.httputil import (
     HTTPConnection,
     HTTPHeaders,
@@ -27,10 +26,13 @@ from framework.httputil import (
     RequestStartLine,
     ResponseStartLine,
 )
+from framework.log import access_log
 from framework.template import TemplateOptions
+from framework.web.compression import GZipContentEncoding, OutputTransform
 from framework.web.handler import RequestHandler
 from framework.web.redirect import ErrorHandler
 from framework.web.settings import AppSettings, resolve_settings
+from framework.web.uimodules import UIModule, collect_ui_modules
 
 __all__ = ["Application", "log_access"]
 
@@ -81,9 +83,11 @@ class _ApplicationRouter(routing.ReversibleRuleRouter):
 class Application(routing.ReversibleRouter):
     """A web application: routes, settings, and the entry point for the server.
 
-    Mirrors Tornado's ``Application(handlers, default_host=None, **settings)``.
-    Settings are Tornado's; they are read once into ``self.config`` (typed)
-    and stay available as the ``self.settings`` dict.
+    Mirrors Tornado's ``Application(handlers, default_host=None,
+    transforms=None, **settings)``. Settings are Tornado's; they are read
+    once into ``self.config`` (typed) and stay available as the
+    ``self.settings`` dict. ``transforms`` lists ``OutputTransform``
+    classes; ``compress_response`` adds ``GZipContentEncoding`` to it.
 
     Raises:
         ValueError: a bad route pattern, a duplicate route name, or a setting
@@ -101,7 +105,8 @@ class Application(routing.ReversibleRouter):
         self.config: AppSettings = resolve_settings(settings)
         self.default_host = default_host
         self.ui_methods: dict[str, Any] = _collect_ui_methods(self.config.ui_methods)
-        self.ui_modules: dict[str, Any] = dict(settings.get("ui_modules") or {})
+        self.ui_modules: dict[str, type[UIModule]] = collect_ui_modules(settings.get("ui_modules"))
+        self.transforms: list[type[OutputTransform]] = _resolve_transforms(transforms, self.config.compress_response)
         self.template_options = TemplateOptions(
             autoescape=self.config.autoescape,
             auto_reload=not self.config.compiled_template_cache,
@@ -143,6 +148,10 @@ class Application(routing.ReversibleRouter):
         server = HTTPServer(self, **kwargs)
         server.listen(port, address, **bind_kwargs)
         return server
+
+    def add_transform(self, transform_class: type[OutputTransform]) -> None:
+        """Add an ``OutputTransform`` class every later response passes through (Tornado's)."""
+        self.transforms.append(transform_class)
 
     def add_handlers(self, host_pattern: str, host_handlers: Iterable[Any]) -> None:
         """Add routes that apply to requests for hosts matching ``host_pattern``.
@@ -271,6 +280,21 @@ def _request_id(received: str | None) -> str:
     if received is not None and _VALID_REQUEST_ID.fullmatch(received):
         return received
     return secrets.token_hex(8)
+
+
+def _resolve_transforms(transforms: Any, compress_response: bool) -> list[type[OutputTransform]]:
+    """The ``transforms`` argument as a list, with gzip added for ``compress_response``.
+
+    Raises:
+        ValueError: an item is not an ``OutputTransform`` subclass.
+    """
+    resolved = list(transforms or ())
+    for item in resolved:
+        if not (isinstance(item, type) and issubclass(item, OutputTransform)):
+            raise ValueError(f"transforms: {item!r} is not an OutputTransform subclass")
+    if compress_response and not any(issubclass(t, GZipContentEncoding) for t in resolved):
+        resolved.append(GZipContentEncoding)
+    return resolved
 
 
 def _collect_ui_methods(methods: Any) -> dict[str, Any]:

@@ -25,15 +25,22 @@ import types
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
 
-from framework import escape, http1, template
-from framework.web import compression
+from framework import escape, http1
+from framework.httputil import (
+    HTTPHeaders,
+    HTTPInputError,
+    HTTPServerRequest,
+    ResponseStartLine,
+    format_timestamp,
+)
 from framework.ioloop import run_with_exception_handler
 from framework.iostream import StreamClosedError
-from framework.httputil import HTTPHeaders, HTTPInputError, HTTPServerRequest, ResponseStartLine, format_timestamp
 from framework.web.arguments import ArgumentReader
+from framework.web.compression import OutputTransform
 from framework.web.cookies import CookieMixin
 from framework.web.errors import Finish, HTTPError
 from framework.web.locale import Locale, get_locale
+from framework.web.rendering import TemplateMixin
 
 if TYPE_CHECKING:
     from framework.web.application import Application
@@ -67,7 +74,7 @@ _date = _DateCache()
 _new_tuple = tuple.__new__
 
 
-class RequestHandler(CookieMixin, ArgumentReader):
+class RequestHandler(CookieMixin, TemplateMixin, ArgumentReader):
     """Base class for request handlers (Tornado's ``RequestHandler``).
 
     Define ``get()``, ``post()`` and so on; each may be a plain method, an
@@ -95,7 +102,6 @@ class RequestHandler(CookieMixin, ArgumentReader):
     def __init__(self, application: Application, request: HTTPServerRequest, **kwargs: Any) -> None:
         self.application = application
         self.request = request
-        self.ui: dict[str, Any] = {}
         self.path_args = []
         self.path_kwargs = {}
         self._headers_written = False
@@ -307,8 +313,8 @@ class RequestHandler(CookieMixin, ArgumentReader):
         chunk = b"".join(self._write_buffer)
         self._write_buffer = []
         connection = self.request.connection
-        if self.application.config.compress_response:
-            chunk = self._compress_streamed(chunk)
+        if self.application.transforms:
+            chunk = self._transform(chunk)
         if not self._headers_written:
             if self.request.method == "HEAD":
                 chunk = b""
@@ -344,7 +350,8 @@ class RequestHandler(CookieMixin, ArgumentReader):
         self.request._finish_time = time.time()
         self.application.log_request(self)
         self.on_finish()
-        self.ui.clear()
+        if "_ui" in self.__dict__:  # UI methods and modules hold the handler: drop the cycle
+            del self._ui
         return result
 
     def _prepare_final_headers(self) -> None:
@@ -364,82 +371,27 @@ class RequestHandler(CookieMixin, ArgumentReader):
                 self.clear_header(name)
             self._write_buffer = []
         elif "content-length" not in fields:
-            if self.application.config.compress_response:
-                self._compress_whole()
             fields["content-length"] = [str(sum(map(len, self._write_buffer)))]
 
-    def _compress_whole(self) -> None:
-        """``compress_response``: gzip a body known in full, if it is worth it and wanted."""
-        headers = self._headers
-        if not compression.compressible(headers):
-            return
-        headers.add("Vary", "Accept-Encoding")
-        body = b"".join(self._write_buffer)
-        if len(body) >= compression.MIN_LENGTH and compression.client_accepts_gzip(self.request.headers):
-            self._write_buffer = [compression.gzip_body(body)]
-            headers["Content-Encoding"] = "gzip"
+    def _transform(self, chunk: bytes) -> bytes:
+        """Pass a chunk through the application's ``transforms`` (Tornado's ``OutputTransform``s).
 
-    def _compress_streamed(self, chunk: bytes) -> bytes:
-        """``compress_response`` for a body sent in pieces (``flush()`` before ``finish()``)."""
-        stream: compression.GzipStream | None = self.__dict__.get("_gzip")
-        if stream is None:
-            headers = self._headers
-            if self._headers_written or "Content-Length" in headers or not compression.compressible(headers):
-                return chunk
-            headers.add("Vary", "Accept-Encoding")
-            if not compression.client_accepts_gzip(self.request.headers):
-                return chunk
-            headers["Content-Encoding"] = "gzip"
-            stream = self._gzip = compression.GzipStream()
-        return stream.compress(chunk, last=self.__dict__.get("_finishing", False))
-
-    def render(self, template_name: str, **kwargs: Any) -> Awaitable[None]:
-        """Render a Jinja2 template from ``template_path`` and finish the response."""
-        if self._finished:
-            raise RuntimeError("cannot render() after finish()")
-        return self.finish(self.render_string(template_name, **kwargs))
-
-    def render_string(self, template_name: str, **kwargs: Any) -> str | bytes:
-        """Render a template with the handler's namespace added.
-
-        Jinja2 (the default) returns ``str``. Tornado's syntax (the
-        ``template_loader`` or ``template_engine="tornado"`` setting) returns
-        UTF-8 ``bytes``, as Tornado's ``render_string`` does; its loader is
-        the setting's, or one shared per ``get_template_path()``.
-        Difference: Tornado builds that loader through
-        ``create_template_loader``; overriding that has no effect here.
+        The first chunk may change the status and headers (``transform_first_chunk``);
+        the transforms are made for this request when it is flushed first.
         """
-        namespace = self.get_template_namespace()
-        namespace.update(kwargs)
-        config = self.application.config
-        options = self.application.template_options
-        if config.template_engine == "jinja2":
-            return template.render(self.get_template_path(), template_name, namespace, options)
-        loader = config.template_loader or template.loader_for(
-            self.get_template_path(), autoescape=config.autoescape, whitespace=config.template_whitespace
-        )
-        return template.render_tornado(loader, template_name, namespace, template_globals=options.globals, reload=options.auto_reload)
-
-    def get_template_path(self) -> str | tuple[str, ...] | None:
-        """Directory (or directories, searched in order) of templates; override per handler."""
-        return self.application.config.template_path
-
-    def get_template_namespace(self) -> dict[str, Any]:
-        """Names every template sees: handler, request, current_user, helpers."""
-        namespace: dict[str, Any] = {
-            "handler": self,
-            "request": self.request,
-            "current_user": self.current_user,
-            "locale": self.locale,
-            "_": self.locale.translate,
-            "reverse_url": self.reverse_url,
-            "static_url": self.static_url,
-            "xsrf_form_html": self.xsrf_form_html,
-            "settings": self.application.settings,
-        }
-        for name, function in self.application.ui_methods.items():
-            namespace[name] = functools.partial(function, self)
-        return namespace
+        finishing = self.__dict__.get("_finishing", False)
+        active: list[OutputTransform] | None = self.__dict__.get("_transforms")
+        if active is not None:
+            for transform in active:
+                chunk = transform.transform_chunk(chunk, finishing)
+            return chunk
+        active = self._transforms = [make(self.request) for make in self.application.transforms]
+        status = self._status_code
+        for transform in active:
+            status, self._headers, chunk = transform.transform_first_chunk(status, self._headers, chunk, finishing)
+        if status != self._status_code:
+            self.set_status(status)
+        return chunk
 
     def redirect(self, url: str, permanent: bool = False, status: int | None = None) -> None:
         """Redirect: 302 by default, 301 if ``permanent``, or any 3xx ``status``.
