@@ -12,6 +12,7 @@ reaches that one replica directly on 127.0.0.1, past nginx.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -207,7 +208,7 @@ def start_in_container_poller(container: str, room: str, cursor: str, want: int,
     return process
 
 
-def in_container_result(process: subprocess.Popen[str], timeout: float) -> dict[str, list[object]]:
+def in_container_result(process: subprocess.Popen[str], timeout: float) -> dict[str, list[list[str]]]:
     """What an in-container poller printed (its output is small: the pipes cannot fill)."""
     assert process.stdout is not None and process.stderr is not None
     try:
@@ -218,14 +219,14 @@ def in_container_result(process: subprocess.Popen[str], timeout: float) -> dict[
         process.stdout.close()
         process.stderr.close()
     assert process.returncode == 0, err
-    result: dict[str, list[object]] = json.loads(out)
+    result: dict[str, list[list[str]]] = json.loads(out)
     return result
 
 
 def is_ordered(ids: list[str]) -> bool:
     """Stream ids strictly increasing: in order, none twice."""
     keys = [tuple(int(part) for part in i.split("-")) for i in ids]
-    return all(a < b for a, b in zip(keys, keys[1:]))
+    return all(a < b for a, b in itertools.pairwise(keys))
 
 
 def new_room() -> str:
@@ -262,7 +263,7 @@ def test_pollers_on_different_replicas_get_the_same_messages_in_order(
     stop.set()
 
     for result in results:
-        assert [tuple(m) for m in result["messages"]] == posted, result
+        assert [(i, body) for i, body in result["messages"]] == posted, result
     for poller in via_nginx:
         assert poller.messages == posted, (poller.messages, poller.errors)
 
