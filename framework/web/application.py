@@ -114,6 +114,10 @@ class Application(routing.ReversibleRouter):
         )
         self.wildcard_router = _ApplicationRouter(self, list(self._static_rules()) + list(handlers or ()))
         self.default_router = _ApplicationRouter(self, [routing.Rule(routing.AnyMatches(), self.wildcard_router)])
+        if self.config.autoreload:
+            from framework import autoreload  # debug only: production never imports it
+
+            autoreload.start()
         # A subclass that routes its own way always goes through find_handler.
         cls = type(self)
         self._literal_fast_path = (

@@ -246,7 +246,7 @@ def test_without_the_cache_every_call_hashes_the_file_afresh(static: pathlib.Pat
 
 
 def test_debug_turns_off_the_version_cache(static: pathlib.Path) -> None:
-    app = static_app(static, debug=True)
+    app = static_app(static, debug=True, autoreload=False)
     assert app.settings["static_hash_cache"] is False
     url = app.static_url("a.css")
     assert url.startswith("/static/a.css?v=")

@@ -176,7 +176,7 @@ def test_debug_reloads_edited_templates(tmp_path: pathlib.Path) -> None:
         def get(self) -> None:
             self.render("page.html")
 
-    app = Application([("/", PageHandler)], template_path=str(tmp_path), debug=True)
+    app = Application([("/", PageHandler)], template_path=str(tmp_path), debug=True, autoreload=False)
     with serve(app) as server:
         with requests.get(server.url("/"), timeout=10) as first:
             assert first.text == "version 1"

@@ -231,7 +231,7 @@ def test_debug_implies_serve_traceback() -> None:
         def get(self) -> None:
             raise ZeroDivisionError("debug shows me")
 
-    app = Application([("/", BrokenHandler)], debug=True)
+    app = Application([("/", BrokenHandler)], debug=True, autoreload=False)
     assert app.settings["serve_traceback"] is True
     assert app.settings["compiled_template_cache"] is False
     with serve(app) as server:
@@ -241,7 +241,7 @@ def test_debug_implies_serve_traceback() -> None:
 
 
 def test_debug_can_be_overridden_per_setting() -> None:
-    app = Application([], debug=True, serve_traceback=False)
+    app = Application([], debug=True, serve_traceback=False, autoreload=False)
     assert app.settings["serve_traceback"] is False
 
 
