@@ -42,6 +42,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol, cast
 
 from framework import http1
+from framework.decompress import GzipMessageDelegate, wants_decompression
 from framework.iostream import StreamClosedError
 from framework.httputil import (
     HTTPConnection,
@@ -160,6 +161,7 @@ class ServerConfig:
     ssl_context: ssl.SSLContext | None
     min_body_rate: float | None = None
     trusted_proxies: tuple[IPNetwork, ...] = ()
+    decompress_request: bool = False
 
 
 class ConnectionOwner(Protocol):
@@ -555,6 +557,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             self.phase = _APP
             self.deadline = None  # the application's time: no limit
         self.message = self.server._delegate.start_request(self, conn)
+        if self.config.decompress_request and wants_decompression(head.fields.get("content-encoding")):
+            self.message = self._gzip_message(self.message)
         # tuple.__new__ skips the named tuple's Python-level __new__ (bench_inprocess).
         start_line = _new_tuple(RequestStartLine, (head.method, head.target, head.version))
         result = self.message.headers_received(start_line, headers)
@@ -562,6 +566,15 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             self._wait_for(result)
         elif head.expect_continue:
             self._send_continue()
+
+    def _gzip_message(self, message: HTTPMessageDelegate) -> HTTPMessageDelegate:
+        """``decompress_request``: the body inflated, its limit applied to the inflated size."""
+        parser = self.parser
+
+        def fail(status: int, reason: str) -> None:
+            self._on_protocol_error(http1.ProtocolError(reason, status))
+
+        return GzipMessageDelegate(message, lambda: parser.max_body_size, fail)
 
     def _send_continue(self) -> None:
         conn = self.current

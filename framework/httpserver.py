@@ -240,6 +240,9 @@ class HTTPServer:
         trusted_downstream: proxy addresses skipped in ``X-Forwarded-For``
             (Tornado's argument; ``trusted_proxies`` are skipped as well).
         limits: a complete ``http1.Limits``, instead of the two size arguments.
+        decompress_request: inflate gzip request bodies (``Content-Encoding:
+            gzip``) for the application, as Tornado does; ``max_body_size``
+            then applies to the inflated body too (a zip bomb is a 413).
     """
 
     def __init__(
@@ -259,6 +262,7 @@ class HTTPServer:
         trusted_downstream: Iterable[str] | None = None,
         trusted_proxies: Iterable[str] | None = None,
         limits: http1.Limits | None = None,
+        decompress_request: bool = False,
         **ignored: Any,
     ) -> None:
         if ignored:
@@ -286,6 +290,7 @@ class HTTPServer:
             ssl_context=_ssl_context(ssl_options),
             min_body_rate=min_body_rate,
             trusted_proxies=_trusted_proxies(xheaders, trusted_proxies),
+            decompress_request=decompress_request,
         )
         self._connections: set[HTTP1ServerProtocol] = set()
         self._forced_aborts = 0
@@ -469,4 +474,4 @@ class HTTPServer:
 
 
 # Tornado arguments accepted for compatibility that this server has no use for.
-_TORNADO_ONLY_ARGS = frozenset({"protocol", "decompress_request", "chunk_size", "max_buffer_size"})
+_TORNADO_ONLY_ARGS = frozenset({"protocol", "chunk_size", "max_buffer_size"})

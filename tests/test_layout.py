@@ -59,6 +59,10 @@ RULES: dict[str, set[str] | None] = {
     # Translations know no HTTP: web imports them (RequestHandler.locale), as Tornado's web does.
     "framework.locale": set(),
     "framework.platform": {"framework.gen", "framework.ioloop"},
+    # Beside the server: a message delegate wrapper, knowing only the seam.
+    "framework.decompress": {"framework.httputil"},
+    # Above web, as DESIGN.md places them: they serve applications, nothing below imports them.
+    "framework.wsgi": {"framework.httputil", "framework.ioloop", "framework.log"},
 }
 FORBIDDEN = {
     "framework.httpserver": {"framework.web", "framework.routing"},

@@ -109,6 +109,11 @@ class _MessageParser:
         """True between messages, before any byte of the next head is parsed."""
         return self._state == _HEAD
 
+    @property
+    def max_body_size(self) -> int:
+        """The body limit of the message being parsed (``set_max_body_size`` changes it)."""
+        return self._max_body
+
     def set_max_body_size(self, max_body_bytes: int) -> None:
         """Change the body limit of the message being parsed (per-request override)."""
         self._max_body = max_body_bytes
