@@ -17,15 +17,17 @@ import asyncio
 import collections
 import copy
 import functools
+import inspect
 import ssl
 import time
 import urllib.parse
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Final, Self
+from typing import Any, ClassVar, Final, Self, cast
 
 from framework import http1
 from framework.ioloop import IOLoop
+from framework.util import Configurable, import_object
 
 from .connection import (
     REDIRECT_CODES,
@@ -113,15 +115,20 @@ def make_ssl_context(opts: Options) -> ssl.SSLContext:
     return context
 
 
-class AsyncHTTPClient:
+class AsyncHTTPClient(Configurable):
     """A non-blocking HTTP/1.1 client with pooled keep-alive connections.
 
     Mirrors ``tornado.httpclient.AsyncHTTPClient`` (its ``simple_httpclient``
     implementation): ``AsyncHTTPClient()`` returns the same instance for the
     same event loop, and its arguments are ignored once one exists, unless
-    ``force_instance=True``. Differences: connections are kept alive and
-    reused; ``configure()``, ``hostname_mapping``, ``resolver`` and proxies
-    are absent; ``idle_timeout`` is an addition.
+    ``force_instance=True``. ``AsyncHTTPClient.configure(impl, **kwargs)``
+    chooses the subclass ``AsyncHTTPClient()`` builds and arguments added to
+    every construction (``util.Configurable``); subclasses customise
+    ``initialize``. Differences: connections are kept alive and reused;
+    ``hostname_mapping``, ``resolver`` and proxies are absent (and so is
+    Tornado's curl client: configuring it is an ``ImportError``);
+    ``idle_timeout`` is an addition; ``configure`` refuses, at once, an
+    argument the chosen class does not take.
 
     Args:
         max_clients: requests in flight at once; the rest wait in FIFO order.
@@ -139,50 +146,78 @@ class AsyncHTTPClient:
     _instances: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncHTTPClient]]
     _instances = weakref.WeakKeyDictionary()
 
-    def __new__(
-        cls,
-        max_clients: int = 10,
-        defaults: Mapping[str, Any] | None = None,
-        *,
-        force_instance: bool = False,
-        max_header_size: int | None = None,
-        max_body_size: int | None = None,
-        idle_timeout: float = 60.0,
-    ) -> Self:
+    @classmethod
+    def configurable_base(cls) -> type[Configurable]:
+        return AsyncHTTPClient
+
+    @classmethod
+    def configurable_default(cls) -> type[Configurable]:
+        return AsyncHTTPClient
+
+    @classmethod
+    def configure(cls, impl: type[Configurable] | str | None, **kwargs: Any) -> None:
+        """Choose the class ``AsyncHTTPClient()`` builds, and arguments for every construction.
+
+        Mirrors ``AsyncHTTPClient.configure``: ``configure(None,
+        max_clients=100)`` keeps the class and changes a default. Instances
+        already made (one per event loop is shared) are not changed.
+
+        Raises:
+            ValueError: ``impl`` is not an ``AsyncHTTPClient`` subclass.
+            TypeError: ``kwargs`` names an argument its ``initialize`` does not take.
+            ImportError: ``impl`` is a dotted name that cannot be imported.
+        """
+        chosen = import_object(impl) if isinstance(impl, str) else impl
+        target = chosen if isinstance(chosen, type) and issubclass(chosen, AsyncHTTPClient) else AsyncHTTPClient
+        inspect.signature(target.initialize).bind_partial(**kwargs)
+        super().configure(chosen, **kwargs)
+
+    def __new__(cls, *args: Any, force_instance: bool = False, **kwargs: Any) -> Self:
         loop = IOLoop.current().asyncio_loop
         existing = None if force_instance else AsyncHTTPClient._instances.get(loop)
         if isinstance(existing, cls):
             return existing
-        base = http1.Limits()
-        limits = http1.Limits(
-            max_header_bytes=max_header_size or base.max_header_bytes,
-            max_body_bytes=max_body_size or base.max_body_bytes,
-        )
-        self = super().__new__(cls)
-        self._setup(loop, max_clients, dict(defaults or {}), limits, idle_timeout)
+        impl: type[AsyncHTTPClient] = cls
+        if cls is AsyncHTTPClient:
+            configured = cls.configured_class()
+            assert issubclass(configured, AsyncHTTPClient)  # configure() checked it
+            impl = configured
+            kwargs = {**(cls._save_configuration()[1] or {}), **kwargs}
+        self = object.__new__(impl)
+        # initialize, not __init__: __init__ would run again on the shared instance.
+        self.initialize(*args, **kwargs)
         self._cached = not force_instance
         if self._cached:
             AsyncHTTPClient._instances[loop] = self
-        return self
+        return cast(Self, self)
 
-    def _setup(
+    def initialize(
         self,
-        loop: asyncio.AbstractEventLoop,
-        max_clients: int,
-        defaults: dict[str, Any],
-        limits: http1.Limits,
-        idle_timeout: float,
+        max_clients: int = 10,
+        defaults: Mapping[str, Any] | None = None,
+        *,
+        max_header_size: int | None = None,
+        max_body_size: int | None = None,
+        idle_timeout: float = 60.0,
     ) -> None:
-        # Called from __new__: __init__ would run again on the shared instance.
-        unknown = set(defaults) - DEFAULTABLE
+        """Set the client up (arguments as the class docstring); subclasses extend it.
+
+        Raises:
+            ValueError: ``defaults`` names an option that cannot be defaulted.
+        """
+        unknown = set(defaults or {}) - DEFAULTABLE
         if unknown:
             raise ValueError(f"defaults cannot set {sorted(unknown)}; known: {sorted(DEFAULTABLE)}")
+        base = http1.Limits()
         self.max_clients = max_clients
-        self.defaults = defaults
-        self._limits = limits
+        self.defaults = dict(defaults or {})
+        self._limits = http1.Limits(
+            max_header_bytes=max_header_size or base.max_header_bytes,
+            max_body_bytes=max_body_size or base.max_body_bytes,
+        )
         self._idle_timeout = idle_timeout
         # Weak, so that the instance cache's value does not keep its key alive.
-        self._loop_ref = weakref.ref(loop)
+        self._loop_ref = weakref.ref(IOLoop.current().asyncio_loop)
         self._closed = False
         self._cached = False
         self._active = 0  # requests holding a slot

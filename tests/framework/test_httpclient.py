@@ -817,3 +817,72 @@ def test_callback_fetch_started_before_the_loop_runs(threaded_server: str) -> No
     finally:
         io_loop.close()
         IOLoop.clear_current()
+
+
+# -- AsyncHTTPClient.configure -----------------------------------------------------
+
+
+class CountingClient(AsyncHTTPClient):
+    """A configured implementation: Tornado's way to swap the client (its curl client)."""
+
+    def initialize(self, max_clients: int = 10, defaults: Any = None, *, label: str = "", **kwargs: Any) -> None:
+        super().initialize(max_clients, defaults, **kwargs)
+        self.label = label
+        self.fetched = 0
+
+    def fetch(self, request: Any, raise_error: bool = True, **kwargs: Any) -> Any:
+        self.fetched += 1
+        return super().fetch(request, raise_error, **kwargs)
+
+
+@pytest.fixture
+def restore_client_configuration() -> Iterator[None]:
+    saved = AsyncHTTPClient._save_configuration()
+    yield
+    AsyncHTTPClient._restore_configuration(saved)
+
+
+@pytest.mark.usefixtures("restore_client_configuration")
+def test_configure_changes_defaults_and_the_class_built() -> None:
+    async def main() -> None:
+        AsyncHTTPClient.configure(None, max_clients=3)
+        plain = AsyncHTTPClient(force_instance=True)
+        assert type(plain) is AsyncHTTPClient and plain.max_clients == 3
+        assert AsyncHTTPClient(force_instance=True, max_clients=5).max_clients == 5  # the caller's wins
+        plain.close()
+        AsyncHTTPClient.configure(CountingClient, label="configured")
+        shared = AsyncHTTPClient()
+        assert type(shared) is CountingClient and shared.label == "configured"
+        assert AsyncHTTPClient() is shared and CountingClient() is shared
+        async with Server(keep_alive(echo)) as server:
+            response = await shared.fetch(server.url("/configured"))
+        assert body_json(response)["target"] == "/configured" and shared.fetched == 1
+        shared.close()
+        AsyncHTTPClient.configure("framework.httpclient.AsyncHTTPClient")
+        again = AsyncHTTPClient(force_instance=True)
+        assert type(again) is AsyncHTTPClient and again.max_clients == 10
+        again.close()
+
+    run(main())
+
+
+@pytest.mark.usefixtures("restore_client_configuration")
+def test_configure_fails_loudly() -> None:
+    with pytest.raises(TypeError):
+        AsyncHTTPClient.configure(None, max_client=3)  # a near miss
+    with pytest.raises(ValueError):
+        AsyncHTTPClient.configure(dict)  # type: ignore[arg-type]
+    with pytest.raises(ImportError):
+        AsyncHTTPClient.configure("framework.curl_httpclient.CurlAsyncHTTPClient")
+    assert AsyncHTTPClient.configured_class() is AsyncHTTPClient
+
+
+@pytest.mark.usefixtures("restore_client_configuration")
+def test_http_client_builds_the_configured_class() -> None:
+    AsyncHTTPClient.configure(CountingClient, label="blocking")
+    blocking = HTTPClient()
+    try:
+        assert isinstance(blocking._async_client, CountingClient)
+        assert blocking._async_client.label == "blocking"
+    finally:
+        blocking.close()
