@@ -144,10 +144,12 @@ class Application(routing.ReversibleRouter):
     def listen(self, port: int, address: str = "", **kwargs: Any) -> HTTPServer:
         """Start an ``HTTPServer`` for this application on ``address:port``.
 
-        Keyword arguments go to ``HTTPServer`` (``xheaders``,
-        ``max_body_size``, timeouts, ...). Returns the server, as Tornado does.
+        ``family``, ``backlog``, ``flags`` and ``reuse_port`` go to
+        ``bind_sockets``; other keyword arguments to ``HTTPServer``
+        (``xheaders``, ``max_body_size``, timeouts, ...). Returns the server,
+        as Tornado does.
         """
-        server_keys = {"family", "backlog", "reuse_port"}
+        server_keys = {"family", "backlog", "flags", "reuse_port"}
         bind_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in server_keys}
         server = HTTPServer(self, **kwargs)
         server.listen(port, address, **bind_kwargs)

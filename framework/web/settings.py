@@ -37,7 +37,7 @@ from typing import Any
 from framework import http1
 from framework.template.syntax import WHITESPACE_MODES
 
-__all__ = ["AppSettings", "DEFAULT_SECURITY_HEADERS", "resolve_settings"]
+__all__ = ["DEFAULT_SECURITY_HEADERS", "SERVER_ARGUMENTS", "AppSettings", "resolve_settings"]
 
 DEFAULT_SECURITY_HEADERS: Mapping[str, str] = {
     "X-Content-Type-Options": "nosniff",
@@ -98,8 +98,8 @@ class AppSettings:
     security_headers: tuple[tuple[str, str], ...] = _resolve_security_headers(None)
 
 
-# Keys Tornado documents that we accept (some are read elsewhere, e.g. by
-# handlers, static files or websockets) beyond the fields above.
+# Keys Tornado documents that we accept beyond the fields above: read
+# elsewhere (static files, websockets, handlers, the auth mixins' keys).
 _OTHER_KNOWN = frozenset(
     {
         "gzip",
@@ -112,10 +112,26 @@ _OTHER_KNOWN = frozenset(
         "websocket_ping_interval",
         "websocket_ping_timeout",
         "websocket_max_message_size",
-        "allow_remote_access",
-        "max_body_size",
+        "google_oauth",
+        "facebook_api_key",
+        "facebook_secret",
+        "twitter_consumer_key",
+        "twitter_consumer_secret",
+        "friendfeed_consumer_key",
+        "friendfeed_consumer_secret",
+        "google_consumer_key",
+        "google_consumer_secret",
     }
 )
+# HTTPServer's keywords: in Application settings they would do nothing (as in
+# Tornado, which ignores them there), so they fail at start-up instead.
+SERVER_ARGUMENTS = frozenset(
+    {
+        "no_keep_alive", "xheaders", "ssl_options", "protocol", "decompress_request", "chunk_size",
+        "max_header_size", "idle_connection_timeout", "body_timeout", "max_body_size", "max_buffer_size",
+        "trusted_downstream", "header_timeout", "min_body_rate", "max_connections", "trusted_proxies",
+    }
+)  # fmt: skip
 KNOWN_KEYS = frozenset(f.name for f in dataclasses.fields(AppSettings)) | _OTHER_KNOWN
 
 # Misspellings too far from the real key for the edit-distance check.
@@ -174,6 +190,8 @@ def resolve_settings(settings: dict[str, Any]) -> AppSettings:
             the wrong type.
     """
     for key in settings:
+        if key in SERVER_ARGUMENTS:
+            raise ValueError(f"{key!r} is an HTTPServer argument, not an Application setting: pass it to listen() or HTTPServer()")
         meant = near_miss(key)
         if meant is not None:
             raise ValueError(f"unknown setting {key!r}: did you mean {meant!r}?")
@@ -182,6 +200,8 @@ def resolve_settings(settings: dict[str, Any]) -> AppSettings:
         settings.setdefault("compiled_template_cache", False)
         settings.setdefault("static_hash_cache", False)
         settings.setdefault("serve_traceback", True)
+    if settings.get("xsrf_cookie_version", 2) != 2:
+        raise ValueError("setting 'xsrf_cookie_version': only 2 (masked tokens) is supported")
     if "gzip" in settings:
         settings.setdefault("compress_response", settings["gzip"])
     fields = {f.name for f in dataclasses.fields(AppSettings)}
