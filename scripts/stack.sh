@@ -134,6 +134,13 @@ run_stack_tests() {
   echo "== taking the stack down"
   stack_down
   trap - EXIT INT TERM
+  # The same compose file on a one-node Docker Swarm (about 70 s: swarm mode on if
+  # it was off, deploy on port 8098, a rolling update of chat under long-polls,
+  # stack removed, swarm mode off again). FRAMEWORK_SWARM_TESTS=0 skips it.
+  if [ "${FRAMEWORK_SWARM_TESTS:-1}" != 0 ]; then
+    echo "== scripts/swarm test (FRAMEWORK_SWARM_TESTS=0 skips it)"
+    VENV=$VENV scripts/swarm test || { echo "scripts/test: the swarm test failed" >&2; rc=1; }
+  fi
   # Images that rebuilds left untagged (the stack's own, by label); the base
   # images and the build cache stay, they make the next run fast.
   docker image prune -f --filter label=framework-suite.built >/dev/null 2>&1 || true
