@@ -11,10 +11,10 @@ Modules: ``jinja`` (one Jinja2 environment per template directory:
 ``codegen`` (Python source with a line map), ``compiled`` (``Template``)
 and ``loaders`` (``BaseLoader``, ``Loader``, ``DictLoader``).
 
-``{% module expr %}`` compiles to ``_tt_modules.expr`` as in Tornado: the
-application's UI modules fill ``_tt_modules`` in the template namespace;
-until they do, a template using it fails with a ``NameError`` naming its
-file and line.
+``{% module expr %}`` compiles to ``_tt_modules.expr`` as in Tornado: a
+handler's ``render()`` puts the application's UI modules there (see
+``framework.web.uimodules``); a template generated without them (a bare
+``Template.generate()``) fails with a ``NameError`` naming its file and line.
 
 Differences from ``tornado.template``, all deliberate:
 
