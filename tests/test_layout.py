@@ -63,6 +63,7 @@ RULES: dict[str, set[str] | None] = {
     "framework.decompress": {"framework.httputil"},
     # Above web, as DESIGN.md places them: they serve applications, nothing below imports them.
     "framework.wsgi": {"framework.httputil", "framework.ioloop", "framework.log"},
+    "framework.auth": {"framework.httpclient", "framework.httputil", "framework.web"},
 }
 FORBIDDEN = {
     "framework.httpserver": {"framework.web", "framework.routing"},
