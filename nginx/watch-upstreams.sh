@@ -13,7 +13,8 @@
 # resolves per request but drops upstream keep-alive; `server ... resolve` needs
 # nginx 1.27.3, newer than Debian bookworm's 1.22 in the local base image.)
 #
-# Settings: UPSTREAM_NAMES (the service names to watch), WATCH_INTERVAL (2 s).
+# Settings: UPSTREAM_NAMES (the service names to watch), WATCH_INTERVAL (2 s),
+# START_WAIT (60 s: how long to wait at start for every name to resolve).
 set -u
 names=${UPSTREAM_NAMES:-portal redirects chat forms uploads}
 interval=${WATCH_INTERVAL:-2}
@@ -24,6 +25,15 @@ addresses() {
     printf '%s=%s\n' "$name" "$(getent ahostsv4 "$name" | awk '{print $1}' | sort -u | tr '\n' ',')"
   done
 }
+
+# nginx refuses to start while an upstream name does not resolve. Right after
+# the services were (re)created, Docker's DNS may not answer for a moment: wait
+# for every name (up to START_WAIT seconds) rather than exit and be restarted
+# with a growing back-off.
+for _ in $(seq "${START_WAIT:-60}"); do
+  grep -q '=$' <<<"$(addresses)" || break
+  sleep 1
+done
 
 nginx -e stderr "$@" &
 master=$!
