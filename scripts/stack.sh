@@ -136,10 +136,14 @@ run_stack_tests() {
   trap - EXIT INT TERM
   # The same compose file on a one-node Docker Swarm (about 70 s: swarm mode on if
   # it was off, deploy on port 8098, a rolling update of chat under long-polls,
-  # stack removed, swarm mode off again). FRAMEWORK_SWARM_TESTS=0 skips it.
-  if [ "${FRAMEWORK_SWARM_TESTS:-1}" != 0 ]; then
-    echo "== scripts/swarm test (FRAMEWORK_SWARM_TESTS=0 skips it)"
+  # stack removed, swarm mode off again). Opt-in, FRAMEWORK_SWARM_TESTS=1: turning
+  # swarm mode on and off on a Docker 20.10 engine was seen to break the embedded
+  # DNS (127.0.0.11) of containers other projects had running on the same engine.
+  if [ "${FRAMEWORK_SWARM_TESTS:-0}" = 1 ]; then
+    echo "== scripts/swarm test (FRAMEWORK_SWARM_TESTS=1)"
     VENV=$VENV scripts/swarm test || { echo "scripts/test: the swarm test failed" >&2; rc=1; }
+  else
+    echo "== swarm test skipped (FRAMEWORK_SWARM_TESTS=1 runs scripts/swarm test: it turns swarm mode on and off)"
   fi
   # Images that rebuilds left untagged (the stack's own, by label); the base
   # images and the build cache stay, they make the next run fast.
