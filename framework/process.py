@@ -72,6 +72,8 @@ def fork_processes(num_processes: int | None, max_restarts: int | None = None) -
     supervisor = _Supervisor(limit)
     supervisor.listen_for_stop()
     for child_id in range(count):
+        if supervisor.stopping:
+            break  # told to stop while starting: no more children
         if supervisor.fork(child_id) == 0:
             return _become_child(child_id)
     code = supervisor.run()  # returns only in the parent, once every child is gone
@@ -124,6 +126,8 @@ class _Supervisor:
                 signal.signal(sig, handler)
             return 0
         self.children[pid] = child_id
+        if self.stopping:  # the stop signal came while this child was being forked
+            os.kill(pid, self.stop_signal)
         return pid
 
     def run(self) -> int | None:
