@@ -112,6 +112,7 @@ class Application(routing.ReversibleRouter):
             auto_reload=not self.config.compiled_template_cache,
             globals=tuple(sorted(self.config.template_globals.items())),
         )
+        self._reversed: dict[str, str] = {}  # reverse_url(name) without arguments, once computed
         self.wildcard_router = _ApplicationRouter(self, list(self._static_rules()) + list(handlers or ()))
         self.default_router = _ApplicationRouter(self, [routing.Rule(routing.AnyMatches(), self.wildcard_router)])
         if self.config.autoreload:
@@ -166,6 +167,7 @@ class Application(routing.ReversibleRouter):
         all before the catch-all table given to the constructor; a host table
         without a matching route falls through to the next.
         """
+        self._reversed.clear()
         host_matcher = routing.HostMatches(host_pattern)
         rule = routing.Rule(host_matcher, _ApplicationRouter(self, host_handlers))
         self.default_router.rules.insert(-1, rule)
@@ -223,9 +225,18 @@ class Application(routing.ReversibleRouter):
         Raises:
             KeyError: no route has that name.
         """
+        if not args:
+            # Templates ask for the same few literal routes on every render (the
+            # redirects demo's page: 17 times); without arguments the answer only
+            # changes when routes are added, which clears this.
+            known = self._reversed.get(name)
+            if known is not None:
+                return known
         url = self.default_router.reverse_url(name, *args)
         if url is None:
             raise KeyError(f"{name} not found in named urls")
+        if not args:
+            self._reversed[name] = url
         return url
 
     def static_url(self, path: str, include_version: bool = True, **kwargs: Any) -> str:

@@ -185,6 +185,20 @@ def test_default_host_routes_unknown_hosts_to_its_table() -> None:
         assert fetch(server, "/", headers={"Host": "unknown.test"}).text == "example table"
 
 
+def test_reverse_url_without_arguments_is_remembered_until_routes_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = Application([url(r"/plain", RequestHandler, name="plain"), url(r"/item/(\d+)", RequestHandler, name="item")])
+    assert app.reverse_url("plain") == "/plain"
+    asked: list[str] = []
+    real = app.default_router.reverse_url
+    monkeypatch.setattr(app.default_router, "reverse_url", lambda name, *a: asked.append(name) or real(name, *a))
+    assert app.reverse_url("plain") == "/plain" and asked == []  # remembered
+    assert app.reverse_url("item", 7) == "/item/7" and asked == ["item"]  # arguments: always computed
+    app.add_handlers(r"example\.com", [url(r"/elsewhere", RequestHandler, name="other")])
+    assert app.reverse_url("plain") == "/plain" and asked == ["item", "plain"]  # routes changed: asked again
+    with pytest.raises(KeyError):
+        app.reverse_url("missing")
+
+
 def test_reverse_url_fills_and_escapes_arguments() -> None:
     class ItemHandler(RequestHandler):
         def get(self, *args: str) -> None:
