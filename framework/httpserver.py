@@ -35,7 +35,6 @@ import asyncio
 import dataclasses
 import ipaddress
 import logging
-import os
 import resource
 import socket
 import ssl
@@ -62,6 +61,7 @@ from framework.ioloop import IOLoop
 from framework.netutil import bind_sockets
 
 __all__ = [
+    "CallbackDelegate",
     "DEFAULT_IDLE_CONNECTION_TIMEOUT",
     "DEFAULT_MAX_BODY_SIZE",
     "DEFAULT_MIN_BODY_RATE",
@@ -123,19 +123,29 @@ class DrainReport:
 _callback_tasks: set[asyncio.Future[Any]] = set()
 
 
-class _CallableAdapter(HTTPServerConnectionDelegate):
-    """Lets a plain ``callback(request)`` serve requests, as Tornado's HTTPServer allows."""
+class CallbackDelegate(HTTPServerConnectionDelegate):
+    """Lets a plain ``callback(request)`` serve requests, as Tornado's HTTPServer allows.
 
-    def __init__(self, callback: Callable[[HTTPServerRequest], Any]) -> None:
+    The body is collected whole, then the callback runs (a coroutine callback
+    runs as a task). ``HTTPServer`` wraps a callable given as its delegate in
+    one of these; a container that reads the body itself (WSGI) passes
+    ``parse_body=False`` so form bodies are left as they came.
+    """
+
+    def __init__(self, callback: Callable[[HTTPServerRequest], Any], *, parse_body: bool = True) -> None:
         self.callback = callback
+        self.parse_body = parse_body
 
     def start_request(self, server_conn: object, request_conn: HTTPConnection) -> HTTPMessageDelegate:
-        return _CallableMessage(self.callback, request_conn, server_conn)
+        return _CallableMessage(self.callback, request_conn, server_conn, parse_body=self.parse_body)
 
 
 class _CallableMessage(HTTPMessageDelegate):
-    def __init__(self, callback: Callable[[HTTPServerRequest], Any], conn: HTTPConnection, server_conn: object) -> None:
+    def __init__(
+        self, callback: Callable[[HTTPServerRequest], Any], conn: HTTPConnection, server_conn: object, *, parse_body: bool
+    ) -> None:
         self.callback = callback
+        self.parse_body = parse_body
         self.conn = conn
         self.server_conn = server_conn
         self.request: HTTPServerRequest | None = None
@@ -152,7 +162,8 @@ class _CallableMessage(HTTPMessageDelegate):
     def finish(self) -> None:
         assert self.request is not None  # internal invariant: headers come first
         self.request.body = b"".join(self.chunks)
-        self.request._parse_body()
+        if self.parse_body:
+            self.request._parse_body()
         result = self.callback(self.request)
         if result is not None and asyncio.iscoroutine(result):
             task = asyncio.ensure_future(result)
@@ -272,7 +283,7 @@ class HTTPServer:
         if isinstance(request_callback, HTTPServerConnectionDelegate):
             self._delegate: HTTPServerConnectionDelegate = request_callback
         else:
-            self._delegate = _CallableAdapter(request_callback)
+            self._delegate = CallbackDelegate(request_callback)
         limits = limits or http1.Limits(max_body_bytes=DEFAULT_MAX_BODY_SIZE)
         if max_header_size is not None:
             limits = dataclasses.replace(limits, max_header_bytes=max_header_size)

@@ -32,13 +32,13 @@ from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any
 
+from framework.httpserver import CallbackDelegate
 from framework.httputil import (
     HTTPConnection,
     HTTPHeaders,
     HTTPMessageDelegate,
     HTTPServerConnectionDelegate,
     HTTPServerRequest,
-    RequestStartLine,
     ResponseStartLine,
     split_host_and_port,
 )
@@ -83,6 +83,8 @@ class WSGIContainer(HTTPServerConnectionDelegate):
     def __init__(self, wsgi_application: WSGIApp, executor: concurrent.futures.Executor | None = None) -> None:
         self.wsgi_application = wsgi_application
         self.executor = executor
+        # Given to HTTPServer directly: the body is collected, never parsed as a form.
+        self._unparsed = CallbackDelegate(self, parse_body=False)
 
     def __call__(self, request: HTTPServerRequest) -> None:
         """Answer ``request`` through ``request.connection`` (an ``HTTPServer`` request callback)."""
@@ -90,7 +92,7 @@ class WSGIContainer(HTTPServerConnectionDelegate):
 
     def start_request(self, server_conn: object, request_conn: HTTPConnection) -> HTTPMessageDelegate:
         """The server's entry point when the container is given to ``HTTPServer`` directly."""
-        return _WSGIMessage(self, request_conn, server_conn)
+        return self._unparsed.start_request(server_conn, request_conn)
 
     async def handle_request(self, request: HTTPServerRequest) -> None:
         """Run the application for ``request`` and write its response (Tornado 6.3's coroutine)."""
@@ -190,26 +192,3 @@ def _next_chunk(chunks: Iterator[bytes]) -> bytes | None:
     """One step through the response iterable (in the executor: it may block)."""
     return next(chunks, None)
 
-
-class _WSGIMessage(HTTPMessageDelegate):
-    """Collects one request's body for the container (no form parsing: WSGI reads its own body)."""
-
-    def __init__(self, container: WSGIContainer, conn: HTTPConnection, server_conn: object) -> None:
-        self.container = container
-        self.conn = conn
-        self.server_conn = server_conn
-        self.request: HTTPServerRequest | None = None
-        self.chunks: list[bytes] = []
-
-    def headers_received(self, start_line: RequestStartLine, headers: HTTPHeaders) -> None:
-        self.request = HTTPServerRequest(
-            connection=self.conn, start_line=start_line, headers=headers, server_connection=self.server_conn
-        )
-
-    def data_received(self, chunk: bytes) -> None:
-        self.chunks.append(chunk)
-
-    def finish(self) -> None:
-        assert self.request is not None  # headers come first
-        self.request.body = b"".join(self.chunks)
-        self.container(self.request)
