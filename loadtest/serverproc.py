@@ -10,6 +10,7 @@ is shown when it fails.
 from __future__ import annotations
 
 import dataclasses
+import http.client
 import os
 import resource
 import shutil
@@ -18,7 +19,6 @@ import socket
 import subprocess
 import sys
 import time
-import http.client
 from pathlib import Path
 from types import FrameType
 
@@ -30,12 +30,17 @@ LOGS = LOADTEST / "results" / "logs"
 
 @dataclasses.dataclass(frozen=True)
 class Contender:
-    """One server under test: a script in ``servers/`` and its arguments."""
+    """One server under test: a script in ``servers/``, its arguments and the workloads it serves.
+
+    ``workloads`` names bench.py's workloads the script answers (``hello`` is
+    ``GET /``; ``template`` and ``form`` are ``servers/pages.py``'s page and form).
+    """
 
     name: str
     script: str
     args: tuple[str, ...] = ()
     needs: str | None = None  # a module that must be importable, else the contender is skipped
+    workloads: tuple[str, ...] = ("hello",)
 
     def available(self) -> bool:
         if self.needs is None:
@@ -45,23 +50,32 @@ class Contender:
         return importlib.util.find_spec(self.needs) is not None
 
 
+WORKLOADS = ("hello", "template", "form")
+_PAGES = WORKLOADS  # a framework with templates and form parsing serves all three
+
 CONTENDERS: dict[str, Contender] = {
     c.name: c
     for c in (
         Contender("framework_raw", "framework_raw.py"),
-        Contender("framework_web", "framework_web.py"),
-        Contender("framework_web+uvloop", "framework_web.py", ("--uvloop",), needs="uvloop"),
-        Contender("tornado_web", "tornado_web.py", needs="tornado"),
-        Contender("aiohttp_web", "aiohttp_web.py", needs="aiohttp"),
+        Contender("framework_web", "framework_web.py", workloads=_PAGES),
+        Contender("framework_web+uvloop", "framework_web.py", ("--uvloop",), needs="uvloop", workloads=_PAGES),
+        Contender("tornado_web", "tornado_web.py", needs="tornado", workloads=_PAGES),
+        Contender("aiohttp_web", "aiohttp_web.py", needs="aiohttp_jinja2", workloads=_PAGES),
+        # uvicorn's fastest setup (httptools + uvloop) under a raw ASGI app and under Starlette.
+        Contender("uvicorn_asgi", "uvicorn_asgi.py", needs="httptools", workloads=_PAGES),
+        Contender("starlette_uvicorn", "starlette_uvicorn.py", needs="starlette", workloads=_PAGES),
         Contender("asyncio_raw", "asyncio_raw.py"),
         # Not in the default runs; ``--only`` picks them.
         Contender("framework_raw+uvloop", "framework_raw.py", ("--uvloop",), needs="uvloop"),
-        Contender("tornado_web+uvloop", "tornado_web.py", ("--uvloop",), needs="uvloop"),
-        Contender("aiohttp_web+uvloop", "aiohttp_web.py", ("--uvloop",), needs="uvloop"),
+        Contender("tornado_web+uvloop", "tornado_web.py", ("--uvloop",), needs="uvloop", workloads=_PAGES),
+        Contender("aiohttp_web+uvloop", "aiohttp_web.py", ("--uvloop",), needs="uvloop", workloads=_PAGES),
         Contender("asyncio_raw+uvloop", "asyncio_raw.py", ("--uvloop",), needs="uvloop"),
     )
 }
-ALIASES = {"tornado": "tornado_web", "aiohttp": "aiohttp_web"}
+ALIASES = {
+    "tornado": "tornado_web", "aiohttp": "aiohttp_web",
+    "uvicorn": "uvicorn_asgi", "starlette": "starlette_uvicorn",
+}
 REFERENCE = "tornado_web"
 
 

@@ -1,6 +1,9 @@
 """Hello world on aiohttp.web: one route returning text.
 
 Run: ``python loadtest/servers/aiohttp_web.py --port 8888 [--uvloop]``.
+The bench's other workloads (``pages.py``): ``GET /page`` renders the shared
+Jinja2 page with aiohttp-jinja2 (``render_template``), ``POST /form`` reads
+the urlencoded fields with ``await request.post()``.
 aiohttp's access log stays at its default (a logger nobody configured, so
 nothing is formatted), as for the other contenders.
 """
@@ -10,11 +13,23 @@ from __future__ import annotations
 import argparse
 import sys
 
+import aiohttp_jinja2
+import jinja2
+import pages
 from aiohttp import web
 
 
 async def hello(request: web.Request) -> web.Response:
     return web.Response(text="Hello, world")
+
+
+async def page(request: web.Request) -> web.Response:
+    return aiohttp_jinja2.render_template(pages.TEMPLATE_NAME, request, pages.CONTEXT)
+
+
+async def form(request: web.Request) -> web.Response:
+    data = await request.post()
+    return web.Response(text=pages.form_reply({name: str(data[name]) for name in pages.FORM_FIELDS}))
 
 
 def main() -> None:
@@ -34,7 +49,11 @@ def main() -> None:
             sys.exit("uvloop requested but not importable")
         loop = uvloop.new_event_loop()
     app = web.Application()
+    # aiohttp-jinja2's environment: autoescape on (its default), auto_reload off as for every contender.
+    aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(pages.TEMPLATES), auto_reload=False)
     app.router.add_get("/", hello)
+    app.router.add_get("/page", page)
+    app.router.add_post("/form", form)
     # run_app handles SIGINT and SIGTERM itself (GracefulExit) and returns.
     web.run_app(
         app, host="127.0.0.1", port=args.port, print=None, loop=loop,
