@@ -255,7 +255,7 @@ class HTTP1Connection(HTTPConnection):
         # Speed (bench_inprocess): the three framing fields are read from the
         # lower-case dict directly (HTTPHeaders.get's rule: values joined by
         # commas), not with three HTTPHeaders.get calls.
-        fields = headers._values
+        fields = headers.fields
         length = fields.get("content-length")
         framing = http1.frame_response(
             head,

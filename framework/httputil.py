@@ -96,7 +96,7 @@ class ResponseStartLine(NamedTuple):
 
 # The canonical display form of a field name lives with the grammar (the
 # writer needs it too); these names keep this module's spelling.
-_display_names = http1.grammar._DISPLAY_NAMES
+_display_names = http1.DISPLAY_NAMES
 _display_name = http1.field_display_name
 
 
@@ -107,19 +107,26 @@ class HTTPHeaders(MutableMapping[str, str]):
     allows for list-valued fields; ``get_list`` returns them separately and
     ``get_all`` yields every ``(name, value)`` pair, a name's values together
     in order of arrival. Names are shown normalised (``Content-Type``).
+
+    Attributes:
+        fields: the storage, ``{lower-case name: [values]}`` (what ``adopt``
+            wraps): the public fast path for serialisers and the hot path,
+            which read and write it without a ``lower()`` per call. Writers
+            keep its two rules: keys are lower-case, and no list is empty.
+            Not in Tornado, whose ``HTTPHeaders`` keeps this private.
     """
 
-    __slots__ = ("_values",)
+    __slots__ = ("fields",)
 
     def __init__(self, *args: Any, **kwargs: str) -> None:
         # lower-case name -> values; the display name is derived when needed.
-        self._values: dict[str, list[str]] = {}
+        self.fields: dict[str, list[str]] = {}
         if len(args) == 1 and type(args[0]) is HTTPHeaders:
-            self._values = {k: list(v) for k, v in args[0]._values.items()}
+            self.fields = {k: list(v) for k, v in args[0].fields.items()}
         elif len(args) == 1 and type(args[0]) is dict and not kwargs:
             # What update() would do, without a __setitem__ call per item
             # (speed: HTTPHeaders({...}) per response, bench_inprocess).
-            self._values = {name.lower(): [value] for name, value in args[0].items()}
+            self.fields = {name.lower(): [value] for name, value in args[0].items()}
         elif args or kwargs:
             self.update(*args, **kwargs)
 
@@ -127,7 +134,7 @@ class HTTPHeaders(MutableMapping[str, str]):
     def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> HTTPHeaders:
         """Build from the parser's ``(name, value)`` list, keeping every value."""
         headers = cls()
-        values = headers._values
+        values = headers.fields
         for name, value in pairs:
             key = name.lower()
             existing = values.get(key)
@@ -141,7 +148,7 @@ class HTTPHeaders(MutableMapping[str, str]):
     def adopt(cls, fields: dict[str, list[str]]) -> HTTPHeaders:
         """Wrap a ``{lower-case name: [values]}`` dict (the parser's ``RequestHead.fields``) without copying."""
         headers = cls.__new__(cls)
-        headers._values = fields
+        headers.fields = fields
         return headers
 
     @classmethod
@@ -161,15 +168,15 @@ class HTTPHeaders(MutableMapping[str, str]):
     def add(self, name: str, value: str) -> None:
         """Add a value without replacing the ones already there."""
         key = name.lower()
-        existing = self._values.get(key)
+        existing = self.fields.get(key)
         if existing is None:
-            self._values[key] = [value]
+            self.fields[key] = [value]
         else:
             existing.append(value)
 
     def get_list(self, name: str) -> list[str]:
         """Every value of ``name``, or an empty list."""
-        return list(self._values.get(name.lower(), ()))
+        return list(self.fields.get(name.lower(), ()))
 
     def get_all(self) -> Iterator[tuple[str, str]]:
         """Every ``(name, value)`` pair, repeated names included."""
@@ -180,7 +187,7 @@ class HTTPHeaders(MutableMapping[str, str]):
         names = _display_names  # the cache, read inline (speed: no call per field, bench_inprocess)
         return [
             (names[key] if key in names else _display_name(key), value)
-            for key, values in self._values.items()
+            for key, values in self.fields.items()
             for value in values
         ]
 
@@ -197,29 +204,29 @@ class HTTPHeaders(MutableMapping[str, str]):
 
     def get(self, name: str, /, default: Any = None) -> Any:
         """The comma-joined values of ``name``, or ``default`` (no exception on a miss)."""
-        values = self._values.get(name.lower())
+        values = self.fields.get(name.lower())
         if values is None:
             return default
         return values[0] if len(values) == 1 else ",".join(values)
 
     def __setitem__(self, name: str, value: str) -> None:
-        self._values[name.lower()] = [value]
+        self.fields[name.lower()] = [value]
 
     def __getitem__(self, name: str) -> str:
-        values = self._values[name.lower()]
+        values = self.fields[name.lower()]
         return values[0] if len(values) == 1 else ",".join(values)
 
     def __delitem__(self, name: str) -> None:
-        del self._values[name.lower()]
+        del self.fields[name.lower()]
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and name.lower() in self._values
+        return isinstance(name, str) and name.lower() in self.fields
 
     def __len__(self) -> int:
-        return len(self._values)
+        return len(self.fields)
 
     def __iter__(self) -> Iterator[str]:
-        return (_display_name(key) for key in self._values)
+        return (_display_name(key) for key in self.fields)
 
     def copy(self) -> HTTPHeaders:
         """An independent copy."""

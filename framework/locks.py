@@ -10,7 +10,7 @@ is what ``framework.gen.TimeoutError`` names (Tornado: ``tornado.util.TimeoutErr
 
 Strategy: the long-polling chat parks thousands of requests on one ``Condition``,
 and clients vanish while they wait. Every primitive therefore keeps its waiters in a
-:class:`_WaiterQueue`, an insertion-ordered map from future to its timeout handle:
+:class:`WaiterQueue`, an insertion-ordered map from future to its timeout handle:
 adding, removing any waiter, and taking the oldest are all O(1), and waking everyone
 is one pass. Waking takes a waiter out and cancels its timer; a waiter that times
 out, or is cancelled because its task was (the client went away), is dropped by a
@@ -30,6 +30,9 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 __all__ = ["BoundedSemaphore", "Condition", "Event", "Lock", "Semaphore"]
+# Also public, for the other waiting primitives of this package (``queues``) and
+# kept out of ``__all__`` (Tornado's ``locks`` has no such names):
+# ``WaiterQueue``, ``loop_deadline``, ``expire_with_error`` and ``Timeout``.
 
 _T = TypeVar("_T")
 
@@ -37,7 +40,7 @@ _T = TypeVar("_T")
 Timeout = float | datetime.timedelta
 
 
-class _WaiterQueue(Generic[_T]):
+class WaiterQueue(Generic[_T]):
     """Pending futures in arrival order, each with the timer that would expire it."""
 
     __slots__ = ("_pending",)
@@ -60,7 +63,7 @@ class _WaiterQueue(Generic[_T]):
             TypeError: ``timeout`` is neither a number nor a ``timedelta``.
         """
         loop = asyncio.get_running_loop()
-        deadline = None if timeout is None else _deadline(loop, timeout)
+        deadline = None if timeout is None else loop_deadline(loop, timeout)
         waiter: asyncio.Future[_T] = loop.create_future()
         handle = None if deadline is None else loop.call_at(deadline, on_timeout, waiter)
         self._pending[waiter] = handle
@@ -102,7 +105,7 @@ class _WaiterQueue(Generic[_T]):
             handle.cancel()
 
 
-def _deadline(loop: asyncio.AbstractEventLoop, timeout: Timeout) -> float:
+def loop_deadline(loop: asyncio.AbstractEventLoop, timeout: Timeout) -> float:
     """Turn Tornado's two timeout forms into an absolute time on ``loop``'s clock."""
     if isinstance(timeout, datetime.timedelta):
         return loop.time() + timeout.total_seconds()
@@ -117,7 +120,7 @@ def _expire_with_false(waiter: asyncio.Future[bool]) -> None:
         waiter.set_result(False)
 
 
-def _expire_with_error(waiter: asyncio.Future[Any]) -> None:
+def expire_with_error(waiter: asyncio.Future[Any]) -> None:
     """Timer callback for ``Event.wait`` and ``acquire``: the awaiting code gets ``TimeoutError``."""
     if not waiter.done():
         waiter.set_exception(TimeoutError("Timeout"))
@@ -135,7 +138,7 @@ class Condition:
     """
 
     def __init__(self) -> None:
-        self._waiters: _WaiterQueue[bool] = _WaiterQueue()
+        self._waiters: WaiterQueue[bool] = WaiterQueue()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} waiters[{len(self._waiters)}]>"
@@ -174,7 +177,7 @@ class Event:
 
     def __init__(self) -> None:
         self._value = False
-        self._waiters: _WaiterQueue[None] = _WaiterQueue()
+        self._waiters: WaiterQueue[None] = WaiterQueue()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {'set' if self._value else 'clear'}>"
@@ -210,7 +213,7 @@ class Event:
             done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
             done.set_result(None)
             return done
-        return self._waiters.add(timeout, _expire_with_error)
+        return self._waiters.add(timeout, expire_with_error)
 
 
 class _ReleasingContextManager:
@@ -254,7 +257,7 @@ class Semaphore:
         if value < 0:
             raise ValueError("semaphore initial value must be >= 0")
         self._value = value
-        self._waiters: _WaiterQueue[_ReleasingContextManager] = _WaiterQueue()
+        self._waiters: WaiterQueue[_ReleasingContextManager] = WaiterQueue()
 
     def __repr__(self) -> str:
         state = "locked" if self._value == 0 else f"unlocked,value:{self._value}"
@@ -282,7 +285,7 @@ class Semaphore:
             granted: asyncio.Future[_ReleasingContextManager] = asyncio.get_running_loop().create_future()
             granted.set_result(_ReleasingContextManager(self))
             return granted
-        return self._waiters.add(timeout, _expire_with_error)
+        return self._waiters.add(timeout, expire_with_error)
 
     def release(self) -> None:
         """Return one unit, waking the oldest waiter if there is one."""

@@ -1,7 +1,9 @@
 """Sans-IO streaming ``multipart/form-data`` decoder (RFC 7578, RFC 2046 5.1).
 
-Contract: no sockets, no asyncio, no imports from the rest of ``framework``.
-It has the shape of ``framework.http1``: bytes go in through ``feed()``, and
+Contract: no sockets, no asyncio, and nothing from the rest of ``framework``
+but the sans-IO ``framework.http1`` (itself importing nothing): its
+``NEED_DATA``, so every decoder's "feed me more" is one object, and its token
+rule, so the header grammar has one home. It has the shape of ``framework.http1``: bytes go in through ``feed()``, and
 ``next_event()`` returns ``PartStart``, ``PartData``, ``PartEnd``,
 ``MultipartEnd`` or ``NEED_DATA``. Errors are ``MultipartError(message,
 status)``: 400 for malformed input, 413 for a limit. ``parse_multipart`` (for
@@ -29,6 +31,11 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 from typing import Final
+
+from framework.http1 import (
+    NEED_DATA as NEED_DATA,  # re-exported: multipart.NEED_DATA is http1's
+)
+from framework.http1 import TCHAR, Sentinel
 
 
 class MultipartError(Exception):
@@ -64,18 +71,6 @@ class MultipartLimits:
     max_total_bytes: int | None = None
 
 
-class _Sentinel:
-    __slots__ = ("_name",)
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __repr__(self) -> str:
-        return self._name
-
-
-NEED_DATA: Final = _Sentinel("NEED_DATA")
-"""``next_event()`` needs more bytes from ``feed()`` before it can go on."""
 
 
 @dataclass(slots=True)
@@ -110,7 +105,7 @@ class MultipartEnd:
     """The close delimiter was read; anything after it (the epilogue) is ignored."""
 
 
-Event = PartStart | PartData | PartEnd | MultipartEnd | _Sentinel
+Event = PartStart | PartData | PartEnd | MultipartEnd | Sentinel
 
 # RFC 2046 5.1.1: boundary := 0*69<bchars> bcharsnospace
 #   bchars := bcharsnospace / " "
@@ -120,8 +115,10 @@ _BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]
 # RFC 2045 5.1: token := 1*<any (US-ASCII) CHAR except SPACE, CTLs, or tspecials>
 #   tspecials := "(" / ")" / "<" / ">" / "@" / "," / ";" / ":" / "\" / <"> /
 #                "/" / "[" / "]" / "?" / "="
-# RFC 9110's token (HTTP's Content-Type) is a subset, so one rule serves both.
-_TOKEN = r"[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+"
+# That is RFC 9110's tchar (HTTP's Content-Type, from the one home of the HTTP
+# grammar) plus "{" and "}", which RFC 2045 does not count among its tspecials:
+# one rule serves both.
+_TOKEN = rf"[{TCHAR}{{}}]+"
 # RFC 822 3.3: quoted-string = <"> *(qtext/quoted-pair) <">; quoted-pair = "\" CHAR
 # (qtext may be UTF-8 here, RFC 7578 5.1.) Only \" and \\ are unescaped: browsers
 # send other backslashes as they are (C:\Users\a.txt), and those must survive.

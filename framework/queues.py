@@ -23,7 +23,13 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from typing import Any, Generic, TypeVar
 
-from framework.locks import Event, Timeout, _deadline, _expire_with_error, _WaiterQueue
+from framework.locks import (
+    Event,
+    Timeout,
+    WaiterQueue,
+    expire_with_error,
+    loop_deadline,
+)
 
 __all__ = ["LifoQueue", "PriorityQueue", "Queue", "QueueEmpty", "QueueFull"]
 
@@ -52,7 +58,7 @@ class _Putters(Generic[_T]):
     def add(self, item: _T, timeout: Timeout | None) -> asyncio.Future[None]:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
-        handle = None if timeout is None else loop.call_at(_deadline(loop, timeout), _expire_with_error, waiter)
+        handle = None if timeout is None else loop.call_at(loop_deadline(loop, timeout), expire_with_error, waiter)
         self._pending[waiter] = (item, handle)
         waiter.add_done_callback(self._forget)
         return waiter
@@ -97,7 +103,7 @@ class Queue(Generic[_T]):
             raise ValueError("maxsize can't be negative")
         self._maxsize = maxsize
         self._init()
-        self._getters: _WaiterQueue[_T] = _WaiterQueue()
+        self._getters: WaiterQueue[_T] = WaiterQueue()
         self._putters: _Putters[_T] = _Putters()
         self._unfinished_tasks = 0
         self._finished = Event()
@@ -161,7 +167,7 @@ class Queue(Generic[_T]):
         try:
             item = self.get_nowait()
         except QueueEmpty:
-            return self._getters.add(timeout, _expire_with_error)
+            return self._getters.add(timeout, expire_with_error)
         done: asyncio.Future[_T] = asyncio.get_running_loop().create_future()
         done.set_result(item)
         return done

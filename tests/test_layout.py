@@ -46,6 +46,10 @@ def framework_imports(module: str) -> set[str]:
 RULES: dict[str, set[str] | None] = {
     # module: the framework modules it may import (None = anything but the forbidden list below)
     "framework.http1": set(),
+    # Sans-IO like http1, and beside it: its one import is http1 (itself importing
+    # nothing), for the one NEED_DATA sentinel every decoder shares and the one
+    # token rule (TCHAR), so neither is written twice. Still no sockets, no asyncio.
+    "framework.multipart": {"framework.http1"},
     "framework.httputil": {"framework.http1", "framework.multipart", "framework.escape"},
     "framework.routing": {"framework.httputil"},
     # Beside locks: general tools that know no sockets and no HTTP.
@@ -95,9 +99,103 @@ def test_server_and_client_never_import_the_web_layer(module: str) -> None:
         assert not any(name == forbidden or name.startswith(forbidden + ".") for name in imported), imported
 
 
-def test_multipart_imports_nothing_from_framework() -> None:
-    if "framework.multipart" in MODULES:
-        assert framework_imports("framework.multipart") == set()
+def test_sans_io_decoders_share_one_need_data() -> None:
+    """http1, multipart and WebSocket frames answer "feed me more" with the same object."""
+    from framework import http1, multipart
+    from framework.websocket import frames
+
+    assert multipart.NEED_DATA is http1.NEED_DATA
+    assert frames.NEED_DATA is http1.NEED_DATA
+
+
+def private_reads(module: str, source: str | None = None) -> list[str]:
+    """Underscore names of other framework modules that ``module`` imports or reads.
+
+    Two shapes: ``from framework.x import _y`` (relative imports included), and
+    ``x._y`` where ``x`` names a framework module imported here (``import
+    framework.x as x``, ``from framework import x``), or ``x.y._z`` through it.
+    Dunders (``__version__``) are public. A module's own names, and what a
+    package's ``__init__`` takes from its own submodules, are not "another's".
+    """
+    path = REPO / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = REPO / module.replace(".", "/") / "__init__.py"
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    tree = ast.parse(path.read_text() if source is None else source, str(path))
+    found: list[str] = []
+    modules: dict[str, str] = {}  # local name -> framework module it is bound to
+
+    def private(name: str) -> bool:
+        return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.startswith("framework"):
+                    if alias.asname:
+                        modules[alias.asname] = alias.name
+                    else:
+                        modules[alias.name.split(".")[0]] = "framework"
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            if not base.startswith("framework"):
+                continue
+            for alias in node.names:
+                target = f"{base}.{alias.name}"
+                if private(alias.name) and target != module:
+                    found.append(f"line {node.lineno}: from {base} import {alias.name}")
+                if target in MODULES:
+                    modules[alias.asname or alias.name] = target
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute):
+            continue
+        chain: list[str] = []
+        value: ast.expr = node
+        while isinstance(value, ast.Attribute):
+            chain.append(value.attr)
+            value = value.value
+        if not isinstance(value, ast.Name) or value.id not in modules:
+            continue
+        owner = modules[value.id]
+        for attr in reversed(chain):  # walk framework.a.b: the first private name is the reach
+            if private(attr):
+                if owner != module:
+                    found.append(f"line {node.lineno}: {owner}.{attr}")
+                break
+            if f"{owner}.{attr}" not in MODULES:
+                break
+            owner = f"{owner}.{attr}"
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_no_module_reads_another_modules_private_names(module: str) -> None:
+    """STYLE.md 15: a fast path that reaches into another module's privates is not local.
+
+    Seams are public names (``HTTPHeaders.fields``, ``http1.DISPLAY_NAMES``,
+    ``locks.WaiterQueue``); what starts with an underscore belongs to its module.
+    """
+    assert private_reads(module) == []
+
+
+def test_private_reads_finds_both_shapes() -> None:
+    """The checker itself: it must see an import of a private name and an attribute read."""
+    source = (
+        "from framework.http1.grammar import _HIDDEN\n"
+        "from framework import http1\n"
+        "import framework.locks as locks\n"
+        "x = http1.grammar._CACHE\n"
+        "y = locks._WaiterQueue\n"
+        "z = http1.__name__\n"
+    )
+    assert private_reads("framework.probe", source) == [
+        "line 1: from framework.http1.grammar import _HIDDEN",
+        "line 4: framework.http1.grammar._CACHE",
+        "line 5: framework.locks._WaiterQueue",
+    ]
 
 
 @pytest.mark.parametrize("module", MODULES)

@@ -1,7 +1,11 @@
 """Sans-IO HTTP/1.1: the only home of the message grammar (RFC 9110, RFC 9112).
 
-A package that only re-exports: ``grammar`` (events, limits, field rules),
-``parser`` (the pull parsers) and ``writer`` (serialisers, response framing).
+A package that only re-exports: ``grammar`` (events, limits, the rules both
+directions share), ``parser`` (the pull parsers, their states and the rules for
+what is received) and ``writer`` (serialisers, response framing). ``NEED_DATA``
+is the one "feed me more" sentinel of every sans-IO decoder in ``framework``
+(``multipart`` and WebSocket frames return this same object), and
+``TCHAR`` the one token rule (``multipart`` builds on it).
 
 Contract: no sockets, no asyncio, no imports from the rest of ``framework``.
 Bytes go in through ``feed()``; events come out of ``next_event()``; errors are
@@ -24,6 +28,7 @@ names and values checked so that nothing a handler sets can split a response.
 """
 
 from framework.http1.grammar import Body as Body
+from framework.http1.grammar import DISPLAY_NAMES as DISPLAY_NAMES
 from framework.http1.grammar import EndOfMessage as EndOfMessage
 from framework.http1.grammar import Event as Event
 from framework.http1.writer import LAST_CHUNK as LAST_CHUNK
@@ -36,13 +41,15 @@ from framework.http1.parser import RequestParser as RequestParser
 from framework.http1.writer import ResponseFraming as ResponseFraming
 from framework.http1.grammar import ResponseHead as ResponseHead
 from framework.http1.parser import ResponseParser as ResponseParser
+from framework.http1.grammar import Sentinel as Sentinel
+from framework.http1.grammar import TCHAR as TCHAR
 from framework.http1.writer import encode_chunk as encode_chunk
 from framework.http1.grammar import field_display_name as field_display_name
 from framework.http1.grammar import field_value_is_safe as field_value_is_safe
 from framework.http1.writer import frame_response as frame_response
-from framework.http1.grammar import parse_fields as parse_fields
-from framework.http1.grammar import parse_request_line as parse_request_line
-from framework.http1.grammar import parse_status_line as parse_status_line
+from framework.http1.parser import parse_fields as parse_fields
+from framework.http1.parser import parse_request_line as parse_request_line
+from framework.http1.parser import parse_status_line as parse_status_line
 from framework.http1.grammar import reason_phrase as reason_phrase
 from framework.http1.grammar import response_has_body as response_has_body
 from framework.http1.grammar import sendable_reason as sendable_reason
@@ -53,6 +60,7 @@ from framework.http1.grammar import validate_header_field as validate_header_fie
 
 __all__ = [
     "Body",
+    "DISPLAY_NAMES",
     "EndOfMessage",
     "Event",
     "LAST_CHUNK",
@@ -65,6 +73,8 @@ __all__ = [
     "ResponseFraming",
     "ResponseHead",
     "ResponseParser",
+    "Sentinel",
+    "TCHAR",
     "encode_chunk",
     "field_display_name",
     "field_value_is_safe",

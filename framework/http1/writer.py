@@ -11,13 +11,13 @@ from collections.abc import Mapping, Sequence
 from typing import Final, NamedTuple
 
 from framework.http1.grammar import (
-    _DISPLAY_NAMES,
+    CTL_OUT,
+    DISPLAY_NAMES,
+    FORBIDDEN_OUT,
+    REQUEST_TARGET,
+    TOKEN,
     Headers,
     RequestHead,
-    _CTL_OUT,
-    _FORBIDDEN_OUT,
-    _REQUEST_TARGET_STR,
-    _TOKEN_STR,
     field_display_name,
     reason_phrase,
     validate_header_field,
@@ -145,7 +145,7 @@ def serialize_response_fields(
     """
     if reason is None:
         reason = reason_phrase(status)
-    names = _DISPLAY_NAMES
+    names = DISPLAY_NAMES
     block = "".join(
         [
             f"{names[key] if key in names else field_display_name(key)}: {value}\r\n"
@@ -160,7 +160,7 @@ def serialize_response_fields(
     if (
         text.count("\n") != lines
         or text.count("\r") != lines
-        or _CTL_OUT.search(text)
+        or CTL_OUT.search(text)
         or not _TOKEN_NAMES.issuperset(fields)
         or (extra and not _TOKEN_NAMES.issuperset(map(_name_of, extra)))
     ):
@@ -189,10 +189,10 @@ def _render_head(start_line: str, headers: Headers) -> bytes:
     if (
         block.count("\n") != lines
         or block.count("\r") != lines
-        or _CTL_OUT.search(block)
+        or CTL_OUT.search(block)
         or not (_TOKEN_NAMES.issuperset(map(_name_of, headers)) or _remember_tokens([n for n, _ in headers]))
     ):
-        if _FORBIDDEN_OUT.search(start_line, 0, len(start_line) - 2):
+        if FORBIDDEN_OUT.search(start_line, 0, len(start_line) - 2):
             raise ValueError(f"unsafe start line {start_line[:-2]!r} (a control character)")
         for name, value in headers:
             validate_header_field(name, value)
@@ -205,7 +205,7 @@ _name_of = operator.itemgetter(0)
 def _remember_tokens(names: list[str]) -> bool:
     """True if every name is a token; remembers them (and their lower-case forms) for next time."""
     for name in names:
-        if not _TOKEN_STR.fullmatch(name):
+        if not TOKEN.fullmatch(name):
             return False
     if len(_TOKEN_NAMES) < _TOKEN_NAMES_MAX:
         _TOKEN_NAMES.update(names)
@@ -220,9 +220,9 @@ def serialize_request_head(method: str, target: str, headers: Headers) -> bytes:
         ValueError: the method is not a token, the target holds spaces or
             controls, or a header is unsafe.
     """
-    if not _TOKEN_STR.fullmatch(method):
+    if not TOKEN.fullmatch(method):
         raise ValueError(f"invalid method {method!r}")
-    if not _REQUEST_TARGET_STR.fullmatch(target):
+    if not REQUEST_TARGET.fullmatch(target):
         raise ValueError(f"invalid request target {target!r}")
     return _render_head(f"{method} {target} HTTP/1.1\r\n", headers)
 

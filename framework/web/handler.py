@@ -359,7 +359,7 @@ class RequestHandler(CookieMixin, TemplateMixin, ArgumentReader):
         # Speed (bench_inprocess): the header map's lower-case dict is read
         # and written directly for the names decided here, instead of an
         # HTTPHeaders call (and its lower()) per check.
-        fields = self._headers._values
+        fields = self._headers.fields
         if self._status_code == 200 and self.request.method in ("GET", "HEAD") and "etag" not in fields:
             self.set_etag_header()
             if self.check_etag_header():
@@ -529,7 +529,7 @@ class RequestHandler(CookieMixin, TemplateMixin, ArgumentReader):
         if type(self).compute_etag is RequestHandler.compute_etag:
             # Our own quoted hex digest needs no checking (speed: set_header
             # and its validation are most of set_etag_header, bench_inprocess).
-            self._headers._values["etag"] = [etag]
+            self._headers.fields["etag"] = [etag]
         else:
             self.set_header("Etag", etag)
 

@@ -28,6 +28,7 @@ import os
 from collections.abc import Callable
 from typing import Final
 
+from framework.http1 import NEED_DATA, Sentinel
 from framework.websocket.deflate import DecompressionError, Deflater, Inflater
 
 __all__ = [
@@ -140,17 +141,9 @@ class Close:
     reason: str
 
 
-class _NeedData:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "NEED_DATA"
-
-
-NEED_DATA: Final = _NeedData()
-"""``next_event()``'s answer when no complete frame is buffered."""
-
-Event = Message | Ping | Pong | Close | _NeedData
+# NEED_DATA (``next_event()``'s answer when no complete frame is buffered) is
+# http1's: one sentinel for every sans-IO decoder in framework.
+Event = Message | Ping | Pong | Close | Sentinel
 
 
 # -- masking and close payloads ---------------------------------------------
