@@ -53,6 +53,9 @@ gen_log = logging.getLogger("framework.general")
 _STOP_TIMEOUT = 5.0  # seconds stop() waits for room to ask the writer to finish
 
 
+_TRACEBACKS = logging.Formatter()  # renders exc_info the way every Formatter does
+
+
 class _CountingQueueHandler(logging.handlers.QueueHandler):
     """A ``QueueHandler`` that drops a record when the queue is full, and counts it."""
 
@@ -67,6 +70,24 @@ class _CountingQueueHandler(logging.handlers.QueueHandler):
         except queue.Full:
             with self._count_lock:
                 self.dropped += 1
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        """Make ``record`` safe to hand to the writer thread, doing as little as that takes.
+
+        The stock ``prepare`` formats the record on the caller's thread and
+        copies it, and the writer formats it again: double the work on the
+        event loop for every access line. What must happen here is only what
+        cannot wait: the arguments merged into the message (they may be
+        mutable objects the caller changes next) and a traceback rendered to
+        text (it holds frames alive). The writer's formatter does the rest.
+        """
+        if record.args:
+            record.msg = record.getMessage()
+            record.args = None
+        if record.exc_info:
+            record.exc_text = _TRACEBACKS.formatException(record.exc_info)
+            record.exc_info = None
+        return record
 
     def take_dropped(self) -> int:
         """The records dropped since the last call (and reset the count)."""
