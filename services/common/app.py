@@ -16,7 +16,7 @@ from framework.lifecycle import Lifecycle
 from framework.routing import URLSpec
 from framework.web import Application
 
-from services.common.handlers import HealthHandler, NotFoundHandler
+from services.common.handlers import CONTENT_SECURITY_POLICY, REFERRER_POLICY, HealthHandler, NotFoundHandler
 
 __all__ = ["COMMON_DIR", "make_service_app", "normalize_prefix", "prefixed"]
 
@@ -61,6 +61,9 @@ def make_service_app(
     lifecycle = lifecycle or Lifecycle()
     health = [(r"/healthz", HealthHandler, {"lifecycle": lifecycle})]
     settings.setdefault("portal_url", "/")
+    settings.setdefault(
+        "security_headers", {"Content-Security-Policy": CONTENT_SECURITY_POLICY, "Referrer-Policy": REFERRER_POLICY}
+    )
     return Application(
         prefixed(prefix, health) + prefixed(prefix, routes),
         template_path=(template_dir, os.path.join(COMMON_DIR, "templates")),

@@ -6,7 +6,9 @@ Strategy: every service handler inherits three decisions from ``BaseHandler``.
   template uses.
 * The security headers: a ``Content-Security-Policy`` the demos meet (scripts
   and styles from this origin only, nothing inline: a page's script is a
-  static file reading the page's data- attributes) and a ``Referrer-Policy``.
+  static file reading the page's data- attributes) and a ``Referrer-Policy``,
+  defined here and given to the framework's ``security_headers`` setting by
+  ``make_service_app``, so every response of a service carries them.
 * A body limit per endpoint: the framework's ``max_body_size`` class
   attribute, applied as soon as a request's head is routed, so a 5 MB body
   to a 2,000-character form is a 413 before it is read. Pages take no body
@@ -56,10 +58,6 @@ class BaseHandler(RequestHandler):
     """The suite's look, security headers and a body limit (see the module's strategy)."""
 
     max_body_size: ClassVar[int | None] = DEFAULT_MAX_BODY_BYTES
-
-    def set_default_headers(self) -> None:
-        self.set_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        self.set_header("Referrer-Policy", REFERRER_POLICY)
 
     def get_template_namespace(self) -> dict[str, Any]:
         namespace = super().get_template_namespace()
