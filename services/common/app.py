@@ -15,8 +15,12 @@ from typing import Any
 from framework.lifecycle import Lifecycle
 from framework.routing import URLSpec
 from framework.web import Application
-
-from services.common.handlers import CONTENT_SECURITY_POLICY, REFERRER_POLICY, HealthHandler, NotFoundHandler
+from services.common.handlers import (
+    CONTENT_SECURITY_POLICY,
+    REFERRER_POLICY,
+    HealthHandler,
+    NotFoundHandler,
+)
 
 __all__ = ["COMMON_DIR", "make_service_app", "normalize_prefix", "prefixed"]
 

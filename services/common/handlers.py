@@ -23,7 +23,6 @@ from typing import Any, ClassVar
 
 from framework.lifecycle import Lifecycle
 from framework.web import HTTPError, RequestHandler
-
 from services.common.demos import DEMOS
 
 __all__ = ["CONTENT_SECURITY_POLICY", "DEFAULT_MAX_BODY_BYTES", "REFERRER_POLICY", "BaseHandler", "HealthHandler", "NotFoundHandler"]
