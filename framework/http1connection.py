@@ -39,7 +39,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from framework import http1
 from framework.decompress import GzipMessageDelegate, wants_decompression
@@ -56,10 +56,10 @@ from framework.httputil import (
 
 __all__ = [
     "ConnectionContext",
-    "ConnectionOwner",
     "HTTP1Connection",
     "HTTP1ServerProtocol",
     "ServerConfig",
+    "ServerState",
     "is_trusted",
     "parse_networks",
 ]
@@ -164,15 +164,71 @@ class ServerConfig:
     decompress_request: bool = False
 
 
-class ConnectionOwner(Protocol):
-    """What a connection needs of the server that accepted it."""
+class ServerState:
+    """What one server's connections share and report to (as uvicorn's ``ServerState``).
 
-    _config: ServerConfig
-    _delegate: HTTPServerConnectionDelegate
-    _connections: set[HTTP1ServerProtocol]
-    _upgraded: weakref.WeakKeyDictionary[asyncio.Transport, Callable[[], object] | None]
+    ``HTTPServer`` makes one and reads it to drain, close and count; each
+    ``HTTP1ServerProtocol`` reads its settings here, registers when it is
+    made, and reports when it closes or is handed to another protocol.
+    Neither side touches the other's private attributes: this is the seam.
 
-    def _connection_closed(self, conn: HTTP1ServerProtocol) -> None: ...
+    Attributes:
+        config: the server's settings, resolved once.
+        delegate: the application (``HTTPServerConnectionDelegate``) that
+            every request is started on.
+        connections: the open HTTP connections. Connections add and remove
+            themselves (``add``, ``remove``); others only read it.
+        upgraded: transports handed to another protocol (a WebSocket after
+            its 101), each with the callback that asks it to close when the
+            server drains; weak, so closed ones go away by themselves.
+    """
+
+    __slots__ = ("_closed_waiter", "config", "connections", "delegate", "upgraded")
+
+    def __init__(self, config: ServerConfig, delegate: HTTPServerConnectionDelegate) -> None:
+        self.config = config
+        self.delegate = delegate
+        self.connections: set[HTTP1ServerProtocol] = set()
+        self.upgraded: weakref.WeakKeyDictionary[asyncio.Transport, Callable[[], object] | None] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._closed_waiter: asyncio.Future[None] | None = None
+
+    def add(self, conn: HTTP1ServerProtocol) -> int:
+        """Count a new connection in.
+
+        Returns:
+            The descriptors now open: HTTP connections and upgraded ones
+            (what ``max_connections`` caps).
+        """
+        self.connections.add(conn)
+        return len(self.connections) + len(self.upgraded)
+
+    def remove(self, conn: HTTP1ServerProtocol) -> None:
+        """Take ``conn`` out of the open connections (it is closing)."""
+        self.connections.discard(conn)
+
+    def closed(self, conn: HTTP1ServerProtocol) -> None:
+        """``conn`` is gone: tell the delegate (``on_close``); wake ``wait_closed`` when none is left."""
+        self.delegate.on_close(conn)
+        waiter = self._closed_waiter
+        if not self.connections and waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def hand_off(
+        self, conn: HTTP1ServerProtocol, transport: asyncio.Transport, on_server_drain: Callable[[], object] | None
+    ) -> None:
+        """``conn`` gave its transport to another protocol: it is closed as HTTP, kept as ``upgraded``."""
+        self.remove(conn)
+        self.upgraded[transport] = on_server_drain
+        self.closed(conn)
+
+    async def wait_closed(self) -> None:
+        """Return once no HTTP connection is open (upgraded ones are not waited for)."""
+        while self.connections:
+            if self._closed_waiter is None or self._closed_waiter.done():
+                self._closed_waiter = asyncio.get_running_loop().create_future()
+            await self._closed_waiter
 
 
 class HTTP1Connection(HTTPConnection):
@@ -218,7 +274,7 @@ class HTTP1Connection(HTTPConnection):
     def close(self) -> None:
         """Close the connection (after flushing what was written); the request is abandoned."""
         if self._proto.current is self:
-            self._proto._close()
+            self._proto.close()
 
     def detach(self, on_server_drain: Callable[[], object] | None = None) -> tuple[asyncio.Transport, bytes]:
         """Hand the connection to another protocol, as a WebSocket does after its 101.
@@ -349,16 +405,16 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     """One client connection: parser in, delegate driven, responses out."""
 
     __slots__ = (
-        "server", "config", "parser", "transport", "context", "phase", "draining",
+        "state", "config", "parser", "transport", "context", "phase", "draining",
         "request_complete", "current", "message", "waiting", "processing",
         "reading_paused", "write_waiter", "writing_paused", "deadline", "timer",
         "timer_when", "body_timeout", "loop", "lingered", "peer_trusted",
         "body_started", "body_received", "wait_started",
     )
 
-    def __init__(self, server: ConnectionOwner) -> None:
-        self.server = server
-        self.config = server._config
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self.config = state.config
         self.loop = asyncio.get_running_loop()
         self.parser = http1.RequestParser(self.config.limits)
         self.transport: asyncio.Transport | None = None
@@ -390,8 +446,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, only alike.
         self.transport = cast(asyncio.Transport, transport)
-        connections = self.server._connections
-        connections.add(self)
+        count = self.state.add(self)
         address = transport.get_extra_info("peername")
         ip = address[0] if isinstance(address, tuple) else None
         proto = "https" if transport.get_extra_info("sslcontext") is not None else "http"
@@ -399,13 +454,11 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self.context = ConnectionContext(address, ip, proto, config.trusted_downstream, config.trusted_proxies)
         self.peer_trusted = config.xheaders and is_trusted(ip, config.trusted_proxies)
         cap = config.max_connections
-        if cap is not None:
-            # Upgraded connections (WebSockets) hold a descriptor too.
-            count = len(connections) + len(self.server._upgraded)
-            if count > cap:
-                gen_log.warning("refusing connection from %s: %d connections open (max %d)", ip, count, cap)
-                self._send_error(503, "server at its connection limit")
-                return
+        # Upgraded connections (WebSockets) hold a descriptor too: add() counts them.
+        if cap is not None and count > cap:
+            gen_log.warning("refusing connection from %s: %d connections open (max %d)", ip, count, cap)
+            self._send_error(503, "server at its connection limit")
+            return
         self._set_deadline(self.config.header_timeout)
 
     def data_received(self, data: bytes) -> None:
@@ -447,7 +500,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.server._connections.discard(self)
+        self.state.remove(self)
         self.transport = None
         if self.timer is not None:
             self.timer.cancel()
@@ -456,7 +509,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
         self._abandon_request()
-        self.server._connection_closed(self)
+        self.state.closed(self)
 
     def detach(
         self, conn: HTTP1Connection, on_server_drain: Callable[[], object] | None = None
@@ -475,9 +528,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         if self.reading_paused:
             self.reading_paused = False
             transport.resume_reading()
-        self.server._connections.discard(self)
-        self.server._upgraded[transport] = on_server_drain
-        self.server._connection_closed(self)
+        self.state.hand_off(self, transport, on_server_drain)
         return transport, leftover
 
     def pause_writing(self) -> None:
@@ -505,7 +556,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             # finish() (pipelining) or a future's callback, where the error
             # would be misattributed or lost and the connection left hanging.
             app_log.error("uncaught exception from the application; closing connection", exc_info=True)
-            self._close()
+            self.close()
         finally:
             self.processing = False
 
@@ -556,7 +607,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         else:
             self.phase = _APP
             self.deadline = None  # the application's time: no limit
-        self.message = self.server._delegate.start_request(self, conn)
+        self.message = self.state.delegate.start_request(self, conn)
         if self.config.decompress_request and wants_decompression(head.fields.get("content-encoding")):
             self.message = self._gzip_message(self.message)
         # tuple.__new__ skips the named tuple's Python-level __new__ (bench_inprocess).
@@ -611,7 +662,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self.waiting = False
         if not future.cancelled() and future.exception() is not None:
             app_log.error("delegate failed; closing connection", exc_info=future.exception())
-            self._close()
+            self.close()
             return
         if self.transport is None:
             return
@@ -651,7 +702,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self.current = None
         self.message = None
         if not conn.keep_alive or self.transport is None:
-            self._close()
+            self.close()
             return
         parser = self.parser
         parser.start_next()
@@ -662,7 +713,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             self.phase = _IDLE
             self._set_deadline(self.config.idle_connection_timeout)
             if self.draining:
-                self._close()
+                self.close()
                 return
         if not self.processing:  # else the running _pump goes on by itself
             self._process()
@@ -685,7 +736,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         if conn is None or not conn._headers_written:
             self._send_error(exc.status, exc.message)
         else:
-            self._close()
+            self.close()
         self._abandon_request()
 
     def _send_error(self, status: int, message: str) -> None:
@@ -701,10 +752,14 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             ("Connection", "close"),
         ]
         transport.write(http1.serialize_response_head(status, headers) + body)
-        self._close()
+        self.close()
 
-    def _close(self) -> None:
-        """Close after what was written is flushed; linger if request bytes are unread."""
+    def close(self) -> None:
+        """Close after what was written is flushed; linger if request bytes are unread.
+
+        Public for the server (``close_all_connections``, a drain closing idle
+        connections); a request's handler closes through ``HTTP1Connection.close``.
+        """
         transport = self.transport
         if transport is None or self.phase >= _CLOSING:
             return
@@ -782,7 +837,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             return
         names = {_IDLE: "idle", _HEAD: "header", _BODY: "body (silence or rate)"}
         gen_log.info("closing connection from %s: %s timeout", self.context.remote_ip, names.get(self.phase, "?"))
-        self._close()
+        self.close()
 
     @property
     def is_idle(self) -> bool:

@@ -38,7 +38,6 @@ import logging
 import resource
 import socket
 import ssl
-import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -47,6 +46,7 @@ from framework.http1connection import (
     ConnectionContext,
     HTTP1ServerProtocol,
     ServerConfig,
+    ServerState,
     parse_networks,
 )
 from framework.httputil import (
@@ -163,7 +163,7 @@ class _CallableMessage(HTTPMessageDelegate):
         assert self.request is not None  # internal invariant: headers come first
         self.request.body = b"".join(self.chunks)
         if self.parse_body:
-            self.request._parse_body()
+            self.request.parse_body()
         result = self.callback(self.request)
         if result is not None and asyncio.iscoroutine(result):
             task = asyncio.ensure_future(result)
@@ -254,6 +254,11 @@ class HTTPServer:
         decompress_request: inflate gzip request bodies (``Content-Encoding:
             gzip``) for the application, as Tornado does; ``max_body_size``
             then applies to the inflated body too (a zip bomb is a 413).
+
+    Attributes:
+        state: the ``http1connection.ServerState`` this server's connections
+            share and report to: the resolved settings (``state.config``), the
+            delegate, the open and the upgraded connections. Not in Tornado.
     """
 
     def __init__(
@@ -281,15 +286,15 @@ class HTTPServer:
             if unknown:
                 raise TypeError(f"HTTPServer got unexpected arguments: {unknown}")
         if isinstance(request_callback, HTTPServerConnectionDelegate):
-            self._delegate: HTTPServerConnectionDelegate = request_callback
+            delegate: HTTPServerConnectionDelegate = request_callback
         else:
-            self._delegate = CallbackDelegate(request_callback)
+            delegate = CallbackDelegate(request_callback)
         limits = limits or http1.Limits(max_body_bytes=DEFAULT_MAX_BODY_SIZE)
         if max_header_size is not None:
             limits = dataclasses.replace(limits, max_header_bytes=max_header_size)
         if max_body_size is not None:
             limits = dataclasses.replace(limits, max_body_bytes=max_body_size)
-        self._config = ServerConfig(
+        config = ServerConfig(
             xheaders=xheaders,
             no_keep_alive=no_keep_alive,
             limits=limits,
@@ -303,17 +308,14 @@ class HTTPServer:
             trusted_proxies=_trusted_proxies(xheaders, trusted_proxies),
             decompress_request=decompress_request,
         )
-        self._connections: set[HTTP1ServerProtocol] = set()
+        # What the connections share and report to: settings, delegate, the
+        # open and the upgraded connections (the seam with http1connection).
+        self.state = ServerState(config, delegate)
         self._forced_aborts = 0
-        # Connections handed to another protocol (WebSocket); weak, so closed ones go away.
-        self._upgraded: weakref.WeakKeyDictionary[asyncio.Transport, Callable[[], object] | None] = (
-            weakref.WeakKeyDictionary()
-        )
         self._servers: list[asyncio.Server] = []
         self._starting: list[asyncio.Task[asyncio.Server]] = []
         self._pending_sockets: list[socket.socket] = []
         self._sockets: list[socket.socket] = []
-        self._closed_waiter: asyncio.Future[None] | None = None
 
     # -- listening -----------------------------------------------------------
 
@@ -349,7 +351,7 @@ class HTTPServer:
         loop = IOLoop.current().asyncio_loop
         for sock in sockets:
             self._sockets.append(sock)
-            coro = loop.create_server(lambda: HTTP1ServerProtocol(self), sock=sock, ssl=self._config.ssl_context)
+            coro = loop.create_server(lambda: HTTP1ServerProtocol(self.state), sock=sock, ssl=self.state.config.ssl_context)
             task = loop.create_task(coro)
             task.add_done_callback(self._server_started)
             self._starting.append(task)
@@ -387,7 +389,7 @@ class HTTPServer:
 
     def abort_all_connections(self) -> None:
         """Drop every connection at once, upgraded ones included, without flushing (a drain cut short)."""
-        connections, upgraded = list(self._connections), [t for t in self._upgraded if not t.is_closing()]
+        connections, upgraded = list(self.state.connections), [t for t in self.state.upgraded if not t.is_closing()]
         self._forced_aborts += len(connections) + len(upgraded)
         for conn in connections:
             conn.abort()
@@ -396,9 +398,9 @@ class HTTPServer:
 
     async def close_all_connections(self) -> None:
         """Close every open connection, in-flight requests included, and wait for them."""
-        for conn in list(self._connections):
-            conn._close()
-        await self._wait_closed()
+        for conn in list(self.state.connections):
+            conn.close()
+        await self.state.wait_closed()
 
     async def drain(self, timeout: float = 10.0) -> DrainReport:
         """Graceful drain: close idle connections, let in-flight requests finish.
@@ -408,27 +410,28 @@ class HTTPServer:
         open after ``timeout`` seconds are aborted.
         """
         self._forced_aborts = 0
-        idle = [c for c in self._connections if c.is_idle]
-        busy = [c for c in self._connections if not c.is_idle]
+        connections = self.state.connections
+        idle = [c for c in connections if c.is_idle]
+        busy = [c for c in connections if not c.is_idle]
         for conn in idle:
-            conn._close()
+            conn.close()
         for conn in busy:
             conn.draining = True
-        upgraded = [t for t in list(self._upgraded) if not t.is_closing()]
+        upgraded = [t for t in list(self.state.upgraded) if not t.is_closing()]
         for transport in upgraded:
             self._ask_to_close(transport)
         try:
             await asyncio.wait_for(self._wait_all_closed(upgraded), timeout)
         except TimeoutError:
             pass
-        left = list(self._connections)
+        left = list(self.state.connections)
         for conn in left:
             conn.abort()
         left_upgraded = [t for t in upgraded if not t.is_closing()]
         for transport in left_upgraded:
             transport.abort()
         if left:
-            await self._wait_closed()
+            await self.state.wait_closed()
         # Connections abort_all_connections() dropped meanwhile count as aborted, not finished.
         forced = self._forced_aborts
         finished = max(0, len(busy) - len(left) + len(upgraded) - len(left_upgraded) - forced)
@@ -436,7 +439,7 @@ class HTTPServer:
 
     def _ask_to_close(self, transport: asyncio.Transport) -> None:
         """An upgraded connection (WebSocket) is asked to close itself; without a callback it just closes."""
-        callback = self._upgraded.get(transport)
+        callback = self.state.upgraded.get(transport)
         try:
             if callback is None:
                 transport.close()
@@ -448,20 +451,9 @@ class HTTPServer:
 
     async def _wait_all_closed(self, upgraded: list[asyncio.Transport]) -> None:
         """HTTP connections by their close notification; upgraded ones by polling (the server no longer hears them)."""
-        await self._wait_closed()
+        await self.state.wait_closed()
         while any(not t.is_closing() for t in upgraded):
             await asyncio.sleep(0.05)
-
-    async def _wait_closed(self) -> None:
-        while self._connections:
-            if self._closed_waiter is None or self._closed_waiter.done():
-                self._closed_waiter = asyncio.get_running_loop().create_future()
-            await self._closed_waiter
-
-    def _connection_closed(self, conn: HTTP1ServerProtocol) -> None:
-        self._delegate.on_close(conn)
-        if not self._connections and self._closed_waiter is not None and not self._closed_waiter.done():
-            self._closed_waiter.set_result(None)
 
     # -- metrics -----------------------------------------------------------------
 
@@ -474,7 +466,7 @@ class HTTPServer:
         (``services.common.metrics`` does). Upgraded connections (WebSockets)
         are not counted.
         """
-        conns = self._connections
+        conns = self.state.connections
         idle = in_flight = 0
         for conn in conns:
             if conn.current is not None:

@@ -418,8 +418,13 @@ class HTTPServerRequest:
         end = self._finish_time if self._finish_time is not None else time.time()
         return end - self._start_time
 
-    def _parse_body(self) -> None:
-        """Fill ``body_arguments``, ``arguments`` and ``files`` from ``body``."""
+    def parse_body(self) -> None:
+        """Fill ``body_arguments``, ``arguments`` and ``files`` from ``body``.
+
+        Public for the layers that collect a body (the server's callback
+        adapter, ``Application``); Tornado calls it ``_parse_body``, which
+        stays as an alias.
+        """
         if not self.body:
             return
         parse_body_arguments(
@@ -427,6 +432,8 @@ class HTTPServerRequest:
         )
         for name, values in self.body_arguments.items():
             self.arguments.setdefault(name, []).extend(values)
+
+    _parse_body = parse_body  # Tornado's name
 
     def __repr__(self) -> str:
         return f"HTTPServerRequest(method={self.method!r}, uri={self.uri!r}, remote_ip={self.remote_ip!r})"

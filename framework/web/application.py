@@ -439,7 +439,7 @@ class _HandlerDelegate(HTTPMessageDelegate):
         self.chunks = None
         if request.body:
             try:
-                request._parse_body()
+                request.parse_body()
             except HTTPInputError as exc:
                 self.body_error = exc
         self._execute()

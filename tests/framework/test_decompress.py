@@ -114,4 +114,4 @@ def test_unknown_server_arguments_still_fail_loudly() -> None:
     with pytest.raises(TypeError):
         HTTPServer(lambda request: None, decompress_requests=True)
     server: Any = HTTPServer(lambda request: None, decompress_request=True)
-    assert server._config.decompress_request
+    assert server.state.config.decompress_request

@@ -396,7 +396,7 @@ async def test_pipelining_client_that_never_reads_does_not_grow_server_buffers()
         await writer.drain()
         for _ in range(20):
             await asyncio.sleep(0.01)
-        (conn,) = server._connections
+        (conn,) = server.state.connections
         assert conn.transport is not None
         assert conn.transport.get_write_buffer_size() < 4 * 1024 * 1024
         for _ in range(count):  # and everything is still answered once the client reads
@@ -1427,7 +1427,7 @@ def test_public_server_defaults() -> None:
     # Issue 12: a buffered body of a few MB, keep-alive idle for 75 s (longer
     # than nginx's 60 s upstream pool), a connection cap that fits the
     # open-file limit, a minimum body rate, and no X-header trust.
-    config = HTTPServer(echo_origin)._config
+    config = HTTPServer(echo_origin).state.config
     assert config.limits.max_body_bytes == httpserver.DEFAULT_MAX_BODY_SIZE == 8 * 1024 * 1024
     assert config.idle_connection_timeout == 75.0
     assert config.header_timeout == 10.0 and config.body_timeout == 60.0
@@ -1438,7 +1438,7 @@ def test_public_server_defaults() -> None:
     if soft != resource.RLIM_INFINITY:
         assert config.max_connections is not None and 0 < config.max_connections < soft
     # Each is overridable, None meaning "no cap" where that makes sense.
-    custom = HTTPServer(echo_origin, max_connections=None, idle_connection_timeout=5.0, max_body_size=1)._config
+    custom = HTTPServer(echo_origin, max_connections=None, idle_connection_timeout=5.0, max_body_size=1).state.config
     assert (custom.max_connections, custom.idle_connection_timeout, custom.limits.max_body_bytes) == (None, 5.0, 1)
 
 
