@@ -39,7 +39,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from framework import http1
 from framework.decompress import GzipMessageDelegate, wants_decompression
@@ -231,6 +231,12 @@ class ServerState:
             await self._closed_waiter
 
 
+class HasServerState(Protocol):
+    """A server that owns a ``ServerState`` (``HTTPServer``: its public ``state``)."""
+
+    state: ServerState
+
+
 class HTTP1Connection(HTTPConnection):
     """The ``HTTPConnection`` of one request on a connection.
 
@@ -412,7 +418,10 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         "body_started", "body_received", "wait_started",
     )
 
-    def __init__(self, state: ServerState) -> None:
+    def __init__(self, state: ServerState | HasServerState) -> None:
+        if not isinstance(state, ServerState):
+            # Given the server itself (loadtest/bench_inprocess.py does): its public state.
+            state = state.state
         self.state = state
         self.config = state.config
         self.loop = asyncio.get_running_loop()
