@@ -195,12 +195,7 @@ class ServerState:
         self._closed_waiter: asyncio.Future[None] | None = None
 
     def add(self, conn: HTTP1ServerProtocol) -> int:
-        """Count a new connection in.
-
-        Returns:
-            The descriptors now open: HTTP connections and upgraded ones
-            (what ``max_connections`` caps).
-        """
+        """Count a new connection in; return the descriptors now open, upgraded ones too (``max_connections``)."""
         self.connections.add(conn)
         return len(self.connections) + len(self.upgraded)
 
