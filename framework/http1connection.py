@@ -39,7 +39,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 from framework import http1
 from framework.decompress import GzipMessageDelegate, wants_decompression
@@ -226,12 +226,6 @@ class ServerState:
             await self._closed_waiter
 
 
-class HasServerState(Protocol):
-    """A server that owns a ``ServerState`` (``HTTPServer``: its public ``state``)."""
-
-    state: ServerState
-
-
 class HTTP1Connection(HTTPConnection):
     """The ``HTTPConnection`` of one request on a connection.
 
@@ -413,10 +407,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         "body_started", "body_received", "wait_started",
     )
 
-    def __init__(self, state: ServerState | HasServerState) -> None:
-        if not isinstance(state, ServerState):
-            # Given the server itself (loadtest/bench_inprocess.py does): its public state.
-            state = state.state
+    def __init__(self, state: ServerState) -> None:
         self.state = state
         self.config = state.config
         self.loop = asyncio.get_running_loop()

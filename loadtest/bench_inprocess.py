@@ -65,7 +65,7 @@ def raw(request: HTTPServerRequest) -> None:
 
 async def run(app: Any, count: int) -> float:
     server = HTTPServer(app)
-    proto = HTTP1ServerProtocol(server)
+    proto = HTTP1ServerProtocol(server.state)
     transport = FakeTransport()
     proto.connection_made(transport)  # type: ignore[arg-type]
     for _ in range(1000):  # warm-up
