@@ -100,17 +100,21 @@ class ConnectionContext:
         ``trusted_downstream`` address): entries further left are the
         client's to forge.
         """
-        forwarded = headers.get("X-Forwarded-For", "")
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        while hops and (hops[-1] in self.trusted_downstream or is_trusted(hops[-1], self.trusted_proxies)):
-            hops.pop()
-        ip = headers.get("X-Real-Ip") or (hops[-1] if hops else None)
+        ip = headers.get("X-Real-Ip") or self._forwarded_client(headers.get("X-Forwarded-For", ""))
         if ip and _is_ip(ip):
             self.remote_ip = ip
         proto = headers.get("X-Scheme") or headers.get("X-Forwarded-Proto") or ""
         proto = proto.split(",")[-1].strip().lower()
         if proto in ("http", "https"):
             self.protocol = proto
+
+    def _forwarded_client(self, forwarded: str) -> str | None:
+        """The rightmost ``X-Forwarded-For`` hop that is not one of ours (only without ``X-Real-Ip``,
+        which a proxy like nginx sets: then no hop needs parsing)."""
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        while hops and (hops[-1] in self.trusted_downstream or is_trusted(hops[-1], self.trusted_proxies)):
+            hops.pop()
+        return hops[-1] if hops else None
 
 
 def parse_networks(entries: Iterable[str]) -> tuple[IPNetwork, ...]:
