@@ -166,6 +166,7 @@ class ServerConfig:
     min_body_rate: float | None = None
     trusted_proxies: tuple[IPNetwork, ...] = ()
     decompress_request: bool = False
+    protocol: str | None = None  # the scheme requests report, whatever the socket (Tornado's ``protocol``)
 
 
 class ServerState:
@@ -448,8 +449,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         count = self.state.add(self)
         address = transport.get_extra_info("peername")
         ip = address[0] if isinstance(address, tuple) else None
-        proto = "https" if transport.get_extra_info("sslcontext") is not None else "http"
         config = self.config
+        proto = config.protocol or ("https" if transport.get_extra_info("sslcontext") is not None else "http")
         self.context = ConnectionContext(address, ip, proto, config.trusted_downstream, config.trusted_proxies)
         self.peer_trusted = config.xheaders and is_trusted(ip, config.trusted_proxies)
         cap = config.max_connections

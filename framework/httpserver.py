@@ -254,6 +254,12 @@ class HTTPServer:
         decompress_request: inflate gzip request bodies (``Content-Encoding:
             gzip``) for the application, as Tornado does; ``max_body_size``
             then applies to the inflated body too (a zip bomb is a 413).
+        protocol: the scheme every request reports (``"https"`` behind a
+            proxy that terminates TLS without X-headers), Tornado's argument.
+        max_buffer_size: Tornado's read-buffer size; here it only stands for
+            ``max_body_size`` when that is not given, as Tornado's default does.
+        chunk_size: refused (TypeError): body chunks are delivered as they
+            arrive, never split or merged to a size.
 
     Attributes:
         state: the ``http1connection.ServerState`` this server's connections
@@ -279,12 +285,19 @@ class HTTPServer:
         trusted_proxies: Iterable[str] | None = None,
         limits: http1.Limits | None = None,
         decompress_request: bool = False,
-        **ignored: Any,
+        protocol: str | None = None,
+        max_buffer_size: int | None = None,
+        chunk_size: int | None = None,
     ) -> None:
-        if ignored:
-            unknown = ", ".join(sorted(set(ignored) - _TORNADO_ONLY_ARGS))
-            if unknown:
-                raise TypeError(f"HTTPServer got unexpected arguments: {unknown}")
+        if chunk_size is not None:
+            raise TypeError(
+                "HTTPServer(chunk_size=...) is not supported: body chunks reach data_received as they "
+                "arrive (at most one read of the socket), never merged; drop the argument"
+            )
+        if protocol not in (None, "http", "https"):
+            raise ValueError(f"HTTPServer(protocol=...) must be 'http' or 'https', not {protocol!r}")
+        if max_body_size is None and max_buffer_size is not None:
+            max_body_size = max_buffer_size  # Tornado: the body limit defaults to the buffer size
         if isinstance(request_callback, HTTPServerConnectionDelegate):
             delegate: HTTPServerConnectionDelegate = request_callback
         else:
@@ -307,6 +320,7 @@ class HTTPServer:
             min_body_rate=min_body_rate,
             trusted_proxies=_trusted_proxies(xheaders, trusted_proxies),
             decompress_request=decompress_request,
+            protocol=protocol,
         )
         # What the connections share and report to: settings, delegate, the
         # open and the upgraded connections (the seam with http1connection).
@@ -476,5 +490,3 @@ class HTTPServer:
         return ServerStats(open=len(conns), idle=idle, in_flight=in_flight)
 
 
-# Tornado arguments accepted for compatibility that this server has no use for.
-_TORNADO_ONLY_ARGS = frozenset({"protocol", "chunk_size", "max_buffer_size"})

@@ -1484,4 +1484,6 @@ async def test_absolute_form_request_reaches_the_application_as_origin_form() ->
 def test_unknown_constructor_argument_is_an_error() -> None:
     with pytest.raises(TypeError, match="max_body"):
         HTTPServer(echo_origin, max_body=10)
-    HTTPServer(echo_origin, decompress_request=True, chunk_size=65536)  # Tornado's, accepted
+    HTTPServer(echo_origin, decompress_request=True, protocol="https", max_buffer_size=1 << 20)  # Tornado's
+    with pytest.raises(TypeError, match="chunk_size"):  # Tornado's, but refused rather than ignored
+        HTTPServer(echo_origin, chunk_size=65536)

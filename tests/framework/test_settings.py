@@ -193,22 +193,16 @@ def test_listen_takes_bind_keywords() -> None:
         loop.close(all_fds=True)
 
 
-_IGNORED = "accepted and ignored by framework/httpserver.py today (outside this change's files)"
-
-
-@pytest.mark.xfail(strict=True, reason=_IGNORED)
 def test_server_protocol_keyword_sets_request_protocol() -> None:
     with serve(Application([("/", Echo)]), protocol="https") as server:
         assert requests.get(server.url("/"), timeout=10).text == "https"
 
 
-@pytest.mark.xfail(strict=True, reason=_IGNORED)
 def test_server_max_buffer_size_limits_bodies() -> None:
     with serve(Application([("/", Echo)]), max_buffer_size=100) as server:
         assert requests.post(server.url("/"), data=b"x" * 1000, timeout=10).status_code == 413
 
 
-@pytest.mark.xfail(strict=True, reason=_IGNORED)
 def test_server_chunk_size_is_refused_or_used() -> None:
     with pytest.raises(TypeError):
         HTTPServer(Application([]), chunk_size=10)
