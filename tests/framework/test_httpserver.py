@@ -896,14 +896,16 @@ async def test_min_body_rate_lets_a_steady_body_through() -> None:
     def handle(request: HTTPServerRequest) -> None:
         respond(request.connection, str(len(request.body)).encode())
 
-    # Slower than body_timeout's grace in total, but far above the rate.
-    limits = {"body_timeout": 0.1, "min_body_rate": 10.0}
+    # Longer in total than body_timeout's grace, but far above the rate; each
+    # pause a tenth of body_timeout, so a loaded machine's hiccup cannot pass
+    # for the client's silence.
+    limits = {"body_timeout": 0.5, "min_body_rate": 10.0}
     async with serving(handle, **limits) as (_, port), connect(port) as (reader, writer):
-        writer.write(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 500\r\n\r\n")
-        for _ in range(10):  # about 1000 bytes/s, a hundred times the minimum
+        writer.write(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 750\r\n\r\n")
+        for _ in range(15):  # about 1000 bytes/s for 0.75 s, a hundred times the minimum
             writer.write(b"y" * 50)
             await asyncio.sleep(0.05)
-        assert (await read_response(reader)).body == b"500"
+        assert (await read_response(reader)).body == b"750"
 
 
 @async_test
