@@ -112,7 +112,7 @@ class Application(routing.ReversibleRouter):
             auto_reload=not self.config.compiled_template_cache,
             globals=tuple(sorted(self.config.template_globals.items())),
         )
-        self._reversed: dict[str, str] = {}  # reverse_url(name) without arguments, once computed
+        self._reversed: dict[tuple[Any, ...], str] = {}  # reverse_url's answers (see there)
         self.wildcard_router = _ApplicationRouter(self, list(self._static_rules()) + list(handlers or ()))
         self.default_router = _ApplicationRouter(self, [routing.Rule(routing.AnyMatches(), self.wildcard_router)])
         if self.config.autoreload:
@@ -225,18 +225,28 @@ class Application(routing.ReversibleRouter):
         Raises:
             KeyError: no route has that name.
         """
-        if not args:
-            # Templates ask for the same few literal routes on every render (the
-            # redirects demo's page: 17 times); without arguments the answer only
-            # changes when routes are added, which clears this.
-            known = self._reversed.get(name)
-            if known is not None:
-                return known
+        # Templates ask for the same routes with the same arguments on every
+        # render (the redirects demo's page: 17 times). The answer depends only
+        # on the routing table, and adding routes clears this. Argument types
+        # are part of the key (True == 1, but they reverse differently); the
+        # table stops growing at _REVERSED_MAX entries, so arguments from
+        # requests (ids) cannot make it grow without bound.
+        try:
+            key = (name, args, tuple(map(type, args)))
+            known = self._reversed.get(key)
+        except TypeError:  # an unhashable argument: computed every time
+            return self._reverse(name, args)
+        if known is not None:
+            return known
+        url = self._reverse(name, args)
+        if len(self._reversed) < _REVERSED_MAX:
+            self._reversed[key] = url
+        return url
+
+    def _reverse(self, name: str, args: tuple[Any, ...]) -> str:
         url = self.default_router.reverse_url(name, *args)
         if url is None:
             raise KeyError(f"{name} not found in named urls")
-        if not args:
-            self._reversed[name] = url
         return url
 
     def static_url(self, path: str, include_version: bool = True, **kwargs: Any) -> str:
@@ -286,6 +296,8 @@ def log_access(handler: RequestHandler) -> None:
     else:
         access_log.log(level, "%d %s %.2fms rid=%s", status, handler._request_summary(), elapsed, rid, extra=fields)
 
+
+_REVERSED_MAX = 1024  # reverse_url answers an Application keeps
 
 # A request id a client or proxy may send: short and unremarkable, so it can
 # go into logs and a response header as it is.

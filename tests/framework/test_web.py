@@ -185,18 +185,27 @@ def test_default_host_routes_unknown_hosts_to_its_table() -> None:
         assert fetch(server, "/", headers={"Host": "unknown.test"}).text == "example table"
 
 
-def test_reverse_url_without_arguments_is_remembered_until_routes_change(monkeypatch: pytest.MonkeyPatch) -> None:
-    app = Application([url(r"/plain", RequestHandler, name="plain"), url(r"/item/(\d+)", RequestHandler, name="item")])
-    assert app.reverse_url("plain") == "/plain"
-    asked: list[str] = []
+def test_reverse_url_is_remembered_until_routes_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = Application([url(r"/plain", RequestHandler, name="plain"), url(r"/item/([^/]+)", RequestHandler, name="item")])
+    asked: list[tuple[object, ...]] = []
     real = app.default_router.reverse_url
-    monkeypatch.setattr(app.default_router, "reverse_url", lambda name, *a: asked.append(name) or real(name, *a))
-    assert app.reverse_url("plain") == "/plain" and asked == []  # remembered
-    assert app.reverse_url("item", 7) == "/item/7" and asked == ["item"]  # arguments: always computed
+    monkeypatch.setattr(app.default_router, "reverse_url", lambda name, *a: asked.append((name, *a)) or real(name, *a))
+    assert app.reverse_url("plain") == app.reverse_url("plain") == "/plain"
+    assert app.reverse_url("item", 7) == app.reverse_url("item", 7) == "/item/7"
+    assert asked == [("plain",), ("item", 7)]  # each computed once
+    assert app.reverse_url("item", True) == "/item/True"  # True == 1, but not the same answer
+    assert app.reverse_url("item", ["x"]) == "/item/%5B%27x%27%5D"  # unhashable: computed, not kept
     app.add_handlers(r"example\.com", [url(r"/elsewhere", RequestHandler, name="other")])
-    assert app.reverse_url("plain") == "/plain" and asked == ["item", "plain"]  # routes changed: asked again
+    assert app.reverse_url("plain") == "/plain" and asked[-1] == ("plain",)  # routes changed: asked again
     with pytest.raises(KeyError):
         app.reverse_url("missing")
+
+
+def test_reverse_url_keeps_a_bounded_number_of_answers() -> None:
+    app = Application([url(r"/item/(\d+)", RequestHandler, name="item")])
+    for n in range(5000):  # ids from requests must not grow the table without bound
+        assert app.reverse_url("item", n) == f"/item/{n}"
+    assert len(app._reversed) <= 1024
 
 
 def test_reverse_url_fills_and_escapes_arguments() -> None:
