@@ -32,10 +32,10 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Final
 
+from framework.http1 import FORBIDDEN_IN_HEAD, TCHAR, Sentinel
 from framework.http1 import (
     NEED_DATA as NEED_DATA,  # re-exported: multipart.NEED_DATA is http1's
 )
-from framework.http1 import TCHAR, Sentinel
 
 
 class MultipartError(Exception):
@@ -149,9 +149,6 @@ _CONTINUATION = re.compile(r"(?:file)?name\*[0-9]+\*?")
 _FIELD_NAME = re.compile(r"[!-9;-~]+")
 # RFC 2046 5.1.1: transport-padding := *LWSP-char; LWSP-char = SP / HTAB
 _TRANSPORT_PADDING = re.compile(rb"[ \t]*")
-# RFC 5322 2.2 and RFC 9110 5.5: no control characters in a header but HTAB,
-# and CR or LF only as the CRLF that ends a line.
-_FORBIDDEN_IN_HEAD = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n")
 # A filename decoded from filename*= obeys the same rule (CR, LF, NUL: header injection).
 _FORBIDDEN_IN_FILENAME = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _PATH_SEPARATOR = re.compile(r"[/\\]")
@@ -267,7 +264,7 @@ def _parse_part_head(block: bytes) -> PartStart:
     Raises:
         MultipartError: malformed padding, header fields or Content-Disposition.
     """
-    if _FORBIDDEN_IN_HEAD.search(block):
+    if FORBIDDEN_IN_HEAD.search(block):
         raise MultipartError("forbidden character in part headers (bare CR/LF, NUL or control)")
     padding, *lines = block.split(b"\r\n")
     if not _TRANSPORT_PADDING.fullmatch(padding):

@@ -42,6 +42,7 @@ from framework.http1.writer import ResponseFraming as ResponseFraming
 from framework.http1.grammar import ResponseHead as ResponseHead
 from framework.http1.parser import ResponseParser as ResponseParser
 from framework.http1.grammar import Sentinel as Sentinel
+from framework.http1.grammar import FORBIDDEN_IN_HEAD as FORBIDDEN_IN_HEAD
 from framework.http1.grammar import TCHAR as TCHAR
 from framework.http1.writer import encode_chunk as encode_chunk
 from framework.http1.grammar import field_display_name as field_display_name
@@ -74,6 +75,7 @@ __all__ = [
     "ResponseHead",
     "ResponseParser",
     "Sentinel",
+    "FORBIDDEN_IN_HEAD",
     "TCHAR",
     "encode_chunk",
     "field_display_name",

@@ -135,6 +135,11 @@ TOKEN: Final = re.compile(TOKEN_PATTERN)
 # RFC 9112 3.2: request-target in origin-, absolute-, authority- or
 # asterisk-form; all are visible ASCII without spaces.
 REQUEST_TARGET = re.compile(r"[\x21-\x7e]+")
+# RFC 9110 5.5: field-value = *field-content; field-vchar = VCHAR / obs-text,
+# with SP and HTAB allowed inside. So any CTL other than HTAB is forbidden in a
+# received head, and CR or LF may appear only as the CRLF that ends a line.
+# (multipart's part headers follow the same rule: RFC 5322 2.2.)
+FORBIDDEN_IN_HEAD = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n")
 # On the way out, RFC 9110 5.5 again: no CTL but HTAB in a field value (CR, LF
 # or NUL would split the message; the other controls are no safer in a
 # recipient's parser). RFC 9112 4 says the same of the reason-phrase:
