@@ -11,11 +11,8 @@ Run: ``python loadtest/servers/starlette_uvicorn.py --port 8888``.
 
 from __future__ import annotations
 
-import argparse
-
 import jinja2
 import pages
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -48,13 +45,7 @@ app = Starlette(routes=[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    uvicorn.run(
-        app, host="127.0.0.1", port=args.port, http="httptools", loop="uvloop",
-        lifespan="off", access_log=False, log_level="warning",
-    )
+    pages.run_on_uvicorn(app, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":

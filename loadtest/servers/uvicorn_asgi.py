@@ -12,14 +12,12 @@ SIGINT and SIGTERM itself.
 
 from __future__ import annotations
 
-import argparse
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import jinja2
 import pages
-import uvicorn
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -62,13 +60,7 @@ async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    uvicorn.run(
-        app, host="127.0.0.1", port=args.port, http="httptools", loop="uvloop",
-        lifespan="off", access_log=False, log_level="warning",
-    )
+    pages.run_on_uvicorn(app, __doc__.splitlines()[0])
 
 
 if __name__ == "__main__":
