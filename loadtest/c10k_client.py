@@ -272,6 +272,15 @@ class Config:
     fanout_timeout: float = 60.0
 
 
+async def connect_counted(target: Target, timeout: float, errors: Counter[str]) -> Connection | None:
+    """A new connection, or None with the failure counted by kind (a run reports errors, never raises them)."""
+    try:
+        return await connect(target, timeout)
+    except (OSError, TimeoutError) as exc:
+        errors[error_name(exc)] += 1
+        return None
+
+
 async def open_held(config: Config, target: Target) -> tuple[list[Connection], Counter[str], float]:
     """Phase 1: open the connections, one request each; returns those held, the errors, the seconds taken."""
     gate = asyncio.Semaphore(config.concurrency)
@@ -281,10 +290,8 @@ async def open_held(config: Config, target: Target) -> tuple[list[Connection], C
 
     async def one() -> None:
         async with gate:
-            try:
-                conn = await connect(target, config.timeout)
-            except (OSError, TimeoutError) as exc:
-                errors[error_name(exc)] += 1
+            conn = await connect_counted(target, config.timeout, errors)
+            if conn is None:
                 return
             try:
                 response = await exchange(conn, request, config.timeout)
@@ -492,10 +499,8 @@ async def start_pollers(config: Config, target: Target, request: bytes
 
     async def one() -> None:
         async with gate:
-            try:
-                conn = await connect(target, config.timeout)
-            except (OSError, TimeoutError) as exc:
-                errors[error_name(exc)] += 1
+            conn = await connect_counted(target, config.timeout, errors)
+            if conn is None:
                 return
             poller = Poller(conn, request)
             pollers.append(poller)
