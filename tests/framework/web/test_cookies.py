@@ -10,9 +10,14 @@ from typing import Any
 import pytest
 import requests
 
+import framework.web
 from framework.testing import ServerThread, serve
-from framework.web import Application, RequestHandler, authenticated
-from framework.web import security
+from framework.web import (
+    Application,
+    RequestHandler,
+    authenticated,
+    security,
+)
 
 SECRET = "a-test-secret-that-is-long-enough"
 
@@ -238,3 +243,17 @@ def test_authenticated_redirects_get_and_refuses_post(server: ServerThread) -> N
 def test_signed_cookies_need_a_secret() -> None:
     with serve(Application([(r"/cookies", CookieHandler)])) as running:
         assert requests.get(running.url("/cookies?do=sign&who=x"), timeout=10).status_code == 500
+
+
+# -- cookies a browser may send ----------------------------------------------------------
+
+
+class CookieReader(framework.web.RequestHandler):
+    def get(self) -> None:
+        self.write(self.get_cookie("good") or "missing")
+
+
+def test_cookie_names_simplecookie_refuses_are_skipped() -> None:
+    with serve(framework.web.Application([(r"/", CookieReader)])) as server:
+        response = requests.get(server.url("/"), headers={"Cookie": "a[b]=1; good=yes; c d=2"})
+        assert (response.status_code, response.text) == (200, "yes")

@@ -4,6 +4,7 @@ accepted and ignored (``framework/web/settings.py``, ``application.py``)."""
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -17,11 +18,13 @@ from framework.testing import serve
 from framework.web import (
     Application,
     GZipContentEncoding,
+    HTTPError,
     OutputTransform,
     RequestHandler,
     UIModule,
 )
 from framework.web.redirect import ErrorHandler
+from tests.framework.harness import fetch, running
 
 
 class Hello(RequestHandler):
@@ -220,3 +223,98 @@ def test_a_tornado_style_template_app_with_debug(monkeypatch: pytest.MonkeyPatch
     app = Application([("/", Page)], template_loader=DictLoader({"p.html": "{{ n * 2 }}"}), debug=True)
     with serve(app) as server:
         assert requests.get(server.url("/"), timeout=10).text == "4"
+
+
+# -- settings seen by handlers, debug, and the security headers ----------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"),
+    [("template_dir", "template_path"), ("static_paths", "static_path"), ("cookie_secrets", "cookie_secret")],
+)
+def test_near_miss_setting_fails_at_construction(key: str, meant: str) -> None:
+    with pytest.raises(ValueError, match=meant):
+        Application([], **{key: "x"})
+
+
+def test_custom_settings_stay_available_to_handlers() -> None:
+    class SettingsHandler(RequestHandler):
+        def get(self) -> None:
+            self.write({"site": self.settings["site_name"], "same": self.settings is self.application.settings})
+
+    with running([("/", SettingsHandler)], site_name="Demo", db_pool_size=4) as server:
+        assert fetch(server, "/").json() == {"site": "Demo", "same": True}
+
+
+def test_debug_implies_serve_traceback() -> None:
+    class BrokenHandler(RequestHandler):
+        def get(self) -> None:
+            raise ZeroDivisionError("debug shows me")
+
+    app = Application([("/", BrokenHandler)], debug=True, autoreload=False)
+    assert app.settings["serve_traceback"] is True
+    assert app.settings["compiled_template_cache"] is False
+    with serve(app) as server:
+        response = fetch(server, "/")
+    assert response.status_code == 500
+    assert "Traceback" in response.text and "debug shows me" in response.text
+
+
+def test_debug_can_be_overridden_per_setting() -> None:
+    app = Application([], debug=True, serve_traceback=False, autoreload=False)
+    assert app.settings["serve_traceback"] is False
+
+
+def test_nosniff_and_referrer_policy_on_every_response() -> None:
+    class Json(RequestHandler):
+        def get(self) -> None:
+            self.write({"ok": True})
+
+    class Failing(RequestHandler):
+        def get(self) -> None:
+            raise RuntimeError("boom")
+
+    class Raising(RequestHandler):
+        def get(self) -> None:
+            raise HTTPError(403)
+
+    with running([("/json", Json), ("/fail", Failing), ("/raise", Raising)]) as server:
+        logging.getLogger("framework.application").disabled = True
+        try:
+            responses = [fetch(server, path) for path in ("/json", "/fail", "/raise", "/missing")]
+        finally:
+            logging.getLogger("framework.application").disabled = False
+    assert [r.status_code for r in responses] == [200, 500, 403, 404]
+    for response in responses:
+        assert response.headers["X-Content-Type-Options"] == "nosniff", response.url
+        assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin", response.url
+
+
+def test_security_headers_setting_changes_or_drops_the_defaults() -> None:
+    class Plain(RequestHandler):
+        def get(self) -> None:
+            self.write("x")
+
+    settings = {"security_headers": {"Referrer-Policy": None, "Content-Security-Policy": "default-src 'self'"}}
+    with running([("/", Plain)], **settings) as server:
+        response = fetch(server, "/")
+    assert "Referrer-Policy" not in response.headers
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Content-Security-Policy"] == "default-src 'self'"
+
+
+def test_a_handler_may_still_clear_a_security_header() -> None:
+    class Sniffable(RequestHandler):
+        def get(self) -> None:
+            self.clear_header("X-Content-Type-Options")
+
+    with running([("/", Sniffable)]) as server:
+        assert "X-Content-Type-Options" not in fetch(server, "/").headers
+
+
+@pytest.mark.parametrize(
+    "value", [{"X-Bad": "a\r\nb"}, {"Bad Name": "x"}, {"X-Num": 3}, ["X-Content-Type-Options"]]
+)
+def test_invalid_security_headers_setting_fails_at_start_up(value: Any) -> None:
+    with pytest.raises(ValueError, match="security_headers|header"):
+        Application([], security_headers=value)

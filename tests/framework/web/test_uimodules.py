@@ -263,3 +263,13 @@ def test_add_transform_and_bad_transforms() -> None:
     assert response.headers["Content-Encoding"] == "gzip" and response.text == "hello " * 400
     with pytest.raises(ValueError, match="OutputTransform"):
         Application([], transforms=[object])
+
+
+# -- ui_methods --------------------------------------------------------------------------
+
+
+def test_module_as_ui_methods_is_accepted() -> None:
+    module = types.ModuleType("my_ui")
+    exec("def shout(handler, text):\n    return text.upper()\n_private = lambda handler: 1\n", module.__dict__)
+    app = Application([], ui_methods=module)
+    assert set(app.ui_methods) == {"shout"}
