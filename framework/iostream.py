@@ -92,8 +92,12 @@ class StreamBufferFullError(Exception):
 def ssl_options_to_context(ssl_options: ssl.SSLContext | dict[str, Any], *, server_side: bool) -> ssl.SSLContext:
     """Turn Tornado's ``ssl_options`` dict into an ``SSLContext`` (a context is returned as is).
 
-    Tornado has this as ``netutil.ssl_options_to_context``. Keys read:
-    ``certfile``, ``keyfile``, ``ca_certs``, ``cert_reqs``, ``ciphers``.
+    Tornado has this as ``netutil.ssl_options_to_context`` (so has
+    ``framework.netutil``). Keys read: ``certfile``, ``keyfile``,
+    ``ca_certs``, ``cert_reqs``, ``ciphers``, ``ssl_version`` (a protocol
+    constant for ``ssl.SSLContext``; without it, the ``ssl`` module's
+    defaults for that side: a client checks certificates against the
+    system's trusted CAs).
 
     Raises:
         ValueError: an unknown key (Tornado accepts only these too).
@@ -104,7 +108,13 @@ def ssl_options_to_context(ssl_options: ssl.SSLContext | dict[str, Any], *, serv
     if unknown:
         raise ValueError(f"unknown ssl_options: {', '.join(sorted(unknown))}")
     purpose = ssl.Purpose.CLIENT_AUTH if server_side else ssl.Purpose.SERVER_AUTH
-    context = ssl.create_default_context(purpose, cafile=ssl_options.get("ca_certs"))
+    if "ssl_version" in ssl_options:
+        context = ssl.SSLContext(ssl_options["ssl_version"])
+        context.load_default_certs(purpose)
+        if "ca_certs" in ssl_options:
+            context.load_verify_locations(ssl_options["ca_certs"])
+    else:
+        context = ssl.create_default_context(purpose, cafile=ssl_options.get("ca_certs"))
     if "certfile" in ssl_options:
         context.load_cert_chain(ssl_options["certfile"], ssl_options.get("keyfile"))
     if "cert_reqs" in ssl_options:

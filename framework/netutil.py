@@ -7,21 +7,51 @@ processes waiting in ``accept``. ``reuse_port=True`` is the other way: each
 process binds its own socket to the same port (``SO_REUSEPORT``) and the
 kernel spreads connections over them. No HTTP here: ``HTTPServer`` serves the
 sockets these functions make, ``add_accept_handler`` serves any protocol.
+
+Beside them, Tornado's pluggable name resolution: ``Resolver`` is a
+``util.Configurable`` family (``Resolver.configure(...)`` chooses what
+``Resolver()`` builds); ``TCPClient`` takes one, and the default one asks the
+event loop's ``getaddrinfo`` (a thread of asyncio's executor), never blocking
+the loop. And Tornado's two helpers for ``ssl_options`` dicts.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import errno
 import ipaddress
 import os
 import socket
+import ssl
 import stat
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
+from framework.concurrent import dummy_executor
 from framework.ioloop import IOLoop
+from framework.iostream import ssl_options_to_context as _context_for
+from framework.util import Configurable
 
-__all__ = ["DEFAULT_BACKLOG", "add_accept_handler", "bind_sockets", "bind_unix_socket", "is_valid_ip"]
+__all__ = [
+    "DEFAULT_BACKLOG",
+    "BlockingResolver",
+    "DefaultExecutorResolver",
+    "DefaultLoopResolver",
+    "ExecutorResolver",
+    "OverrideResolver",
+    "Resolver",
+    "ThreadedResolver",
+    "add_accept_handler",
+    "bind_sockets",
+    "bind_unix_socket",
+    "is_valid_ip",
+    "ssl_options_to_context",
+    "ssl_wrap_socket",
+]
+
+Addresses = list[tuple[int, Any]]
+"""What ``Resolver.resolve`` returns: ``(family, address)`` pairs, each address fit for ``socket.connect``."""
 
 DEFAULT_BACKLOG = 1024
 """Connections the kernel queues before ``accept`` (capped by ``net.core.somaxconn``); Tornado uses 128."""
@@ -165,3 +195,213 @@ def is_valid_ip(ip: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# -- name resolution ---------------------------------------------------------
+
+
+class Resolver(Configurable):
+    """Asynchronous name resolution, with an implementation chosen by ``configure`` (Tornado's ``Resolver``).
+
+    ``Resolver()`` builds the configured implementation, ``DefaultLoopResolver``
+    unless ``Resolver.configure(impl, **kwargs)`` chose another (a class or its
+    dotted name, such as ``"framework.netutil.ThreadedResolver"``). Tornado
+    also lists ``CaresResolver`` and ``TwistedResolver`` (its ``platform``
+    modules); they do not exist here.
+    """
+
+    @classmethod
+    def configurable_base(cls) -> type[Configurable]:
+        return Resolver
+
+    @classmethod
+    def configurable_default(cls) -> type[Configurable]:
+        return DefaultLoopResolver
+
+    async def resolve(self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> Addresses:
+        """Resolve ``host`` (a name or a literal address) for a stream connection to ``port``.
+
+        Mirrors ``Resolver.resolve`` (an awaitable; no ``callback``).
+
+        Returns:
+            ``(family, address)`` pairs, in the resolver's order of preference.
+
+        Raises:
+            OSError: the name cannot be resolved (``socket.gaierror`` is one).
+        """
+        raise NotImplementedError()
+
+    def close(self) -> None:
+        """Release what the resolver holds (an executor, a wrapped resolver); the base holds nothing."""
+
+
+def _resolve_addr(host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> Addresses:
+    """The blocking lookup every executor-based resolver runs."""
+    infos = socket.getaddrinfo(host, port, family, socket.SOCK_STREAM)
+    return [(fam, address) for fam, _, _, _, address in infos]
+
+
+class DefaultLoopResolver(Resolver):
+    """The default: the event loop's ``getaddrinfo`` (Tornado's ``DefaultLoopResolver``).
+
+    asyncio runs the lookup in its default executor, so the loop never waits.
+    """
+
+    async def resolve(self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> Addresses:
+        """See :meth:`Resolver.resolve`."""
+        loop = IOLoop.current().asyncio_loop
+        infos = await loop.getaddrinfo(host, port, family=family, type=socket.SOCK_STREAM)
+        return [(fam, address) for fam, _, _, _, address in infos]
+
+
+class DefaultExecutorResolver(Resolver):
+    """``socket.getaddrinfo`` through ``IOLoop.run_in_executor`` (Tornado's; deprecated there since 6.2).
+
+    Same behaviour as :class:`DefaultLoopResolver` here: both run the lookup
+    in the loop's default executor.
+    """
+
+    async def resolve(self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> Addresses:
+        """See :meth:`Resolver.resolve`."""
+        return await IOLoop.current().run_in_executor(None, _resolve_addr, host, port, family)
+
+
+class ExecutorResolver(Resolver):
+    """``socket.getaddrinfo`` on a given ``concurrent.futures.Executor`` (Tornado's; deprecated there since 5.0).
+
+    Args:
+        executor: where lookups run; None runs them at once, on the loop's
+            thread (blocking it, as Tornado's ``dummy_executor`` does).
+        close_executor: shut ``executor`` down in :meth:`close` (never the
+            stand-in used for None).
+    """
+
+    def initialize(self, executor: concurrent.futures.Executor | None = None, close_executor: bool = True) -> None:
+        """Keep the executor (``Configurable`` calls this in place of ``__init__``)."""
+        self.executor: concurrent.futures.Executor | None = executor if executor is not None else dummy_executor
+        self.close_executor = close_executor and executor is not None
+
+    def close(self) -> None:
+        """Shut the executor down if this resolver owns it; the resolver is unusable afterwards."""
+        if self.close_executor and self.executor is not None:
+            self.executor.shutdown()
+        self.executor = None
+
+    async def resolve(self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> Addresses:
+        """See :meth:`Resolver.resolve`.
+
+        Raises:
+            RuntimeError: the resolver was closed.
+        """
+        if self.executor is None:
+            raise RuntimeError("the resolver is closed")
+        return await asyncio.wrap_future(self.executor.submit(_resolve_addr, host, port, family))
+
+
+class BlockingResolver(ExecutorResolver):
+    """``socket.getaddrinfo`` on the loop's own thread, which waits meanwhile (Tornado's; deprecated since 5.0)."""
+
+    def initialize(self) -> None:  # type: ignore[override]
+        """No executor: lookups run at once."""
+        super().initialize()
+
+
+class ThreadedResolver(ExecutorResolver):
+    """``socket.getaddrinfo`` on a thread pool shared by every instance (Tornado's; deprecated since 5.0).
+
+    The pool is made by the first instance, with its ``num_threads``; later
+    instances share it whatever they ask for, as in Tornado. A process
+    forked afterwards makes its own (threads do not survive a fork).
+
+    Args:
+        num_threads: the pool's size, if this instance creates it.
+    """
+
+    _threadpool: ClassVar[concurrent.futures.ThreadPoolExecutor | None] = None
+    _threadpool_pid: ClassVar[int | None] = None
+
+    def initialize(self, num_threads: int = 10) -> None:  # type: ignore[override]
+        """Share (or create) the pool; closing this resolver leaves the pool running."""
+        super().initialize(executor=ThreadedResolver._shared_pool(num_threads), close_executor=False)
+
+    @classmethod
+    def _shared_pool(cls, num_threads: int) -> concurrent.futures.ThreadPoolExecutor:
+        pid = os.getpid()
+        if ThreadedResolver._threadpool is None or ThreadedResolver._threadpool_pid != pid:
+            ThreadedResolver._threadpool = concurrent.futures.ThreadPoolExecutor(num_threads)
+            ThreadedResolver._threadpool_pid = pid
+        return ThreadedResolver._threadpool
+
+
+OverrideKey = str | tuple[str, int] | tuple[str, int, socket.AddressFamily]
+
+
+class OverrideResolver(Resolver):
+    """Another resolver with some answers replaced, for tests and local set-ups (Tornado's).
+
+    Args:
+        resolver: the resolver asked for everything not overridden.
+        mapping: keys are a host (``"example.com"``), a host and port
+            (``("example.com", 443)``), or a host, port and family; values
+            are a host for the first kind and a ``(host, port)`` pair for
+            the others. The most specific key that matches wins.
+    """
+
+    def initialize(self, resolver: Resolver, mapping: Mapping[OverrideKey, Any]) -> None:
+        """Keep the wrapped resolver and the overrides."""
+        self.resolver = resolver
+        self.mapping = mapping
+
+    def close(self) -> None:
+        """Close the wrapped resolver too."""
+        self.resolver.close()
+
+    async def resolve(self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> Addresses:
+        """See :meth:`Resolver.resolve`."""
+        if (host, port, family) in self.mapping:
+            host, port = self.mapping[(host, port, family)]
+        elif (host, port) in self.mapping:
+            host, port = self.mapping[(host, port)]
+        elif host in self.mapping:
+            host = self.mapping[host]
+        return await self.resolver.resolve(host, port, family)
+
+
+# -- TLS options -------------------------------------------------------------
+
+
+def ssl_options_to_context(
+    ssl_options: ssl.SSLContext | dict[str, Any], server_side: bool | None = None
+) -> ssl.SSLContext:
+    """An ``SSLContext`` for Tornado's ``ssl_options`` dict (a context is returned as is).
+
+    Mirrors ``netutil.ssl_options_to_context``; keys: ``certfile``,
+    ``keyfile``, ``ca_certs``, ``cert_reqs``, ``ciphers``, ``ssl_version``.
+    Difference: without ``server_side`` (Tornado then warns and makes a
+    context for either side, with the deprecated ``PROTOCOL_TLS``), a dict
+    with a ``certfile`` makes a server context and any other a client one.
+
+    Raises:
+        ValueError: a key outside that list.
+    """
+    if server_side is None:
+        server_side = isinstance(ssl_options, dict) and "certfile" in ssl_options
+    return _context_for(ssl_options, server_side=server_side)
+
+
+def ssl_wrap_socket(
+    socket: socket.socket,
+    ssl_options: ssl.SSLContext | dict[str, Any],
+    server_hostname: str | None = None,
+    server_side: bool | None = None,
+    **kwargs: Any,
+) -> ssl.SSLSocket:
+    """Wrap ``socket`` in TLS with ``ssl_options`` (a context or a dict); mirrors ``netutil.ssl_wrap_socket``.
+
+    ``kwargs`` go to ``SSLContext.wrap_socket``. ``server_side`` left out is
+    taken from the context (a server context wraps the server side).
+    """
+    context = ssl_options_to_context(ssl_options, server_side=server_side)
+    if server_side is None:
+        server_side = context.protocol == ssl.PROTOCOL_TLS_SERVER
+    return context.wrap_socket(socket, server_hostname=server_hostname, server_side=server_side, **kwargs)
