@@ -5,9 +5,11 @@ the addresses into the family of the first one (primary) and the other
 (secondary). Primary addresses are tried one after another; if none has
 connected after ``_SECONDARY_DELAY`` seconds (or the primary ones run out), the
 secondary family starts in parallel. The first connection wins and every other
-attempt is closed. Tornado does the same with the same 0.3 s delay; what this
-one leaves out is Tornado's pluggable ``Resolver``: names are resolved with the
-event loop's ``getaddrinfo``. No HTTP here.
+attempt is closed. Tornado does the same with the same 0.3 s delay. Names are
+resolved by the ``resolver`` given (any object with Tornado's
+``resolve(host, port, family)``, such as ``netutil.OverrideResolver``), else by
+the event loop's ``getaddrinfo``, which is what Tornado's default
+``netutil.DefaultLoopResolver`` does. No HTTP here.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import asyncio
 import datetime
 import socket
 import ssl
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, Protocol
 
 from framework.ioloop import IOLoop
 from framework.iostream import (
@@ -34,24 +37,32 @@ _SECONDARY_DELAY = 0.3
 Address = tuple[socket.AddressFamily, Any]
 
 
+class Resolves(Protocol):
+    """What ``TCPClient`` needs of a resolver: ``netutil.Resolver``'s one verb."""
+
+    def resolve(self, host: str, port: int, family: socket.AddressFamily = ...) -> Awaitable[list[tuple[int, Any]]]:
+        """``(family, address)`` pairs for ``host:port``."""
+        ...
+
+
 class TCPClient:
     """A factory of client connections (Tornado's ``TCPClient``).
 
     Args:
-        resolver: Tornado's pluggable resolver. Only None is accepted: the
-            loop's ``getaddrinfo`` resolves (a resolver would otherwise be
-            silently ignored).
-
-    Raises:
-        ValueError: a resolver was given.
+        resolver: resolves host names (``netutil.Resolver`` or anything
+            with its ``resolve``); it stays the caller's, :meth:`close`
+            leaves it open. None: the event loop's ``getaddrinfo``, as
+            Tornado's default resolver. Difference: Tornado builds
+            ``netutil.Resolver()`` here, so ``Resolver.configure`` changes
+            what a resolver-less ``TCPClient`` uses; here pass
+            ``resolver=Resolver()`` for that.
     """
 
-    def __init__(self, resolver: object | None = None) -> None:
-        if resolver is not None:
-            raise ValueError("TCPClient resolves with the event loop's getaddrinfo; custom resolvers are not supported")
+    def __init__(self, resolver: Resolves | None = None) -> None:
+        self.resolver = resolver
 
     def close(self) -> None:
-        """Nothing to release (Tornado closes its own resolver here)."""
+        """Nothing to release: a given resolver is the caller's to close (as in Tornado)."""
 
     async def connect(
         self,
@@ -87,11 +98,23 @@ class TCPClient:
         context = None if ssl_options is None else ssl_options_to_context(ssl_options, server_side=False)
         attempt = _Connector(host, context, max_buffer_size, source_ip, source_port)
         if timeout is None:
-            return await attempt.run(host, port, af)
+            return await self._connect(attempt, host, port, af)
         try:
-            return await asyncio.wait_for(attempt.run(host, port, af), timeout)
+            return await asyncio.wait_for(self._connect(attempt, host, port, af), timeout)
         except TimeoutError:
             raise TimeoutError("Timeout") from None
+
+
+    async def _connect(self, attempt: _Connector, host: str, port: int, af: socket.AddressFamily) -> IOStream:
+        return await attempt.run(await self._resolve(host, port, af))
+
+    async def _resolve(self, host: str, port: int, af: socket.AddressFamily) -> list[Address]:
+        if self.resolver is not None:
+            pairs = await self.resolver.resolve(host, port, af)
+            return [(socket.AddressFamily(family), address) for family, address in pairs]
+        loop = IOLoop.current().asyncio_loop
+        infos = await loop.getaddrinfo(host, port, family=af, type=socket.SOCK_STREAM)
+        return [(info[0], info[4]) for info in infos]
 
 
 class _Connector:
@@ -113,10 +136,9 @@ class _Connector:
         self.streams: list[IOStream] = []
         self.last_error: BaseException | None = None
 
-    async def run(self, host: str, port: int, af: socket.AddressFamily) -> IOStream:
-        loop = IOLoop.current().asyncio_loop
-        infos = await loop.getaddrinfo(host, port, family=af, type=socket.SOCK_STREAM)
-        addresses: list[Address] = [(info[0], info[4]) for info in infos]
+    async def run(self, addresses: list[Address]) -> IOStream:
+        if not addresses:
+            raise StreamClosedError(real_error=OSError("no addresses to connect to"))
         primary = [a for a in addresses if a[0] == addresses[0][0]]
         secondary = [a for a in addresses if a[0] != addresses[0][0]]
         try:

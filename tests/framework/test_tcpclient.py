@@ -130,6 +130,33 @@ def test_tls_connect_checks_the_certificate(certificate: tuple[Path, Path]) -> N
     run(test)
 
 
-def test_a_custom_resolver_fails_loudly() -> None:
-    with pytest.raises(ValueError, match="resolver"):
-        TCPClient(resolver=object())
+def test_a_resolver_decides_where_a_name_connects() -> None:
+    """Tornado's ``TCPClient(resolver=...)``: an ``OverrideResolver`` sends a made-up name to the listener."""
+
+    async def test() -> None:
+        from framework.netutil import OverrideResolver, Resolver
+
+        server = listener()
+        port = server.getsockname()[1]
+        resolver = OverrideResolver(resolver=Resolver(), mapping={("service.invalid", 80): ("127.0.0.1", port)})
+        client = TCPClient(resolver=resolver)
+        stream = await client.connect("service.invalid", 80)
+        assert stream.socket.getpeername() == ("127.0.0.1", port)
+        stream.close()
+        client.close()  # the resolver stays the caller's
+        assert await resolver.resolve("127.0.0.1", 1) == [(socket.AF_INET, ("127.0.0.1", 1))]
+        server.close()
+
+    run(test)
+
+
+def test_a_resolver_that_finds_nothing_is_a_closed_stream() -> None:
+    class Nothing:
+        async def resolve(self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> list[tuple[int, object]]:
+            return []
+
+    async def test() -> None:
+        with pytest.raises(StreamClosedError):
+            await TCPClient(resolver=Nothing()).connect("anything.invalid", 1)
+
+    run(test)
