@@ -13,35 +13,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
-import functools
 import hashlib
 import os
 import pathlib
 import re
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import requests
 
 from framework.web import Application, RequestHandler, StaticFileHandler
+from tests.framework.harness import async_test, serving
 
-TEST_TIMEOUT = 30.0  # seconds; pytest-timeout (60 s) is the outer bound
 READ_TIMEOUT = 10.0
 TEN_YEARS = 86400 * 365 * 10
 
 
 # -- harness -------------------------------------------------------------------
-
-
-def async_test(fn: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
-    """Run an async test in a fresh event loop, bounded in time."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> None:
-        asyncio.run(asyncio.wait_for(fn(*args, **kwargs), TEST_TIMEOUT))
-
-    return wrapper
 
 
 @pytest.fixture(autouse=True)
@@ -70,18 +59,6 @@ def static(tmp_path: pathlib.Path) -> pathlib.Path:
     (private / "secret.txt").write_text("secret")
     (tmp_path / "outside.txt").write_text("outside")
     return root
-
-
-@contextlib.asynccontextmanager
-async def serving(app: Application) -> AsyncIterator[int]:
-    """Run ``app`` on an ephemeral port; stop it and close its connections afterwards."""
-    server = app.listen(0, "127.0.0.1")
-    await asyncio.sleep(0.01)  # let the create_server task run
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.stop()
-        await server.close_all_connections()
 
 
 def _fetch(port: int, method: str, path: str, headers: dict[str, str] | None) -> requests.Response:
@@ -118,7 +95,7 @@ def static_app(root: pathlib.Path, **settings: Any) -> Application:
 
 @async_test
 async def test_get_serves_the_file_with_caching_headers(static: pathlib.Path) -> None:
-    async with serving(static_app(static)) as port:
+    async with serving(static_app(static)) as (_, port):
         response = await fetch(port, "/static/a.css")
     assert response.status_code == 200
     assert response.content == (static / "a.css").read_bytes()
@@ -142,7 +119,7 @@ async def test_head_sends_the_same_headers_without_a_body(static: pathlib.Path) 
             url = f"http://127.0.0.1:{port}/static/digits.txt"
             return session.head(url, timeout=READ_TIMEOUT), session.get(url, timeout=READ_TIMEOUT)
 
-    async with serving(static_app(static)) as port:
+    async with serving(static_app(static)) as (_, port):
         head, get = await asyncio.to_thread(head_then_get, port)
     assert head.status_code == 200
     assert head.content == b""
@@ -162,14 +139,14 @@ async def test_head_sends_the_same_headers_without_a_body(static: pathlib.Path) 
 )
 @async_test
 async def test_content_type_comes_from_the_file_name(static: pathlib.Path, name: str, expected: set[str]) -> None:
-    async with serving(static_app(static)) as port:
+    async with serving(static_app(static)) as (_, port):
         response = await fetch(port, f"/static/{name}")
     assert response.headers["Content-Type"] in expected
 
 
 @async_test
 async def test_robots_txt_is_served_from_the_static_path(static: pathlib.Path) -> None:
-    async with serving(static_app(static)) as port:
+    async with serving(static_app(static)) as (_, port):
         response = await fetch(port, "/robots.txt")
     assert response.status_code == 200
     assert response.text == "User-agent: *\n"
@@ -177,7 +154,7 @@ async def test_robots_txt_is_served_from_the_static_path(static: pathlib.Path) -
 
 @async_test
 async def test_missing_file_is_404_and_post_is_405(static: pathlib.Path) -> None:
-    async with serving(static_app(static)) as port:
+    async with serving(static_app(static)) as (_, port):
         missing = await fetch(port, "/static/nope.css")
         posted = await fetch(port, "/static/a.css", method="POST")
     assert missing.status_code == 404
@@ -195,7 +172,7 @@ class StaticUrlHandler(RequestHandler):
 @async_test
 async def test_static_url_carries_a_content_hash_and_versioned_urls_cache_long(static: pathlib.Path) -> None:
     app = Application([(r"/url", StaticUrlHandler)], static_path=str(static))
-    async with serving(app) as port:
+    async with serving(app) as (_, port):
         url = (await fetch(port, "/url")).text
         response = await fetch(port, url)
     version = StaticFileHandler.get_content_version(str(static / "a.css"))
@@ -258,7 +235,7 @@ def test_debug_turns_off_the_version_cache(static: pathlib.Path) -> None:
 
 @async_test
 async def test_if_none_match_gives_304(static: pathlib.Path) -> None:
-    async with serving(static_app(static)) as port:
+    async with serving(static_app(static)) as (_, port):
         etag = (await fetch(port, "/static/a.css")).headers["Etag"]
         same = await fetch(port, "/static/a.css", headers={"If-None-Match": etag})
         weak = await fetch(port, "/static/a.css", headers={"If-None-Match": f'"other", W/{etag}'})
@@ -273,7 +250,7 @@ async def test_if_none_match_gives_304(static: pathlib.Path) -> None:
 
 @async_test
 async def test_if_modified_since_gives_304_unless_the_file_is_newer(static: pathlib.Path) -> None:
-    async with serving(static_app(static)) as port:
+    async with serving(static_app(static)) as (_, port):
         modified = (await fetch(port, "/static/a.css")).headers["Last-Modified"]
         same = await fetch(port, "/static/a.css", headers={"If-Modified-Since": modified})
         mtime = (static / "a.css").stat().st_mtime
@@ -303,7 +280,7 @@ async def test_if_modified_since_gives_304_unless_the_file_is_newer(static: path
 )
 @async_test
 async def test_single_range_gives_206(static: pathlib.Path, range_header: str, body: bytes, content_range: str) -> None:
-    async with serving(static_app(static)) as port:
+    async with serving(static_app(static)) as (_, port):
         response = await fetch(port, "/static/digits.txt", headers={"Range": range_header})
     assert response.status_code == 206
     assert response.content == body
@@ -314,7 +291,7 @@ async def test_single_range_gives_206(static: pathlib.Path, range_header: str, b
 @pytest.mark.parametrize("range_header", ["bytes=10-", "bytes=99-200", "bytes=-0", "bytes=9999999999999999999-"])
 @async_test
 async def test_unsatisfiable_range_gives_416(static: pathlib.Path, range_header: str) -> None:
-    async with serving(static_app(static)) as port:
+    async with serving(static_app(static)) as (_, port):
         response = await fetch(port, "/static/digits.txt", headers={"Range": range_header})
     assert response.status_code == 416
     assert response.headers["Content-Range"] == "bytes */10"
@@ -336,7 +313,7 @@ async def test_unsatisfiable_range_gives_416(static: pathlib.Path, range_header:
 )
 @async_test
 async def test_multiple_malformed_or_whole_ranges_serve_the_whole_file(static: pathlib.Path, range_header: str) -> None:
-    async with serving(static_app(static)) as port:
+    async with serving(static_app(static)) as (_, port):
         response = await fetch(port, "/static/digits.txt", headers={"Range": range_header})
     assert response.status_code == 200
     assert response.content == b"0123456789"
@@ -345,7 +322,7 @@ async def test_multiple_malformed_or_whole_ranges_serve_the_whole_file(static: p
 
 @async_test
 async def test_range_on_an_empty_file_serves_200(static: pathlib.Path) -> None:
-    async with serving(static_app(static)) as port:
+    async with serving(static_app(static)) as (_, port):
         response = await fetch(port, "/static/empty.txt", headers={"Range": "bytes=0-"})
     assert response.status_code == 200
     assert response.content == b""
@@ -354,7 +331,7 @@ async def test_range_on_an_empty_file_serves_200(static: pathlib.Path) -> None:
 
 @async_test
 async def test_head_with_range_and_if_range(static: pathlib.Path) -> None:
-    async with serving(static_app(static)) as port:
+    async with serving(static_app(static)) as (_, port):
         head = await fetch(port, "/static/digits.txt", method="HEAD", headers={"Range": "bytes=2-5"})
         etag = head.headers["Etag"]
         current = await fetch(port, "/static/digits.txt", headers={"Range": "bytes=2-5", "If-Range": etag})
@@ -387,7 +364,7 @@ async def test_head_with_range_and_if_range(static: pathlib.Path) -> None:
 )
 @async_test
 async def test_paths_leaving_the_root_are_403(static: pathlib.Path, target: str) -> None:
-    async with serving(static_app(static)) as port:
+    async with serving(static_app(static)) as (_, port):
         assert await raw_status(port, target) == 403
 
 
@@ -396,7 +373,7 @@ async def test_symlinks_out_of_the_root_are_403_and_inside_are_served(static: pa
     os.symlink(static.parent / "outside.txt", static / "link-out.txt")
     os.symlink(static.parent / "static-private", static / "private-dir")
     os.symlink(static / "digits.txt", static / "link-in.txt")
-    async with serving(static_app(static)) as port:
+    async with serving(static_app(static)) as (_, port):
         out = await fetch(port, "/static/link-out.txt")
         through_dir = await fetch(port, "/static/private-dir/secret.txt")
         inside = await fetch(port, "/static/link-in.txt")
@@ -407,7 +384,7 @@ async def test_symlinks_out_of_the_root_are_403_and_inside_are_served(static: pa
 
 @async_test
 async def test_nul_in_the_path_is_400(static: pathlib.Path) -> None:
-    async with serving(static_app(static)) as port:
+    async with serving(static_app(static)) as (_, port):
         assert await raw_status(port, "/static/a.css%00.txt") == 400
 
 
@@ -416,7 +393,7 @@ async def test_nul_in_the_path_is_400(static: pathlib.Path) -> None:
 
 @async_test
 async def test_directories_are_403_without_default_filename(static: pathlib.Path) -> None:
-    async with serving(static_app(static)) as port:
+    async with serving(static_app(static)) as (_, port):
         sub = await fetch(port, "/static/sub")
         sub_slash = await fetch(port, "/static/sub/")
         root = await fetch(port, "/static/")
@@ -426,7 +403,7 @@ async def test_directories_are_403_without_default_filename(static: pathlib.Path
 @async_test
 async def test_default_filename_redirects_to_the_slash_form_and_serves_the_index(static: pathlib.Path) -> None:
     app = static_app(static, static_handler_args={"default_filename": "index.html"})
-    async with serving(app) as port:
+    async with serving(app) as (_, port):
         redirect = await fetch(port, "/static/sub")
         index = await fetch(port, "/static/sub/")
         root = await fetch(port, "/static/")
@@ -447,7 +424,7 @@ async def test_default_filename_redirects_to_the_slash_form_and_serves_the_index
 async def test_a_large_file_arrives_intact(static: pathlib.Path) -> None:
     data = os.urandom(5 * 1024 * 1024 + 123)
     (static / "big.bin").write_bytes(data)
-    async with serving(static_app(static)) as port:
+    async with serving(static_app(static)) as (_, port):
         response = await fetch(port, "/static/big.bin")
         tail = await fetch(port, "/static/big.bin", headers={"Range": "bytes=1000000-"})
     assert response.status_code == 200
@@ -501,7 +478,7 @@ async def test_a_slow_client_holds_the_server_back_and_a_gone_one_stops_it(stati
     CountingStaticHandler.chunks_read = 0
     CountingStaticHandler.done = asyncio.Event()
     app = static_app(static, static_handler_class=CountingStaticHandler)
-    async with serving(app) as port:
+    async with serving(app) as (_, port):
         reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1024)
         try:
             writer.write(b"GET /static/sparse.bin HTTP/1.1\r\nHost: test\r\n\r\n")
