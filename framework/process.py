@@ -14,19 +14,36 @@ handler for it). Unlike Tornado's, the parent forwards signals, so
 every child.
 
 No event loop may exist before the fork: each child makes its own.
+
+``Subprocess`` is Tornado's other half of this module: ``subprocess.Popen``
+whose pipes can be ``PipeIOStream``s and whose exit is a callback or a future.
+Where Tornado reaps children from a process-wide SIGCHLD handler, this one
+watches each child on its own: a pidfd on the event loop on Linux (readable
+when the child exits), else a thread waiting for that child alone. No signal
+handler is installed, so none is taken from other libraries.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import random
 import signal
+import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from types import FrameType
-from typing import Any
+from typing import IO, Any, ClassVar
 
-__all__ = ["cpu_count", "fork_processes", "task_id"]
+from framework.ioloop import IOLoop
+from framework.iostream import PipeIOStream
+
+__all__ = ["CalledProcessError", "Subprocess", "cpu_count", "fork_processes", "task_id"]
+
+CalledProcessError = subprocess.CalledProcessError
+"""What ``Subprocess.wait_for_exit`` raises for a non-zero exit (Tornado's alias too)."""
 
 gen_log = logging.getLogger("framework.general")
 
@@ -187,3 +204,135 @@ class _Supervisor:
                 os.kill(pid, signum)
             except ProcessLookupError:
                 pass
+
+
+class Subprocess:
+    """``subprocess.Popen`` with streams and an exit callback (Tornado's ``Subprocess``).
+
+    Takes ``Popen``'s arguments; ``stdin``, ``stdout`` and ``stderr`` may also
+    be ``Subprocess.STREAM``, which makes that attribute a ``PipeIOStream``
+    (the caller closes it when done). ``proc`` is the ``Popen``; ``pid``,
+    ``stdin``, ``stdout``, ``stderr`` are its, or the streams; ``returncode``
+    is set once the exit has been seen. Unix only, as Tornado's.
+
+    Raises:
+        OSError: the program could not be started (as ``Popen``).
+    """
+
+    STREAM: ClassVar[object] = object()
+    """Pass as ``stdin``, ``stdout`` or ``stderr`` for a ``PipeIOStream``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        children, ours = _stream_pipes(kwargs)
+        try:
+            self.proc = subprocess.Popen(*args, **kwargs)
+        except BaseException:
+            for fd in ours.values():
+                os.close(fd)
+            raise
+        finally:
+            for fd in children:
+                os.close(fd)  # the child has its copies
+        self.stdin: PipeIOStream | IO[Any] | None = PipeIOStream(ours["stdin"]) if "stdin" in ours else self.proc.stdin
+        self.stdout: PipeIOStream | IO[Any] | None = PipeIOStream(ours["stdout"]) if "stdout" in ours else self.proc.stdout
+        self.stderr: PipeIOStream | IO[Any] | None = PipeIOStream(ours["stderr"]) if "stderr" in ours else self.proc.stderr
+        self.pid = self.proc.pid
+        self.returncode: int | None = None
+        self._exit_callback: Callable[[int], object] | None = None
+        self._io_loop: IOLoop | None = None
+
+    def set_exit_callback(self, callback: Callable[[int], object]) -> None:
+        """Call ``callback(returncode)`` on the current ``IOLoop`` when the process exits.
+
+        Mirrors ``Subprocess.set_exit_callback``: a second call replaces the
+        callback. Differences: no SIGCHLD handler is involved (see the
+        module), and a process whose exit was already seen calls the new
+        callback at once (Tornado's would never be called).
+        """
+        self._exit_callback = callback
+        if self.returncode is not None:
+            IOLoop.current().add_callback(self._report_exit)
+        elif self._io_loop is None:
+            self._io_loop = IOLoop.current()
+            _watch_exit(self.proc, self._io_loop, self._report_exit)
+
+    def wait_for_exit(self, raise_error: bool = True) -> asyncio.Future[int]:
+        """A future for the exit status, the awaitable form of :meth:`set_exit_callback`.
+
+        Mirrors ``Subprocess.wait_for_exit`` (and replaces any exit callback,
+        as Tornado's does).
+
+        Args:
+            raise_error: a non-zero status fails the future with
+                ``CalledProcessError`` (its ``cmd`` is the command; Tornado
+                puts ``"unknown"`` there); False returns the status.
+        """
+        future: asyncio.Future[int] = IOLoop.current().asyncio_loop.create_future()
+
+        def exited(code: int) -> None:
+            if future.done():
+                return
+            if raise_error and code != 0:
+                future.set_exception(CalledProcessError(code, self.proc.args))
+            else:
+                future.set_result(code)
+
+        self.set_exit_callback(exited)
+        return future
+
+    @classmethod
+    def initialize(cls) -> None:
+        """Nothing to install: Tornado sets its SIGCHLD handler up here; exits are watched per process.
+
+        Kept so that Tornado code calling it runs; exit callbacks work without it.
+        """
+
+    @classmethod
+    def uninitialize(cls) -> None:
+        """Nothing to remove: no SIGCHLD handler was installed (see :meth:`initialize`)."""
+
+    def _report_exit(self) -> None:
+        code = self.proc.wait()  # reaped already: returns at once
+        self.returncode = code
+        callback, self._exit_callback = self._exit_callback, None
+        if callback is not None:
+            callback(code)
+
+
+def _stream_pipes(kwargs: dict[str, Any]) -> tuple[list[int], dict[str, int]]:
+    """Replace ``Subprocess.STREAM`` in ``kwargs`` with pipe ends: (the child's ends, ours by name)."""
+    children: list[int] = []
+    ours: dict[str, int] = {}
+    for name in ("stdin", "stdout", "stderr"):
+        if kwargs.get(name) is Subprocess.STREAM:
+            read_end, write_end = os.pipe()
+            child, mine = (read_end, write_end) if name == "stdin" else (write_end, read_end)
+            kwargs[name] = child
+            children.append(child)
+            ours[name] = mine
+    return children, ours
+
+
+def _watch_exit(proc: subprocess.Popen[Any], io_loop: IOLoop, exited: Callable[[], None]) -> None:
+    """Reap ``proc`` when it exits, then call ``exited()`` on ``io_loop``."""
+    if proc.poll() is not None:
+        io_loop.add_callback(exited)
+        return
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # not Linux, or an old kernel: a thread waits instead
+        threading.Thread(target=_wait_in_thread, args=(proc, io_loop, exited), daemon=True).start()
+        return
+
+    def readable(fd: int, events: int) -> None:
+        io_loop.remove_handler(fd)
+        os.close(fd)
+        proc.wait()  # the child has exited: this reaps it at once
+        exited()
+
+    io_loop.add_handler(pidfd, readable, IOLoop.READ)
+
+
+def _wait_in_thread(proc: subprocess.Popen[Any], io_loop: IOLoop, exited: Callable[[], None]) -> None:
+    proc.wait()
+    io_loop.add_callback(exited)

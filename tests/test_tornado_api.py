@@ -502,10 +502,6 @@ KNOWN_MISSING: dict[str, set[str]] = {
         "HTTP1ServerConnection.close", "HTTP1ServerConnection.start_serving",
     },
     "ioloop": {"IOLoop.install", "IOLoop.clear_instance"},
-    "process": {
-        "Subprocess", "Subprocess.set_exit_callback", "Subprocess.wait_for_exit", "Subprocess.initialize",
-        "Subprocess.uninitialize", "Subprocess.STREAM",
-    },
     "auth": {
         "OAuthMixin", "OAuthMixin.authorize_redirect", "OAuthMixin.get_authenticated_user", "TwitterMixin",
         "TwitterMixin.authenticate_redirect", "TwitterMixin.twitter_request", "OpenIdMixin",

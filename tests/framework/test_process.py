@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -9,13 +10,17 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import requests
 
 from framework import process
+from framework.iostream import PipeIOStream
+
+T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -179,3 +184,86 @@ def test_children_without_a_handler_stop_with_the_signal_and_failures_count(tmp_
             pass
         proc.communicate(timeout=10)
     assert proc.returncode == code
+
+
+# -- Subprocess --------------------------------------------------------------
+
+STREAM = process.Subprocess.STREAM
+
+
+def run_async(test: Callable[[], Awaitable[T]]) -> T:
+    async def main() -> T:
+        return await asyncio.wait_for(test(), 20)
+
+    return asyncio.run(main())
+
+
+def python(code: str) -> list[str]:
+    return [sys.executable, "-c", code]
+
+
+def test_subprocess_streams_carry_stdin_stdout_and_stderr() -> None:
+    async def test() -> None:
+        code = "import sys; data = sys.stdin.read(); sys.stdout.write(data.upper()); sys.stderr.write(data[::-1])"
+        child = process.Subprocess(python(code), stdin=STREAM, stdout=STREAM, stderr=STREAM)
+        assert isinstance(child.stdin, PipeIOStream) and isinstance(child.stdout, PipeIOStream)
+        assert isinstance(child.stderr, PipeIOStream) and child.pid == child.proc.pid
+        await child.stdin.write(b"abc")
+        child.stdin.close()
+        out, err = await asyncio.gather(child.stdout.read_until_close(), child.stderr.read_until_close())
+        assert (out, err) == (b"ABC", b"cba")
+        assert await child.wait_for_exit() == 0
+        assert child.returncode == 0
+
+    run_async(test)
+
+
+def test_a_non_zero_exit_raises_called_process_error_unless_told_not_to() -> None:
+    async def test() -> None:
+        failing = process.Subprocess(python("raise SystemExit(3)"))
+        with pytest.raises(process.CalledProcessError) as info:
+            await failing.wait_for_exit()
+        assert info.value.returncode == 3 and info.value.cmd == failing.proc.args
+        assert issubclass(process.CalledProcessError, subprocess.CalledProcessError)
+        assert await process.Subprocess(python("raise SystemExit(4)")).wait_for_exit(raise_error=False) == 4
+
+    run_async(test)
+
+
+def test_the_exit_callback_gets_the_status_even_for_a_signal_and_after_the_exit() -> None:
+    async def test() -> None:
+        child = process.Subprocess(python("import time; time.sleep(60)"), stdout=subprocess.DEVNULL)
+        seen: asyncio.Queue[int] = asyncio.Queue()
+        child.set_exit_callback(seen.put_nowait)
+        child.proc.terminate()
+        assert await seen.get() == -signal.SIGTERM
+        child.set_exit_callback(seen.put_nowait)  # the exit is known: called at once
+        assert await seen.get() == -signal.SIGTERM
+
+    run_async(test)
+
+
+def test_exits_are_seen_without_pidfd_and_without_a_sigchld_handler(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = signal.getsignal(signal.SIGCHLD)
+    process.Subprocess.initialize()
+    monkeypatch.delattr(os, "pidfd_open", raising=False)  # as on macOS: a thread waits
+
+    async def test() -> int:
+        return await process.Subprocess(python("pass")).wait_for_exit()
+
+    assert run_async(test) == 0
+    process.Subprocess.uninitialize()
+    assert signal.getsignal(signal.SIGCHLD) == before
+
+
+def test_a_program_that_cannot_start_leaves_no_pipe_open() -> None:
+    def open_fds() -> set[str]:
+        return set(os.listdir("/proc/self/fd"))
+
+    async def test() -> None:
+        before = open_fds()
+        with pytest.raises(FileNotFoundError):
+            process.Subprocess(["/nonexistent/program"], stdin=STREAM, stdout=STREAM, stderr=STREAM)
+        assert open_fds() <= before
+
+    run_async(test)
