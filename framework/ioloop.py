@@ -248,8 +248,17 @@ class IOLoop(Configurable):
 
     @staticmethod
     def instance() -> IOLoop:
-        """Alias for :meth:`current`, kept because older Tornado code calls it."""
+        """Deprecated alias for :meth:`current`, as in Tornado 5+ (before 5.0 it was a process-wide singleton)."""
         return IOLoop.current()
+
+    def install(self) -> None:
+        """Deprecated alias for :meth:`make_current`, as in Tornado 5+; no ``DeprecationWarning`` is raised here."""
+        self.make_current()
+
+    @staticmethod
+    def clear_instance() -> None:
+        """Deprecated alias for :meth:`clear_current`, as in Tornado 5+; no ``DeprecationWarning`` is raised here."""
+        IOLoop.clear_current()
 
     def make_current(self) -> None:
         """Make this the thread's current loop, for both ``IOLoop`` and asyncio."""

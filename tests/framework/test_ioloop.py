@@ -76,6 +76,14 @@ def test_make_current_and_clear_current(io_loop: IOLoop) -> None:
     assert IOLoop.current(instance=False) is None
 
 
+def test_install_and_clear_instance_are_tornados_old_names_for_them(io_loop: IOLoop) -> None:
+    io_loop.install()
+    assert IOLoop.instance() is io_loop
+    assert asyncio.get_event_loop() is io_loop.asyncio_loop
+    IOLoop.clear_instance()
+    assert IOLoop.current(instance=False) is None
+
+
 def test_each_thread_has_its_own_current_loop(io_loop: IOLoop) -> None:
     io_loop.make_current()
     seen: list[IOLoop] = []
