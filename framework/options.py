@@ -453,6 +453,21 @@ class OptionParser:
         for callback in list(self._parse_callbacks):
             callback()
 
+    def mockable(self) -> _Mockable:
+        """A stand-in for this table that ``unittest.mock.patch.object`` can patch (Tornado's ``mockable``).
+
+        ``mock.patch.object`` cannot patch ``options`` itself (its attributes
+        are looked up by ``__getattr__``); through this wrapper it can::
+
+            with mock.patch.object(options.mockable(), "port", 9000):
+                assert options.port == 9000
+
+        Values set through it are checked like any other; the patch's end
+        restores the value before it. Difference: nested patches of the same
+        name through one wrapper unwind in order (Tornado refuses them).
+        """
+        return _Mockable(self)
+
     # -- help -------------------------------------------------------------
 
     def print_help(self, file: TextIO | None = None) -> None:
@@ -479,6 +494,27 @@ class OptionParser:
             self.print_help()
             sys.exit(0)
 
+
+
+class _Mockable:
+    """``OptionParser.mockable()``'s wrapper: setting an attribute sets the option, deleting it restores it."""
+
+    def __init__(self, parser: OptionParser) -> None:
+        object.__setattr__(self, "_parser", parser)
+        object.__setattr__(self, "_saved", {})
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._parser, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._saved.setdefault(name, []).append(getattr(self._parser, name))
+        setattr(self._parser, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        saved = self._saved.get(name)
+        if not saved:
+            raise AttributeError(name)
+        setattr(self._parser, name, saved.pop())
 
 
 def _help_lines(option: _Option) -> str:

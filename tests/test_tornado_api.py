@@ -501,7 +501,6 @@ KNOWN_MISSING: dict[str, set[str]] = {
         "HTTP1ConnectionParameters", "HTTP1ServerConnection", "HTTP1Connection.read_response",
         "HTTP1ServerConnection.close", "HTTP1ServerConnection.start_serving",
     },
-    "ioloop": {"IOLoop.install", "IOLoop.clear_instance"},
     "auth": {
         "OAuthMixin", "OAuthMixin.authorize_redirect", "OAuthMixin.get_authenticated_user", "TwitterMixin",
         "TwitterMixin.authenticate_redirect", "TwitterMixin.twitter_request", "OpenIdMixin",
@@ -511,7 +510,6 @@ KNOWN_MISSING: dict[str, set[str]] = {
     "platform.caresresolver": {"(module)"},
     "platform.twisted": {"(module)"},
     "autoreload": {"main"},
-    "options": {"OptionParser.mockable"},
     "util": {"GzipDecompressor", "errno_from_exception", "re_unescape", "timedelta_to_seconds", "ArgReplacer"},
 }  # fmt: skip
 

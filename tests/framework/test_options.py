@@ -71,6 +71,30 @@ def test_unknown_attribute_is_attribute_error(parser: OptionParser) -> None:
         parser.missing = 1
 
 
+def test_mockable_lets_mock_patch_an_option_and_restores_it(parser: OptionParser) -> None:
+    parser.define("port", default=8000)
+    with mock.patch.object(parser.mockable(), "port", 9000):
+        assert parser.port == 9000
+    assert parser.port == 8000
+    wrapper = parser.mockable()
+    with mock.patch.object(wrapper, "port", 1):
+        with mock.patch.object(wrapper, "port", 2):
+            assert parser.port == 2
+        assert parser.port == 1
+    assert parser.port == 8000
+
+
+def test_mockable_checks_the_type_and_unknown_names(parser: OptionParser) -> None:
+    parser.define("port", default=8000)
+    with pytest.raises(Error):
+        with mock.patch.object(parser.mockable(), "port", "not a number"):
+            pass
+    assert parser.port == 8000
+    with pytest.raises(AttributeError):
+        with mock.patch.object(parser.mockable(), "nothing", 1):
+            pass
+
+
 def test_redefinition_names_both_files(parser: OptionParser) -> None:
     parser.define("port", default=1)
     with pytest.raises(Error) as info:
