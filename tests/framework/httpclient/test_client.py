@@ -1,280 +1,48 @@
-"""Tests for framework/httpclient.py against raw asyncio servers written here.
+"""Tests for framework/httpclient/client.py: ``AsyncHTTPClient`` and ``HTTPClient``.
 
-Each test declares the server behaviour it needs beside it: a handler that
-reads requests off the stream and writes bytes back, so that misbehaving
-servers (truncating, resetting, stalling, sending bad chunks) are as easy to
-write as good ones. Every client, server and loop is closed before the test
-ends (warnings are errors here), and no test asserts a duration.
+Redirects, the pool of keep-alive connections, ``max_clients`` and its FIFO
+queue, retries of stale connections, timeouts, the callback form, HTTPS, the
+blocking client, ``configure``, and the framework's own server at the other
+end. The raw servers each test needs are declared beside it
+(``servers.py``); every client, server and loop is closed before the test ends
+(warnings are errors here), and no test asserts a duration.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import gzip
 import http.server
 import json
-import socket
 import ssl
-import struct
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from framework import http1, iostream
-from framework.ioloop import IOLoop
 from framework.httpclient import (
     AsyncHTTPClient,
     HTTPClient,
     HTTPClientError,
-    HTTPError,
     HTTPRequest,
     HTTPResponse,
-    HTTPStreamClosedError,
     HTTPTimeoutError,
     StreamClosedError,
 )
-
-# -- a tiny raw HTTP server ----------------------------------------------------
-
-
-@dataclass
-class Request:
-    method: str
-    target: str
-    headers: dict[str, str]
-    body: bytes
-
-
-async def read_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Request | None:
-    """Read one request (Content-Length or chunked body); None at a clean EOF."""
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError:
-        return None
-    lines = head.decode("latin-1").split("\r\n")
-    method, target, _ = lines[0].split(" ")
-    headers = {}
-    for line in lines[1:]:
-        if line:
-            name, _, value = line.partition(":")
-            headers[name.lower()] = value.strip()
-    if headers.get("expect") == "100-continue":
-        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-    body = b""
-    if "content-length" in headers:
-        body = await reader.readexactly(int(headers["content-length"]))
-    elif headers.get("transfer-encoding") == "chunked":
-        while size := int((await reader.readuntil(b"\r\n")).strip(), 16):
-            body += (await reader.readexactly(size + 2))[:-2]
-        await reader.readuntil(b"\r\n")
-    return Request(method, target, headers, body)
-
-
-def response(status: int = 200, body: bytes = b"", *headers: str, reason: str = "X") -> bytes:
-    """A Content-Length framed response."""
-    lines = [f"HTTP/1.1 {status} {reason}", f"Content-Length: {len(body)}", *headers]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-
-def echo(request: Request) -> bytes:
-    """Answer with the request as JSON, so tests can look at what was sent."""
-    data = {
-        "method": request.method,
-        "target": request.target,
-        "headers": request.headers,
-        "body": request.body.decode("latin-1"),
-    }
-    return response(200, json.dumps(data).encode(), "Content-Type: application/json")
-
-
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-def keep_alive(respond: Callable[[Request], bytes | Awaitable[bytes]]) -> Handler:
-    """A handler answering every request on a connection until the client closes it."""
-
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while (request := await read_request(reader, writer)) is not None:
-            answer = respond(request)
-            writer.write(answer if isinstance(answer, bytes) else await answer)
-            await writer.drain()
-
-    return handler
-
-
-@dataclass
-class Server:
-    """An asyncio server on 127.0.0.1 that counts connections and requests."""
-
-    handler: Handler
-    ssl_context: ssl.SSLContext | None = None
-    connections: int = 0
-    port: int = 0
-    closed: asyncio.Event = field(default_factory=asyncio.Event)
-    _server: asyncio.Server | None = None
-    _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    def url(self, path: str = "/") -> str:
-        scheme = "https" if self.ssl_context else "http"
-        return f"{scheme}://127.0.0.1:{self.port}{path}"
-
-    async def __aenter__(self) -> Server:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.ssl_context)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._server is not None
-        self._server.close()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        self.connections += 1
-        try:
-            await self.handler(reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
-            pass
-        except asyncio.CancelledError:
-            pass  # stopped by __aexit__; ending normally keeps 3.11's streams quiet
-        finally:
-            self.closed.set()
-            writer.close()
-
-
-def run(main: Coroutine[Any, Any, None]) -> None:
-    asyncio.run(main)
-
-
-@contextlib.asynccontextmanager
-async def client(**kwargs: Any) -> AsyncIterator[AsyncHTTPClient]:
-    http = AsyncHTTPClient(force_instance=True, **kwargs)
-    try:
-        yield http
-    finally:
-        http.close()
-
-
-def body_json(resp: HTTPResponse) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(resp.body)
-    return data
-
-
-# -- round trips and framing -------------------------------------------------
-
-
-def test_get_round_trip_sends_default_headers() -> None:
-    async def main() -> None:
-        async with Server(keep_alive(echo)) as server, client() as http:
-            resp = await http.fetch(server.url("/path?q=1"))
-        assert resp.code == 200 and resp.reason == "X" and resp.error is None
-        sent = body_json(resp)
-        assert sent["method"] == "GET" and sent["target"] == "/path?q=1"
-        headers = sent["headers"]
-        assert headers["host"] == f"127.0.0.1:{server.port}"
-        assert headers["accept-encoding"] == "gzip"
-        assert "user-agent" in headers and "content-length" not in headers
-        assert resp.headers["Content-Type"] == "application/json"
-        assert resp.effective_url == server.url("/path?q=1")
-        assert resp.request_time is not None and resp.start_time is not None
-
-    run(main())
-
-
-def test_post_round_trip_with_str_body_auth_and_defaults() -> None:
-    async def main() -> None:
-        async with Server(keep_alive(echo)) as server, client(defaults={"user_agent": "ua/1"}) as http:
-            resp = await http.fetch(
-                server.url("/form"), method="POST", body="név=1", auth_username="u", auth_password="p"
-            )
-        sent = body_json(resp)
-        assert sent["method"] == "POST"
-        assert sent["body"] == "név=1".encode().decode("latin-1")
-        assert sent["headers"]["content-length"] == str(len("név=1".encode()))
-        assert sent["headers"]["content-type"] == "application/x-www-form-urlencoded"
-        assert sent["headers"]["authorization"] == "Basic dTpw"
-        assert sent["headers"]["user-agent"] == "ua/1"
-
-    run(main())
-
-
-def test_chunked_response_is_dechunked() -> None:
-    async def respond(request: Request) -> bytes:
-        return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
-
-    async def main() -> None:
-        async with Server(keep_alive(respond)) as server, client() as http:
-            assert (await http.fetch(server.url())).body == b"hello world"
-            assert (await http.fetch(server.url())).body == b"hello world"
-        assert server.connections == 1  # a chunked body ends cleanly: kept alive
-
-    run(main())
-
-
-def test_content_length_response_and_head() -> None:
-    async def main() -> None:
-        respond = lambda r: response(200, b"" if r.method == "HEAD" else b"0123456789")  # noqa: E731
-        async with Server(keep_alive(respond)) as server, client() as http:
-            assert (await http.fetch(server.url())).body == b"0123456789"
-            head = await http.fetch(server.url(), method="HEAD")
-            assert head.body == b"" and head.code == 200
-
-    run(main())
-
-
-def test_until_close_response_from_http10_server() -> None:
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader, writer)
-        writer.write(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nall of it")
-        await writer.drain()
-        writer.close()
-
-    async def main() -> None:
-        async with Server(handler) as server, client() as http:
-            assert (await http.fetch(server.url())).body == b"all of it"
-            assert (await http.fetch(server.url())).body == b"all of it"
-        assert server.connections == 2  # no reuse of a connection that framed by closing
-
-    run(main())
-
-
-def test_gzip_response_is_decompressed_unless_disabled() -> None:
-    payload = b"compressible " * 1000
-    respond = lambda r: response(200, gzip.compress(payload), "Content-Encoding: gzip")  # noqa: E731
-
-    async def main() -> None:
-        async with Server(keep_alive(respond)) as server, client() as http:
-            resp = await http.fetch(server.url())
-            assert resp.body == payload
-            assert "Content-Encoding" not in resp.headers
-            assert resp.headers["X-Consumed-Content-Encoding"] == "gzip"
-            raw = await http.fetch(server.url(), decompress_response=False)
-            assert gzip.decompress(raw.body) == payload
-
-    run(main())
-
-
-def test_corrupt_gzip_body_is_a_clear_error() -> None:
-    respond = lambda r: response(200, b"not gzip at all", "Content-Encoding: gzip")  # noqa: E731
-
-    async def main() -> None:
-        async with Server(keep_alive(respond)) as server, client() as http:
-            with pytest.raises(HTTPClientError, match="gzip") as info:
-                await http.fetch(server.url())
-        assert info.value.code == 599
-
-    run(main())
-
+from framework.ioloop import IOLoop
+from tests.framework.harness import free_port, run
+from tests.framework.httpclient.servers import (
+    Request,
+    Server,
+    body_json,
+    client,
+    echo,
+    keep_alive,
+    read_request,
+    response,
+)
 
 # -- redirects -----------------------------------------------------------------
 
@@ -303,7 +71,7 @@ def test_redirect_after_post(code: int, method: str) -> None:
         assert sent["body"] == ("data" if method == "POST" else "")
         assert ("content-length" in sent["headers"]) == (method == "POST")
 
-    run(main())
+    run(main)
 
 
 def test_redirect_bodies_are_not_streamed() -> None:
@@ -314,7 +82,7 @@ def test_redirect_bodies_are_not_streamed() -> None:
         assert resp.code == 200 and b"moved" not in b"".join(chunks)
         assert json.loads(b"".join(chunks))["target"] == "/echo"
 
-    run(main())
+    run(main)
 
 
 def test_too_many_redirects_is_an_error_carrying_the_last_response() -> None:
@@ -327,7 +95,7 @@ def test_too_many_redirects_is_an_error_carrying_the_last_response() -> None:
             plain = await http.fetch(server.url("/loop"), follow_redirects=False, raise_error=False)
             assert plain.code == 302 and plain.headers["Location"] == "/loop"
 
-    run(main())
+    run(main)
 
 
 # -- pooling and concurrency ---------------------------------------------------
@@ -341,7 +109,7 @@ def test_keep_alive_reuses_one_connection_for_sequential_requests() -> None:
             await http.fetch(server.url(), method="POST", body=b"x")
         assert server.connections == 1
 
-    run(main())
+    run(main)
 
 
 def test_connection_close_response_is_not_reused() -> None:
@@ -353,7 +121,7 @@ def test_connection_close_response_is_not_reused() -> None:
             await http.fetch(server.url())
         assert server.connections == 2
 
-    run(main())
+    run(main)
 
 
 def test_connection_close_request_is_not_reused() -> None:
@@ -363,7 +131,7 @@ def test_connection_close_request_is_not_reused() -> None:
             await http.fetch(server.url())
         assert server.connections == 2
 
-    run(main())
+    run(main)
 
 
 def test_max_clients_bounds_requests_in_flight() -> None:
@@ -397,7 +165,7 @@ def test_max_clients_bounds_requests_in_flight() -> None:
         assert peak == 2 and served == 5
         assert server.connections <= 2
 
-    run(main())
+    run(main)
 
 
 def test_queued_requests_are_served_in_fifo_order() -> None:
@@ -413,7 +181,7 @@ def test_queued_requests_are_served_in_fifo_order() -> None:
         assert order == [f"/{i}" for i in range(6)]
         assert server.connections == 1
 
-    run(main())
+    run(main)
 
 
 def test_stale_pooled_connection_is_retried_for_idempotent_methods_only() -> None:
@@ -433,7 +201,7 @@ def test_stale_pooled_connection_is_retried_for_idempotent_methods_only() -> Non
             with pytest.raises(StreamClosedError):
                 await http.fetch(server.url(), method="POST", body=b"not idempotent")
 
-    run(main())
+    run(main)
 
 
 def test_idle_connection_is_closed_after_idle_timeout_and_on_close() -> None:
@@ -447,7 +215,7 @@ def test_idle_connection_is_closed_after_idle_timeout_and_on_close() -> None:
                 await http.fetch(server.url())
             await asyncio.wait_for(server.closed.wait(), 10)  # close() closed it
 
-    run(main())
+    run(main)
 
 
 def test_async_client_is_one_instance_per_loop_unless_forced() -> None:
@@ -467,14 +235,14 @@ def test_async_client_is_one_instance_per_loop_unless_forced() -> None:
         with pytest.raises(RuntimeError, match="closed"):
             fresh.fetch("http://127.0.0.1:1/")
 
-    run(main())
+    run(main)
 
     async def other_loop() -> None:
         other = AsyncHTTPClient()
         assert other is not seen[0]
         other.close()
 
-    run(other_loop())
+    run(other_loop)
 
 
 def test_unknown_default_is_refused() -> None:
@@ -482,27 +250,10 @@ def test_unknown_default_is_refused() -> None:
         with pytest.raises(ValueError, match="defaults cannot set"):
             AsyncHTTPClient(force_instance=True, defaults={"request_timout": 1})
 
-    run(main())
+    run(main)
 
 
-# -- errors --------------------------------------------------------------------
-
-
-def test_raise_error_true_and_false() -> None:
-    respond = lambda r: response(404, b"missing", reason="Not Found")  # noqa: E731
-
-    async def main() -> None:
-        async with Server(keep_alive(respond)) as server, client() as http:
-            with pytest.raises(HTTPError) as info:
-                await http.fetch(server.url())
-            assert info.value.code == 404 and str(info.value) == "HTTP 404: Not Found"
-            assert info.value.response is not None and info.value.response.body == b"missing"
-            resp = await http.fetch(server.url(), raise_error=False)
-            assert resp.code == 404 and isinstance(resp.error, HTTPClientError)
-            with pytest.raises(HTTPClientError):
-                resp.rethrow()
-
-    run(main())
+# -- errors and timeouts ---------------------------------------------------------
 
 
 def test_callback_form_gets_the_response_and_never_raises() -> None:
@@ -513,7 +264,7 @@ def test_callback_form_gets_the_response_and_never_raises() -> None:
             http.fetch(server.url(), callback=got.set_result)
             assert (await got).code == 200
             refused: asyncio.Future[HTTPResponse] = loop.create_future()
-            future = http.fetch(f"http://127.0.0.1:{unused_port()}/", callback=refused.set_result)
+            future = http.fetch(f"http://127.0.0.1:{free_port()}/", callback=refused.set_result)
             resp = await refused
             assert resp.code == 599 and isinstance(resp.error, ConnectionRefusedError)
             assert (await future) is resp  # the future resolves too, without raising
@@ -521,25 +272,7 @@ def test_callback_form_gets_the_response_and_never_raises() -> None:
             http.fetch(server.url(), positional.set_result)  # Tornado 4 took it second
             assert (await positional).code == 200
 
-    run(main())
-
-
-def test_truncated_body_is_a_stream_closed_error() -> None:
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader, writer)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly this")
-        await writer.drain()
-
-    async def main() -> None:
-        async with Server(handler) as server, client() as http:
-            with pytest.raises(HTTPStreamClosedError) as info:
-                await http.fetch(server.url())
-        err = info.value
-        assert StreamClosedError is iostream.StreamClosedError  # one class framework-wide
-        assert isinstance(err, StreamClosedError) and isinstance(err, OSError)
-        assert err.code == 599 and "closed before the response was complete" in str(err)
-
-    run(main())
+    run(main)
 
 
 def test_slow_headers_hit_request_timeout() -> None:
@@ -553,7 +286,7 @@ def test_slow_headers_hit_request_timeout() -> None:
                 await http.fetch(server.url(), request_timeout=0.2)
         assert info.value.code == 599 and "Timeout during request" in str(info.value)
 
-    run(main())
+    run(main)
 
 
 def test_queued_request_times_out_in_the_queue() -> None:
@@ -570,127 +303,16 @@ def test_queued_request_times_out_in_the_queue() -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await first
 
-    run(main())
-
-
-def test_connection_reset_is_a_stream_closed_error() -> None:
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader, writer)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
-        await writer.drain()
-        sock = writer.get_extra_info("socket")
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        writer.transport.abort()  # RST, not FIN
-
-    async def main() -> None:
-        async with Server(handler) as server, client() as http:
-            with pytest.raises(StreamClosedError) as info:
-                await http.fetch(server.url())
-        assert isinstance(info.value, HTTPClientError) and info.value.code == 599
-
-    run(main())
-
-
-def test_bad_chunk_size_is_a_malformed_response_error() -> None:
-    respond = lambda r: b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"  # noqa: E731
-
-    async def main() -> None:
-        async with Server(keep_alive(respond)) as server, client() as http:
-            with pytest.raises(HTTPClientError, match="Malformed HTTP response") as info:
-                await http.fetch(server.url())
-        assert info.value.code == 599
-        assert not isinstance(info.value, StreamClosedError)
-        assert isinstance(info.value.__cause__, http1.ProtocolError)
-
-    run(main())
-
-
-def test_garbage_status_line_is_a_malformed_response_error() -> None:
-    async def main() -> None:
-        async with Server(keep_alive(lambda r: b"SMTP ready\r\n\r\n")) as server, client() as http:
-            with pytest.raises(HTTPClientError, match="Malformed HTTP response"):
-                await http.fetch(server.url())
-
-    run(main())
-
-
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+    run(main)
 
 
 def test_connection_refused_raises_connection_refused_error() -> None:
     async def main() -> None:
         async with client() as http:
             with pytest.raises(ConnectionRefusedError):
-                await http.fetch(f"http://127.0.0.1:{unused_port()}/", raise_error=False)
+                await http.fetch(f"http://127.0.0.1:{free_port()}/", raise_error=False)
 
-    run(main())
-
-
-def test_invalid_requests_are_value_errors() -> None:
-    async def main() -> None:
-        async with client() as http:
-            with pytest.raises(ValueError, match="must be None"):
-                await http.fetch("http://127.0.0.1:1/", body=b"x")
-            with pytest.raises(ValueError, match="must not be None"):
-                await http.fetch("http://127.0.0.1:1/", method="POST")
-            with pytest.raises(ValueError, match="scheme"):
-                await http.fetch("ftp://127.0.0.1/")
-            with pytest.raises(ValueError, match="kwargs"):
-                http.fetch(HTTPRequest("http://127.0.0.1:1/"), method="POST")
-
-    run(main())
-
-
-# -- streaming -------------------------------------------------------------------
-
-
-def test_body_producer_streams_a_chunked_upload() -> None:
-    async def producer(write: Callable[[bytes], Awaitable[None]]) -> None:
-        for part in (b"part one, ", b"part two"):
-            await write(part)
-
-    async def main() -> None:
-        async with Server(keep_alive(echo)) as server, client() as http:
-            resp = await http.fetch(server.url(), method="PUT", body_producer=producer)
-            sent = body_json(resp)
-            assert sent["headers"]["transfer-encoding"] == "chunked"
-            assert sent["body"] == "part one, part two"
-            sized = await http.fetch(
-                server.url(), method="PUT", body_producer=producer, headers={"Content-Length": "18"}
-            )
-            assert body_json(sized)["body"] == "part one, part two"
-        assert server.connections == 1
-
-    run(main())
-
-
-def test_expect_100_continue_sends_the_body_after_the_interim_response() -> None:
-    async def main() -> None:
-        async with Server(keep_alive(echo)) as server, client() as http:
-            resp = await http.fetch(server.url(), method="POST", body=b"payload", expect_100_continue=True)
-        sent = body_json(resp)
-        assert sent["headers"]["expect"] == "100-continue" and sent["body"] == "payload"
-
-    run(main())
-
-
-def test_streaming_callback_receives_the_body_and_header_callback_the_head() -> None:
-    async def respond(request: Request) -> bytes:
-        return b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n3\r\none\r\n3\r\ntwo\r\n0\r\n\r\n"
-
-    async def main() -> None:
-        chunks: list[bytes] = []
-        lines: list[str] = []
-        async with Server(keep_alive(respond)) as server, client() as http:
-            resp = await http.fetch(server.url(), streaming_callback=chunks.append, header_callback=lines.append)
-        assert b"".join(chunks) == b"onetwo" and resp.body == b""
-        assert lines[0] == "HTTP/1.1 200 OK\r\n" and "X-A: 1\r\n" in lines and lines[-1] == "\r\n"
-
-    run(main())
+    run(main)
 
 
 # -- HTTPS -------------------------------------------------------------------------
@@ -715,7 +337,7 @@ def test_https_with_ca_certs_and_without_validation(certificate: tuple[Path, Pat
         # reaches the handler.
         assert server.connections == 2
 
-    run(main())
+    run(main)
 
 
 # -- the blocking client -------------------------------------------------------------
@@ -793,7 +415,7 @@ def test_against_framework_http_server() -> None:
             server.stop()
             await server.close_all_connections()
 
-    run(main())
+    run(main)
 
 
 def test_callback_fetch_started_before_the_loop_runs(threaded_server: str) -> None:
@@ -863,7 +485,7 @@ def test_configure_changes_defaults_and_the_class_built() -> None:
         assert type(again) is AsyncHTTPClient and again.max_clients == 10
         again.close()
 
-    run(main())
+    run(main)
 
 
 @pytest.mark.usefixtures("restore_client_configuration")
