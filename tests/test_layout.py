@@ -198,6 +198,96 @@ def test_private_reads_finds_both_shapes() -> None:
     ]
 
 
+def import_edges(module: str) -> set[str]:
+    """The framework modules ``module`` imports anywhere: top level, ``TYPE_CHECKING`` blocks, functions.
+
+    ``from framework.web import security`` is an edge to the submodule
+    ``framework.web.security``; ``from framework.web.handler import X`` to
+    ``framework.web.handler``. A module's own package ``__init__`` is not an
+    edge (Python runs it first anyway, and it only re-exports).
+    """
+    path = REPO / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = REPO / module.replace(".", "/") / "__init__.py"
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name.startswith("framework"))
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
+            if base.startswith("framework"):
+                found.update(f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names)
+    return {m for m in found if m in MODULES and m != module and not module.startswith(m + ".")}
+
+
+# Imports that point back up on purpose, each made at call time, with its reason.
+UPWARD_IMPORTS = {
+    # Tornado's enable_pretty_logging() and define_logging_options() default
+    # to the global parser, and options imports log to define those options.
+    ("framework.log", "framework.options"),
+}
+
+
+def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that import each other, directly or around a loop (Tarjan's SCCs)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for succ in sorted(graph.get(node, ())):
+            if succ not in index:
+                visit(succ)
+                low[node] = min(low[node], low[succ])
+            elif succ in stack:
+                low[node] = min(low[node], index[succ])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1 or node in graph.get(node, ()):
+                cycles.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(cycles)
+
+
+def test_import_cycles_finds_loops() -> None:
+    """The checker itself: a loop through three modules is one group; a chain is none."""
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": {"e"}}
+    assert import_cycles(graph) == [["a", "b", "c"], ["e"]]
+    assert import_cycles({"a": {"b"}, "b": {"c"}, "c": set()}) == []
+
+
+def test_no_import_cycles_even_for_type_checking() -> None:
+    """STYLE.md 14: no two modules depend on each other, whatever the import is for.
+
+    A loop hidden behind ``if TYPE_CHECKING:`` still ties two layers
+    together (the handler layer once named ``Application`` that way; it now
+    names ``contracts.HandlerApplication``).
+    """
+    graph = {m: {t for t in import_edges(m) if (m, t) not in UPWARD_IMPORTS} for m in MODULES}
+    assert import_cycles(graph) == []
+
+
+def test_upward_imports_are_still_needed() -> None:
+    """Each allowed upward import still exists (a stale allowance would hide a new loop)."""
+    for module, target in UPWARD_IMPORTS:
+        assert target in import_edges(module)
+
+
 @pytest.mark.parametrize("module", MODULES)
 def test_module_imports_in_a_fresh_interpreter(module: str) -> None:
     """Catches import cycles that a warm test process would hide."""

@@ -17,16 +17,34 @@ import datetime
 import enum
 import itertools
 import types
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from framework import escape
-from framework.template.codegen import CompiledSource, generate_source
+from framework.template.codegen import CompiledSource, SourceLoader, generate_source
 from framework.template.syntax import WHITESPACE_MODES, ParseError, parse
 
-if TYPE_CHECKING:
-    from framework.template.loaders import BaseLoader
+__all__ = ["DEFAULT_AUTOESCAPE", "Template", "TemplateLoader"]
 
-__all__ = ["DEFAULT_AUTOESCAPE", "Template"]
+
+class TemplateLoader(SourceLoader, Protocol):
+    """What a ``Template`` reads from the loader that made it (``loaders.BaseLoader`` has it all).
+
+    Named here because ``loaders`` builds on this module (its loaders make
+    ``Template``s): importing ``BaseLoader`` back, even only for type
+    checking, would tie the two modules in a loop.
+    """
+
+    @property
+    def autoescape(self) -> str | None:
+        """The escaping function's name for ``{{ }}`` output, or None for none."""
+
+    @property
+    def namespace(self) -> dict[str, Any]:
+        """Names every template of the loader sees."""
+
+    @property
+    def whitespace(self) -> str | None:
+        """The whitespace mode, or None for the default by file name."""
 
 DEFAULT_AUTOESCAPE = "xhtml_escape"
 """The function ``{{ }}`` output goes through unless told otherwise, as in Tornado."""
@@ -89,7 +107,7 @@ class Template:
         self,
         template_string: str | bytes,
         name: str = "<string>",
-        loader: BaseLoader | None = None,
+        loader: TemplateLoader | None = None,
         compress_whitespace: bool | _Unset = _UNSET,
         autoescape: str | None | _Unset = _UNSET,
         whitespace: str | None = None,
@@ -153,7 +171,7 @@ class Template:
             exc.add_note(f"in template {origin}")
 
 
-def _whitespace_mode(name: str, loader: BaseLoader | None, compress: bool | _Unset, whitespace: str | None) -> str:
+def _whitespace_mode(name: str, loader: TemplateLoader | None, compress: bool | _Unset, whitespace: str | None) -> str:
     if not isinstance(compress, _Unset):
         if whitespace is not None:
             raise ValueError("cannot set both whitespace and compress_whitespace")

@@ -3,12 +3,12 @@
 The server knows it only as an ``HTTPServerConnectionDelegate``: for each
 request ``start_request`` (inherited from ``routing.Router``) finds a route
 and returns a ``_HandlerDelegate``, which buffers the body (or streams it to a
-``@stream_request_body`` handler) and runs the handler's lifecycle.
+``@stream_request_body`` handler) and hands the handler to ``lifecycle``'s
+functions, which run its steps.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import secrets
@@ -24,26 +24,18 @@ from framework.httputil import (
     HTTPMessageDelegate,
     HTTPServerRequest,
     RequestStartLine,
-    ResponseStartLine,
 )
 from framework.log import access_log
 from framework.template import TemplateOptions
+from framework.web import lifecycle
 from framework.web.compression import GZipContentEncoding, OutputTransform
 from framework.web.handler import RequestHandler
 from framework.web.redirect import ErrorHandler
 from framework.web.settings import AppSettings, resolve_settings
+from framework.web.static import StaticFileHandler
 from framework.web.uimodules import UIModule, collect_ui_modules
 
 __all__ = ["Application", "log_access"]
-
-
-# Tasks of handlers that are still running; asyncio keeps only weak references.
-_running_tasks: set[asyncio.Future[Any]] = set()
-
-
-def _keep(task: asyncio.Future[Any]) -> None:
-    _running_tasks.add(task)
-    task.add_done_callback(_running_tasks.discard)
 
 
 class _ApplicationRouter(routing.ReversibleRuleRouter):
@@ -129,8 +121,6 @@ class Application(routing.ReversibleRouter):
         static_path = self.config.static_path
         if static_path is None:
             return ()
-        from framework.web.static import StaticFileHandler
-
         handler_class = self.settings.get("static_handler_class", StaticFileHandler)
         args = dict(self.settings.get("static_handler_args") or {}, path=static_path)
         prefix = self.config.static_url_prefix
@@ -253,8 +243,6 @@ class Application(routing.ReversibleRouter):
         """URL of a static file, with ``?v=<hash>`` so browsers may cache it forever."""
         if self.config.static_path is None:
             raise RuntimeError("static_url() needs the 'static_path' setting")
-        from framework.web.static import StaticFileHandler
-
         handler_class = self.settings.get("static_handler_class", StaticFileHandler)
         return str(handler_class.make_static_url(self.settings, path, include_version=include_version))
 
@@ -292,9 +280,11 @@ def log_access(handler: RequestHandler) -> None:
         "duration_ms": round(elapsed, 3), "client": request.remote_ip,
     }  # fmt: skip
     if rid is None:
-        access_log.log(level, "%d %s %.2fms", status, handler._request_summary(), elapsed, extra=fields)
+        access_log.log(level, "%d %s %s (%s) %.2fms", status, request.method, request.uri, request.remote_ip, elapsed, extra=fields)
     else:
-        access_log.log(level, "%d %s %.2fms rid=%s", status, handler._request_summary(), elapsed, rid, extra=fields)
+        access_log.log(
+            level, "%d %s %s (%s) %.2fms rid=%s", status, request.method, request.uri, request.remote_ip, elapsed, rid, extra=fields
+        )
 
 
 _REVERSED_MAX = 1024  # reverse_url answers an Application keeps
@@ -408,8 +398,7 @@ class _HandlerDelegate(HTTPMessageDelegate):
                     return forward.headers_received(start_line, headers)
         if not self.stream:
             return None
-        handler = self._make_handler()
-        return handler._execute_prepare()
+        return lifecycle.stream_started(self._make_handler())
 
     def _find_handler(self, request: HTTPServerRequest) -> HTTPMessageDelegate | None:
         """Route through ``find_handler``; returns a delegate to forward to, if any."""
@@ -427,10 +416,7 @@ class _HandlerDelegate(HTTPMessageDelegate):
         if self.forward is not None:
             return self.forward.data_received(chunk)
         if self.stream:
-            handler = self.handler
-            if handler is None or handler._finished:
-                return None
-            return handler._receive_chunk(chunk)
+            return None if self.handler is None else lifecycle.stream_chunk(self.handler, chunk)
         if self.chunks is not None:
             self.chunks.append(chunk)
         return None
@@ -440,9 +426,8 @@ class _HandlerDelegate(HTTPMessageDelegate):
             self.forward.finish()
             return
         if self.stream:
-            handler = self.handler
-            if handler is not None and not handler._finished:
-                _keep_if_task(handler._execute_method())
+            if self.handler is not None:
+                lifecycle.stream_ended(self.handler)
             return
         request = self.request
         assert request is not None  # headers_received routed it
@@ -477,39 +462,6 @@ class _HandlerDelegate(HTTPMessageDelegate):
             handler = self._make_handler()
         except Exception as exc:
             assert self.request is not None  # headers_received routed it
-            _fail_without_handler(self.request, exc)
+            lifecycle.fail_without_handler(self.request, exc)
             return
-        if self.body_error is not None:
-            handler._handle_request_exception(self.body_error)
-            return
-        prepared = handler._execute_prepare()
-        if prepared is None:
-            running = handler._execute_method()
-            if running is not None:
-                _keep(asyncio.ensure_future(running))
-        else:
-            _keep(asyncio.ensure_future(_method_after(prepared, handler)))
-
-
-async def _method_after(prepared: Awaitable[None], handler: RequestHandler) -> None:
-    await prepared
-    result = handler._execute_method()
-    if result is not None:
-        await result
-
-
-def _keep_if_task(result: Awaitable[None] | None) -> None:
-    if result is not None:
-        _keep(asyncio.ensure_future(result))
-
-
-def _fail_without_handler(request: HTTPServerRequest, exc: Exception) -> None:
-    """The handler could not even be constructed (``initialize`` raised): plain 500."""
-    logging.getLogger("framework.application").error(
-        "could not create handler for %s %s", request.method, request.uri, exc_info=exc
-    )
-    body = b"<html><title>500: Internal Server Error</title><body>500: Internal Server Error</body></html>"
-    connection: HTTPConnection = request.connection
-    headers = HTTPHeaders({"Content-Type": "text/html; charset=UTF-8", "Content-Length": str(len(body))})
-    connection.write_headers(ResponseStartLine(request.version, 500, "Internal Server Error"), headers, body)
-    connection.finish()
+        lifecycle.execute(handler, self.body_error)

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from framework import escape, template
 from framework.httputil import url_concat
 from framework.web import security
+from framework.web.contracts import HandlerApplication
 from framework.web.errors import HTTPError
 
 if TYPE_CHECKING:
-    from framework.web.application import Application
     from framework.httputil import HTTPServerRequest
 
 __all__ = ["CookieMixin", "authenticated"]
@@ -42,7 +42,7 @@ class CookieMixin:
     """Tornado's cookie and XSRF methods (``get_cookie``, ``set_signed_cookie``, ``xsrf_token``...)."""
 
     request: HTTPServerRequest
-    application: Application
+    application: HandlerApplication
     _new_cookies: dict[tuple[str, str, str | None], str]
 
     if TYPE_CHECKING:  # supplied by RequestHandler

@@ -1,19 +1,18 @@
 """``RequestHandler``: one instance per request, subclassed by applications.
 
 Strategy: the class is large only in its public surface (users subclass one
-class, as in Tornado); the work is delegated to plain functions and small
-modules (``output`` for framing the response, ``arguments`` for decoding
-arguments, ``errors`` for the exceptions). The lifecycle is the tutorial's:
-``initialize(**kwargs)``, ``prepare()``, the HTTP method, ``on_finish()``.
-
-A synchronous handler runs to completion without creating a task; a task is
-made only when ``prepare()`` or the method returns an awaitable (an ``async
-def``, a ``gen.coroutine``). That keeps the hot path free of scheduling.
+class, as in Tornado); this module keeps the response (status, headers,
+body, finishing, errors, ETags) and the rest comes from mixins and small
+modules: ``lifecycle`` (the order of ``prepare()``, the HTTP method and the
+error handling), ``cookies`` (cookies, signed cookies, XSRF), ``rendering``
+(templates and UI modules), ``arguments`` (decoding arguments), ``errors``
+(the exceptions). What the handler needs of its application is the
+``contracts.HandlerApplication`` protocol, so nothing here imports
+``Application``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import functools
 import hashlib
@@ -23,7 +22,7 @@ import time
 import traceback
 import types
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from framework import escape, http1
 from framework.httputil import (
@@ -34,16 +33,14 @@ from framework.httputil import (
     format_timestamp,
 )
 from framework.ioloop import run_with_exception_handler
-from framework.iostream import StreamClosedError
 from framework.web.arguments import ArgumentReader
 from framework.web.compression import OutputTransform
+from framework.web.contracts import HandlerApplication
 from framework.web.cookies import CookieMixin
-from framework.web.errors import Finish, HTTPError
+from framework.web.errors import HTTPError
+from framework.web.lifecycle import LifecycleMixin
 from framework.web.locale import Locale, get_locale
 from framework.web.rendering import TemplateMixin
-
-if TYPE_CHECKING:
-    from framework.web.application import Application
 
 __all__ = ["RequestHandler", "asynchronous", "removeslash", "addslash", "stream_request_body"]
 
@@ -74,7 +71,7 @@ _date = _DateCache()
 _new_tuple = tuple.__new__
 
 
-class RequestHandler(CookieMixin, TemplateMixin, ArgumentReader):
+class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader):
     """Base class for request handlers (Tornado's ``RequestHandler``).
 
     Define ``get()``, ``post()`` and so on; each may be a plain method, an
@@ -99,7 +96,7 @@ class RequestHandler(CookieMixin, TemplateMixin, ArgumentReader):
     path_args: list[str]
     path_kwargs: dict[str, str]
 
-    def __init__(self, application: Application, request: HTTPServerRequest, **kwargs: Any) -> None:
+    def __init__(self, application: HandlerApplication, request: HTTPServerRequest, **kwargs: Any) -> None:
         self.application = application
         self.request = request
         self.path_args = []
@@ -484,31 +481,6 @@ class RequestHandler(CookieMixin, TemplateMixin, ArgumentReader):
     def _request_summary(self) -> str:
         return f"{self.request.method} {self.request.uri} ({self.request.remote_ip})"
 
-    def _handle_request_exception(self, exc: BaseException) -> None:
-        if isinstance(exc, Finish):
-            if not self._finished:
-                self.finish(*exc.args)
-            return
-        if isinstance(exc, StreamClosedError):
-            # The client went away while we wrote: nothing to answer, nothing broken.
-            gen_log.debug("client closed the connection during %s", self._request_summary())
-            self._finished = True
-            self.on_finish()
-            return
-        try:
-            self.log_exception(type(exc), exc, exc.__traceback__)
-        except Exception:
-            app_log.error("error in log_exception", exc_info=True)
-        if self._finished:
-            return
-        exc_info = (type(exc), exc, exc.__traceback__)
-        if isinstance(exc, HTTPError):
-            self.send_error(exc.status_code, exc_info=exc_info)
-        elif isinstance(exc, HTTPInputError):
-            self.send_error(exc.status, exc_info=exc_info, reason=exc.message[:200])
-        else:
-            self.send_error(500, exc_info=exc_info)
-
     # -- ETags ------------------------------------------------------------
 
     def compute_etag(self) -> str | None:
@@ -572,81 +544,13 @@ class RequestHandler(CookieMixin, TemplateMixin, ArgumentReader):
         """The request's cookies (``self.request.cookies``)."""
         return self.request.cookies
 
-    # -- execution (called by the application) --------------------------
-
-    def _execute_prepare(self) -> Awaitable[None] | None:
-        """Checks and ``prepare()``; returns an awaitable when ``prepare`` is async."""
-        try:
-            if self.request.method not in self.SUPPORTED_METHODS:
-                self._method_not_allowed()
-            if self.path_args or self.path_kwargs:
-                self._decode_path_args()
-            if self.request.method not in ("GET", "HEAD", "OPTIONS") and self.application.config.xsrf_cookies:
-                self.check_xsrf_cookie()
-            result = self.prepare()
-        except Exception as exc:
-            self._handle_request_exception(exc)
-            return None
-        if result is None:
-            return None
-        return asyncio.ensure_future(self._await_stage(result))
-
-    def _execute_method(self) -> Awaitable[None] | None:
-        """Run the HTTP method, then finish if it did not; tasks only for async methods."""
-        if self._finished:
-            return None
-        try:
-            method = getattr(self, self.request.method.lower(), None)
-            if method is None:
-                self._method_not_allowed()
-            args, kwargs = self.path_args, self.path_kwargs
-            result = method(*args, **kwargs) if args or kwargs else method()
-            if result is not None and hasattr(result, "__await__"):
-                return asyncio.ensure_future(self._await_stage(result, finish=True))
-            if self._auto_finish and not self._finished:
-                self.finish()
-        except Exception as exc:
-            self._handle_request_exception(exc)
-        return None
-
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         """Receive a piece of the body; only ``@stream_request_body`` handlers define it."""
         raise NotImplementedError()
 
-    def _receive_chunk(self, chunk: bytes) -> Awaitable[None] | None:
-        try:
-            result = self.data_received(chunk)
-        except Exception as exc:
-            self._handle_request_exception(exc)
-            return None
-        if result is None:
-            return None
-        return asyncio.ensure_future(self._await_stage(result))
-
-    async def _await_stage(self, awaitable: Awaitable[Any], finish: bool = False) -> None:
-        try:
-            await awaitable
-            if finish and self._auto_finish and not self._finished:
-                self.finish()
-        except Exception as exc:
-            self._handle_request_exception(exc)
-
-    def _method_not_allowed(self) -> NoReturn:
-        raise HTTPError(405)
-
     def _implements(self, method: str) -> bool:
         """True when the subclass defines the method (the base class defines none)."""
         return getattr(type(self), method.lower(), None) is not None
-
-    def _decode_path_args(self) -> None:
-        args, kwargs = self.path_args, self.path_kwargs
-        self.path_args = [self.decode_argument(a) if isinstance(a, bytes) else a for a in args]
-        self.path_kwargs = {
-            k: (self.decode_argument(v, name=k) if isinstance(v, bytes) else v) for k, v in kwargs.items()
-        }
-
-    def _log_summary(self) -> str:
-        return self._request_summary()
 
 
 # Header names that passed http1.validate_header_field (bounded: a handler

@@ -3,15 +3,12 @@
 Strategy: the ``ui_modules`` setting (a dict, a module, or a list of either)
 is read once into a name -> class dict at start-up, with Tornado's built-in
 modules (``Template``, ``linkify``, ``xsrf_form_html``) under it. A template
-calls a module through a ``ModuleNamespace``: ``{% module Entry(e) %}`` in
-Tornado's syntax (compiled to ``_tt_modules.Entry(e)``) and
+calls a module through the ``ModuleNamespace`` of ``framework.web.rendering``
+(which puts the modules' resources into the page): ``{% module Entry(e) %}``
+in Tornado's syntax (compiled to ``_tt_modules.Entry(e)``) and
 ``{{ modules.Entry(e) }}`` in either language; ``module`` is the same
 namespace under the name the Tornado tag uses, so a Jinja2 template reads
-``{{ module.Entry(e) }}``. The first call of a module in a request makes one
-instance per handler; after the page is rendered, ``render()`` asks every
-instance used for its resources and injects them into the page, before
-``</head>`` (CSS, ``html_head``) and ``</body>`` (JavaScript, ``html_body``),
-as Tornado does. Rendering without modules costs nothing more.
+``{{ module.Entry(e) }}``.
 
 Differences from Tornado: a module call returns markup that Jinja2's
 autoescaping leaves alone (``markupsafe.Markup``); a page that uses a
@@ -24,27 +21,15 @@ refuses keys it does not know (Tornado ignores them) and also takes the
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
-
-import markupsafe
 
 from framework import escape
 
 if TYPE_CHECKING:
     from framework.web.handler import RequestHandler
 
-__all__ = [
-    "ModuleNamespace",
-    "TemplateModule",
-    "UIModule",
-    "collect_ui_modules",
-    "inject_resources",
-    "render_embed_css",
-    "render_embed_js",
-    "render_linked_css",
-    "render_linked_js",
-]
+__all__ = ["TemplateModule", "UIModule", "collect_ui_modules"]
 
 
 class UIModule:
@@ -208,132 +193,3 @@ def _add_ui_modules(modules: dict[str, type[UIModule]], setting: Any) -> None:
                 modules[name] = cls
     else:
         raise ValueError(f"setting 'ui_modules' must be a dict, a module or a list of them, got {type(setting).__name__}")
-
-
-class ModuleNamespace:
-    """``_tt_modules`` / ``modules`` in a template: ``modules.Entry(...)`` renders module ``Entry``.
-
-    Instances are made once per request and module, on first use, and kept
-    in ``active`` for ``inject_resources``.
-    """
-
-    def __init__(self, handler: RequestHandler, classes: dict[str, type[UIModule]]) -> None:
-        self._handler = handler
-        self._classes = classes
-        self.active: dict[str, UIModule] = {}
-
-    def __getitem__(self, name: str) -> Callable[..., str]:
-        cls = self._classes.get(name)
-        if cls is None:
-            raise KeyError(name)
-
-        def render(*args: Any, **kwargs: Any) -> str:
-            instance = self.active.get(name)
-            if instance is None:
-                instance = self.active[name] = cls(self._handler)
-            html = instance.render(*args, **kwargs)
-            return markupsafe.Markup(html.decode("utf-8") if isinstance(html, bytes) else html)
-
-        return render
-
-    def __getattr__(self, name: str) -> Callable[..., str]:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"no UI module named {name!r} (see the 'ui_modules' setting)") from None
-
-
-# -- resources into the page ---------------------------------------------------------
-
-
-def render_linked_js(handler: RequestHandler, js_files: Iterable[str]) -> str:
-    """``<script src>`` tags for ``js_files``, each once, in order (Tornado's output)."""
-    return "".join(
-        f'<script src="{escape.xhtml_escape(url)}" type="text/javascript"></script>'
-        for url in _urls(handler, js_files)
-    )
-
-
-def render_embed_js(js_embed: Iterable[bytes]) -> bytes:
-    """One ``<script>`` block holding every module's embedded JavaScript (Tornado's output)."""
-    return b'<script type="text/javascript">\n//<![CDATA[\n' + b"\n".join(js_embed) + b"\n//]]>\n</script>"
-
-
-def render_linked_css(handler: RequestHandler, css_files: Iterable[str]) -> str:
-    """``<link rel="stylesheet">`` tags for ``css_files``, each once, in order (Tornado's output)."""
-    return "".join(
-        f'<link href="{escape.xhtml_escape(url)}" type="text/css" rel="stylesheet"/>'
-        for url in _urls(handler, css_files)
-    )
-
-
-def render_embed_css(css_embed: Iterable[bytes]) -> bytes:
-    """One ``<style>`` block holding every module's embedded CSS (Tornado's output)."""
-    return b'<style type="text/css">\n' + b"\n".join(css_embed) + b"\n</style>"
-
-
-def _urls(handler: RequestHandler, paths: Iterable[str]) -> list[str]:
-    """Unique paths in order; relative ones through ``static_url``."""
-    seen: dict[str, None] = {}
-    for path in paths:
-        seen.setdefault(path, None)
-    return [p if p.startswith(("/", "http:", "https:")) else handler.static_url(p) for p in seen]
-
-
-class _Resources:
-    """What the active modules of one request ask to put into the page."""
-
-    def __init__(self, modules: Iterable[UIModule]) -> None:
-        self.js_embed: list[bytes] = []
-        self.js_files: list[str] = []
-        self.css_embed: list[bytes] = []
-        self.css_files: list[str] = []
-        self.html_heads: list[bytes] = []
-        self.html_bodies: list[bytes] = []
-        for module in modules:
-            self._add(module)
-
-    def _add(self, module: UIModule) -> None:
-        for text, into in (
-            (module.embedded_javascript(), self.js_embed),
-            (module.embedded_css(), self.css_embed),
-            (module.html_head(), self.html_heads),
-            (module.html_body(), self.html_bodies),
-        ):
-            if text:
-                into.append(escape.utf8(text))
-        for files, names in ((module.javascript_files(), self.js_files), (module.css_files(), self.css_files)):
-            if files:
-                names.extend([files] if isinstance(files, str) else files)
-
-
-def inject_resources(handler: RequestHandler, html: bytes, modules: Iterable[UIModule]) -> bytes:
-    """``html`` with the modules' resources before ``</head>`` and ``</body>``, as Tornado's ``render()``.
-
-    Raises:
-        ValueError: there are resources for a tag the page does not have.
-    """
-    found = _Resources(modules)
-    body: list[bytes] = []
-    if found.js_files:
-        body.append(escape.utf8(handler.render_linked_js(found.js_files)))
-    if found.js_embed:
-        body.append(escape.utf8(handler.render_embed_js(found.js_embed)))
-    body.extend(found.html_bodies)
-    head: list[bytes] = []
-    if found.css_files:
-        head.append(escape.utf8(handler.render_linked_css(found.css_files)))
-    if found.css_embed:
-        head.append(escape.utf8(handler.render_embed_css(found.css_embed)))
-    head.extend(found.html_heads)
-    html = _insert_before(html, b"</body>", body, last=True)
-    return _insert_before(html, b"</head>", head, last=False)
-
-
-def _insert_before(html: bytes, tag: bytes, parts: list[bytes], *, last: bool) -> bytes:
-    if not parts:
-        return html
-    position = html.rfind(tag) if last else html.find(tag)
-    if position < 0:
-        raise ValueError(f"UI module resources need a {tag.decode()} tag in the rendered page")
-    return html[:position] + b"".join(part + b"\n" for part in parts) + html[position:]

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from framework import escape
 from framework.httputil import HTTPConnection, HTTPHeaders, HTTPServerRequest, ResponseStartLine
+from framework.web.contracts import HandlerApplication
 from framework.web.handler import RequestHandler
 from framework.websocket import deflate, handshake
 from framework.websocket.frames import DEFAULT_MAX_MESSAGE_SIZE, CloseCode
@@ -28,8 +29,6 @@ from framework.websocket.protocol import WebSocketClosedError, WebSocketProtocol
 
 if TYPE_CHECKING:
     import asyncio
-
-    from framework.web.application import Application
 
 __all__ = ["WebSocketHandler"]
 
@@ -76,7 +75,7 @@ class WebSocketHandler(RequestHandler):
     when ``get_compression_options()`` returns a dict.
     """
 
-    def __init__(self, application: Application, request: HTTPServerRequest, **kwargs: Any) -> None:
+    def __init__(self, application: HandlerApplication, request: HTTPServerRequest, **kwargs: Any) -> None:
         self.ws_connection: WebSocketProtocol | None = None
         self.close_code: int | None = None
         self.close_reason: str | None = None

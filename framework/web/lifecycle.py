@@ -1,0 +1,226 @@
+"""The request lifecycle of a ``RequestHandler``, in one place.
+
+Strategy: the tutorial's order, ``initialize(**kwargs)`` (in the handler's
+constructor), then the checks (method supported, path arguments decoded,
+XSRF), ``prepare()``, the HTTP method, and ``finish()`` if the method did not
+finish. ``Application``'s message delegate, which routes the request and
+buffers its body, calls the four public functions below at the right moments
+and nothing else of the handler; the steps themselves are ``LifecycleMixin``'s
+methods, a mixin of ``RequestHandler`` (as the cookie and template methods
+are), so a handler subclass still finds Tornado's private hooks on itself.
+
+A synchronous handler runs to completion without creating a task; a task is
+made only when ``prepare()``, the method or ``data_received`` returns an
+awaitable (an ``async def``, a ``gen.coroutine``). That keeps the hot path
+free of scheduling. Exceptions at any step end in
+``_handle_request_exception``: ``Finish`` finishes, a vanished client is
+quiet, an ``HTTPError`` becomes its status, anything else a logged 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import types
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
+
+from framework.httputil import HTTPConnection, HTTPHeaders, HTTPInputError, HTTPServerRequest, ResponseStartLine
+from framework.iostream import StreamClosedError
+from framework.web.contracts import HandlerApplication
+from framework.web.errors import Finish, HTTPError
+
+__all__ = ["LifecycleMixin", "execute", "fail_without_handler", "stream_chunk", "stream_ended", "stream_started"]
+
+app_log = logging.getLogger("framework.application")
+gen_log = logging.getLogger("framework.general")
+
+# Tasks of handlers that are still running; asyncio keeps only weak references.
+_running_tasks: set[asyncio.Future[Any]] = set()
+
+
+def _keep(task: asyncio.Future[Any]) -> None:
+    _running_tasks.add(task)
+    task.add_done_callback(_running_tasks.discard)
+
+
+class LifecycleMixin:
+    """The steps of one request, as methods of ``RequestHandler`` (Tornado keeps them private there too)."""
+
+    application: HandlerApplication
+    request: HTTPServerRequest
+    path_args: list[Any]
+    path_kwargs: dict[str, Any]
+    SUPPORTED_METHODS: ClassVar[tuple[str, ...]]
+    _finished: bool
+    _auto_finish: bool
+
+    if TYPE_CHECKING:  # supplied by RequestHandler
+
+        def prepare(self) -> Awaitable[None] | None: ...
+
+        def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Awaitable[None]: ...
+
+        def on_finish(self) -> None: ...
+
+        def send_error(self, status_code: int = 500, **kwargs: Any) -> None: ...
+
+        def check_xsrf_cookie(self) -> None: ...
+
+        def data_received(self, chunk: bytes) -> Awaitable[None] | None: ...
+
+        def decode_argument(self, value: bytes, name: str | None = None) -> str: ...
+
+        def _request_summary(self) -> str: ...
+
+        def log_exception(
+            self, typ: type[BaseException] | None, value: BaseException | None, tb: types.TracebackType | None
+        ) -> None: ...
+
+    def _execute_prepare(self) -> Awaitable[None] | None:
+        """Checks and ``prepare()``; returns an awaitable when ``prepare`` is async."""
+        try:
+            if self.request.method not in self.SUPPORTED_METHODS:
+                self._method_not_allowed()
+            if self.path_args or self.path_kwargs:
+                self._decode_path_args()
+            if self.request.method not in ("GET", "HEAD", "OPTIONS") and self.application.config.xsrf_cookies:
+                self.check_xsrf_cookie()
+            result = self.prepare()
+        except Exception as exc:
+            self._handle_request_exception(exc)
+            return None
+        if result is None:
+            return None
+        return asyncio.ensure_future(self._await_stage(result))
+
+    def _execute_method(self) -> Awaitable[None] | None:
+        """Run the HTTP method, then finish if it did not; tasks only for async methods."""
+        if self._finished:
+            return None
+        try:
+            method = getattr(self, self.request.method.lower(), None)
+            if method is None:
+                self._method_not_allowed()
+            args, kwargs = self.path_args, self.path_kwargs
+            result = method(*args, **kwargs) if args or kwargs else method()
+            if result is not None and hasattr(result, "__await__"):
+                return asyncio.ensure_future(self._await_stage(result, finish=True))
+            if self._auto_finish and not self._finished:
+                self.finish()
+        except Exception as exc:
+            self._handle_request_exception(exc)
+        return None
+
+    def _receive_chunk(self, chunk: bytes) -> Awaitable[None] | None:
+        try:
+            result = self.data_received(chunk)
+        except Exception as exc:
+            self._handle_request_exception(exc)
+            return None
+        if result is None:
+            return None
+        return asyncio.ensure_future(self._await_stage(result))
+
+    async def _await_stage(self, awaitable: Awaitable[Any], finish: bool = False) -> None:
+        try:
+            await awaitable
+            if finish and self._auto_finish and not self._finished:
+                self.finish()
+        except Exception as exc:
+            self._handle_request_exception(exc)
+
+    def _handle_request_exception(self, exc: BaseException) -> None:
+        if isinstance(exc, Finish):
+            if not self._finished:
+                self.finish(*exc.args)
+            return
+        if isinstance(exc, StreamClosedError):
+            # The client went away while we wrote: nothing to answer, nothing broken.
+            gen_log.debug("client closed the connection during %s", self._request_summary())
+            self._finished = True
+            self.on_finish()
+            return
+        try:
+            self.log_exception(type(exc), exc, exc.__traceback__)
+        except Exception:
+            app_log.error("error in log_exception", exc_info=True)
+        if self._finished:
+            return
+        exc_info = (type(exc), exc, exc.__traceback__)
+        if isinstance(exc, HTTPError):
+            self.send_error(exc.status_code, exc_info=exc_info)
+        elif isinstance(exc, HTTPInputError):
+            self.send_error(exc.status, exc_info=exc_info, reason=exc.message[:200])
+        else:
+            self.send_error(500, exc_info=exc_info)
+
+    def _method_not_allowed(self) -> NoReturn:
+        raise HTTPError(405)
+
+    def _decode_path_args(self) -> None:
+        args, kwargs = self.path_args, self.path_kwargs
+        self.path_args = [self.decode_argument(a) if isinstance(a, bytes) else a for a in args]
+        self.path_kwargs = {
+            k: (self.decode_argument(v, name=k) if isinstance(v, bytes) else v) for k, v in kwargs.items()
+        }
+
+
+def execute(handler: LifecycleMixin, body_error: HTTPInputError | None = None) -> None:
+    """Run a request whose body is all in: prepare, then the method (tasks only where async).
+
+    ``body_error`` is why the body could not be parsed: the handler answers
+    it (its status, its error page) instead of running.
+    """
+    if body_error is not None:
+        handler._handle_request_exception(body_error)
+        return
+    prepared = handler._execute_prepare()
+    if prepared is None:
+        running = handler._execute_method()
+        if running is not None:
+            _keep(asyncio.ensure_future(running))
+    else:
+        _keep(asyncio.ensure_future(_method_after(prepared, handler)))
+
+
+async def _method_after(prepared: Awaitable[None], handler: LifecycleMixin) -> None:
+    await prepared
+    result = handler._execute_method()
+    if result is not None:
+        await result
+
+
+def stream_started(handler: LifecycleMixin) -> Awaitable[None] | None:
+    """A ``@stream_request_body`` request's head is in: prepare now, before any of the body.
+
+    Returns ``prepare()``'s awaitable, if it is async: the server reads no
+    body until it completes (flow control).
+    """
+    return handler._execute_prepare()
+
+
+def stream_chunk(handler: LifecycleMixin, chunk: bytes) -> Awaitable[None] | None:
+    """A piece of a streamed body, to ``data_received`` unless the handler already finished."""
+    if handler._finished:
+        return None
+    return handler._receive_chunk(chunk)
+
+
+def stream_ended(handler: LifecycleMixin) -> None:
+    """A streamed body is complete: run the HTTP method (unless the handler already finished)."""
+    if handler._finished:
+        return
+    running = handler._execute_method()
+    if running is not None:
+        _keep(asyncio.ensure_future(running))
+
+
+def fail_without_handler(request: HTTPServerRequest, exc: Exception) -> None:
+    """The handler could not even be constructed (``initialize`` raised): a plain 500."""
+    app_log.error("could not create handler for %s %s", request.method, request.uri, exc_info=exc)
+    body = b"<html><title>500: Internal Server Error</title><body>500: Internal Server Error</body></html>"
+    connection: HTTPConnection = request.connection
+    headers = HTTPHeaders({"Content-Type": "text/html; charset=UTF-8", "Content-Length": str(len(body))})
+    connection.write_headers(ResponseStartLine(request.version, 500, "Internal Server Error"), headers, body)
+    connection.finish()
