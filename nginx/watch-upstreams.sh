@@ -13,10 +13,17 @@
 # resolves per request but drops upstream keep-alive; `server ... resolve` needs
 # nginx 1.27.3, newer than Debian bookworm's 1.22 in the local base image.)
 #
-# Settings: UPSTREAM_NAMES (the service names to watch), WATCH_INTERVAL (2 s),
-# START_WAIT (60 s: how long to wait at start for every name to resolve).
+# Settings: UPSTREAM_NAMES (the service names to watch; default: every host of a
+# `server host:port;` line in nginx.conf's upstream blocks, which
+# scripts/render-nginx-conf writes from services/catalog.py), WATCH_INTERVAL
+# (2 s), START_WAIT (60 s: how long to wait at start for every name to resolve).
 set -u
-names=${UPSTREAM_NAMES:-portal redirects chat forms uploads}
+NGINX_CONF=${NGINX_CONF:-/etc/nginx/nginx.conf}
+names=${UPSTREAM_NAMES:-$(sed -n 's/^ *server \([a-z][a-z0-9_-]*\):[0-9][0-9]*;.*$/\1/p' "$NGINX_CONF" | sort -u | tr '\n' ' ')}
+if [ -z "${names// /}" ]; then
+  echo "watch-upstreams: no upstream server found in $NGINX_CONF" >&2
+  exit 1
+fi
 interval=${WATCH_INTERVAL:-2}
 
 addresses() {

@@ -1,4 +1,4 @@
-"""The chat demo service: ``make_app(**settings)`` and ``main()``.
+"""The chat demo service: ``make_app(**settings)``.
 
 The protocol is Tornado's chat demo's: ``POST a/message/new`` adds a message,
 ``POST a/message/updates`` with a ``cursor`` long-polls for newer ones.
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -37,11 +36,10 @@ from services.chat.rooms import (
 from services.common import metrics
 from services.common.app import make_service_app
 from services.common.handlers import BaseHandler
-from services.common.run import APP_OPTIONS, run
+from services.common.run import APP_OPTIONS
 
-__all__ = ["define_options", "main", "make_app"]
+__all__ = ["define_options", "make_app"]
 
-TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 ROOM_NAME = r"[a-z0-9][a-z0-9-]{0,31}"
 MAX_NICK = 32
 MAX_BODY = 2000
@@ -170,8 +168,8 @@ class UpdatesHandler(ChatHandler):
             raise HTTPError(400, reason="cursor must be a message id") from None
         finally:
             metrics.longpoll_waiters.dec()
-        if self._finished:
-            return
+        if self.client_gone:
+            return  # nobody to answer (the wait may have ended just as the client left)
         retry_after = DRAIN_RETRY_AFTER if lifecycle.draining else 0
         if messages is None:
             messages, retry_after = [], RETRY_AFTER
@@ -217,10 +215,4 @@ def make_app(**settings: Any) -> Application:
         URLSpec(r"/a/message/new", NewMessageHandler, name="new"),
         URLSpec(r"/a/message/updates", UpdatesHandler, name="updates"),
     ]
-    settings.setdefault("xsrf_cookies", True)
-    return make_service_app(routes, template_dir=TEMPLATES, rooms=rooms, **settings)
-
-
-def main() -> int:
-    """``python -m services.chat --port=8004``."""
-    return run(make_app, default_port=8004, default_prefix="/chat/", define_app_options=define_options)
+    return make_service_app(__name__, routes, rooms=rooms, **settings)

@@ -18,14 +18,19 @@ Strategy: every service handler inherits three decisions from ``BaseHandler``.
 
 from __future__ import annotations
 
+import os
 import traceback
 from typing import Any, ClassVar
 
+from framework.httputil import responses
 from framework.lifecycle import Lifecycle
-from framework.web import HTTPError, RequestHandler
-from services.common.demos import DEMOS
+from framework.web import HTTPError, RequestHandler, StaticFileHandler
+from services.catalog import DEMOS
 
-__all__ = ["CONTENT_SECURITY_POLICY", "DEFAULT_MAX_BODY_BYTES", "REFERRER_POLICY", "BaseHandler", "HealthHandler", "NotFoundHandler"]
+__all__ = ["CONTENT_SECURITY_POLICY", "DEFAULT_MAX_BODY_BYTES", "REFERRER_POLICY", "SHARED_STATIC_DIR", "BaseHandler", "HealthHandler", "NotFoundHandler"]
+
+SHARED_STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
+"""The suite's shared files (the stylesheet), served by every service under ``<prefix>shared/``."""
 
 # Pages take no body; a form a little. Endpoints that take more say so.
 DEFAULT_MAX_BODY_BYTES = 8 * 1024
@@ -65,8 +70,22 @@ class BaseHandler(RequestHandler):
             prefix=self.settings.get("prefix", "/"),
             nav_demos=DEMOS,
             request_id=getattr(self.request, "request_id", None),
+            shared_url=self.shared_url,
         )
         return namespace
+
+    def shared_url(self, path: str) -> str:
+        """The versioned URL of one of the suite's shared files (``common/static/``), as ``static_url`` makes.
+
+        ``make_service_app`` serves them under ``<prefix>shared/``; the version
+        is hashed once per file, so a page links it without touching the disk.
+        """
+        where = {
+            "static_path": SHARED_STATIC_DIR,
+            "static_url_prefix": self.settings.get("prefix", "/") + "shared/",
+            "static_hash_cache": self.settings.get("static_hash_cache", True),
+        }
+        return StaticFileHandler.make_static_url(where, path)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc_info = kwargs.get("exc_info")
@@ -76,14 +95,25 @@ class BaseHandler(RequestHandler):
         self.render(
             "error.html",
             status_code=status_code,
-            reason=self._reason,
+            reason=_reason(status_code, kwargs),
             explanation=_EXPLANATIONS.get(status_code, ""),
             traceback=shown,
         )
 
 
+def _reason(status_code: int, error: dict[str, Any]) -> str:
+    """The reason phrase ``send_error`` gave the status: the ``HTTPError``'s own, else the standard one."""
+    exc_info = error.get("exc_info")
+    if exc_info is not None and isinstance(exc_info[1], HTTPError) and exc_info[1].reason:
+        return str(exc_info[1].reason)
+    return str(error.get("reason") or responses.get(status_code, "Error"))
+
+
 class NotFoundHandler(BaseHandler):
     """The default handler: a 404 page in the suite's look, for any method."""
+
+    def check_xsrf_cookie(self) -> None:
+        """Nothing here acts on a request: a POST to no page is a 404, not a 403 for its token."""
 
     def prepare(self) -> None:
         raise HTTPError(404)

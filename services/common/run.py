@@ -1,4 +1,9 @@
-"""``run(make_app)``: the ``main()`` of every service.
+"""``run_service(name)``: what ``python -m services.<name>`` runs; ``run(make_app)`` beneath it.
+
+``run_service`` finds the service's entry in ``services/catalog.py`` (its port
+and prefix: the defaults of ``--port`` and ``--prefix``) and its package's
+``app.py``: ``make_app(**settings)``, and ``define_options(parser)`` if the
+service has options of its own.
 
 Reads ``--port``, ``--address``, ``--debug``, ``--prefix``, ``--processes``
 (several processes on the one port: bound once, then forked and supervised)
@@ -16,6 +21,7 @@ the access log included, as one JSON object.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import socket
 import sys
@@ -35,9 +41,10 @@ from framework.log import (
 from framework.netutil import bind_sockets
 from framework.process import fork_processes, task_id
 from framework.web import Application
+from services.catalog import service_named
 from services.common import metrics as service_metrics
 
-__all__ = ["run"]
+__all__ = ["run", "run_service"]
 
 log = logging.getLogger("services")
 
@@ -61,6 +68,28 @@ def define_options(parser: opts.OptionParser, *, default_port: int, default_pref
     parser.define("trusted_proxies", default=[], type=str, multiple=True, help="proxy addresses or CIDR networks whose X-headers are believed", group="service")
     parser.define("metrics_port", default=None, type=int, help=f"internal port serving /metrics on --address (default: --port + {METRICS_PORT_OFFSET}; 0: none)", group="service")
     parser.define("log_format", default="text", type=str, help="log lines as text, or json (one object per line)", group="service")
+
+
+def run_service(name: str, *, argv: list[str] | None = None) -> int:
+    """Run the catalog's service ``name`` until SIGTERM or SIGINT: ``python -m services.<name>``.
+
+    Returns:
+        ``run()``'s exit status.
+
+    Raises:
+        LookupError: ``name`` is not in the catalog.
+    """
+    service = service_named(name)
+    if service is None:
+        raise LookupError(f"no service {name!r} in services/catalog.py")
+    app = importlib.import_module(f"services.{name}.app")
+    return run(
+        app.make_app,
+        default_port=service.port,
+        default_prefix=service.prefix,
+        define_app_options=getattr(app, "define_options", None),
+        argv=argv,
+    )
 
 
 def run(

@@ -1,4 +1,4 @@
-"""The forms demo service: ``make_app(**settings)`` and ``main()``.
+"""The forms demo service: ``make_app(**settings)``.
 
 A sign-up form that shows every mistake next to its field and keeps what
 was typed; a valid submission is stored and answered with a redirect
@@ -9,22 +9,18 @@ Every POST carries an XSRF token.
 from __future__ import annotations
 
 import itertools
-import os
 import secrets
 from collections import OrderedDict
 from typing import Any
 
 from framework.routing import URLSpec
 from framework.web import Application, HTTPError
-
 from services.common.app import make_service_app
 from services.common.handlers import BaseHandler
-from services.common.run import run
 from services.forms.validation import TOPICS, Signup, validate_signup
 
-__all__ = ["make_app", "main"]
+__all__ = ["make_app"]
 
-TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 KEEP = 50
 FIELDS = ("name", "email", "age", "topic", "message", "agree")
 
@@ -115,10 +111,4 @@ def make_app(**settings: Any) -> Application:
         URLSpec(r"/recent", RecentHandler, name="recent"),
         URLSpec(r"/search", SearchHandler, name="search"),
     ]
-    settings.setdefault("xsrf_cookies", True)
-    return make_service_app(routes, template_dir=TEMPLATES, submissions=Submissions(), **settings)
-
-
-def main() -> int:
-    """``python -m services.forms --port=8002``."""
-    return run(make_app, default_port=8002, default_prefix="/forms/")
+    return make_service_app(__name__, routes, submissions=Submissions(), **settings)

@@ -1,4 +1,4 @@
-"""The redirects demo service: ``make_app(**settings)`` and ``main()``.
+"""The redirects demo service: ``make_app(**settings)``.
 
 Every redirect here is a real one: follow the links and watch the address
 bar (or the network panel) to see 301, 302, 303 and 307 at work.
@@ -6,21 +6,17 @@ bar (or the network panel) to see 301, 302, 303 and 307 at work.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from framework.routing import URLSpec
 from framework.web import Application, HTTPError, RedirectHandler
-
 from services.common.app import make_service_app, normalize_prefix
 from services.common.handlers import BaseHandler
-from services.common.run import run
 from services.redirects.guard import refusal_reason
 from services.redirects.targets import as_path, as_target, with_query
 
-__all__ = ["make_app", "main"]
+__all__ = ["make_app"]
 
-TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 MAX_HOPS = 20
 STATUSES = {"temporary": 302, "permanent": 301, "see-other": 303, "temporary-307": 307, "permanent-308": 308}
 
@@ -153,10 +149,4 @@ def make_app(**settings: Any) -> Application:
         URLSpec(r"/old/(.*)", RewriteHandler, {"url": base + r"/new/\1"}, name="old"),
         URLSpec(r"/moved/([a-z0-9-]+)", RewriteHandler, {"url": base + "/new/moved-{0}", "permanent": False}, name="moved"),
     ]
-    settings.setdefault("xsrf_cookies", True)
-    return make_service_app(routes, template_dir=TEMPLATES, **settings)
-
-
-def main() -> int:
-    """``python -m services.redirects --port=8005``."""
-    return run(make_app, default_port=8005, default_prefix="/redirects/")
+    return make_service_app(__name__, routes, **settings)

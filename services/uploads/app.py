@@ -1,4 +1,4 @@
-"""The uploads demo service: ``make_app(**settings)`` and ``main()``.
+"""The uploads demo service: ``make_app(**settings)``.
 
 Browser uploads (``multipart/form-data``, one or many files) and raw
 streamed ``PUT`` uploads both go straight to disk as they arrive: the
@@ -29,17 +29,16 @@ from framework.multipart import (
     PartStart,
     parse_boundary,
 )
+from framework.options import OptionParser
 from framework.routing import URLSpec
 from framework.web import Application, HTTPError, stream_request_body
-
 from services.common.app import make_service_app
 from services.common.handlers import BaseHandler
-from services.common.run import run
+from services.common.run import APP_OPTIONS
 from services.uploads.store import Store, StoredFile, Writer
 
-__all__ = ["make_app", "main"]
+__all__ = ["define_options", "make_app"]
 
-TEMPLATES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates")
 MAX_UPLOAD_BYTES = 1024 * 1024 * 1024
 MAX_FILES = 20
 MAX_TOKEN_BYTES = 512
@@ -314,6 +313,14 @@ def _report_refresh(done: Future[bool]) -> None:
         log.error("re-reading the upload records failed", exc_info=done.exception())
 
 
+def define_options(parser: OptionParser) -> None:
+    """The uploads demo's own option (passed to ``make_app`` as the setting of the same name)."""
+    parser.define(
+        "upload_dir", default=os.environ.get("UPLOAD_DIR", ""), type=str, group=APP_OPTIONS,
+        help="where uploaded files are kept (default: $UPLOAD_DIR, else a new temporary directory)",
+    )  # fmt: skip
+
+
 def make_app(**settings: Any) -> Application:
     """The uploads demo's application; ``upload_dir`` (default: a temporary directory) holds the files."""
     upload_dir = settings.pop("upload_dir", None) or tempfile.mkdtemp(prefix="framework-uploads-")
@@ -324,11 +331,4 @@ def make_app(**settings: Any) -> Application:
         URLSpec(r"/put/([^/]{1,200})", PutHandler, name="put"),
         URLSpec(r"/files/([A-Za-z0-9_-]{16})", DownloadHandler, name="download"),
     ]
-    settings.setdefault("xsrf_cookies", True)
-    return make_service_app(routes, template_dir=TEMPLATES, store=store, **settings)
-
-
-def main() -> int:
-    """``python -m services.uploads --port=8003`` (``UPLOAD_DIR`` chooses where files go)."""
-    return run(lambda **s: make_app(upload_dir=os.environ.get("UPLOAD_DIR"), **s), default_port=8003,
-               default_prefix="/uploads/")
+    return make_service_app(__name__, routes, store=store, **settings)

@@ -111,14 +111,14 @@ def test_counters_move_with_requests(portal: Instrumented) -> None:
 
 
 def test_route_labels_are_patterns_never_paths(portal: Instrumented) -> None:
-    for path in ("/no/such/page", "/another/missing", "/static/suite.css", "/healthz"):
+    for path in ("/no/such/page", "/another/missing", "/shared/suite.css", "/healthz"):
         requests.get(portal.public.url(path), timeout=5)
     requests.request("BREW", portal.public.url("/"), timeout=5)
     samples = portal.scrape()
     routes = label_values(samples, "route")
     assert "/no/such/page" not in routes and "/another/missing" not in routes
     assert value(samples, "http_requests_total", route="(unmatched)", method="GET", status="404") == 2
-    assert value(samples, "http_requests_total", route="/static/(.*)", method="GET", status="200") == 1
+    assert value(samples, "http_requests_total", route="/shared/(.*)", method="GET", status="200") == 1
     assert value(samples, "http_requests_total", route="/healthz", method="GET", status="200") == 1
     assert "BREW" not in label_values(samples, "method")  # methods are bounded too
     assert routes <= RouteLabels(make_app()).labels

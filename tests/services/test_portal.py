@@ -19,8 +19,8 @@ import requests
 
 from framework.lifecycle import Lifecycle
 from framework.testing import ServerThread, serve
+from services.catalog import DEMOS
 from services.common.app import normalize_prefix, prefixed
-from services.common.demos import DEMOS
 from services.common.run import _metrics_port
 from services.portal.app import make_app
 
@@ -42,26 +42,23 @@ def test_landing_page_lists_every_demo(portal: ServerThread) -> None:
         assert demo.summary in page.text
 
 
-def test_unavailable_demos_are_never_links(portal: ServerThread) -> None:
+def test_every_demo_card_links_its_prefix(portal: ServerThread) -> None:
     page = requests.get(portal.url("/")).text
     cards = {}
     for piece in page.split('<li class="card')[1:]:
         name = re.search(r'id="demo-([a-z]+)"', piece)
         assert name is not None
         cards[name.group(1)] = piece
+    assert set(cards) == {demo.name for demo in DEMOS}
     for demo in DEMOS:
-        card = cards[demo.name]
-        if demo.available:
-            assert f'href="{demo.path}"' in card
-        else:
-            assert "not yet available" in card
-            assert f'href="{demo.path}"' not in card
+        assert f'href="{demo.prefix}"' in cards[demo.name]
+        assert demo.title in cards[demo.name]
 
 
 def test_every_link_on_the_portal_resolves(portal: ServerThread) -> None:
     page = requests.get(portal.url("/")).text
     for href in set(re.findall(r'href="([^"]+)"', page)):
-        if href.startswith("/") and not any(href.startswith(d.path) for d in DEMOS):
+        if href.startswith("/") and not any(href.startswith(d.prefix) for d in DEMOS):
             assert requests.get(portal.url(href)).status_code == 200, href
 
 
@@ -92,7 +89,8 @@ def test_urls_honour_the_prefix() -> None:
     with serve(make_app(prefix="/portal/")) as server:
         page = requests.get(server.url("/portal/"))
         assert page.status_code == 200
-        assert 'href="/portal/static/suite.css?v=' in page.text
+        assert 'href="/portal/shared/suite.css?v=' in page.text
+        assert requests.get(server.url("/portal/shared/suite.css")).status_code == 200
         assert requests.get(server.url("/portal/healthz")).status_code == 200
         assert requests.get(server.url("/")).status_code == 404
 

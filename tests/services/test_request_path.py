@@ -12,6 +12,7 @@ audit hook.
 
 from __future__ import annotations
 
+import importlib
 import os
 import posix
 import sys
@@ -24,11 +25,7 @@ import requests
 
 from framework.testing import serve
 from framework.web import Application
-from services.chat.app import make_app as make_chat
-from services.forms.app import make_app as make_forms
-from services.portal.app import make_app as make_portal
-from services.redirects.app import make_app as make_redirects
-from services.uploads.app import make_app as make_uploads
+from services.catalog import SERVICES, Service
 
 SERVER_THREAD = "framework-test-server"  # framework.testing.ServerThread's thread
 _recording: list[list[str]] = []  # the active recorder, if any (audit hooks cannot be removed)
@@ -66,20 +63,23 @@ def fs_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     _recording.remove(calls)
 
 
-PAGES: list[tuple[Callable[..., Application], str, list[str]]] = [
-    (make_portal, "/", ["/", "/healthz"]),
-    (make_forms, "/forms/", ["/forms/", "/forms/search?q=ada", "/forms/recent", "/forms/healthz"]),
-    (make_chat, "/chat/", ["/chat/", "/chat/room/lobby"]),
-    (make_redirects, "/redirects/", ["/redirects/", "/redirects/landed", "/redirects/chain/3"]),
-    (make_uploads, "/uploads/", ["/uploads/", "/uploads/healthz"]),
-]
+# Pages beyond each service's own index and /healthz, visited in that order.
+MORE_PAGES = {
+    "forms": ["search?q=ada", "recent"],
+    "chat": ["room/lobby"],
+    "redirects": ["landed", "chain/3"],
+}
 
 
-@pytest.mark.parametrize(("make_app", "prefix", "paths"), PAGES, ids=[p[1] for p in PAGES])
-def test_warm_pages_make_no_file_system_call(
-    make_app: Callable[..., Application], prefix: str, paths: list[str], request: pytest.FixtureRequest
-) -> None:
-    with serve(make_app(prefix=prefix)) as server, requests.Session() as session:
+def pages(service: Service) -> list[str]:
+    return [service.prefix + page for page in ("", "healthz", *MORE_PAGES.get(service.name, []))]
+
+
+@pytest.mark.parametrize("service", SERVICES, ids=lambda s: s.prefix)
+def test_warm_pages_make_no_file_system_call(service: Service, request: pytest.FixtureRequest) -> None:
+    make_app: Callable[..., Application] = importlib.import_module(f"services.{service.name}.app").make_app
+    paths = pages(service)
+    with serve(make_app(prefix=service.prefix)) as server, requests.Session() as session:
         for path in paths:  # warm: compile templates, hash the stylesheet's version
             assert session.get(server.url(path), allow_redirects=False).status_code < 400
         calls: list[str] = request.getfixturevalue("fs_calls")
