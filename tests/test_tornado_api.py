@@ -501,11 +501,6 @@ KNOWN_MISSING: dict[str, set[str]] = {
         "HTTP1ConnectionParameters", "HTTP1ServerConnection", "HTTP1Connection.read_response",
         "HTTP1ServerConnection.close", "HTTP1ServerConnection.start_serving",
     },
-    "auth": {
-        "OAuthMixin", "OAuthMixin.authorize_redirect", "OAuthMixin.get_authenticated_user", "TwitterMixin",
-        "TwitterMixin.authenticate_redirect", "TwitterMixin.twitter_request", "OpenIdMixin",
-        "OpenIdMixin.authenticate_redirect", "OpenIdMixin.get_authenticated_user",
-    },
     "platform.asyncio": {"AddThreadSelectorEventLoop"},
     "platform.caresresolver": {"(module)"},
     "platform.twisted": {"(module)"},

@@ -1,4 +1,4 @@
-"""``framework.auth``'s OAuth 2 mixins, against a fake provider served by the framework on 127.0.0.1."""
+"""``framework.auth``'s mixins (OAuth 2, OAuth 1.0a, OpenID 2.0), against fake providers served by the framework."""
 
 from __future__ import annotations
 
@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 import requests
 
-from framework.auth import AuthError, FacebookGraphMixin, GoogleOAuth2Mixin
+from framework.auth import (
+    AuthError,
+    FacebookGraphMixin,
+    GoogleOAuth2Mixin,
+    OAuthMixin,
+    OpenIdMixin,
+    TwitterMixin,
+    _oauth_signature,
+)
 from framework.httpclient import HTTPClientError
 from framework.testing import ServerThread, serve
 from framework.web import Application, HTTPError, RequestHandler
@@ -220,3 +228,252 @@ def test_oauth2_request_with_invalid_json_is_an_auth_error(provider: ServerThrea
     with serve(Application([("/", Caller)])) as server:
         requests.get(server.url("/"), timeout=10)
     assert len(outcome) == 1
+
+
+# -- OAuth 1.0a: the signature -------------------------------------------------------------
+
+
+def test_oauth1_signatures_match_rfc_5849_and_twitters_published_examples() -> None:
+    rfc = _oauth_signature(
+        {"secret": "kd94hf93k423kf44"}, "GET", "http://photos.example.net/photos?file=vacation.jpg&size=original",
+        {"oauth_consumer_key": "dpf43f3p2l4k3l03", "oauth_token": "nnch734d00sl2jdk",
+         "oauth_signature_method": "HMAC-SHA1", "oauth_timestamp": "137131202", "oauth_nonce": "chapoH"},
+        {"secret": "pfkkdhi9sl3r4s00"},
+    )  # fmt: skip
+    assert rfc == "MdpQcU8iPSUjWoN/UDMsK2sui9I="
+    twitter = _oauth_signature(
+        {"secret": "kAcSOqF21Fu85e7zjz7ZN2U4ZRhfV3WpwPAoE3Z7kBw"}, "post",
+        "https://API.twitter.com:443/1.1/statuses/update.json?include_entities=true",
+        {"status": "Hello Ladies + Gentlemen, a signed OAuth request!", "oauth_consumer_key": "xvz1evFS4wEEPTGEFPHBog",
+         "oauth_nonce": "kYjzVBB8Y0ZFabxSWbWovY3uYSQ2pTgmZeNu2VS4cg", "oauth_signature_method": "HMAC-SHA1",
+         "oauth_timestamp": "1318622958", "oauth_token": "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb",
+         "oauth_version": "1.0"},
+        {"secret": "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE"},
+    )  # fmt: skip
+    assert twitter == "hCtSmYh+iHYCEqBWrE7C7hYmtUk="
+
+
+# -- OAuth 1.0a: a fake Twitter ------------------------------------------------------------
+
+CONSUMER_KEY, CONSUMER_SECRET = "the-consumer", "consumer secret/+"
+REQUEST_TOKEN, REQUEST_SECRET, VERIFIER = "request-token", "request secret", "the-verifier"
+ACCESS_TOKEN, ACCESS_SECRET = "access-token", "access&secret"
+
+
+class OAuth1Endpoint(RequestHandler):
+    """Every endpoint of the fake provider checks the request's signature against what it received."""
+
+    def check_xsrf_cookie(self) -> None:
+        """A server-to-server endpoint."""
+
+    def signed_arguments(self, token_secret: str | None) -> dict[str, str]:
+        args = {name: self.get_argument(name) for name in self.request.arguments}
+        signature = args.pop("oauth_signature", "")
+        url = f"{self.request.protocol}://{self.request.host}{self.request.path}"
+        token = {"secret": token_secret} if token_secret is not None else None
+        if args.get("oauth_consumer_key") != CONSUMER_KEY or not args.get("oauth_nonce"):
+            raise HTTPError(401)
+        if signature != _oauth_signature({"secret": CONSUMER_SECRET}, self.request.method or "", url, args, token):
+            raise HTTPError(401, "bad signature")
+        self.application.settings["seen"][self.request.path] = args
+        return args
+
+
+class RequestTokenEndpoint(OAuth1Endpoint):
+    def get(self) -> None:
+        args = self.signed_arguments(None)
+        self.application.settings["seen"]["callback"] = args.get("oauth_callback")
+        self.write(urllib.parse.urlencode({"oauth_token": REQUEST_TOKEN, "oauth_token_secret": REQUEST_SECRET,
+                                           "oauth_callback_confirmed": "true"}))  # fmt: skip
+
+
+class AuthorizeEndpoint(RequestHandler):
+    """The user approves at once; the browser goes back to the callback registered with the request token."""
+
+    def get(self) -> None:
+        if self.get_argument("oauth_token") != REQUEST_TOKEN:
+            raise HTTPError(400)
+        back = self.application.settings["seen"]["callback"]
+        self.redirect(back + "?" + urllib.parse.urlencode({"oauth_token": REQUEST_TOKEN, "oauth_verifier": VERIFIER}))
+
+
+class AccessTokenEndpoint(OAuth1Endpoint):
+    def get(self) -> None:
+        args = self.signed_arguments(REQUEST_SECRET)
+        if args.get("oauth_token") != REQUEST_TOKEN or args.get("oauth_verifier") != VERIFIER:
+            raise HTTPError(401)
+        self.write(urllib.parse.urlencode({"oauth_token": ACCESS_TOKEN, "oauth_token_secret": ACCESS_SECRET,
+                                           "user_id": "7", "screen_name": "ada"}))  # fmt: skip
+
+
+class ApiEndpoint(OAuth1Endpoint):
+    def get(self, method: str) -> None:
+        args = self.signed_arguments(ACCESS_SECRET)
+        if args["oauth_token"] != ACCESS_TOKEN:
+            raise HTTPError(401)
+        self.write({"screen_name": "ada", "name": "Ada"})
+
+    def post(self, method: str) -> None:
+        args = self.signed_arguments(ACCESS_SECRET)
+        self.write({"text": args["status"], "trim_user": args.get("trim_user")})
+
+
+@pytest.fixture
+def twitter() -> Iterator[ServerThread]:
+    app = Application([
+        ("/oauth/request_token", RequestTokenEndpoint), ("/oauth/authorize", AuthorizeEndpoint),
+        ("/oauth/authenticate", AuthorizeEndpoint), ("/oauth/access_token", AccessTokenEndpoint),
+        (r"/1\.1/(.+)\.json", ApiEndpoint),
+    ], seen={})  # fmt: skip
+    with serve(app) as server:
+        yield server
+
+
+def twitter_app(twitter: ServerThread, how: str = "authorize") -> Application:
+    class TwitterLogin(RequestHandler, TwitterMixin):
+        _OAUTH_REQUEST_TOKEN_URL = twitter.url("/oauth/request_token")
+        _OAUTH_AUTHORIZE_URL = twitter.url("/oauth/authorize")
+        _OAUTH_AUTHENTICATE_URL = twitter.url("/oauth/authenticate")
+        _OAUTH_ACCESS_TOKEN_URL = twitter.url("/oauth/access_token")
+        _TWITTER_BASE_URL = twitter.url("/1.1")
+
+        async def get(self) -> None:
+            if not self.get_argument("oauth_token", None):
+                if how == "authenticate":
+                    await self.authenticate_redirect(callback_uri="/login")
+                else:
+                    await self.authorize_redirect(callback_uri="oob" if how == "oob" else "/login")
+                return
+            try:
+                user = await self.get_authenticated_user()
+            except AuthError as exc:
+                self.write({"refused": str(exc)})
+                return
+            posted = await self.twitter_request("/statuses/update", access_token=user["access_token"],
+                                                post_args={"status": "Hello Ladies + Gentlemen"}, trim_user="1")  # fmt: skip
+            self.write({"user": user, "posted": posted})
+
+    return Application([("/login", TwitterLogin)], twitter_consumer_key=CONSUMER_KEY,
+                       twitter_consumer_secret=CONSUMER_SECRET)  # fmt: skip
+
+
+@pytest.mark.parametrize("how", ["authorize", "authenticate"])
+def test_twitter_sign_in_round_trip_with_signed_requests(twitter: ServerThread, how: str) -> None:
+    with serve(twitter_app(twitter, how)) as server, requests.Session() as browser:
+        first = browser.get(server.url("/login"), allow_redirects=False, timeout=10)
+        signed_in = browser.get(server.url("/login"), timeout=10)  # follows provider and back
+    assert first.status_code == 302
+    assert first.headers["Location"].startswith(twitter.url(f"/oauth/{how}?oauth_token={REQUEST_TOKEN}"))
+    assert "_oauth_request_token" in first.headers["Set-Cookie"] and "HttpOnly" in first.headers["Set-Cookie"]
+    assert signed_in.status_code == 200, signed_in.text
+    result = signed_in.json()
+    assert result["user"]["username"] == "ada" and result["user"]["name"] == "Ada"
+    assert result["user"]["access_token"] == {"key": ACCESS_TOKEN, "secret": ACCESS_SECRET, "user_id": "7", "screen_name": "ada"}
+    assert result["posted"] == {"text": "Hello Ladies + Gentlemen", "trim_user": "1"}
+    seen: dict[str, Any] = twitter.app.settings["seen"]  # type: ignore[union-attr]
+    assert seen["callback"] == server.url("/login")
+    assert seen["/oauth/access_token"]["oauth_verifier"] == VERIFIER
+
+
+def test_oob_shows_the_authorize_url_instead_of_redirecting(twitter: ServerThread) -> None:
+    with serve(twitter_app(twitter, "oob")) as server:
+        page = requests.get(server.url("/login"), allow_redirects=False, timeout=10)
+    assert page.status_code == 200
+    assert page.text == twitter.url(f"/oauth/authorize?oauth_token={REQUEST_TOKEN}")
+    seen: dict[str, Any] = twitter.app.settings["seen"]  # type: ignore[union-attr]
+    assert seen["callback"] == "oob"
+
+
+def test_a_request_token_without_its_cookie_or_another_one_is_refused(twitter: ServerThread) -> None:
+    with serve(twitter_app(twitter)) as server, requests.Session() as browser:
+        no_cookie = browser.get(server.url(f"/login?oauth_token={REQUEST_TOKEN}"), timeout=10).json()
+        browser.get(server.url("/login"), allow_redirects=False, timeout=10)  # sets the cookie
+        swapped = browser.get(server.url("/login?oauth_token=someone-elses"), timeout=10).json()
+    assert no_cookie == {"refused": "Missing OAuth request token cookie"}
+    assert swapped == {"refused": "Request token does not match cookie"}
+
+
+def test_a_callback_for_a_service_without_callbacks_is_an_error() -> None:
+    errors: list[BaseException] = []
+
+    class NoCallbacks(RequestHandler, OAuthMixin):
+        _OAUTH_NO_CALLBACKS = True
+
+        async def get(self) -> None:
+            try:
+                await self.authorize_redirect(callback_uri="/back")
+            except ValueError as exc:
+                errors.append(exc)
+            self.write("done")
+
+    with serve(Application([("/", NoCallbacks)])) as server:
+        requests.get(server.url("/"), timeout=10)
+    assert len(errors) == 1
+
+
+# -- OpenID 2.0: a fake provider -----------------------------------------------------------
+
+AX = "http://openid.net/srv/ax/1.0"
+
+
+class OpenIdEndpoint(RequestHandler):
+    """checkid_setup: the user is signed in at once; check_authentication: only its own signature is valid."""
+
+    def check_xsrf_cookie(self) -> None:
+        """A server-to-server endpoint."""
+
+    def get(self) -> None:
+        asked = {name: self.get_argument(name) for name in self.request.arguments}
+        self.application.settings["seen"]["asked"] = asked
+        answer = {
+            "openid.ns": "http://specs.openid.net/auth/2.0", "openid.mode": "id_res",
+            "openid.claimed_id": "https://provider.example/id/ada", "openid.identity": "https://provider.example/id/ada",
+            "openid.sig": "provider-signature",
+            # The provider names the AX extension "ext1": the mixin must find the alias, not assume "ax".
+            "openid.ns.ext1": AX,
+            "openid.ext1.type.mail": "http://axschema.org/contact/email", "openid.ext1.value.mail": "ada@example.org",
+            "openid.ext1.type.first": "http://axschema.org/namePerson/first", "openid.ext1.value.first": "Ada",
+            "openid.ext1.type.last": "http://axschema.org/namePerson/last", "openid.ext1.value.last": "Lovelace",
+            "openid.ext1.type.lang": "http://axschema.org/pref/language", "openid.ext1.value.lang": "en-GB",
+            "openid.ext1.type.nick": "http://axschema.org/namePerson/friendly", "openid.ext1.value.nick": "ada",
+        }  # fmt: skip
+        self.redirect(asked["openid.return_to"] + "?" + urllib.parse.urlencode(answer))
+
+    def post(self) -> None:
+        checked = {name: self.get_argument(name) for name in self.request.arguments}
+        self.application.settings["seen"]["checked"] = checked
+        valid = checked.get("openid.mode") == "check_authentication" and checked.get("openid.sig") == "provider-signature"
+        self.write(f"ns:http://specs.openid.net/auth/2.0\nis_valid:{'true' if valid else 'false'}\n")
+
+
+def test_openid_sign_in_asks_for_attributes_and_has_the_answer_confirmed() -> None:
+    seen: dict[str, Any] = {}
+
+    with serve(Application([("/openid", OpenIdEndpoint)], seen=seen)) as provider:
+
+        class OpenIdLogin(RequestHandler, OpenIdMixin):
+            _OPENID_ENDPOINT = provider.url("/openid")
+
+            async def get(self) -> None:
+                if not self.get_argument("openid.mode", None):
+                    self.authenticate_redirect()
+                    return
+                try:
+                    self.write(await self.get_authenticated_user())
+                except AuthError:
+                    self.write({"refused": True})
+
+        with serve(Application([("/login", OpenIdLogin)])) as server:
+            user = requests.get(server.url("/login"), timeout=10).json()
+            forged = requests.get(server.url("/login?openid.mode=id_res&openid.sig=forged"), timeout=10).json()
+    assert user == {
+        "first_name": "Ada", "last_name": "Lovelace", "name": "Ada Lovelace", "email": "ada@example.org",
+        "locale": "en-gb", "username": "ada", "claimed_id": "https://provider.example/id/ada",
+    }  # fmt: skip
+    assert forged == {"refused": True}
+    asked = seen["asked"]
+    assert asked["openid.mode"] == "checkid_setup" and asked["openid.return_to"] == server.url("/login")
+    assert asked["openid.realm"] == server.url("/") and asked["openid.ns.ax"] == AX
+    assert set(asked["openid.ax.required"].split(",")) == {"firstname", "fullname", "lastname", "email", "language", "username"}
+    assert asked["openid.ax.type.email"] == "http://axschema.org/contact/email"
+    assert seen["checked"]["openid.mode"] == "check_authentication"
