@@ -232,7 +232,7 @@ TORNADO: dict[str, dict[str, tuple[str, ...]]] = {
     },
     "iostream": {
         "reading": (
-            "BaseIOStream", "IOStream", "BaseIOStream.read_until", "BaseIOStream.read_until_regex",
+            "BaseIOStream", "IOStream", "PipeIOStream", "BaseIOStream.read_until", "BaseIOStream.read_until_regex",
             "BaseIOStream.read_bytes", "BaseIOStream.read_into", "BaseIOStream.read_until_close",
         ),
         "writing and state": (
@@ -245,8 +245,8 @@ TORNADO: dict[str, dict[str, tuple[str, ...]]] = {
     "netutil": {
         "sockets": ("bind_sockets", "bind_unix_socket", "add_accept_handler", "is_valid_ip"),
         "resolvers": (
-            "Resolver", "DefaultExecutorResolver", "DefaultLoopResolver", "ExecutorResolver", "BlockingResolver",
-            "ThreadedResolver", "OverrideResolver",
+            "Resolver", "Resolver.resolve", "Resolver.close", "Resolver.configure", "DefaultExecutorResolver",
+            "DefaultLoopResolver", "ExecutorResolver", "BlockingResolver", "ThreadedResolver", "OverrideResolver",
         ),
         "TLS": ("ssl_options_to_context", "ssl_wrap_socket"),
     },
@@ -280,7 +280,7 @@ TORNADO: dict[str, dict[str, tuple[str, ...]]] = {
         "forking": ("fork_processes", "task_id", "cpu_count"),
         "Subprocess": (
             "Subprocess", "Subprocess.set_exit_callback", "Subprocess.wait_for_exit", "Subprocess.initialize",
-            "Subprocess.uninitialize", "Subprocess.STREAM",
+            "Subprocess.uninitialize", "Subprocess.STREAM", "CalledProcessError",
         ),
     },
     "auth": {
