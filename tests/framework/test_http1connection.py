@@ -1,0 +1,445 @@
+"""Tests for framework/http1connection.py: the connection protocol on a fake transport.
+
+As uvicorn's ``tests/protocols/test_http.py`` does: no socket, no server
+listening. An ``HTTP1ServerProtocol`` is made on a real ``HTTPServer``'s
+``state`` (its settings, and a real ``Application`` as the delegate, with the
+handlers each test declares beside it); only the transport is fake. It records
+what the protocol does to it (writes, half-close, close, pause and resume of
+reading), bytes reach the protocol through ``data_received`` exactly as the
+test cuts them, and the flow-control callbacks a real transport would make
+(``pause_writing``, ``connection_lost``) are made by the test when it wants
+them. What was written is read back with the harness's small response reader,
+not with the framework's own parser.
+
+The real-socket tests of the same behaviour are in ``test_httpserver.py``.
+Every wait is on a condition, bounded (``harness.eventually``); nothing is timed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from typing import Any
+
+import pytest
+
+from framework.http1connection import HTTP1ServerProtocol
+from framework.httpserver import HTTPServer
+from framework.web import Application, RequestHandler, stream_request_body
+from tests.framework.harness import Response, async_test, eventually, read_response
+
+PEER = ("192.0.2.7", 50123)
+
+
+class FakeTransport(asyncio.Transport):
+    """Records what the protocol does to its transport; the test plays the network."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.protocol: HTTP1ServerProtocol | None = None
+        self.written = bytearray()
+        self.closed = False
+        self.eof_written = False
+        self.reading_paused = False
+        self.pauses = 0  # how many times reading was paused
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": PEER, "sockname": ("127.0.0.1", 8888)}.get(name, default)
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        assert not self.closed and not self.eof_written, "write after close or write_eof"
+        self.written += data
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        self.eof_written = True
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            protocol = self.protocol
+            if protocol is not None:  # as asyncio does: connection_lost comes later, from the loop
+                asyncio.get_running_loop().call_soon(protocol.connection_lost, None)
+
+    def abort(self) -> None:
+        self.close()
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    @property
+    def sending_done(self) -> bool:
+        """The server will write nothing more: it closed, or shut its sending side (a lingering close)."""
+        return self.closed or self.eof_written
+
+    def peer_closes(self) -> None:
+        """The client closes its side, as asyncio's socket transport reports it: EOF, then close unless kept."""
+        assert self.protocol is not None
+        if not self.protocol.eof_received():
+            self.close()
+
+    def pause_reading(self) -> None:
+        assert not self.reading_paused, "paused twice"
+        self.reading_paused = True
+        self.pauses += 1
+
+    def resume_reading(self) -> None:
+        assert self.reading_paused, "resumed without a pause"
+        self.reading_paused = False
+
+    def is_reading(self) -> bool:
+        return not self.reading_paused
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    async def responses(self, *, method: str = "GET") -> list[Response]:
+        """Every complete response written so far, in order."""
+        reader = asyncio.StreamReader()
+        reader.feed_data(bytes(self.written))
+        reader.feed_eof()
+        found = []
+        while not reader.at_eof():
+            found.append(await read_response(reader, method=method))
+        return found
+
+
+def connect(app: Any, **server_kwargs: Any) -> tuple[HTTPServer, HTTP1ServerProtocol, FakeTransport]:
+    """A protocol for ``app`` as ``HTTPServer(app, **server_kwargs)`` makes one, on a fresh fake transport."""
+    server = HTTPServer(app, **server_kwargs)
+    protocol = HTTP1ServerProtocol(server.state)
+    transport = FakeTransport()
+    transport.protocol = protocol
+    protocol.connection_made(transport)
+    return server, protocol, transport
+
+
+def count(transport: FakeTransport, marker: bytes = b"HTTP/1.1 ") -> int:
+    """How many response heads were written (every test body here avoids the marker)."""
+    return bytes(transport.written).count(marker)
+
+
+def get(path: str = "/", headers: str = "", version: str = "HTTP/1.1") -> bytes:
+    return f"GET {path} {version}\r\nHost: test\r\n{headers}\r\n".encode("latin-1")
+
+
+class Hello(RequestHandler):
+    def get(self) -> None:
+        self.write(f"hello {self.request.path} from {self.request.remote_ip}")
+
+
+# -- responses and keep-alive ------------------------------------------------------
+
+
+@async_test
+async def test_a_request_is_answered_and_the_connection_kept_for_the_next() -> None:
+    server, protocol, transport = connect(Application([(r"/.*", Hello)]))
+    protocol.data_received(get("/one"))
+    await eventually(lambda: count(transport) == 1)
+    assert not transport.closed and not transport.eof_written
+    assert server.stats.open == 1 and server.stats.idle == 1
+    protocol.data_received(get("/two"))
+    await eventually(lambda: count(transport) == 2)
+    first, second = await transport.responses()
+    assert (first.code, first.body) == (200, b"hello /one from 192.0.2.7")
+    assert (second.code, second.body) == (200, b"hello /two from 192.0.2.7")
+    assert "connection" not in first.headers  # HTTP/1.1 keeps alive without saying so
+    assert not transport.sending_done
+
+
+@async_test
+async def test_a_head_fed_a_byte_at_a_time_is_answered_once_complete() -> None:
+    _, protocol, transport = connect(Application([(r"/.*", Hello)]))
+    request = get("/bytes")
+    for i in range(len(request) - 1):
+        protocol.data_received(request[i : i + 1])
+    await asyncio.sleep(0)
+    assert transport.written == b""  # nothing before the blank line that ends the head
+    protocol.data_received(request[-1:])
+    await eventually(lambda: count(transport) == 1)
+    [response] = await transport.responses()
+    assert response.body == b"hello /bytes from 192.0.2.7"
+
+
+@async_test
+async def test_connection_close_is_answered_then_the_transport_closed() -> None:
+    server, protocol, transport = connect(Application([(r"/.*", Hello)]))
+    protocol.data_received(get("/bye", headers="Connection: close\r\n"))
+    await eventually(lambda: transport.sending_done)
+    [response] = await transport.responses()
+    assert response.code == 200 and response.headers["connection"] == "close"
+    transport.peer_closes()  # the client read its answer and closed
+    await eventually(lambda: server.stats.open == 0)  # connection_lost reported it gone
+    assert transport.closed
+
+
+@async_test
+async def test_http_1_0_closes_unless_asked_to_keep_alive() -> None:
+    _, protocol, transport = connect(Application([(r"/.*", Hello)]))
+    protocol.data_received(get("/old", headers="Connection: keep-alive\r\n", version="HTTP/1.0"))
+    await eventually(lambda: count(transport) == 1)  # answered as HTTP/1.1, the version we speak
+    assert not transport.sending_done
+    protocol.data_received(get("/old", version="HTTP/1.0"))
+    await eventually(lambda: transport.sending_done)
+    first, second = await transport.responses()
+    assert first.headers["connection"].lower() == "keep-alive"
+    assert second.headers.get("connection", "close").lower() == "close"
+    assert second.code == 200 and second.body == b"hello /old from 192.0.2.7"
+
+
+@async_test
+async def test_no_keep_alive_server_closes_after_one_response() -> None:
+    _, protocol, transport = connect(Application([(r"/.*", Hello)]), no_keep_alive=True)
+    protocol.data_received(get("/a") + get("/b"))
+    await eventually(lambda: transport.sending_done)
+    assert len(await transport.responses()) == 1
+
+
+# -- pipelining ----------------------------------------------------------------------
+
+
+class Gate:
+    """Requests that wait for the test to open them, recording the order things happen in."""
+
+    opened: dict[str, asyncio.Event] = {}
+    log: list[str] = []
+
+
+class Gated(RequestHandler):
+    async def get(self, name: str) -> None:
+        Gate.log.append(f"start {name}")
+        if name in Gate.opened:
+            await Gate.opened[name].wait()
+        self.write(f"answer {name}")
+        Gate.log.append(f"end {name}")
+
+
+@async_test
+async def test_pipelined_requests_are_answered_in_order_one_at_a_time() -> None:
+    Gate.opened, Gate.log = {"slow": asyncio.Event()}, []
+    _, protocol, transport = connect(Application([(r"/(\w+)", Gated)]))
+    protocol.data_received(get("/slow") + get("/fast") + get("/last"))
+    await eventually(lambda: Gate.log == ["start slow"])
+    await asyncio.sleep(0.01)  # the others wait in the parser's buffer, whatever the loop does meanwhile
+    assert Gate.log == ["start slow"] and transport.written == b""
+    Gate.opened["slow"].set()
+    await eventually(lambda: count(transport) == 3)
+    assert Gate.log == ["start slow", "end slow", "start fast", "end fast", "start last", "end last"]
+    assert [r.body for r in await transport.responses()] == [b"answer slow", b"answer fast", b"answer last"]
+    assert not transport.sending_done
+
+
+@async_test
+async def test_pipelined_requests_cut_anywhere_are_answered_in_order() -> None:
+    Gate.opened, Gate.log = {}, []
+    _, protocol, transport = connect(Application([(r"/(\w+)", Gated)]))
+    stream = b"".join(get(f"/r{i}") for i in range(5))
+    for start in range(0, len(stream), 7):
+        protocol.data_received(stream[start : start + 7])
+    await eventually(lambda: count(transport) == 5)
+    assert [r.body for r in await transport.responses()] == [f"answer r{i}".encode() for i in range(5)]
+
+
+# -- bad framing: answered, then closed -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\nhello", 400),
+        (b"GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx", 400),
+        (b"GET  / HTTP/1.1\r\nHost: t\r\n\r\n", 400),
+        (b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
+        (b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431),
+    ],
+    ids=["length-and-chunked", "conflicting-lengths", "bad-request-line", "unknown-coding", "head-too-large"],
+)
+@async_test
+async def test_bad_framing_is_answered_with_its_status_and_nothing_more_is_read(data: bytes, status: int) -> None:
+    called: list[str] = []
+
+    class Never(RequestHandler):
+        def get(self) -> None:
+            called.append("get")
+
+    _, protocol, transport = connect(Application([(r"/", Never)]))
+    protocol.data_received(data)
+    await eventually(lambda: transport.sending_done)
+    [response] = await transport.responses()
+    assert response.code == status
+    assert response.headers["connection"] == "close"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    written = bytes(transport.written)
+    protocol.data_received(get("/"))  # the framing cannot be trusted: nothing more is read
+    await asyncio.sleep(0)
+    assert bytes(transport.written) == written and called == []
+    transport.peer_closes()
+    assert transport.closed
+
+
+@async_test
+async def test_a_bad_request_after_a_good_pipelined_one_closes_after_the_good_answer() -> None:
+    _, protocol, transport = connect(Application([(r"/.*", Hello)]))
+    protocol.data_received(get("/good") + b"BROKEN\r\n\r\n")
+    await eventually(lambda: transport.sending_done)
+    good, bad = await transport.responses()
+    assert (good.code, good.body) == (200, b"hello /good from 192.0.2.7")
+    assert bad.code == 400
+
+
+@async_test
+async def test_a_body_over_the_limit_is_413_before_the_handler_runs() -> None:
+    called: list[str] = []
+
+    class Upload(RequestHandler):
+        def post(self) -> None:
+            called.append("post")
+
+    _, protocol, transport = connect(Application([(r"/", Upload)]), max_body_size=10)
+    protocol.data_received(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n")
+    await eventually(lambda: count(transport) == 1)
+    [response] = await transport.responses()
+    assert response.code == 413 and called == []
+
+
+# -- flow control ------------------------------------------------------------------------
+
+
+@async_test
+async def test_a_client_that_does_not_read_stops_being_read_from() -> None:
+    Gate.opened, Gate.log = {}, []
+    _, protocol, transport = connect(Application([(r"/(\w+)", Gated)]))
+    protocol.pause_writing()  # the transport's buffer to the client is full: the client is not reading
+    pad = "X-Pad: " + "p" * 8000 + "\r\n"
+    for _ in range(40):  # 320 KB of pipelined requests, more than the connection buffers
+        protocol.data_received(get("/piped", headers=pad))
+    await asyncio.sleep(0.01)
+    assert Gate.log == [] and transport.written == b""  # no request starts while writes are backed up
+    assert transport.reading_paused  # and the client stops being read from
+    protocol.resume_writing()  # the client read its responses
+    await eventually(lambda: count(transport) == 40)
+    assert not transport.reading_paused
+    assert all(r.body == b"answer piped" for r in await transport.responses())
+
+
+class Drip:
+    """The body chunks a streaming handler received, and the future that holds back the next."""
+
+    chunks: list[bytes] = []
+    hold: asyncio.Future[None] | None = None
+
+
+@stream_request_body
+class SlowConsumer(RequestHandler):
+    def data_received(self, chunk: bytes) -> Awaitable[None] | None:
+        Drip.chunks.append(chunk)
+        return Drip.hold
+
+    def put(self) -> None:
+        self.write(f"{sum(map(len, Drip.chunks))} bytes")
+
+
+@async_test
+async def test_a_slow_handler_pauses_reading_until_it_has_taken_the_chunk() -> None:
+    Drip.chunks, Drip.hold = [], asyncio.get_running_loop().create_future()
+    _, protocol, transport = connect(Application([(r"/", SlowConsumer)]))
+    protocol.data_received(b"PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\nabc")
+    await eventually(lambda: Drip.chunks == [b"abc"])
+    assert transport.reading_paused  # the handler has not taken the chunk yet
+    protocol.data_received(b"def")  # bytes already in flight still arrive; they wait
+    await asyncio.sleep(0)
+    assert Drip.chunks == [b"abc"]
+    Drip.hold.set_result(None)
+    Drip.hold = None
+    await eventually(lambda: count(transport) == 1)
+    assert Drip.chunks == [b"abc", b"def"] and not transport.reading_paused
+    [response] = await transport.responses()
+    assert response.body == b"6 bytes"
+
+
+@async_test
+async def test_expect_100_continue_is_written_before_the_body_is_read() -> None:
+    Drip.chunks, Drip.hold = [], None
+    _, protocol, transport = connect(Application([(r"/", SlowConsumer)]))
+    protocol.data_received(b"PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n")
+    await eventually(lambda: bool(transport.written))
+    assert transport.written == b"HTTP/1.1 100 Continue\r\n\r\n"
+    protocol.data_received(b"xyz")
+    await eventually(lambda: count(transport) == 2)
+    assert bytes(transport.written).endswith(b"3 bytes")
+
+
+# -- the client leaves ---------------------------------------------------------------------
+
+
+class LongPoll(RequestHandler):
+    """Waits for a message that never comes; records that its client left."""
+
+    left: list[str] = []
+
+    async def get(self) -> None:
+        await asyncio.get_running_loop().create_future()
+
+    def on_connection_close(self) -> None:
+        LongPoll.left.append(self.request.path)
+
+
+@async_test
+async def test_connection_lost_while_the_application_waits_tells_the_handler() -> None:
+    LongPoll.left = []
+    server, protocol, transport = connect(Application([(r"/.*", LongPoll)]))
+    protocol.data_received(get("/wait"))
+    await eventually(lambda: server.stats.in_flight == 1)
+    protocol.connection_lost(ConnectionResetError())
+    assert LongPoll.left == ["/wait"]
+    assert server.stats.open == 0 and transport.written == b""
+
+
+@stream_request_body
+class PartialUpload(RequestHandler):
+    received: list[bytes] = []
+    left: list[str] = []
+
+    def data_received(self, chunk: bytes) -> None:
+        PartialUpload.received.append(chunk)
+
+    def put(self) -> None:
+        raise AssertionError("the body never completed")
+
+    def on_connection_close(self) -> None:
+        PartialUpload.left.append("left")
+
+
+@async_test
+async def test_connection_lost_in_the_middle_of_a_body_abandons_the_request() -> None:
+    PartialUpload.received, PartialUpload.left = [], []
+    server, protocol, transport = connect(Application([(r"/", PartialUpload)]))
+    protocol.data_received(b"PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n123")
+    await eventually(lambda: PartialUpload.received == [b"123"])
+    protocol.connection_lost(None)
+    assert PartialUpload.left == ["left"]
+    assert server.stats.open == 0 and transport.written == b""
+    protocol.data_received(b"4567890")  # late bytes after the loss change nothing
+    await asyncio.sleep(0)
+    assert PartialUpload.received == [b"123"] and transport.written == b""
+
+
+@async_test
+async def test_eof_from_the_client_between_requests_closes_quietly() -> None:
+    _, protocol, transport = connect(Application([(r"/.*", Hello)]))
+    protocol.data_received(get("/once"))
+    await eventually(lambda: count(transport) == 1)
+    assert protocol.eof_received() is False  # asyncio then closes the transport itself
+    protocol.connection_lost(None)
+    assert len(await transport.responses()) == 1
+
+
+@async_test
+async def test_an_idle_keep_alive_connection_is_closed_by_its_timer() -> None:
+    _, protocol, transport = connect(Application([(r"/.*", Hello)]), idle_connection_timeout=0.05)
+    protocol.data_received(get("/then-nothing"))
+    await eventually(lambda: count(transport) == 1)
+    await eventually(lambda: transport.closed)
+    assert len(await transport.responses()) == 1
