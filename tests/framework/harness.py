@@ -34,6 +34,7 @@ import pytest
 import requests
 
 from framework.httpserver import HTTPServer
+from framework.httputil import HTTPConnection, HTTPHeaders, ResponseStartLine
 from framework.testing import ServerThread, serve
 from framework.web import Application
 
@@ -178,6 +179,25 @@ async def is_closed(reader: asyncio.StreamReader) -> bool:
         return await read_to_eof(reader) == b""
     except ConnectionResetError:
         return True
+
+
+def get(path: str = "/", *, version: str = "HTTP/1.1", headers: str = "") -> bytes:
+    """The bytes of a GET request (with a Host header in HTTP/1.1); ``headers`` are CRLF-terminated lines."""
+    host = "Host: test\r\n" if version == "HTTP/1.1" else ""
+    return f"GET {path} {version}\r\n{host}{headers}\r\n".encode("latin-1")
+
+
+def post(path: str, body: bytes, *, headers: str = "") -> bytes:
+    """The bytes of a POST request with a Content-Length body."""
+    head = f"POST {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {len(body)}\r\n{headers}\r\n"
+    return head.encode("latin-1") + body
+
+
+def respond(conn: HTTPConnection, body: bytes = b"", *, code: int = 200, headers: dict[str, str] | None = None) -> None:
+    """Answer from a delegate: a Content-Length body in one write, then finish."""
+    fields = HTTPHeaders({"Content-Length": str(len(body)), **(headers or {})})
+    conn.write_headers(ResponseStartLine("HTTP/1.1", code, ""), fields, body)
+    conn.finish()
 
 
 # -- a server in a thread ------------------------------------------------------------

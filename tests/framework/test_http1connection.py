@@ -11,7 +11,7 @@ test cuts them, and the flow-control callbacks a real transport would make
 them. What was written is read back with the harness's small response reader,
 not with the framework's own parser.
 
-The real-socket tests of the same behaviour are in ``test_httpserver.py``.
+The real-socket tests of the same behaviour are in ``tests/framework/http1connection/``.
 Every wait is on a condition, bounded (``harness.eventually``); nothing is timed.
 """
 
@@ -26,7 +26,7 @@ import pytest
 from framework.http1connection import HTTP1ServerProtocol
 from framework.httpserver import HTTPServer
 from framework.web import Application, RequestHandler, stream_request_body
-from tests.framework.harness import Response, async_test, eventually, read_response
+from tests.framework.harness import Response, async_test, eventually, get, read_response
 
 PEER = ("192.0.2.7", 50123)
 
@@ -119,10 +119,6 @@ def connect(app: Any, **server_kwargs: Any) -> tuple[HTTPServer, HTTP1ServerProt
 def count(transport: FakeTransport, marker: bytes = b"HTTP/1.1 ") -> int:
     """How many response heads were written (every test body here avoids the marker)."""
     return bytes(transport.written).count(marker)
-
-
-def get(path: str = "/", headers: str = "", version: str = "HTTP/1.1") -> bytes:
-    return f"GET {path} {version}\r\nHost: test\r\n{headers}\r\n".encode("latin-1")
 
 
 class Hello(RequestHandler):
