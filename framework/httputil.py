@@ -22,7 +22,7 @@ import http.cookies
 import logging
 import time
 import urllib.parse
-from collections.abc import Awaitable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
 from typing import Any, NamedTuple, TypeVar, overload
 
 from framework import http1, multipart
@@ -302,6 +302,12 @@ class HTTPConnection:
     def set_body_timeout(self, timeout: float) -> None:
         """Change how long this request's body may stall (Tornado's, on ``HTTP1Connection``)."""
 
+    def set_close_callback(self, callback: Callable[[], None] | None) -> None:
+        """Call ``callback`` if the client goes away before the response is finished (Tornado's).
+
+        A connection that cannot close early (a fake in tests) may ignore it.
+        """
+
 
 class HTTPMessageDelegate:
     """Receives one request as it arrives (Tornado's ``HTTPMessageDelegate``).
@@ -359,7 +365,7 @@ class HTTPServerRequest:
         body: bytes | None = None,
         host: str | None = None,
         files: dict[str, list[HTTPFile]] | None = None,
-        connection: Any = None,
+        connection: HTTPConnection | None = None,
         start_line: RequestStartLine | None = None,
         server_connection: object | None = None,
     ) -> None:

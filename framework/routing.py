@@ -229,6 +229,8 @@ class RuleRouter(Router):
         if isinstance(target, Router):
             return target.find_handler(request, **target_params)
         if isinstance(target, HTTPServerConnectionDelegate):
+            if request.connection is None:
+                raise RuntimeError("a request without a connection cannot start a delegate's request")
             return target.start_request(request.server_connection, request.connection)
         if callable(target):
             return _CallableAdapter(functools.partial(target, **target_params), request)

@@ -343,7 +343,7 @@ class _HandlerDelegate(HTTPMessageDelegate):
     __slots__ = ("application", "connection", "server_conn", "request", "handler_class", "handler_kwargs",
                  "path_args", "path_kwargs", "chunks", "stream", "handler", "body_error", "forward")
 
-    def __init__(self, application: Application, connection: HTTPConnection, server_conn: object) -> None:
+    def __init__(self, application: Application, connection: HTTPConnection | None, server_conn: object) -> None:
         self.application = application
         self.connection = connection
         self.server_conn = server_conn

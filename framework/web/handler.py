@@ -105,9 +105,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         self._finished = False
         self._auto_finish = True
         self.clear()  # sets the headers, the write buffer and the status, as in Tornado
-        set_close_callback = getattr(request.connection, "set_close_callback", None)
-        if set_close_callback is not None:
-            set_close_callback(self.on_connection_close)
+        if request.connection is not None:
+            request.connection.set_close_callback(self.on_connection_close)
         self.initialize(**kwargs)
 
     # -- hooks for subclasses ------------------------------------------------
@@ -310,6 +309,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         chunk = b"".join(self._write_buffer)
         self._write_buffer = []
         connection = self.request.connection
+        if connection is None:
+            raise RuntimeError("this request has no connection to answer on (made without one, as in a unit test)")
         if self.application.transforms:
             chunk = self._transform(chunk)
         if not self._headers_written:
@@ -323,10 +324,10 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
             result = connection.write_headers(start_line, self._headers, chunk)
             # Only once they are out: if serialising raised, send_error() may still answer 500.
             self._headers_written = True
-            return result  # type: ignore[no-any-return]
+            return result
         if self.request.method == "HEAD":
             chunk = b""
-        return connection.write(chunk)  # type: ignore[no-any-return]
+        return connection.write(chunk)
 
     def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Awaitable[None]:
         """Complete the response; ``on_finish()`` runs after.
@@ -342,7 +343,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
             self._prepare_final_headers()
         self._finishing = True
         result = self.flush()
-        self.request.connection.finish()
+        self.request.connection.finish()  # type: ignore[union-attr]  # flush() raised if it is None
         self._finished = True
         self.request._finish_time = time.time()
         self.application.log_request(self)

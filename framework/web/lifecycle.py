@@ -25,7 +25,7 @@ import types
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from framework.httputil import HTTPConnection, HTTPHeaders, HTTPInputError, HTTPServerRequest, ResponseStartLine
+from framework.httputil import HTTPHeaders, HTTPInputError, HTTPServerRequest, ResponseStartLine
 from framework.iostream import StreamClosedError
 from framework.web.contracts import HandlerApplication
 from framework.web.errors import Finish, HTTPError
@@ -220,7 +220,9 @@ def fail_without_handler(request: HTTPServerRequest, exc: Exception) -> None:
     """The handler could not even be constructed (``initialize`` raised): a plain 500."""
     app_log.error("could not create handler for %s %s", request.method, request.uri, exc_info=exc)
     body = b"<html><title>500: Internal Server Error</title><body>500: Internal Server Error</body></html>"
-    connection: HTTPConnection = request.connection
+    connection = request.connection
+    if connection is None:  # nothing to answer on (a request made without one)
+        return
     headers = HTTPHeaders({"Content-Type": "text/html; charset=UTF-8", "Content-Length": str(len(body))})
     connection.write_headers(ResponseStartLine(request.version, 500, "Internal Server Error"), headers, body)
     connection.finish()
