@@ -164,20 +164,33 @@ class StaticFileHandler(RequestHandler):
     # -- headers and conditional requests ---------------------------------
 
     def set_headers(self) -> None:
-        """Set the response's caching and type headers (Tornado's ``set_headers``)."""
-        self.set_header("Accept-Ranges", "bytes")
+        """Describe the file: its validators, its type, and how long a cache may keep it.
+
+        The same headers as Tornado's ``set_headers`` (``Etag`` from
+        ``compute_etag``, ``Last-Modified``, ``Content-Type``,
+        ``Accept-Ranges``, and ``Expires``/``Cache-Control`` when
+        ``get_cache_time`` gives seconds), then ``set_extra_headers``.
+        """
         self.set_etag_header()
-        if self.modified is not None:
-            self.set_header("Last-Modified", self.modified)
         content_type = self.get_content_type()
-        if content_type:
-            self.set_header("Content-Type", content_type)
-        cache_time = self.get_cache_time(self.path, self.modified, content_type)
-        if cache_time > 0:
-            expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=cache_time)
-            self.set_header("Expires", expires)
-            self.set_header("Cache-Control", f"max-age={cache_time}")
+        described: dict[str, Any] = {
+            "Last-Modified": self.modified,
+            "Content-Type": content_type or None,
+            "Accept-Ranges": "bytes",
+            **self._freshness(content_type),
+        }
+        for name, value in described.items():
+            if value is not None:
+                self.set_header(name, value)
         self.set_extra_headers(self.path)
+
+    def _freshness(self, content_type: str) -> dict[str, Any]:
+        """``Expires`` and ``Cache-Control`` for ``get_cache_time()``'s seconds; none for 0."""
+        seconds = self.get_cache_time(self.path, self.modified, content_type)
+        if seconds <= 0:
+            return {}
+        expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+        return {"Expires": expires, "Cache-Control": f"max-age={seconds}"}
 
     def should_return_304(self) -> bool:
         """True when the client's copy is current (Tornado's): ``If-None-Match`` first."""
