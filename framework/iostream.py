@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import fcntl
 import logging
 import numbers
 import os
@@ -702,6 +701,8 @@ class PipeIOStream(BaseIOStream):
     """
 
     def __init__(self, fd: int, *args: Any, **kwargs: Any) -> None:
+        import fcntl  # here, not above: Unix only, and sockets need no pipes elsewhere
+
         super().__init__(*args, **kwargs)
         self.fd = fd
         self._writes = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_WRONLY
