@@ -1,0 +1,266 @@
+"""Tests of a ``RequestHandler``'s request lifecycle (``framework/web/lifecycle.py``).
+
+The tutorial's order: a new handler per request, ``initialize`` with the
+route's keyword arguments, ``prepare`` (which may finish, await, or raise),
+the HTTP method (sync, ``async def`` or ``gen.coroutine``; a 405 with
+``Allow`` when it is not supported), then ``on_finish`` once; and
+``on_connection_close`` when the client leaves first.
+
+Every test declares the handler it exercises right beside it and talks to a
+real server on an ephemeral port (``tests/framework/harness.py``); handlers
+run on the server's thread, so tests share state with them through lists and
+``threading.Event``, and every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from typing import Any
+
+import pytest
+import requests
+
+from framework import gen
+from framework.web import (
+    HTTPError,
+    RequestHandler,
+)
+from tests.framework.harness import WAIT, fetch, raw_exchange, running
+
+def test_a_new_handler_instance_per_request() -> None:
+    seen: list[RequestHandler] = []
+
+    class CountingHandler(RequestHandler):
+        def get(self) -> None:
+            seen.append(self)
+
+    with running([("/", CountingHandler)]) as server:
+        with requests.Session() as session:  # one keep-alive connection
+            for _ in range(3):
+                with session.get(server.url("/"), timeout=10) as response:
+                    assert response.status_code == 200
+    assert len(seen) == 3 and len({id(h) for h in seen}) == 3
+
+
+def test_initialize_receives_route_kwargs() -> None:
+    class InitHandler(RequestHandler):
+        def initialize(self, greeting: str, punctuation: str = ".") -> None:
+            self.greeting = greeting + punctuation
+
+        def get(self) -> None:
+            self.write(self.greeting)
+
+    with running([("/", InitHandler, {"greeting": "hi", "punctuation": "!"})]) as server:
+        assert fetch(server, "/").text == "hi!"
+
+
+def test_prepare_may_finish_and_then_the_method_is_not_called() -> None:
+    calls: list[str] = []
+
+    class GuardHandler(RequestHandler):
+        def prepare(self) -> None:
+            calls.append("prepare")
+            if self.get_argument("stop", None):
+                self.finish("stopped in prepare")
+
+        def get(self) -> None:
+            calls.append("get")
+            self.write("reached get")
+
+    with running([("/", GuardHandler)]) as server:
+        assert fetch(server, "/?stop=1").text == "stopped in prepare"
+        assert calls == ["prepare"]
+        assert fetch(server, "/").text == "reached get"
+        assert calls == ["prepare", "prepare", "get"]
+
+
+def test_async_prepare_runs_before_the_method() -> None:
+    class AsyncPrepareHandler(RequestHandler):
+        async def prepare(self) -> None:
+            await asyncio.sleep(0.001)
+            self.prepared = "yes"
+
+        def get(self) -> None:
+            self.write(self.prepared)
+
+    with running([("/", AsyncPrepareHandler)]) as server:
+        assert fetch(server, "/").text == "yes"
+
+
+def test_prepare_raising_skips_the_method() -> None:
+    calls: list[str] = []
+
+    class SyncDeniedHandler(RequestHandler):
+        def prepare(self) -> None:
+            raise HTTPError(401)
+
+        def get(self) -> None:
+            calls.append("sync get")
+
+    class AsyncDeniedHandler(RequestHandler):
+        async def prepare(self) -> None:
+            await asyncio.sleep(0)
+            raise HTTPError(403)
+
+        def get(self) -> None:
+            calls.append("async get")
+
+    with running([("/sync", SyncDeniedHandler), ("/async", AsyncDeniedHandler)]) as server:
+        assert fetch(server, "/sync").status_code == 401
+        assert fetch(server, "/async").status_code == 403
+    assert calls == []
+
+
+def test_sync_async_and_gen_coroutine_methods() -> None:
+    class SyncHandler(RequestHandler):
+        def get(self) -> None:
+            self.write("sync")
+
+    class AsyncHandler(RequestHandler):
+        async def get(self) -> None:
+            await asyncio.sleep(0.001)
+            self.write("async")
+
+    class GenHandler(RequestHandler):
+        @gen.coroutine
+        def get(self) -> Any:
+            yield gen.sleep(0.001)
+            self.write("gen")
+
+    with running([("/sync", SyncHandler), ("/async", AsyncHandler), ("/gen", GenHandler)]) as server:
+        assert fetch(server, "/sync").text == "sync"
+        assert fetch(server, "/async").text == "async"
+        assert fetch(server, "/gen").text == "gen"
+
+
+def test_on_finish_is_called_once_after_the_response() -> None:
+    events: list[str] = []
+    finished = threading.Event()
+
+    class FinishHandler(RequestHandler):
+        def get(self) -> None:
+            events.append("get")
+            self.write("body")
+
+        def on_finish(self) -> None:
+            events.append(f"on_finish {self.get_status()}")
+            with pytest.raises(RuntimeError):
+                self.write("too late")  # the response is complete
+            finished.set()
+
+    with running([("/", FinishHandler)]) as server:
+        assert fetch(server, "/").text == "body"
+        assert finished.wait(WAIT)
+    assert events == ["get", "on_finish 200"]
+
+
+def test_on_finish_is_called_once_after_an_error() -> None:
+    events: list[str] = []
+    finished = threading.Event()
+
+    class FailingHandler(RequestHandler):
+        def get(self) -> None:
+            raise HTTPError(403)
+
+        def on_finish(self) -> None:
+            events.append(f"on_finish {self.get_status()}")
+            finished.set()
+
+    with running([("/", FailingHandler)]) as server:
+        assert fetch(server, "/").status_code == 403
+        assert finished.wait(WAIT)
+    assert events == ["on_finish 403"]
+
+
+def test_method_outside_supported_methods_is_405() -> None:
+    class GetOnlyHandler(RequestHandler):
+        SUPPORTED_METHODS = ("GET",)
+
+        def get(self) -> None:
+            self.write("got")
+
+        def post(self) -> None:  # defined, but not supported
+            self.write("posted")
+
+    with running([("/", GetOnlyHandler)]) as server:
+        assert fetch(server, "/").text == "got"
+        response = fetch(server, "/", method="POST")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET"
+
+
+def test_custom_method_in_supported_methods() -> None:
+    class PurgeHandler(RequestHandler):
+        SUPPORTED_METHODS = RequestHandler.SUPPORTED_METHODS + ("PURGE",)
+
+        def purge(self) -> None:
+            self.write("purged")
+
+    with running([("/", PurgeHandler)]) as server:
+        assert fetch(server, "/", method="PURGE").text == "purged"
+
+
+def test_method_not_defined_is_405_with_allow() -> None:
+    class GetPostHandler(RequestHandler):
+        def get(self) -> None:
+            self.write("get")
+
+        def post(self) -> None:
+            self.write("post")
+
+    with running([("/", GetPostHandler)]) as server:
+        response = fetch(server, "/", method="DELETE")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, POST"
+    assert "405: Method Not Allowed" in response.text
+
+
+def test_on_connection_close_when_the_client_leaves() -> None:
+    closed = threading.Event()
+    started = threading.Event()
+    ended = threading.Event()
+
+    class SlowHandler(RequestHandler):
+        def initialize(self) -> None:
+            self.gone = asyncio.Event()
+
+        async def get(self) -> None:
+            started.set()
+            try:
+                await asyncio.wait_for(self.gone.wait(), 10 * WAIT)
+            finally:
+                ended.set()
+
+        def on_connection_close(self) -> None:
+            closed.set()
+            self.gone.set()
+
+    with running([("/slow", SlowHandler)]) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(b"GET /slow HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert started.wait(WAIT)
+        assert closed.wait(WAIT)
+        assert ended.wait(WAIT)
+
+
+def test_on_connection_close_not_called_for_a_finished_response() -> None:
+    closes: list[str] = []
+    finished = threading.Event()
+
+    class QuickHandler(RequestHandler):
+        def get(self) -> None:
+            self.write("quick")
+
+        def on_finish(self) -> None:
+            finished.set()
+
+        def on_connection_close(self) -> None:
+            closes.append("closed")
+
+    with running([("/", QuickHandler)]) as server:
+        raw = raw_exchange(server.port, b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        assert finished.wait(WAIT)
+    assert raw.endswith(b"quick")
+    assert closes == []
