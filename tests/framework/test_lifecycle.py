@@ -14,6 +14,8 @@ from pathlib import Path
 
 import requests
 
+from tests.framework.harness import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 
 SERVER = textwrap.dedent(
@@ -51,12 +53,6 @@ SERVER = textwrap.dedent(
     sys.exit(1 if reports[0].aborted else 0)
     """
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def start(tmp_path: Path, drain_timeout: float) -> tuple[subprocess.Popen[str], int]:
