@@ -14,9 +14,10 @@ Every wait is bounded (``TEST_TIMEOUT``, ``WAIT``) and no helper
 measures a duration: a wait that runs out fails the test, it never times it.
 Everything a helper opens it closes (warnings are errors in this suite).
 
-Import it as ``from tests.framework.harness import ...``: the suite runs as
-``python -m pytest`` from the repository root, which puts the root on
-``sys.path`` (``tests/stack`` imports its helpers the same way).
+Import it as ``from tests.framework.harness import ...``: with
+``--import-mode=importlib`` (pyproject.toml) pytest imports each test file as a
+module of the ``tests`` namespace package, so this module resolves from any
+working directory.
 """
 
 from __future__ import annotations
