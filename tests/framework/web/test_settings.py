@@ -58,17 +58,17 @@ WORKS: dict[str, tuple[Any, Callable[[Application], None]]] = {
     # general
     "autoreload": (True, config("autoreload", True)),  # test_autoreload: a real program restarts
     "debug": (True, lambda app: (app.config.serve_traceback, app.config.static_hash_cache) == (True, False)),
-    "default_handler_class": (ErrorHandler, config("default_handler_class", ErrorHandler)),  # test_web
+    "default_handler_class": (ErrorHandler, config("default_handler_class", ErrorHandler)),  # test_application
     "default_handler_args": ({"status_code": 410}, lambda app: app.config.default_handler_args["status_code"] == 410),
     "compress_response": (True, lambda app: GZipContentEncoding in app.transforms),
     "gzip": (True, lambda app: GZipContentEncoding in app.transforms),
-    "log_function": (lambda handler: None, in_settings("log_function")),  # test_web: log_request
-    "serve_traceback": (True, config("serve_traceback", True)),  # test_web
+    "log_function": (lambda handler: None, in_settings("log_function")),  # test_application: log_request
+    "serve_traceback": (True, config("serve_traceback", True)),  # test_errors
     "ui_modules": ({"Mod": Mod}, lambda app: app.ui_modules["Mod"] is Mod),  # test_uimodules
     "ui_methods": ({"f": lambda handler: 1}, lambda app: "f" in app.ui_methods),
-    "websocket_ping_interval": (10, in_settings("websocket_ping_interval")),  # test_websocket
-    "websocket_ping_timeout": (30, in_settings("websocket_ping_timeout")),  # test_websocket
-    "websocket_max_message_size": (1024, in_settings("websocket_max_message_size")),  # test_websocket
+    "websocket_ping_interval": (10, in_settings("websocket_ping_interval")),  # websocket/test_handler
+    "websocket_ping_timeout": (30, in_settings("websocket_ping_timeout")),  # websocket/test_handler
+    "websocket_max_message_size": (1024, in_settings("websocket_max_message_size")),  # websocket/test_handler, test_client
     # authentication and security
     "cookie_secret": ("s" * 32, config("cookie_secret", "s" * 32)),  # test_cookies
     "key_version": (1, config("key_version", 1)),  # test_cookies: key rotation
@@ -163,7 +163,7 @@ class Echo(RequestHandler):
     ],
 )  # fmt: skip
 def test_documented_server_keywords_are_taken(kwargs: dict[str, Any]) -> None:
-    # Behaviour: test_httpserver (limits, timeouts, xheaders, decompress_request).
+    # Behaviour: test_httpserver (xheaders), http1connection/ (limits, timeouts), test_decompress.
     HTTPServer(Application([("/", Echo)]), **kwargs)
 
 
