@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -199,8 +199,8 @@ async def test_no_keep_alive_server_closes_after_one_response() -> None:
 class Gate:
     """Requests that wait for the test to open them, recording the order things happen in."""
 
-    opened: dict[str, asyncio.Event] = {}
-    log: list[str] = []
+    opened: ClassVar[dict[str, asyncio.Event]] = {}
+    log: ClassVar[list[str]] = []
 
 
 class Gated(RequestHandler):
@@ -323,8 +323,8 @@ async def test_a_client_that_does_not_read_stops_being_read_from() -> None:
 class Drip:
     """The body chunks a streaming handler received, and the future that holds back the next."""
 
-    chunks: list[bytes] = []
-    hold: asyncio.Future[None] | None = None
+    chunks: ClassVar[list[bytes]] = []
+    hold: ClassVar[asyncio.Future[None] | None] = None
 
 
 @stream_request_body
@@ -373,7 +373,7 @@ async def test_expect_100_continue_is_written_before_the_body_is_read() -> None:
 class LongPoll(RequestHandler):
     """Waits for a message that never comes; records that its client left."""
 
-    left: list[str] = []
+    left: ClassVar[list[str]] = []
 
     async def get(self) -> None:
         await asyncio.get_running_loop().create_future()
@@ -395,8 +395,8 @@ async def test_connection_lost_while_the_application_waits_tells_the_handler() -
 
 @stream_request_body
 class PartialUpload(RequestHandler):
-    received: list[bytes] = []
-    left: list[str] = []
+    received: ClassVar[list[bytes]] = []
+    left: ClassVar[list[str]] = []
 
     def data_received(self, chunk: bytes) -> None:
         PartialUpload.received.append(chunk)

@@ -27,6 +27,7 @@ from framework.http1 import (
     ResponseParser,
 )
 
+
 def merge_bodies(seen: Iterable[Event]) -> list[Event]:
     """Join consecutive ``Body`` events, so bodies compare as one value."""
     out: list[Event] = []

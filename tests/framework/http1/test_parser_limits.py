@@ -29,7 +29,6 @@ from tests.framework.http1.parsing import (
     request_error,
 )
 
-
 # -- errors, each with the status a server should answer ---------------------
 
 ERRORS: list[tuple[str, bytes, int]] = [

@@ -22,6 +22,7 @@ from framework.httpclient import (
     HTTPResponse,
 )
 
+
 @dataclass
 class Request:
     method: str

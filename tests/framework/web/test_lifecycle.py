@@ -29,6 +29,7 @@ from framework.web import (
 )
 from tests.framework.harness import WAIT, fetch, raw_exchange, running
 
+
 def test_a_new_handler_instance_per_request() -> None:
     seen: list[RequestHandler] = []
 

@@ -27,6 +27,7 @@ from tests.framework.websocket.peers import (
     running,
 )
 
+
 def test_deflate_round_trip_with_and_without_context_takeover() -> None:
     for takeover in (False, True):
         writer = FrameWriter(client=True, deflater=deflate.Deflater(no_context_takeover=takeover))

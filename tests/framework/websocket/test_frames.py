@@ -32,6 +32,7 @@ from tests.framework.websocket.peers import (
     fails_with,
 )
 
+
 def test_rfc_6455_examples() -> None:
     # RFC 6455 5.7: a single-frame masked "Hello" from a client ...
     masked_hello = bytes.fromhex("818537fa213d7f9f4d5158")

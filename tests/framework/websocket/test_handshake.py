@@ -8,6 +8,7 @@ from framework.websocket import (
     handshake,
 )
 
+
 class Fields(dict[str, list[str]]):
     def get_list(self, name: str) -> list[str]:
         return self.get(name.lower(), [])

@@ -32,6 +32,7 @@ from tests.framework.websocket.peers import (
     events_of,
 )
 
+
 class FakeTransport(asyncio.Transport):
     """Records what the protocol does to its transport."""
 
