@@ -93,7 +93,9 @@ class IndexHandler(UploadsHandler):
             "index.html",
             files=self.store.list(),
             uploaded=uploaded,
+            max_bytes=self.max_upload_bytes,
             max_mb=self.max_upload_bytes // (1024 * 1024),
+            max_files=MAX_FILES,
             put_url=self.request.protocol + "://" + self.request.host + self.reverse_url("put", "example.bin"),
         )
 
@@ -116,6 +118,17 @@ class StreamingUploadHandler(UploadsHandler):
 
     def on_connection_close(self) -> None:
         self._abort()
+
+    def allow_body_of(self, size: int) -> None:
+        """Raise this request's body limit to ``size`` bytes (from ``prepare()``: the body streams in after it).
+
+        Raises:
+            HTTPError: 500 for a request that came from no connection (built by hand).
+        """
+        connection = self.request.connection
+        if connection is None:
+            raise HTTPError(500, "a streamed upload needs the request's connection")
+        connection.set_max_body_size(size)
 
     def on_finish(self) -> None:
         self._abort()
@@ -177,7 +190,7 @@ class MultipartUploadHandler(StreamingUploadHandler):
 
     def prepare(self) -> None:
         # Room for the multipart framing around a file of the full size.
-        self.request.connection.set_max_body_size(self.max_upload_bytes + 64 * 1024)
+        self.allow_body_of(self.max_upload_bytes + 64 * 1024)
         try:
             boundary = parse_boundary(self.request.headers.get("Content-Type", ""))
         except MultipartError as exc:
@@ -260,7 +273,7 @@ class PutHandler(StreamingUploadHandler):
         preflight, which this service never answers, so only real clients (curl) can."""
 
     async def prepare(self) -> None:
-        self.request.connection.set_max_body_size(self.max_upload_bytes)
+        self.allow_body_of(self.max_upload_bytes)
         self.staged = []
         name = self.path_args[0] if self.path_args else "upload.bin"
         content_type = self.request.headers.get("Content-Type", "application/octet-stream")

@@ -6,7 +6,8 @@ stack up and runs this folder against it through nginx at ``STACK_URL``
 skip, so a bare ``pytest`` with no stack up stays green). The browser is ``/usr/bin/chromium`` (Debian's
 package, installed by the test command when missing), never a Playwright
 download. Each test's final page is saved to
-``artifacts/screenshots/<test name>.png``.
+``artifacts/screenshots/<test name>.png``; the screenshots in ``docs/`` are
+taken by ``test_docs_screenshots.py``, so they show the suite as it is.
 """
 
 from __future__ import annotations
@@ -14,12 +15,20 @@ from __future__ import annotations
 import os
 import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -70,8 +79,8 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-def _new_context(browser: Browser, stack_url: str) -> BrowserContext:
-    context = browser.new_context(base_url=stack_url)
+def _new_context(browser: Browser, stack_url: str, **options: Any) -> BrowserContext:
+    context = browser.new_context(base_url=stack_url, **options)
     context.set_default_timeout(TIMEOUT_MS)
     context.set_default_navigation_timeout(TIMEOUT_MS)
     return context
@@ -104,3 +113,18 @@ def second_page(browser: Browser, stack_url: str, request: pytest.FixtureRequest
     yield page
     _screenshot(page, request.node.name + "-b")
     context.close()
+
+
+@pytest.fixture
+def page_with(browser: Browser, stack_url: str) -> Iterator[Callable[..., Page]]:
+    """``page_with(**options)``: a page in a context of its own made with Playwright's ``new_context`` options."""
+    contexts: list[BrowserContext] = []
+
+    def make(**options: Any) -> Page:
+        context = _new_context(browser, stack_url, **options)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()

@@ -7,15 +7,29 @@ see ``conftest.py`` for the browser, the fixtures and the screenshots.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import uuid
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Page, expect
 
-# The suite is five services: the portal and the four demos it shows as cards
-# (services/common/demos.py); every one of them is available in the stack.
-DEMOS = {"forms", "uploads", "chat", "redirects"}
+from services.catalog import DEMOS as CATALOG_DEMOS
+
+# The portal shows every other service of the catalog as a card; all of them run in the stack.
+DEMOS = {demo.name for demo in CATALOG_DEMOS}
+
+# Reports every change of the uploads page's progress bar to the test through
+# window.recordProgress (a function the test exposes: unlike the page's own
+# state, it outlives the navigation to the listing once the upload is stored).
+WATCH_PROGRESS = """() => {
+  const box = document.getElementById("upload-progress");
+  const bar = document.getElementById("upload-bar");
+  const status = document.getElementById("upload-status");
+  const report = () => window.recordProgress({shown: !box.hidden, value: bar.value, text: status.textContent});
+  new MutationObserver(report).observe(box, {attributes: true, childList: true, characterData: true, subtree: true});
+}"""
 
 
 def test_portal_cards_link_to_demos_that_load(page: Page) -> None:
@@ -24,7 +38,6 @@ def test_portal_cards_link_to_demos_that_load(page: Page) -> None:
     cards = page.locator("ul.cards > li.card")
     expect(cards).to_have_count(len(DEMOS))
     assert {card_id.removeprefix("demo-") for card_id in cards.evaluate_all("els => els.map(e => e.id)")} == DEMOS
-    expect(page.get_by_text("not yet available")).to_have_count(0)
     links = [cards.nth(i).locator("h2 a") for i in range(len(DEMOS))]
     targets = [(link.inner_text(), link.get_attribute("href")) for link in links]
     for title, href in targets:
@@ -89,6 +102,65 @@ def test_uploads_two_files_listed_with_sha256(page: Page, tmp_path: Path) -> Non
         expect(row.locator("code.hash")).to_have_text(hashlib.sha256(data).hexdigest())
         expect(row).to_contain_text(f"{len(data):,} bytes")
         expect(row.locator(".badge")).to_have_text("just uploaded")
+
+
+def test_uploads_show_a_progress_bar_while_the_file_goes_up(page: Page, tmp_path: Path) -> None:
+    data = os.urandom(24 * 1024 * 1024)
+    path = tmp_path / f"large-{uuid.uuid4().hex[:8]}.bin"
+    path.write_bytes(data)
+    seen: list[dict[str, Any]] = []
+
+    def record(state: dict[str, Any]) -> None:
+        seen.append(state)
+
+    page.expose_function("recordProgress", record)
+    page.goto("/uploads/")
+    expect(page.locator("#upload-progress")).to_be_hidden()
+    page.evaluate(WATCH_PROGRESS)
+    page.get_by_label(re.compile(r"^Files")).set_input_files(str(path))
+    page.get_by_role("button", name="Upload").click()
+
+    row = page.locator("table.files tbody tr", has=page.get_by_role("link", name=path.name, exact=True))
+    expect(row.locator(".badge")).to_have_text("just uploaded")
+    expect(row.locator("code.hash")).to_have_text(hashlib.sha256(data).hexdigest())
+    shown = [record for record in seen if record["shown"]]
+    assert shown, seen
+    values = [record["value"] for record in shown]
+    assert values == sorted(values), values  # it only moves forward
+    assert values[-1] == 100
+    # At least one step came from the upload's own progress events: "N% · sent of total".
+    assert any(re.fullmatch(r"\d{1,3}% · [\d.]+ MB of 24 MB", record["text"]) for record in shown), shown
+
+
+def test_uploads_refuse_an_over_limit_file_before_sending_it(page: Page, tmp_path: Path) -> None:
+    page.goto("/uploads/")
+    limit = int(page.locator("#upload-form").get_attribute("data-max-bytes") or "0")
+    assert limit > 0
+    too_big = tmp_path / "too-big.bin"
+    with too_big.open("wb") as sparse:  # one byte over the limit, and no disk: the browser only reads its size
+        sparse.truncate(limit + 1)
+    posts: list[str] = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    files = page.get_by_label(re.compile(r"^Files"))
+
+    files.set_input_files(str(too_big))
+    refusal = page.locator("#files-error")
+    expect(refusal).to_be_visible()
+    size_mb = f"{round((limit + 1) / 1048576, 1):,}".removesuffix(".0")  # as the page writes it
+    expect(refusal).to_contain_text(f"\u201ctoo-big.bin\u201d is {size_mb} MB")
+    expect(refusal).to_contain_text("Nothing was sent.")
+    expect(files).to_have_attribute("aria-invalid", "true")
+    page.get_by_role("button", name="Upload").click()
+    expect(page.locator("#upload-progress")).to_be_hidden()
+    assert files.evaluate("input => input.files.length") == 1  # still chosen: the page never left
+    assert page.url.endswith("/uploads/")
+    assert posts == []
+
+    small = tmp_path / "small.txt"
+    small.write_bytes(b"fits\n")
+    files.set_input_files(str(small))  # a file that fits clears the refusal
+    expect(refusal).to_be_hidden()
+    expect(files).not_to_have_attribute("aria-invalid", "true")
 
 
 def test_chat_two_pages_talk_through_long_polling(page: Page, second_page: Page) -> None:

@@ -26,7 +26,7 @@ def uploads(tmp_path: Path) -> Iterator[ServerThread]:
 def upload_form(server: ServerThread, session: requests.Session) -> tuple[str, str]:
     """The form's action and its XSRF token (a body field, the form's first)."""
     page = session.get(server.url("/uploads/"), timeout=10).text
-    match = re.search(r'<form method="post" action="([^"]+)" enctype="multipart/form-data">\s*'
+    match = re.search(r'<form id="upload-form" method="post" action="([^"]+)" enctype="multipart/form-data"[^>]*>\s*'
                       r'<input type="hidden" name="_xsrf" value="([^"]+)"', page)
     assert match is not None
     return match.group(1), match.group(2)
@@ -34,6 +34,20 @@ def upload_form(server: ServerThread, session: requests.Session) -> tuple[str, s
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def test_the_page_gives_its_script_the_limits_the_server_enforces(uploads: ServerThread) -> None:
+    page = requests.get(uploads.url("/uploads/"), timeout=10).text
+    form = re.search(r'<form id="upload-form"[^>]*>', page)
+    assert form is not None
+    assert 'data-max-bytes="8388608"' in form.group(0)  # the fixture's max_upload_bytes
+    assert 'data-max-files="20"' in form.group(0)
+    (src,) = re.findall(r'<script src="([^"]+)"></script>', page)
+    assert src.startswith("/uploads/static/uploads.js?v=")  # the service's own static file
+    script = requests.get(uploads.url(src), timeout=10)
+    assert script.status_code == 200
+    assert "javascript" in script.headers["Content-Type"]
+    assert "upload.addEventListener(\"progress\"" in script.text
 
 
 def test_multipart_upload_of_several_files_round_trips(uploads: ServerThread) -> None:

@@ -11,7 +11,7 @@ def test_redirects_page_through_nginx(http: requests.Session, stack_url: str) ->
     page = http.get(stack_url + "/redirects/", timeout=TIMEOUT)
     assert page.status_code == 200
     assert 'href="/redirects/to/temporary"' in page.text
-    assert 'href="/redirects/static/suite.css?v=' in page.text
+    assert 'href="/redirects/shared/suite.css?v=' in page.text
 
 
 def test_redirect_location_keeps_the_prefix(http: requests.Session, stack_url: str) -> None:

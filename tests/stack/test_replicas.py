@@ -26,14 +26,16 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.catalog import SERVICES
+
 Compose = Callable[..., subprocess.CompletedProcess[str]]
 
 SCALE_TIMEOUT = 120
 NGINX_RELOAD_TIMEOUT = 30
-CHAT_PORT = 8004
 METRICS_OFFSET = 1000  # services/common/run.py: /metrics on the service port + 1000
-SERVICE_PORTS = {"portal": 8001, "forms": 8002, "uploads": 8003, "chat": 8004, "redirects": 8005}
-SERVICE_PREFIXES = {"portal": "/", "forms": "/forms/", "uploads": "/uploads/", "chat": "/chat/", "redirects": "/redirects/"}
+SERVICE_PORTS = {service.name: service.port for service in SERVICES}
+SERVICE_PREFIXES = {service.name: service.prefix for service in SERVICES}
+CHAT_PORT = SERVICE_PORTS["chat"]
 
 # Run by the container's own Python (no third-party packages there): long-polls
 # BASE's chat room ROOM after CURSOR until it holds WANT messages or DEADLINE
