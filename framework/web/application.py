@@ -31,7 +31,7 @@ from framework.web import lifecycle
 from framework.web.compression import GZipContentEncoding, OutputTransform
 from framework.web.handler import RequestHandler
 from framework.web.redirect import ErrorHandler
-from framework.web.settings import AppSettings, resolve_settings
+from framework.web.settings import AppSettings, LiveSettings
 from framework.web.static import StaticFileHandler
 from framework.web.uimodules import UIModule, collect_ui_modules
 
@@ -93,8 +93,9 @@ class Application(routing.ReversibleRouter):
         transforms: Any = None,
         **settings: Any,
     ) -> None:
-        self.settings: dict[str, Any] = settings
-        self.config: AppSettings = resolve_settings(settings)
+        self.config: AppSettings
+        # Tornado's dict; changing it later re-resolves self.config (see LiveSettings).
+        self.settings: dict[str, Any] = LiveSettings(settings, self._settings_changed)
         self.default_host = default_host
         self.ui_methods: dict[str, Any] = _collect_ui_methods(self.config.ui_methods)
         self.ui_modules: dict[str, type[UIModule]] = collect_ui_modules(settings.get("ui_modules"))
@@ -117,12 +118,15 @@ class Application(routing.ReversibleRouter):
             cls.find_handler is Application.find_handler and cls.get_handler_delegate is Application.get_handler_delegate
         )
 
+    def _settings_changed(self, config: AppSettings) -> None:
+        self.config = config
+
     def _static_rules(self) -> Iterable[Any]:
         static_path = self.config.static_path
         if static_path is None:
             return ()
-        handler_class = self.settings.get("static_handler_class", StaticFileHandler)
-        args = dict(self.settings.get("static_handler_args") or {}, path=static_path)
+        handler_class = self.config.static_handler_class or StaticFileHandler
+        args = dict(self.config.static_handler_args or {}, path=static_path)
         prefix = self.config.static_url_prefix
         return [
             (prefix.rstrip("/") + "/(.*)", handler_class, args),
@@ -243,7 +247,7 @@ class Application(routing.ReversibleRouter):
         """URL of a static file, with ``?v=<hash>`` so browsers may cache it forever."""
         if self.config.static_path is None:
             raise RuntimeError("static_url() needs the 'static_path' setting")
-        handler_class = self.settings.get("static_handler_class", StaticFileHandler)
+        handler_class = self.config.static_handler_class or StaticFileHandler
         return str(handler_class.make_static_url(self.settings, path, include_version=include_version))
 
     def log_request(self, handler: RequestHandler) -> None:
@@ -252,7 +256,7 @@ class Application(routing.ReversibleRouter):
         Mirrors Tornado's ``log_request``. The default line is ``log_access(handler)``;
         a ``log_function`` that adds to it (metrics) rather than replacing it calls that.
         """
-        log_function = self.settings.get("log_function")
+        log_function = self.config.log_function
         if log_function is not None:
             log_function(handler)
             return

@@ -126,10 +126,8 @@ class CookieMixin:
     def create_signed_value(self, name: str, value: str | bytes, version: int | None = None) -> bytes:
         """Sign ``value`` for cookie ``name`` with the ``cookie_secret`` setting (and ``key_version``)."""
         self.require_setting("cookie_secret", "signed cookies")
-        settings = self.application.settings
-        return security.create_signed_value(
-            settings["cookie_secret"], name, value, version=version, key_version=settings.get("key_version")
-        )
+        config = self.application.config
+        return security.create_signed_value(config.cookie_secret, name, value, version=version, key_version=config.key_version)
 
     def set_signed_cookie(
         self, name: str, value: str | bytes, expires_days: float | None = 30, version: int | None = None, **kwargs: Any
@@ -150,7 +148,7 @@ class CookieMixin:
         if value is None:
             value = self.get_cookie(name)
         return security.decode_signed_value(
-            self.application.settings["cookie_secret"], name, value, max_age_days=max_age_days, min_version=min_version
+            self.application.config.cookie_secret, name, value, max_age_days=max_age_days, min_version=min_version
         )
 
     def get_signed_cookie_key_version(self, name: str, value: str | None = None) -> int | None:
@@ -178,7 +176,7 @@ class CookieMixin:
             secret, timestamp = self._xsrf_cookie_secret()
             token = security.encode_xsrf_token(secret, timestamp)
             if getattr(self, "_xsrf_cookie_missing", False):
-                kwargs = dict(self.application.settings.get("xsrf_cookie_kwargs") or {})
+                kwargs = dict(self.application.config.xsrf_cookie_kwargs or {})
                 kwargs.setdefault("samesite", "Lax")
                 self.set_cookie(_XSRF_COOKIE, token, **kwargs)
             self._xsrf_token = token
@@ -226,7 +224,7 @@ class CookieMixin:
     def get_login_url(self) -> str:
         """The ``login_url`` setting; override for a per-handler login page."""
         self.require_setting("login_url", "@authenticated")
-        return str(self.application.settings["login_url"])
+        return str(self.application.config.login_url)
 
 
 def authenticated(method: _F) -> _F:

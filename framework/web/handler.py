@@ -453,7 +453,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         shows the traceback.
         """
         exc_info = kwargs.get("exc_info")
-        if self.settings.get("serve_traceback") and exc_info:
+        if self.application.config.serve_traceback and exc_info:
             self.set_header("Content-Type", "text/plain; charset=UTF-8")
             for line in traceback.format_exception(*exc_info):
                 self.write(line)
@@ -537,7 +537,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         Raises:
             RuntimeError: the setting is absent.
         """
-        if not self.application.settings.get(name):
+        # A setting the framework reads is checked where it reads it (the typed config).
+        if not getattr(self.application.config, name, self.application.settings.get(name)):
             raise RuntimeError(f"you must define the {name!r} setting in your application to use {feature}")
 
     @property

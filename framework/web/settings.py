@@ -31,13 +31,13 @@ loader), ``template_engine="jinja2"`` beside a ``template_loader``, several
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from framework import http1
 from framework.template.syntax import WHITESPACE_MODES
 
-__all__ = ["DEFAULT_SECURITY_HEADERS", "SERVER_ARGUMENTS", "AppSettings", "resolve_settings"]
+__all__ = ["DEFAULT_SECURITY_HEADERS", "SERVER_ARGUMENTS", "AppSettings", "LiveSettings", "resolve_settings"]
 
 DEFAULT_SECURITY_HEADERS: Mapping[str, str] = {
     "X-Content-Type-Options": "nosniff",
@@ -96,6 +96,14 @@ class AppSettings:
     request_id_header: str | None = None
     # Resolved from the ``security_headers`` mapping: (lower-case name, value).
     security_headers: tuple[tuple[str, str], ...] = _resolve_security_headers(None)
+    xsrf_cookie_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # A StaticFileHandler subclass, or None for StaticFileHandler itself.
+    static_handler_class: type[Any] | None = None
+    static_handler_args: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # Called with each finished handler instead of the access log line.
+    log_function: Callable[[Any], None] | None = None
+    websocket_ping_interval: float | None = None
+    websocket_ping_timeout: float | None = None
 
 
 # Keys Tornado documents that we accept beyond the fields above: read
@@ -103,14 +111,9 @@ class AppSettings:
 _OTHER_KNOWN = frozenset(
     {
         "gzip",
-        "static_handler_class",
-        "static_handler_args",
         "xsrf_cookie_version",
-        "xsrf_cookie_kwargs",
         "ui_modules",
-        "log_function",
-        "websocket_ping_interval",
-        "websocket_ping_timeout",
+        # Read by the WebSocket layer, where its default lives (an explicit None: no limit).
         "websocket_max_message_size",
         "google_oauth",
         "facebook_api_key",
@@ -224,9 +227,11 @@ def _check_types(values: dict[str, Any]) -> None:
     for name in ("static_path", "login_url", "static_url_prefix", "request_id_header"):
         if values.get(name) is not None and not isinstance(values[name], str):
             raise ValueError(f"setting {name!r} must be a str, got {type(values[name]).__name__}")
-    handler_class = values.get("default_handler_class")
-    if handler_class is not None and not isinstance(handler_class, type):
-        raise ValueError("setting 'default_handler_class' must be a RequestHandler subclass")
+    for name in ("default_handler_class", "static_handler_class"):
+        if values.get(name) is not None and not isinstance(values[name], type):
+            raise ValueError(f"setting {name!r} must be a RequestHandler subclass")
+    if values.get("log_function") is not None and not callable(values["log_function"]):
+        raise ValueError("setting 'log_function' must be callable (it gets each finished handler)")
     _check_template_engine(values)
     autoescape = values.get("autoescape", True)
     if autoescape is None or autoescape == "xhtml_escape":
@@ -256,3 +261,67 @@ def _check_template_engine(values: dict[str, Any]) -> None:
     if engine == "tornado" and loader is None and isinstance(values.get("template_path"), tuple):
         raise ValueError("template_engine='tornado' reads one 'template_path' directory, not several")
     values["template_engine"] = engine
+
+
+class LiveSettings(dict[str, Any]):
+    """Tornado's ``Application.settings`` dict, with its typed ``AppSettings`` kept in step.
+
+    Tornado reads its settings dict on every use, so applications change it
+    after construction (a metrics layer wraps ``log_function``, a test turns
+    ``xsrf_cookies`` off). Here the framework reads the typed object; every
+    change through this dict is resolved again (the same checks as at
+    start-up: a bad value raises ``ValueError`` and changes nothing) and the
+    new ``AppSettings`` goes to ``on_change``. Keys only the application
+    uses cost nothing more than a resolve on each change, which is rare.
+    """
+
+    __slots__ = ("_on_change",)
+
+    def __init__(self, values: dict[str, Any], on_change: Callable[[AppSettings], None]) -> None:
+        super().__init__(values)
+        self._on_change = on_change
+        self._commit(dict(self))
+
+    def _commit(self, candidate: dict[str, Any]) -> None:
+        config = resolve_settings(candidate)  # raises before anything changes
+        dict.clear(self)
+        dict.update(self, candidate)  # with the defaults debug implies
+        self._on_change(config)
+
+    def _changed(self, change: Callable[[dict[str, Any]], Any]) -> Any:
+        candidate = dict(self)
+        result = change(candidate)
+        self._commit(candidate)
+        return result
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._changed(lambda d: d.__setitem__(key, value))
+
+    def __delitem__(self, key: str) -> None:
+        self._changed(lambda d: d.__delitem__(key))
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """``dict.update``, then resolved again."""
+        self._changed(lambda d: d.update(*args, **kwargs))
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        """``dict.setdefault``, resolved again when it adds the key."""
+        if key in self:
+            return self[key]
+        return self._changed(lambda d: d.setdefault(key, default))
+
+    def pop(self, key: str, *default: Any) -> Any:
+        """``dict.pop``, then resolved again."""
+        return self._changed(lambda d: d.pop(key, *default))
+
+    def popitem(self) -> tuple[str, Any]:
+        """``dict.popitem``, then resolved again."""
+        return self._changed(lambda d: d.popitem())  # type: ignore[no-any-return]
+
+    def clear(self) -> None:
+        """``dict.clear``, then resolved again (every setting back to its default)."""
+        self._changed(lambda d: d.clear())
+
+    def __ior__(self, other: Any) -> LiveSettings:  # type: ignore[override, misc]
+        self.update(other)
+        return self

@@ -204,7 +204,7 @@ class StaticFileHandler(RequestHandler):
 
     def compute_etag(self) -> str | None:
         """The quoted content hash, so the ETag never needs the body in memory."""
-        use_cache = bool(self.settings.get("static_hash_cache", True))
+        use_cache = self.application.config.static_hash_cache
         version = self._get_cached_version(self.absolute_path, use_cache=use_cache)
         return f'"{version}"' if version else None
 

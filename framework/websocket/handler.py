@@ -128,13 +128,13 @@ class WebSocketHandler(RequestHandler):
     @property
     def ping_interval(self) -> float | None:
         """Seconds between keepalive pings (setting ``websocket_ping_interval``); None for none."""
-        value = self.settings.get("websocket_ping_interval")
+        value = self.application.config.websocket_ping_interval
         return float(value) if value else None
 
     @property
     def ping_timeout(self) -> float | None:
         """Seconds without a pong before closing (``websocket_ping_timeout``; default max(3 x interval, 30))."""
-        value = self.settings.get("websocket_ping_timeout")
+        value = self.application.config.websocket_ping_timeout
         if value:
             return float(value)
         interval = self.ping_interval
