@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import socket
 import zlib
 from collections.abc import Iterator
 
@@ -12,6 +11,7 @@ import requests
 
 from framework.testing import ServerThread, serve
 from framework.web import Application, RequestHandler
+from tests.framework.harness import decode_chunked, raw_exchange
 
 TEXT = "framework " * 500
 
@@ -79,20 +79,12 @@ def test_never_for_small_or_already_compressed_bodies(server: ServerThread) -> N
 
 
 def test_streamed_body_is_compressed_chunk_by_chunk(server: ServerThread) -> None:
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(b"GET /stream HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n")
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
+    data = raw_exchange(server.port, b"GET /stream HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n")
     head, _, body = data.partition(b"\r\n\r\n")
     assert b"Content-Encoding: gzip" in head and b"Transfer-Encoding: chunked" in head
-    payload, rest = b"", body
-    while True:
-        size_line, _, rest = rest.partition(b"\r\n")
-        size = int(size_line, 16)
-        if size == 0:
-            break
-        payload, rest = payload + rest[:size], rest[size + 2 :]
+    chunks = decode_chunked(body)  # checks each chunk's framing, and the last chunk
+    assert len(chunks) > 1  # compressed as it was flushed, not once at the end
+    payload = b"".join(chunks)
     expected = "".join(f"part {i} " * 200 for i in range(3)) + "end"
     assert zlib.decompress(payload, 16 + zlib.MAX_WBITS).decode() == expected
 
