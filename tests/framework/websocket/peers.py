@@ -1,10 +1,13 @@
 """What the WebSocket tests share: frames built by hand, and the peers they talk to.
 
 ``client_frame`` is an encoder written here, independent of the one under
-test, so the codec is checked against bytes it did not produce. ``EchoHandler``
+test, so the codec is checked against bytes it did not produce; ``events_of``
+and ``fails_with`` run a ``FrameReader`` over such bytes. ``EchoHandler``
 echoes and records its life in a ``Log`` the test reads (same loop, no locks);
-``running`` serves a handler on this loop's ephemeral port; ``RawClient`` speaks
-WebSocket by hand and can send anything at all.
+``ClosingHandler`` closes when told to (the handler and client tests both use
+it); ``running`` serves a handler on this loop's ephemeral port; ``RawClient``
+speaks WebSocket by hand and can send anything at all. A handler only one test
+needs is declared beside that test, not here.
 """
 
 from __future__ import annotations
