@@ -42,7 +42,7 @@ def test_multipart_upload_through_nginx(stack_url: str) -> None:
     files = [("files", (f"f{i}.bin", os.urandom(100_000 * (i + 1)))) for i in range(3)]
     with requests.Session() as session:
         page = session.get(stack_url + "/uploads/", timeout=TIMEOUT).text
-        action = re.search(r'<form method="post" action="([^"]+)"', page)
+        action = re.search(r'<form id="upload-form" method="post" action="([^"]+)"', page)
         xsrf = re.search(r'name="_xsrf" value="([^"]+)"', page)
         assert action is not None and xsrf is not None
         assert "_xsrf" not in action.group(1)  # the token travels in the body, never in the URL
