@@ -1,0 +1,72 @@
+"""The tests mirror the tree (STYLE.md rule 14): each module of a split package has its test file.
+
+For the packages ``web``, ``websocket``, ``http1`` and ``httpclient``, the tests
+of ``framework/<package>/<module>.py`` are in
+``tests/framework/<package>/test_<module>.py`` (or, when they outgrew one file
+or look at one side of it, ``test_<module>_<aspect>.py`` or
+``test_<aspect>_<module>.py``), and the package's public names in
+``test_exports.py``. A new module without its test file fails here, and so
+does a test file named for a module that no longer exists. The few modules
+tested elsewhere say where, and why.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+FRAMEWORK = pathlib.Path(__file__).resolve().parents[2] / "framework"
+TESTS = pathlib.Path(__file__).resolve().parent
+
+PACKAGES = ["web", "websocket", "http1", "httpclient"]
+
+# Modules whose tests live elsewhere: module -> the test file that has them (None: nothing to run).
+ELSEWHERE: dict[str, str | None] = {
+    # render() and the template namespace are tested with the template engines they drive.
+    "web/rendering.py": "test_template.py",
+    # Protocol classes only: mypy checks them against Application; there is no behaviour to run.
+    "web/contracts.py": None,
+}
+
+# Test files named for what they test that is not one module.
+NOT_A_MODULE = {"test_exports.py"}
+
+
+def modules(package: str) -> list[str]:
+    return sorted(p.stem for p in (FRAMEWORK / package).glob("*.py") if p.stem != "__init__")
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_each_module_has_its_test_file(package: str) -> None:
+    missing = []
+    for module in modules(package):
+        where = f"{package}/{module}.py"
+        if where in ELSEWHERE:
+            elsewhere = ELSEWHERE[where]
+            assert elsewhere is None or (TESTS / elsewhere).is_file(), f"{where}: {elsewhere} is gone"
+            continue
+        folder = TESTS / package
+        found = [folder / f"test_{module}.py", *folder.glob(f"test_{module}_*.py"), *folder.glob(f"test_*_{module}.py")]
+        if not any(path.is_file() for path in found):
+            missing.append(f"tests/framework/{package}/test_{module}.py")
+    assert missing == [], f"modules of framework/{package}/ without their test file: {missing}"
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_each_test_file_is_named_for_a_module(package: str) -> None:
+    names = modules(package)
+    stale = [
+        test.name
+        for test in sorted((TESTS / package).glob("test_*.py"))
+        if test.name not in NOT_A_MODULE
+        and not any(
+            test.stem == f"test_{m}" or test.stem.startswith(f"test_{m}_") or test.stem.endswith(f"_{m}") for m in names
+        )
+    ]
+    assert stale == [], f"tests/framework/{package}/ files named for no module of framework/{package}/: {stale}"
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_the_package_tests_are_not_also_in_one_big_file(package: str) -> None:
+    assert not (TESTS / f"test_{package}.py").exists(), f"tests/framework/test_{package}.py is back beside {package}/"
