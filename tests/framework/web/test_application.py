@@ -25,9 +25,6 @@ from framework.web import (
 )
 from tests.framework.harness import WAIT, fetch, raw_exchange, running, split_response
 
-# -- Application -------------------------------------------------------------------
-
-
 def test_listen_returns_the_server_it_started() -> None:
     class HelloHandler(RequestHandler):
         def get(self) -> None:
@@ -304,7 +301,7 @@ def test_log_function_setting_replaces_the_access_log() -> None:
     assert logged == [(200, "/?q=1")]
 
 
-# -- request ids, cookies a browser may send, output errors ------------------------
+# -- request ids and absolute-form targets --------------------------------------
 
 
 class EchoRequestIdHandler(framework.web.RequestHandler):

@@ -10,8 +10,6 @@ from typing import Any
 
 import framework.web
 
-# -- public names ----------------------------------------------------------------
-
 EXPECTED_PUBLIC_NAMES = {
     "Application",
     "ErrorHandler",
