@@ -42,13 +42,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from framework import http1, process
-from framework.http1connection import (
-    ConnectionContext,
-    HTTP1ServerProtocol,
-    ServerConfig,
-    ServerState,
-    parse_networks,
-)
+from framework.http1connection import HTTP1ServerProtocol
 from framework.httputil import (
     HTTPConnection,
     HTTPHeaders,
@@ -59,6 +53,7 @@ from framework.httputil import (
 )
 from framework.ioloop import IOLoop
 from framework.netutil import bind_sockets
+from framework.serverstate import ConnectionContext, ServerConfig, ServerState, parse_networks
 
 __all__ = [
     "CallbackDelegate",
@@ -262,7 +257,7 @@ class HTTPServer:
             arrive, never split or merged to a size.
 
     Attributes:
-        state: the ``http1connection.ServerState`` this server's connections
+        state: the ``serverstate.ServerState`` this server's connections
             share and report to: the resolved settings (``state.config``), the
             delegate, the open and the upgraded connections. Not in Tornado.
     """

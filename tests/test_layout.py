@@ -63,6 +63,8 @@ RULES: dict[str, set[str] | None] = {
     # Translations know no HTTP: web imports them (RequestHandler.locale), as Tornado's web does.
     "framework.locale": set(),
     "framework.platform": {"framework.gen", "framework.ioloop"},
+    # What the server and its connections share: settings, client context, the state they report to.
+    "framework.serverstate": {"framework.http1", "framework.httputil"},
     # Beside the server: a message delegate wrapper, knowing only the seam.
     "framework.decompress": {"framework.httputil"},
     # Above web, as DESIGN.md places them: they serve applications, nothing below imports them.

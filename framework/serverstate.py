@@ -1,0 +1,207 @@
+"""What one server's connections share: its settings, each client's context, the state they report to.
+
+``HTTPServer`` (listening, accepting, draining) and each connection's
+``HTTP1ServerProtocol`` (``http1connection``) meet here rather than in each
+other's attributes, as uvicorn's ``ServerState`` joins its server and
+protocols: the server makes a ``ServerConfig`` and a ``ServerState``; a
+connection reads its settings from the state, registers itself, and reports
+when it closes or hands its transport to another protocol (a WebSocket).
+The server knows a connection only as a ``ServedConnection``, the few verbs
+a drain needs. ``ConnectionContext`` is where a request came from, with the
+``xheaders`` rules that decide when a proxy's word is believed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import ipaddress
+import socket
+import ssl
+import weakref
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from framework import http1
+from framework.httputil import HTTPHeaders, HTTPServerConnectionDelegate
+
+__all__ = [
+    "ConnectionContext",
+    "ServedConnection",
+    "ServerConfig",
+    "ServerState",
+    "is_trusted",
+    "parse_networks",
+]
+
+
+class ServedConnection(Protocol):
+    """A connection as its server sees it: enough to count, drain and close it."""
+
+    draining: bool
+
+    @property
+    def current(self) -> object | None:
+        """The request being answered, or None between requests."""
+
+    @property
+    def is_idle(self) -> bool:
+        """True between requests, waiting for the next one."""
+
+    def close(self) -> None:
+        """Close after what was written is sent."""
+
+    def abort(self) -> None:
+        """Close at once, dropping what is unsent."""
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclasses.dataclass(slots=True)
+class ConnectionContext:
+    """Where a request came from: ``remote_ip`` and ``protocol`` (after ``xheaders``)."""
+
+    address: Any
+    remote_ip: str | None
+    protocol: str
+    trusted_downstream: frozenset[str] = frozenset()
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+
+    def apply_xheaders(self, headers: HTTPHeaders) -> None:
+        """Trust the proxy's ``X-Real-Ip``/``X-Forwarded-For`` and ``X-Forwarded-Proto``.
+
+        Called only for a peer in ``trusted_proxies``. The client is the
+        rightmost ``X-Forwarded-For`` entry that is not a trusted proxy (or a
+        ``trusted_downstream`` address): entries further left are the
+        client's to forge.
+        """
+        ip = headers.get("X-Real-Ip") or self._forwarded_client(headers.get("X-Forwarded-For", ""))
+        if ip and _is_ip(ip):
+            self.remote_ip = ip
+        proto = headers.get("X-Scheme") or headers.get("X-Forwarded-Proto") or ""
+        proto = proto.split(",")[-1].strip().lower()
+        if proto in ("http", "https"):
+            self.protocol = proto
+
+    def _forwarded_client(self, forwarded: str) -> str | None:
+        """The rightmost ``X-Forwarded-For`` hop that is not one of ours (only without ``X-Real-Ip``,
+        which a proxy like nginx sets: then no hop needs parsing)."""
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        while hops and (hops[-1] in self.trusted_downstream or is_trusted(hops[-1], self.trusted_proxies)):
+            hops.pop()
+        return hops[-1] if hops else None
+
+
+def parse_networks(entries: Iterable[str]) -> tuple[IPNetwork, ...]:
+    """Addresses and CIDR networks (``"10.0.0.1"``, ``"172.16.0.0/12"``, ``"::1"``) as networks.
+
+    Raises:
+        ValueError: an entry is neither (a host name is refused: trust is
+            decided on the peer's address, never on a name that could change).
+    """
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries)
+
+
+def is_trusted(ip: str | None, networks: tuple[IPNetwork, ...]) -> bool:
+    """True when ``ip`` lies in one of ``networks`` (an IPv4-mapped IPv6 address counts as IPv4)."""
+    if ip is None or not networks:
+        return False
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
+
+
+def _is_ip(text: str) -> bool:
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, text)
+            return True
+        except (OSError, ValueError):
+            pass
+    return False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServerConfig:
+    """Everything a connection needs to know of its server's settings, resolved once."""
+
+    xheaders: bool
+    no_keep_alive: bool
+    limits: http1.Limits
+    header_timeout: float
+    idle_connection_timeout: float
+    body_timeout: float | None
+    max_connections: int | None
+    trusted_downstream: frozenset[str]
+    ssl_context: ssl.SSLContext | None
+    min_body_rate: float | None = None
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    decompress_request: bool = False
+    protocol: str | None = None  # the scheme requests report, whatever the socket (Tornado's ``protocol``)
+
+
+class ServerState:
+    """What one server's connections share and report to (as uvicorn's ``ServerState``).
+
+    ``HTTPServer`` makes one and reads it to drain, close and count; each
+    ``HTTP1ServerProtocol`` reads its settings here, registers when it is
+    made, and reports when it closes or is handed to another protocol.
+    Neither side touches the other's private attributes: this is the seam.
+
+    Attributes:
+        config: the server's settings, resolved once.
+        delegate: the application (``HTTPServerConnectionDelegate``) that
+            every request is started on.
+        connections: the open HTTP connections. Connections add and remove
+            themselves (``add``, ``remove``); others only read it.
+        upgraded: transports handed to another protocol (a WebSocket after
+            its 101), each with the callback that asks it to close when the
+            server drains; weak, so closed ones go away by themselves.
+    """
+
+    __slots__ = ("_closed_waiter", "config", "connections", "delegate", "upgraded")
+
+    def __init__(self, config: ServerConfig, delegate: HTTPServerConnectionDelegate) -> None:
+        self.config = config
+        self.delegate = delegate
+        self.connections: set[ServedConnection] = set()
+        self.upgraded: weakref.WeakKeyDictionary[asyncio.Transport, Callable[[], object] | None] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._closed_waiter: asyncio.Future[None] | None = None
+
+    def add(self, conn: ServedConnection) -> int:
+        """Count a new connection in; return the descriptors now open, upgraded ones too (``max_connections``)."""
+        self.connections.add(conn)
+        return len(self.connections) + len(self.upgraded)
+
+    def remove(self, conn: ServedConnection) -> None:
+        """Take ``conn`` out of the open connections (it is closing)."""
+        self.connections.discard(conn)
+
+    def closed(self, conn: ServedConnection) -> None:
+        """``conn`` is gone: tell the delegate (``on_close``); wake ``wait_closed`` when none is left."""
+        self.delegate.on_close(conn)
+        waiter = self._closed_waiter
+        if not self.connections and waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def hand_off(
+        self, conn: ServedConnection, transport: asyncio.Transport, on_server_drain: Callable[[], object] | None
+    ) -> None:
+        """``conn`` gave its transport to another protocol: it is closed as HTTP, kept as ``upgraded``."""
+        self.remove(conn)
+        self.upgraded[transport] = on_server_drain
+        self.closed(conn)
+
+    async def wait_closed(self) -> None:
+        """Return once no HTTP connection is open (upgraded ones are not waited for)."""
+        while self.connections:
+            if self._closed_waiter is None or self._closed_waiter.done():
+                self._closed_waiter = asyncio.get_running_loop().create_future()
+            await self._closed_waiter
