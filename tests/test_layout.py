@@ -58,7 +58,7 @@ RULES: dict[str, set[str] | None] = {
     "framework.concurrent": {"framework.ioloop"},
     # Streams on asyncio transports, beside the connection layer: no HTTP in them.
     "framework.iostream": {"framework.ioloop"},
-    "framework.tcpclient": {"framework.ioloop", "framework.iostream"},
+    "framework.tcpclient": {"framework.ioloop", "framework.iostream", "framework.netutil"},
     "framework.tcpserver": {"framework.ioloop", "framework.iostream", "framework.netutil", "framework.process"},
     # Translations know no HTTP: web imports them (RequestHandler.locale), as Tornado's web does.
     "framework.locale": set(),
