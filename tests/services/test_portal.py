@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import json
 import os
 import re
@@ -39,7 +40,7 @@ def test_landing_page_lists_every_demo(portal: ServerThread) -> None:
     assert page.headers["Content-Type"] == "text/html; charset=UTF-8"
     for demo in DEMOS:
         assert f'id="demo-{demo.name}"' in page.text
-        assert demo.summary in page.text
+        assert demo.summary in html.unescape(page.text)
 
 
 def test_every_demo_card_links_its_prefix(portal: ServerThread) -> None:
