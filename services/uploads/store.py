@@ -27,9 +27,9 @@ import hashlib
 import json
 import os
 import secrets
+import threading
 import time
 import unicodedata
-import threading
 from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 

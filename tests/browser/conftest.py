@@ -29,6 +29,7 @@ from playwright.sync_api import (
     expect,
     sync_playwright,
 )
+from playwright.sync_api import Error as PlaywrightError
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -91,7 +92,7 @@ def _screenshot(page: Page, name: str) -> None:
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
     try:
         page.screenshot(path=str(SCREENSHOTS / f"{safe}.png"), full_page=True, timeout=TIMEOUT_MS)
-    except Exception as exc:  # a failed screenshot must not hide the test's own result
+    except (PlaywrightError, OSError) as exc:  # a failed screenshot must not hide the test's own result
         print(f"screenshot {safe}.png failed: {exc}")
 
 
