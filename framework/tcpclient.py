@@ -8,8 +8,8 @@ secondary family starts in parallel. The first connection wins and every other
 attempt is closed. Tornado does the same with the same 0.3 s delay. Names are
 resolved by the ``resolver`` given (any object with Tornado's
 ``resolve(host, port, family)``, such as ``netutil.OverrideResolver``), else by
-the event loop's ``getaddrinfo``, which is what Tornado's default
-``netutil.DefaultLoopResolver`` does. No HTTP here.
+a ``netutil.Resolver()`` of the client's own, so ``Resolver.configure`` chooses
+it, as in Tornado. No HTTP here.
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ import ssl
 from collections.abc import Awaitable
 from typing import Any, Protocol
 
-from framework.ioloop import IOLoop
 from framework.iostream import (
     IOStream,
     SSLIOStream,
     StreamClosedError,
     ssl_options_to_context,
 )
+from framework.netutil import Resolver
 
 __all__ = ["TCPClient"]
 
@@ -51,18 +51,22 @@ class TCPClient:
     Args:
         resolver: resolves host names (``netutil.Resolver`` or anything
             with its ``resolve``); it stays the caller's, :meth:`close`
-            leaves it open. None: the event loop's ``getaddrinfo``, as
-            Tornado's default resolver. Difference: Tornado builds
-            ``netutil.Resolver()`` here, so ``Resolver.configure`` changes
-            what a resolver-less ``TCPClient`` uses; here pass
-            ``resolver=Resolver()`` for that.
+            leaves it open. None: a ``netutil.Resolver()`` of the client's
+            own (whatever ``Resolver.configure`` chose; by default the
+            event loop's ``getaddrinfo``), which :meth:`close` closes. As in
+            Tornado.
     """
 
     def __init__(self, resolver: Resolves | None = None) -> None:
-        self.resolver = resolver
+        self._own_resolver: Resolver | None = None
+        if resolver is None:
+            resolver = self._own_resolver = Resolver()
+        self.resolver: Resolves = resolver
 
     def close(self) -> None:
-        """Nothing to release: a given resolver is the caller's to close (as in Tornado)."""
+        """Close the resolver this client made; a given one is the caller's to close (as in Tornado)."""
+        if self._own_resolver is not None:
+            self._own_resolver.close()
 
     async def connect(
         self,
@@ -109,12 +113,8 @@ class TCPClient:
         return await attempt.run(await self._resolve(host, port, af))
 
     async def _resolve(self, host: str, port: int, af: socket.AddressFamily) -> list[Address]:
-        if self.resolver is not None:
-            pairs = await self.resolver.resolve(host, port, af)
-            return [(socket.AddressFamily(family), address) for family, address in pairs]
-        loop = IOLoop.current().asyncio_loop
-        infos = await loop.getaddrinfo(host, port, family=af, type=socket.SOCK_STREAM)
-        return [(info[0], info[4]) for info in infos]
+        pairs = await self.resolver.resolve(host, port, af)
+        return [(socket.AddressFamily(family), address) for family, address in pairs]
 
 
 class _Connector:

@@ -160,3 +160,72 @@ def test_a_resolver_that_finds_nothing_is_a_closed_stream() -> None:
             await TCPClient(resolver=Nothing()).connect("anything.invalid", 1)
 
     run(test)
+
+
+class Recording:
+    """A resolver that records what it was asked and sends every name to one port of 127.0.0.1."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.calls: list[tuple[str, int, socket.AddressFamily]] = []
+        self.closed = False
+
+    async def resolve(self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> list[tuple[int, object]]:
+        self.calls.append((host, port, family))
+        return [(socket.AF_INET, ("127.0.0.1", self.port))]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_given_resolver_is_used_and_left_open() -> None:
+    async def test() -> None:
+        server = listener()
+        resolver = Recording(server.getsockname()[1])
+        client = TCPClient(resolver=resolver)
+        stream = await client.connect("example.invalid", 80)
+        assert resolver.calls == [("example.invalid", 80, socket.AF_UNSPEC)]
+        assert stream.socket.getpeername() == ("127.0.0.1", resolver.port)
+        stream.close()
+        client.close()
+        assert not resolver.closed
+        server.close()
+
+    run(test)
+
+
+def test_resolver_configure_chooses_what_a_plain_tcpclient_uses() -> None:
+    """As in Tornado, ``TCPClient()`` builds ``netutil.Resolver()``, owns it, and closes it."""
+    from framework.netutil import Resolver
+
+    made: list[Configured] = []
+
+    class Configured(Resolver):
+        def initialize(self, port: int) -> None:
+            self.port = port
+            self.closed = False
+            made.append(self)
+
+        async def resolve(self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> list[tuple[int, object]]:
+            return [(socket.AF_INET, ("127.0.0.1", self.port))]
+
+        def close(self) -> None:
+            self.closed = True
+
+    async def test() -> None:
+        server = listener()
+        saved = Resolver._save_configuration()
+        Resolver.configure(Configured, port=server.getsockname()[1])
+        try:
+            client = TCPClient()
+        finally:
+            Resolver._restore_configuration(saved)
+        assert made == [client.resolver]
+        stream = await client.connect("example.invalid", 80)
+        assert stream.socket.getpeername() == server.getsockname()
+        stream.close()
+        client.close()
+        assert made[0].closed
+        server.close()
+
+    run(test)
