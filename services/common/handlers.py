@@ -95,13 +95,13 @@ class BaseHandler(RequestHandler):
         self.render(
             "error.html",
             status_code=status_code,
-            reason=_reason(status_code, kwargs),
+            reason=_phrase(status_code, kwargs),
             explanation=_EXPLANATIONS.get(status_code, ""),
             traceback=shown,
         )
 
 
-def _reason(status_code: int, error: dict[str, Any]) -> str:
+def _phrase(status_code: int, error: dict[str, Any]) -> str:
     """The reason phrase ``send_error`` gave the status: the ``HTTPError``'s own, else the standard one."""
     exc_info = error.get("exc_info")
     if exc_info is not None and isinstance(exc_info[1], HTTPError) and exc_info[1].reason:

@@ -139,3 +139,18 @@ def test_a_form_token_in_the_body_is_still_checked(suite: dict[str, ServerThread
         session.get(server.url("/forms/"), timeout=10)
         refused = session.post(server.url("/forms/"), data={"name": "x", "_xsrf": "2|00|00|0"}, timeout=10)
     assert refused.status_code == 403
+
+
+def test_error_pages_show_the_errors_reason_else_the_standard_phrase(suite: dict[str, ServerThread]) -> None:
+    refused = fetch(suite, "/chat/?room=%21bad")  # HTTPError(400, reason=...)
+    assert refused.status_code == 400
+    assert refused.reason == "room names are 1-32 lower-case letters, digits and dashes"
+    assert f"<h1>{refused.reason}</h1>" in refused.text
+    missing = fetch(suite, "/forms/no/such/page")  # HTTPError(404): no reason of its own
+    assert missing.status_code == 404
+    assert "<h1>Not Found</h1>" in missing.text
+
+
+def test_a_post_to_no_page_is_a_404_even_without_an_xsrf_token(suite: dict[str, ServerThread]) -> None:
+    assert fetch(suite, "/forms/no/such/page", method="POST").status_code == 404
+    assert fetch(suite, "/forms/", method="POST").status_code == 403  # a real form still wants its token
