@@ -101,7 +101,7 @@ def test_a_zip_bomb_is_a_413() -> None:
     assert fine.json()["name"] == "ok"
 
 
-@pytest.mark.parametrize("body", [b"not gzip at all", gzip.compress(b"name=truncated")[:-6]])
+@pytest.mark.parametrize("body", [b"not gzip at all", gzip.compress(b"name=truncated")[:-6]], ids=["not-gzip", "truncated"])
 def test_a_corrupt_or_truncated_body_is_a_400(body: bytes) -> None:
     with serve(app(), decompress_request=True) as server:
         response = post_gzip(server.url("/form"), body, **FORM)
