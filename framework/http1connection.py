@@ -40,7 +40,7 @@ from typing import Any, cast
 
 from framework import http1
 from framework.decompress import GzipMessageDelegate, wants_decompression
-from framework.iostream import StreamClosedError
+from framework.iostream import IOStream, StreamClosedError
 from framework.serverstate import ConnectionContext, ServerConfig, ServerState, is_trusted
 from framework.httputil import (
     HTTPConnection,
@@ -114,7 +114,7 @@ class HTTP1Connection(HTTPConnection):
         if self._proto.current is self:
             self._proto.close()
 
-    def detach(self, on_server_drain: Callable[[], object] | None = None) -> tuple[asyncio.Transport, bytes]:
+    def detach_transport(self, on_server_drain: Callable[[], object] | None = None) -> tuple[asyncio.Transport, bytes]:
         """Hand the connection to another protocol, as a WebSocket does after its 101.
 
         The server stops parsing and timing the connection; the caller installs
@@ -131,6 +131,17 @@ class HTTP1Connection(HTTPConnection):
                 or the connection is closed.
         """
         return self._proto.detach(self, on_server_drain)
+
+    def detach(self) -> IOStream:
+        """Take the connection over as an ``IOStream``; HTTP stops here (Tornado's ``HTTP1Connection.detach``).
+
+        Bytes the client sent after this request come first on the stream.
+
+        Raises:
+            RuntimeError: see ``detach_transport``.
+        """
+        transport, received = self.detach_transport()
+        return IOStream.from_transport(transport, received)
 
     def write_headers(
         self, start_line: ResponseStartLine, headers: HTTPHeaders, chunk: bytes | None = None
@@ -289,7 +300,9 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         ip = address[0] if isinstance(address, tuple) else None
         config = self.config
         proto = config.protocol or ("https" if transport.get_extra_info("sslcontext") is not None else "http")
-        self.context = ConnectionContext(address, ip, proto, config.trusted_downstream, config.trusted_proxies)
+        self.context = ConnectionContext(
+            address, ip, proto, config.trusted_downstream, config.trusted_proxies, transport.get_extra_info("ssl_object")
+        )
         self.peer_trusted = config.xheaders and is_trusted(ip, config.trusted_proxies)
         cap = config.max_connections
         # Upgraded connections (WebSockets) hold a descriptor too: add() counts them.

@@ -15,6 +15,7 @@ framework (DESIGN.md's import rules).
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import datetime
 import email.utils
@@ -308,6 +309,20 @@ class HTTPConnection:
         A connection that cannot close early (a fake in tests) may ignore it.
         """
 
+    def detach_transport(self, on_server_drain: Callable[[], object] | None = None) -> tuple[asyncio.Transport, bytes]:
+        """Give the transport to another protocol (a WebSocket after its 101, ``RequestHandler.detach``).
+
+        Not in Tornado, whose connections hand over an ``IOStream``
+        (``detach()``): here the transport is what another protocol takes.
+
+        Returns:
+            The transport and the bytes received after this request.
+
+        Raises:
+            NotImplementedError: this connection cannot be handed over.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot hand its transport to another protocol")
+
 
 class HTTPMessageDelegate:
     """Receives one request as it arrives (Tornado's ``HTTPMessageDelegate``).
@@ -418,6 +433,24 @@ class HTTPServerRequest:
     def full_url(self) -> str:
         """The reconstructed URL: ``protocol://host/uri``."""
         return f"{self.protocol}://{self.host}{self.uri}"
+
+    def get_ssl_certificate(self, binary_form: bool = False) -> dict[str, Any] | bytes | None:
+        """The client's TLS certificate, or None (Tornado's ``get_ssl_certificate``).
+
+        None on a plain connection, when the client sent none, or when the
+        server did not ask for one: set ``verify_mode`` on the server's
+        ``ssl.SSLContext`` (``CERT_OPTIONAL``/``CERT_REQUIRED``) with the
+        CAs to check it against. ``binary_form`` gives the DER bytes instead
+        of the decoded dict (which holds only a certificate that verified).
+        """
+        ssl_object = getattr(getattr(self.connection, "context", None), "ssl_object", None)
+        if ssl_object is None:
+            return None
+        try:
+            certificate: dict[str, Any] | bytes | None = ssl_object.getpeercert(binary_form=binary_form)
+        except ValueError:  # the handshake has not completed
+            return None
+        return certificate or None
 
     def request_time(self) -> float:
         """Seconds this request took, or has taken so far."""

@@ -517,6 +517,24 @@ class IOStream(BaseIOStream):
         if _is_connected(socket):
             self._start_connecting(self._serve_accepted())
 
+    @classmethod
+    def from_transport(cls, transport: asyncio.Transport, received: bytes = b"", **kwargs: Any) -> IOStream:
+        """A stream taking over a connected transport another protocol served (``RequestHandler.detach``).
+
+        Not in Tornado, whose streams own sockets; here asyncio's transport
+        owns the socket, so a handed-over connection keeps its transport.
+        ``received``: bytes that protocol read but did not use; reads see them first.
+        """
+        stream = cls.__new__(cls)
+        BaseIOStream.__init__(stream, **kwargs)
+        stream.socket = transport.get_extra_info("socket")
+        stream._connecting, stream._handed_over = None, True
+        transport.set_protocol(stream._protocol)
+        stream._protocol.connection_made(transport)
+        if received:
+            stream._on_data(received)
+        return stream
+
     def fileno(self) -> int:
         return self.socket.fileno()
 

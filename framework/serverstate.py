@@ -60,13 +60,15 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @dataclasses.dataclass(slots=True)
 class ConnectionContext:
-    """Where a request came from: ``remote_ip`` and ``protocol`` (after ``xheaders``)."""
+    """Where a request came from: ``remote_ip`` and ``protocol`` (after ``xheaders``), and its TLS session."""
 
     address: Any
     remote_ip: str | None
     protocol: str
     trusted_downstream: frozenset[str] = frozenset()
     trusted_proxies: tuple[IPNetwork, ...] = ()
+    # The TLS session of an https connection (the client's certificate is there), else None.
+    ssl_object: ssl.SSLObject | None = None
 
     def apply_xheaders(self, headers: HTTPHeaders) -> None:
         """Trust the proxy's ``X-Real-Ip``/``X-Forwarded-For`` and ``X-Forwarded-Proto``.

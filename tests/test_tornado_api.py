@@ -494,9 +494,7 @@ def main(argv: list[str] | None = None) -> None:
 
 # What is missing now (python tests/test_tornado_api.py); anything else must resolve.
 KNOWN_MISSING: dict[str, set[str]] = {
-    "web": {"RequestHandler.detach"},
     "httpclient": {"main"},
-    "httputil": {"HTTPServerRequest.get_ssl_certificate"},
     "http1connection": {
         "HTTP1ConnectionParameters", "HTTP1ServerConnection", "HTTP1Connection.read_response",
         "HTTP1ServerConnection.close", "HTTP1ServerConnection.start_serving",

@@ -33,6 +33,7 @@ from framework.httputil import (
     format_timestamp,
 )
 from framework.ioloop import run_with_exception_handler
+from framework.iostream import IOStream
 from framework.web.arguments import ArgumentReader
 from framework.web.compression import OutputTransform
 from framework.web.contracts import HandlerApplication
@@ -545,6 +546,29 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
     def cookies(self) -> dict[str, http.cookies.Morsel[str]]:
         """The request's cookies (``self.request.cookies``)."""
         return self.request.cookies
+
+    def detach(self) -> IOStream:
+        """Take the connection over as an ``IOStream``; HTTP processing stops (Tornado's ``detach``).
+
+        For protocols that start with an HTTP request and go on as something
+        else: the handler counts as finished (``finish()`` and ``on_finish``
+        never run, nothing buffered is sent) and the stream is yours to
+        write a response on, or anything else, and to close. Bytes the client
+        sent after the request come first on the stream.
+
+        Raises:
+            RuntimeError: the request has no connection, or it cannot be
+                handed over (not the connection's current request, closed).
+        """
+        connection = self.request.connection
+        if connection is None:
+            raise RuntimeError("detach(): this request has no connection")
+        try:
+            transport, received = connection.detach_transport()
+        except NotImplementedError as exc:
+            raise RuntimeError(f"detach(): {exc}") from None
+        self._finished = True
+        return IOStream.from_transport(transport, received)
 
     def data_received(self, chunk: bytes) -> Awaitable[None] | None:
         """Receive a piece of the body; only ``@stream_request_body`` handlers define it."""

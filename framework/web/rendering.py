@@ -145,6 +145,7 @@ class TemplateMixin:
             "current_user": self.current_user,
             "locale": self.locale,
             "_": self.locale.translate,
+            "pgettext": self.locale.pgettext,
             "reverse_url": self.reverse_url,
             "static_url": self.static_url,
             "xsrf_form_html": self.xsrf_form_html,

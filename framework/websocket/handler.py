@@ -3,7 +3,7 @@
 Strategy: ``get()`` checks the opening handshake (``handshake``), writes the
 ``101`` through the handler's own ``flush()`` (so default headers and the
 access log behave as for any response), then takes the transport from the
-HTTP connection with ``detach()`` and installs a ``WebSocketProtocol`` on
+HTTP connection with ``detach_transport()`` and installs a ``WebSocketProtocol`` on
 it. The request then finishes normally as far as the web layer knows
 (``on_finish`` runs once, at the upgrade, as in Tornado): the request's
 connection is replaced by a stand-in that writes nothing. Events are held
@@ -16,7 +16,7 @@ import inspect
 import logging
 import socket
 import urllib.parse
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from framework import escape
@@ -254,11 +254,11 @@ class WebSocketHandler(RequestHandler):
         except handshake.HandshakeError as exc:
             self._refuse(exc.status, exc.message, exc.headers)
             return None
-        detach = getattr(self.request.connection, "detach", None)
-        if detach is None:
+        connection = self.request.connection
+        if connection is None or type(connection).detach_transport is HTTPConnection.detach_transport:
             raise RuntimeError("this server connection cannot be upgraded to a WebSocket")
         self._write_switching_protocols(key, selected, compression[0] if compression else None)
-        return self._take_over(detach, selected, compression[1:] if compression else None)
+        return self._take_over(connection.detach_transport, selected, compression[1:] if compression else None)
 
     def _negotiate_compression(self) -> tuple[str, deflate.Deflater, deflate.Inflater] | None:
         options = self.get_compression_options()
@@ -283,7 +283,10 @@ class WebSocketHandler(RequestHandler):
         self.flush()
 
     def _take_over(
-        self, detach: Any, subprotocol: str | None, compression: tuple[deflate.Deflater, deflate.Inflater] | None
+        self,
+        detach: Callable[..., tuple[asyncio.Transport, bytes]],
+        subprotocol: str | None,
+        compression: tuple[deflate.Deflater, deflate.Inflater] | None,
     ) -> WebSocketProtocol | None:
         """Take the transport from HTTP and finish the request as far as the web layer knows."""
         try:

@@ -267,3 +267,24 @@ def test_handler_locale_from_accept_language_with_translations(tmp_path: Path) -
         assert get("/") == "en_US Hello"
         assert get("/user?lang=fr_FR", "es") == "fr_FR"
         assert get("/user", "es") == "es"
+
+
+class MonthHandler(RequestHandler):
+    def get(self) -> None:
+        self.render("month.html")
+
+
+@pytest.mark.parametrize("engine", ["jinja2", "tornado"])
+def test_templates_translate_with_a_context_through_pgettext(tmp_path: Path, engine: str) -> None:
+    """Tornado's template namespace has ``pgettext`` beside ``_``: the same word, two meanings."""
+    write_mo(
+        tmp_path / "locale" / "fr_FR" / "LC_MESSAGES" / "app.mo",
+        {"": "Content-Type: text/plain; charset=UTF-8\n", "month\x04May": "mai", "verb\x04May": "peut"},
+    )
+    framework.locale.load_gettext_translations(str(tmp_path / "locale"), "app")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "month.html").write_text('{{ pgettext("month", "May") }}/{{ pgettext("verb", "May") }}')
+    app = Application([("/", MonthHandler)], template_path=str(tmp_path / "templates"), template_engine=engine)
+    with serve(app) as server:
+        response = requests.get(server.url("/"), headers={"Accept-Language": "fr-FR"}, timeout=10)
+    assert response.text.strip() == "mai/peut"
