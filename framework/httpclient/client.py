@@ -27,6 +27,7 @@ from typing import Any, ClassVar, Final, Self, cast
 
 from framework import http1
 from framework.ioloop import IOLoop
+from framework.netutil import OverrideResolver, Resolver
 from framework.util import Configurable, import_object
 
 from .connection import (
@@ -34,6 +35,7 @@ from .connection import (
     Connection,
     Hop,
     Target,
+    open_connection,
     receive_response,
     send_request,
     serialize_head,
@@ -125,15 +127,25 @@ class AsyncHTTPClient(Configurable):
     chooses the subclass ``AsyncHTTPClient()`` builds and arguments added to
     every construction (``util.Configurable``); subclasses customise
     ``initialize``. Differences: connections are kept alive and reused;
-    ``hostname_mapping``, ``resolver`` and proxies are absent (and so is
-    Tornado's curl client: configuring it is an ``ImportError``);
-    ``idle_timeout`` is an addition; ``configure`` refuses, at once, an
-    argument the chosen class does not take.
+    proxies are absent (and so is Tornado's curl client: configuring it is an
+    ``ImportError``); ``idle_timeout`` is an addition; ``configure`` refuses,
+    at once, an argument the chosen class does not take; arguments after
+    ``defaults`` are keyword-only (Tornado's second positional argument is
+    ``hostname_mapping``, here it is ``defaults``).
 
     Args:
         max_clients: requests in flight at once; the rest wait in FIFO order.
         defaults: values for ``HTTPRequest`` options a request leaves as None.
         force_instance: make a private instance instead of the shared one.
+        resolver: where connections look host names up (a
+            ``netutil.Resolver``); it stays the caller's, :meth:`close`
+            leaves it open. None: a ``netutil.Resolver()`` of the client's
+            own (``Resolver.configure`` chooses it), closed by :meth:`close`.
+        hostname_mapping: overrides, as ``netutil.OverrideResolver``'s
+            ``mapping``: ``{"example.com": "127.0.0.1"}``, or keys
+            ``(host, port)`` with ``(host, port)`` values. The connection goes
+            to the mapped address; the URL's host stays in the ``Host``
+            header, the TLS server name and the pool's key.
         max_header_size: bytes of a response head (default 64 KiB).
         max_body_size: bytes of a response body, after decompression
             (default 100 MiB).
@@ -196,6 +208,8 @@ class AsyncHTTPClient(Configurable):
         max_clients: int = 10,
         defaults: Mapping[str, Any] | None = None,
         *,
+        resolver: Resolver | None = None,
+        hostname_mapping: Mapping[Any, Any] | None = None,
         max_header_size: int | None = None,
         max_body_size: int | None = None,
         idle_timeout: float = 60.0,
@@ -216,6 +230,10 @@ class AsyncHTTPClient(Configurable):
             max_body_bytes=max_body_size or base.max_body_bytes,
         )
         self._idle_timeout = idle_timeout
+        self._own_resolver = resolver is None
+        self.resolver: Resolver = Resolver() if resolver is None else resolver
+        if hostname_mapping is not None:
+            self.resolver = OverrideResolver(resolver=self.resolver, mapping=hostname_mapping)
         # Weak, so that the instance cache's value does not keep its key alive.
         self._loop_ref = weakref.ref(IOLoop.current().asyncio_loop)
         self._closed = False
@@ -229,11 +247,14 @@ class AsyncHTTPClient(Configurable):
     def close(self) -> None:
         """Close idle connections and stop sharing this instance (``AsyncHTTPClient.close``).
 
-        Requests in flight finish first, then close their connections.
+        Requests in flight finish first, then close their connections. A
+        resolver the client made is closed too; a given one is not.
         """
         self._close_idle()
 
     def _close_idle(self) -> list[Connection]:
+        if self._own_resolver and not self._closed:
+            self.resolver.close()
         self._closed = True
         loop = self._loop_ref()
         if self._cached and loop is not None and AsyncHTTPClient._instances.get(loop) is self:
@@ -417,17 +438,10 @@ class AsyncHTTPClient(Configurable):
 
     async def _connect(self, hop: Hop) -> Connection:
         context = self._ssl_context(hop.opts) if hop.target.scheme == "https" else None
-        loop = asyncio.get_running_loop()
         limit = asyncio.timeout(_positive_or_none(hop.opts.connect_timeout))
         try:
             async with limit:
-                _, conn = await loop.create_connection(
-                    functools.partial(Connection, self._limits),
-                    hop.target.host,
-                    hop.target.port,
-                    ssl=context,
-                    server_hostname=hop.target.host if context is not None else None,
-                )
+                _, conn = await open_connection(self.resolver, hop.target, self._limits, context)
         except TimeoutError:
             if limit.expired():
                 raise HTTPTimeoutError("Timeout while connecting") from None

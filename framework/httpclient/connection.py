@@ -7,7 +7,9 @@ whether an idle connection was closed or sent stray bytes (``reusable``). EOF
 reaches the parser only once it has asked for more data: an error that EOF
 alone causes is a truncated response (``HTTPStreamClosedError``), any other
 ``ProtocolError`` a malformed one (``HTTPClientError`` 599). Every byte of
-HTTP grammar, both ways, comes from ``http1``.
+HTTP grammar, both ways, comes from ``http1``. ``open_connection`` asks a
+``netutil.Resolver`` where the host is and connects there, while TLS still
+names the URL's host.
 """
 
 from __future__ import annotations
@@ -15,22 +17,33 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import functools
 import inspect
 import io
+import socket
+import ssl
 import urllib.parse
 import zlib
 from collections.abc import Awaitable, Callable
 from typing import Any, Final, cast
 
 from framework import http1, httputil
+from framework.netutil import Resolver
 
-from .messages import HTTPClientError, HTTPRequest, HTTPResponse, HTTPStreamClosedError, Options
+from .messages import (
+    HTTPClientError,
+    HTTPRequest,
+    HTTPResponse,
+    HTTPStreamClosedError,
+    Options,
+)
 
 __all__ = [
     "REDIRECT_CODES",
     "Connection",
     "Hop",
     "Target",
+    "open_connection",
     "receive_response",
     "send_request",
     "serialize_head",
@@ -293,6 +306,56 @@ class Connection(asyncio.Protocol):
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
+
+
+async def open_connection(
+    resolver: Resolver, target: Target, limits: http1.Limits, context: ssl.SSLContext | None
+) -> tuple[asyncio.Transport, Connection]:
+    """A connection to ``target`` at the address ``resolver`` gives for its host and port.
+
+    The addresses are tried in the resolver's order until one connects (any
+    family the resolver names, ``AF_UNIX`` paths included). With ``context``
+    TLS runs on top, its server name (SNI, certificate check) being the URL's
+    host, not the address connected to. No time limit here: callers wrap it.
+
+    Raises:
+        OSError: the host could not be resolved (``socket.gaierror``), it
+            resolved to nothing, or no address accepted (the last error).
+        ssl.SSLError: the TLS handshake failed (no other address is tried).
+    """
+    addresses = await resolver.resolve(target.host, target.port, socket.AF_UNSPEC)
+    last_error: OSError = OSError(f"{target.host!r} resolved to no address")
+    for family, address in addresses:
+        try:
+            return await _connect_to(family, address, target.host, limits, context)
+        except ssl.SSLError:
+            raise
+        except OSError as exc:
+            last_error = exc
+    raise last_error
+
+
+async def _connect_to(
+    family: int, address: Any, host: str, limits: http1.Limits, context: ssl.SSLContext | None
+) -> tuple[asyncio.Transport, Connection]:
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        await loop.sock_connect(sock, address)
+    except BaseException:
+        # The loop already stopped watching the socket (sock_connect's own
+        # done callback runs before this task resumes), so it may be closed.
+        sock.close()
+        raise
+    # From here the transport owns the socket and closes it on any failure.
+    transport, conn = await loop.create_connection(
+        functools.partial(Connection, limits),
+        sock=sock,
+        ssl=context,
+        server_hostname=host if context is not None else None,
+    )
+    return transport, conn
 
 
 # -- one exchange on a connection --------------------------------------------

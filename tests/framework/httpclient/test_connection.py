@@ -3,7 +3,8 @@
 What goes on the wire (default headers, bodies, a chunked upload from a
 ``body_producer``, ``Expect: 100-continue``) and how each response framing is
 read (Content-Length, chunked, until close, gzip), and what a misbehaving
-server yields: a truncated body, a reset, a bad chunk or status line.
+server yields: a truncated body, a reset, a bad chunk or status line. And
+``open_connection``: the resolver's addresses tried in order, a Unix socket.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import gzip
 import socket
 import struct
 from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,7 +26,9 @@ from framework.httpclient import (
     HTTPStreamClosedError,
     StreamClosedError,
 )
-from tests.framework.harness import run
+from framework.httpclient.connection import Target, open_connection
+from framework.netutil import Resolver
+from tests.framework.harness import free_port, run
 from tests.framework.httpclient.servers import (
     Request,
     Server,
@@ -259,5 +264,64 @@ def test_streaming_callback_receives_the_body_and_header_callback_the_head() -> 
             resp = await http.fetch(server.url(), streaming_callback=chunks.append, header_callback=lines.append)
         assert b"".join(chunks) == b"onetwo" and resp.body == b""
         assert lines[0] == "HTTP/1.1 200 OK\r\n" and "X-A: 1\r\n" in lines and lines[-1] == "\r\n"
+
+    run(main)
+
+
+# -- open_connection: the resolver's addresses, in order ---------------------------
+
+
+class Answers(Resolver):
+    """A resolver that gives the same addresses for every name."""
+
+    def initialize(self, addresses: list[tuple[int, Any]]) -> None:
+        self.addresses = addresses
+
+    async def resolve(
+        self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
+    ) -> list[tuple[int, Any]]:
+        return self.addresses
+
+
+def test_open_connection_tries_the_next_address_when_one_refuses() -> None:
+    async def main() -> None:
+        async with Server(keep_alive(echo)) as server:
+            refusing = (socket.AF_INET, ("127.0.0.1", free_port()))
+            listening = (socket.AF_INET, ("127.0.0.1", server.port))
+            async with client(resolver=Answers([refusing, listening])) as http:
+                resp = await http.fetch("http://example.invalid/")
+            assert body_json(resp)["headers"]["host"] == "example.invalid"
+            target = Target.parse("http://example.invalid/")
+            with pytest.raises(ConnectionRefusedError):  # the last address's error
+                await open_connection(Answers([refusing, refusing]), target, http1.Limits(), None)
+            with pytest.raises(OSError, match="no address"):
+                await open_connection(Answers([]), target, http1.Limits(), None)
+
+    run(main)
+
+
+@pytest.mark.skipif(not hasattr(socket, "AF_UNIX"), reason="needs Unix sockets")
+def test_a_resolver_may_answer_with_a_unix_socket_path(tmp_path: Path) -> None:
+    """What Tornado's resolver argument is used for: HTTP to a service on a Unix socket."""
+    path = str(tmp_path / "http.sock")
+
+    async def main() -> None:
+        handler = keep_alive(echo)
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                await handler(reader, writer)
+            finally:
+                writer.close()
+
+        server = await asyncio.start_unix_server(serve, path)
+        try:
+            async with client(resolver=Answers([(socket.AF_UNIX, path)])) as http:
+                resp = await http.fetch("http://unix.invalid/over-a-path")
+        finally:
+            server.close()
+            await server.wait_closed()
+        assert body_json(resp)["target"] == "/over-a-path"
+        assert body_json(resp)["headers"]["host"] == "unix.invalid"
 
     run(main)
