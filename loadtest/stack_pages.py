@@ -27,7 +27,7 @@ import subprocess
 import sys
 import urllib.parse
 
-PATHS = ("/healthz", "/", "/forms/", "/uploads/", "/chat/", "/redirects/", "/forms/static/suite.css")
+PATHS = ("/healthz", "/", "/forms/", "/uploads/", "/chat/", "/redirects/", "/forms/shared/suite.css")
 _RATE = re.compile(r"Requests/sec:\s+([0-9.]+)")
 _NON_2XX = re.compile(r"Non-2xx or 3xx responses:\s+(\d+)")
 
