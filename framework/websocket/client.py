@@ -5,7 +5,8 @@ client's connections (``framework.httpclient``'s ``Connection``, whose
 ``http1.ResponseParser`` reads the ``101``); the request head comes from
 ``http1`` too, so no HTTP grammar lives here. Once the answer is checked,
 the bytes the parser already holds and the transport pass to a
-``WebSocketProtocol``. Received messages wait in a one-slot buffer for
+``WebSocketProtocol``. The connection goes where a ``netutil.Resolver`` says
+(``httpclient``'s ``open_connection``), as in Tornado. Received messages wait in a one-slot buffer for
 ``read_message()``: while it is full the protocol stops delivering, and
 reading stops soon after, so a slow reader slows the server down instead of
 growing memory (Tornado's ``Queue(1)``).
@@ -16,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import dataclasses
-import functools
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,11 +24,22 @@ from typing import Any
 from framework import http1, httputil
 from framework.httpclient import HTTPClientError, HTTPRequest, HTTPTimeoutError
 from framework.httpclient.client import make_ssl_context
-from framework.httpclient.connection import Connection, Target, serialize_head
+from framework.httpclient.connection import (
+    Connection,
+    Target,
+    open_connection,
+    serialize_head,
+)
 from framework.httpclient.messages import Options, resolve_options
+from framework.netutil import Resolver
 from framework.websocket import deflate, handshake
 from framework.websocket.frames import DEFAULT_MAX_MESSAGE_SIZE
-from framework.websocket.protocol import WebSocketClosedError, WebSocketError, WebSocketProtocol, encode_message
+from framework.websocket.protocol import (
+    WebSocketClosedError,
+    WebSocketError,
+    WebSocketProtocol,
+    encode_message,
+)
 
 __all__ = ["WebSocketClientConnection", "websocket_connect"]
 
@@ -40,7 +51,9 @@ class WebSocketClientConnection:
     """A client WebSocket (Tornado's ``WebSocketClientConnection``); made by ``websocket_connect``.
 
     Messages go to ``on_message_callback`` if one was given (and None once
-    the connection closed), otherwise to ``read_message()``.
+    the connection closed), otherwise to ``read_message()``. ``resolver``
+    finds the server's address; None: a ``netutil.Resolver()`` made for the
+    connection attempt and closed after it.
     """
 
     def __init__(
@@ -53,8 +66,10 @@ class WebSocketClientConnection:
         ping_timeout: float | None = None,
         max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
         subprotocols: list[str] | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
         self.request = request
+        self._resolver = resolver
         self.protocol: WebSocketProtocol | None = None
         self.headers: httputil.HTTPHeaders | None = None
         self.selected_subprotocol: str | None = None
@@ -193,7 +208,7 @@ class WebSocketClientConnection:
             raise ValueError(f"unsupported WebSocket URL {self.request.url!r}")
         target = Target.parse(f"{_SCHEMES[scheme.lower()]}://{rest}")
         opts = dataclasses.replace(resolve_options(self.request, {}), decompress_response=False)
-        transport, conn = await _open(target, opts)
+        transport, conn = await _open(target, opts, self._resolver)
         try:
             key = handshake.new_key()
             async with _Deadline(opts.request_timeout, "Timeout during the WebSocket handshake"):
@@ -287,20 +302,23 @@ class _Deadline:
             raise
 
 
-async def _open(target: Target, opts: Options) -> tuple[asyncio.BaseTransport, Connection]:
-    """A TCP (or TLS) connection to ``target`` with an HTTP client ``Connection`` on it."""
+async def _open(target: Target, opts: Options, resolver: Resolver | None) -> tuple[asyncio.BaseTransport, Connection]:
+    """A TCP (or TLS) connection to ``target``, found by ``resolver``, with an HTTP client ``Connection`` on it.
+
+    Without a resolver, one made here (``Resolver()``, so ``Resolver.configure``
+    applies) serves this attempt and is closed after it, as Tornado's
+    ``TCPClient`` closes the resolver it made.
+    """
     context: ssl.SSLContext | None = None
     if target.scheme == "https":
         context = opts.ssl_options if isinstance(opts.ssl_options, ssl.SSLContext) else make_ssl_context(opts)
-    loop = asyncio.get_running_loop()
-    async with _Deadline(opts.connect_timeout, "Timeout while connecting"):
-        return await loop.create_connection(
-            functools.partial(Connection, http1.Limits()),
-            target.host,
-            target.port,
-            ssl=context,
-            server_hostname=target.host if context is not None else None,
-        )
+    chosen = Resolver() if resolver is None else resolver
+    try:
+        async with _Deadline(opts.connect_timeout, "Timeout while connecting"):
+            return await open_connection(chosen, target, http1.Limits(), context)
+    finally:
+        if resolver is None:
+            chosen.close()
 
 
 def websocket_connect(
@@ -314,6 +332,7 @@ def websocket_connect(
     ping_timeout: float | None = None,
     max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
     subprotocols: list[str] | None = None,
+    resolver: Resolver | None = None,
 ) -> asyncio.Future[WebSocketClientConnection]:
     """Connect to a WebSocket server (Tornado's ``websocket_connect``).
 
@@ -330,11 +349,14 @@ def websocket_connect(
         ping_timeout: seconds to wait for a pong before closing.
         max_message_size: largest message accepted (larger closes with 1009).
         subprotocols: ``Sec-WebSocket-Protocol`` values to offer, preferred first.
+        resolver: finds the server's address (a ``netutil.Resolver``, such
+            as an ``OverrideResolver``; Tornado 6.3's argument); the URL's host
+            stays in ``Host`` and the TLS server name. It stays the caller's.
+            None: ``netutil.Resolver()``, closed once connected.
 
     Returns:
         A future resolving to the open ``WebSocketClientConnection``.
-        Differences from Tornado: optional arguments are keyword-only and
-        there is no ``resolver``.
+        Difference from Tornado: optional arguments are keyword-only.
     """
     if isinstance(url, HTTPRequest):
         request = HTTPRequest(
@@ -355,6 +377,7 @@ def websocket_connect(
         ping_timeout=ping_timeout,
         max_message_size=max_message_size,
         subprotocols=subprotocols,
+        resolver=resolver,
     )
     future = asyncio.ensure_future(connection._connect())
     if callback is not None:

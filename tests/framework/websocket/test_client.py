@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from framework.httpclient import HTTPClientError, HTTPRequest
+from framework.netutil import Resolver
 from framework.websocket import (
     WebSocketClosedError,
     WebSocketError,
@@ -202,5 +204,75 @@ def test_wss(certificate: tuple[Path, Path]) -> None:
             with pytest.raises(ssl.SSLCertVerificationError):
                 await websocket_connect(f"wss://127.0.0.1:{port}/ws")
         assert log.events[-1] == ("close", 1000, "done")
+
+    run(main)
+
+
+# -- resolver= (Tornado 6.3) ----------------------------------------------------------
+
+
+class Recording(Resolver):
+    """Answers ``example.invalid`` with 127.0.0.1; remembers every question and whether it was closed."""
+
+    def initialize(self) -> None:
+        self.calls: list[tuple[str, int]] = []
+        self.closed = False
+
+    async def resolve(
+        self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
+    ) -> list[tuple[int, Any]]:
+        self.calls.append((host, port))
+        if host != "example.invalid":
+            raise socket.gaierror(socket.EAI_NONAME, f"{host} is not known here")
+        return [(socket.AF_INET, ("127.0.0.1", port))]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_a_given_resolver_finds_the_server_and_stays_open() -> None:
+    async def main() -> None:
+        log = Log()
+        resolver = Recording()
+        async with running(EchoHandler, log) as port:
+            conn = await websocket_connect(f"ws://example.invalid:{port}/ws", resolver=resolver)
+            await log.opened.wait()
+            assert log.handler is not None
+            assert log.handler.request.headers["Host"] == f"example.invalid:{port}"
+            await conn.write_message("found")
+            assert await conn.read_message() == "found"
+            conn.close()
+            assert await conn.read_message() is None
+            with pytest.raises(socket.gaierror):
+                await websocket_connect(f"ws://elsewhere.invalid:{port}/ws", resolver=resolver)
+        assert resolver.calls == [("example.invalid", port), ("elsewhere.invalid", port)]
+        assert not resolver.closed
+
+    run(main)
+
+
+def test_without_a_resolver_the_configured_one_serves_one_attempt() -> None:
+    made: list[Recording] = []
+
+    class Counted(Recording):
+        def initialize(self) -> None:
+            super().initialize()
+            made.append(self)
+
+    async def main() -> None:
+        log = Log()
+        async with running(EchoHandler, log) as port:
+            saved = Resolver._save_configuration()
+            Resolver.configure(Counted)
+            try:
+                conn = await websocket_connect(f"ws://example.invalid:{port}/ws")
+            finally:
+                Resolver._restore_configuration(saved)
+            await conn.write_message("configured")
+            assert await conn.read_message() == "configured"
+            conn.close()
+            assert await conn.read_message() is None
+        assert [r.calls for r in made] == [[("example.invalid", port)]]
+        assert made[0].closed  # made for the attempt, closed after it
 
     run(main)
