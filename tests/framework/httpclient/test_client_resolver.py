@@ -10,6 +10,7 @@ given one.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import ssl
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from framework.httpclient import AsyncHTTPClient, HTTPClient
+from framework.httpclient import AsyncHTTPClient, HTTPClient, HTTPTimeoutError
 from framework.netutil import DefaultLoopResolver, OverrideResolver, Resolver
 from tests.framework.harness import run
 from tests.framework.httpclient.servers import (
@@ -111,6 +112,22 @@ def test_hostname_mapping_by_host_and_port_wraps_the_given_resolver() -> None:
                 assert body_json(response)["headers"]["host"] == "api.invalid:443"
         assert resolver.calls == [("example.invalid", server.port, socket.AF_UNSPEC)]
         assert not resolver.closed
+
+    run(main)
+
+
+def test_connect_timeout_covers_a_resolver_that_never_answers() -> None:
+    class Silent(Resolver):
+        async def resolve(
+            self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
+        ) -> list[tuple[int, Any]]:
+            await asyncio.Event().wait()
+            raise AssertionError("never answered")
+
+    async def main() -> None:
+        async with client(resolver=Silent()) as http:
+            with pytest.raises(HTTPTimeoutError, match="connecting"):
+                await http.fetch("http://example.invalid/", connect_timeout=0.1)
 
     run(main)
 
