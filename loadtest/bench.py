@@ -324,7 +324,7 @@ def main() -> int:
         for contender in contenders:
             if not any(c == contender.name for _, c in pairs):
                 continue
-            server = ServerProcess(contender, cpu=SERVER_CPU)
+            server = contender.process(cpu=SERVER_CPU)
             servers[contender.name] = server
             try:
                 server.start()

@@ -18,11 +18,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import resource
 import signal
 import sys
 import time
 from typing import cast
+
+from serverproc import raise_nofile_limit
 
 REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: conn_holder\r\n\r\n"
 
@@ -124,8 +125,7 @@ def main() -> None:
     parser.add_argument("--connect-deadline", type=float, default=180.0, help="seconds for the whole ramp")
     parser.add_argument("--hold", type=float, default=300.0, help="most seconds to hold before exiting")
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    hard = raise_nofile_limit()
     if args.count + 50 > hard:
         sys.exit(f"--count {args.count} needs more open files than the hard limit {hard} allows")
     asyncio.run(hold(args))

@@ -34,8 +34,15 @@ import time
 from typing import Any
 
 from serverproc import (
-    LOADTEST, REFERENCE, ServerProcess, established_connections, get_hello, interrupt_on_signals, raise_nofile_limit,
-    rss_bytes, select,
+    LOADTEST,
+    REFERENCE,
+    ServerProcess,
+    established_connections,
+    get,
+    interrupt_on_signals,
+    raise_nofile_limit,
+    rss_bytes,
+    select,
 )
 
 DEFAULT = ["framework_web", "tornado_web", "aiohttp_web", "framework_raw", "asyncio_raw"]
@@ -52,7 +59,7 @@ def warm_up(port: int) -> None:
         )
     else:
         for _ in range(200):
-            get_hello(port)
+            get(port)
 
 
 def settled_rss(pid: int, *, interval: float = 0.5, quiet: int = 3, limit: float = 15.0) -> int:
@@ -149,7 +156,7 @@ def main() -> int:
     results: dict[str, dict[str, Any]] = {}
     failed = False
     for contender in select(args.only, DEFAULT):
-        server = ServerProcess(contender, cpu=None, extra_args=EXTRA_ARGS.get(contender.name, ()))
+        server = contender.process(cpu=None, extra_args=EXTRA_ARGS.get(contender.name, ()))
         try:
             with server:
                 results[contender.name] = row = measure(server, count)

@@ -17,22 +17,20 @@ import argparse
 import asyncio
 import json
 import os
-import resource
-import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from serverproc import (
+    ROOT,
+    SERVERS,
+    ServerProcess,
+    answers,
+    raise_nofile_limit,
+    rss_bytes,
+)
+
 POLL = b"GET /poll HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
-
-
-def rss(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
 
 
 def stats(port: int) -> dict[str, float]:
@@ -71,7 +69,7 @@ async def run(port: int, count: int, server_pid: int) -> dict[str, float]:
             transports.append(transport)
             dones.append(done)
 
-    before = rss(server_pid)
+    before = rss_bytes(server_pid)
     await asyncio.gather(*(open_one() for _ in range(count)))
     deadline = time.monotonic() + 60
     while (await asyncio.to_thread(stats, port))["waiting"] < count:
@@ -79,7 +77,7 @@ async def run(port: int, count: int, server_pid: int) -> dict[str, float]:
             raise RuntimeError("waiters never all arrived")
         await asyncio.sleep(0.2)
     await asyncio.sleep(1)
-    after = rss(server_pid)
+    after = rss_bytes(server_pid)
     sent = time.perf_counter()
     request = urllib.request.Request(f"http://127.0.0.1:{port}/notify", method="POST", data=b"")
     await asyncio.to_thread(lambda: urllib.request.urlopen(request, timeout=30).read())
@@ -103,23 +101,16 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--port", type=int, default=18777)
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    hard = raise_nofile_limit()
     if hard < args.count + 100:
         sys.exit(f"open-file hard limit {hard} is too low for {args.count} connections")
-    env = dict(os.environ, PYTHONPATH=str(HERE.parent))
-    server = subprocess.Popen(
-        ["taskset", "-c", "0", sys.executable, str(HERE / "servers" / "longpoll.py"), f"--port={args.port}"],
-        env=env, stdout=subprocess.PIPE, text=True,
-        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard)),
+    server = ServerProcess(
+        "longpoll", [sys.executable, str(SERVERS / "longpoll.py"), f"--port={args.port}"],
+        port=args.port, ready=answers("/stats"), cpu=0, env={"PYTHONPATH": str(ROOT)},
     )
-    try:
-        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
+    with server:
         os.sched_setaffinity(0, {1})
         result = asyncio.run(run(args.port, args.count, server.pid))
-    finally:
-        server.terminate()
-        server.wait(10)
     print(json.dumps(result, indent=2))
     print(
         f"{result['count']} waiters: {result['bytes_per_waiter']:.0f} bytes each (server RSS); "

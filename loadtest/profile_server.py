@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from serverproc import LOADTEST, ServerProcess, interrupt_on_signals, pinned, select
+from serverproc import LOADTEST, interrupt_on_signals, pinned, select
 
 
 def main() -> int:
@@ -38,7 +38,7 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
 
-    server = ServerProcess(contender, cpu=0, python_args=("-m", "cProfile", "-o", str(out)))
+    server = contender.process(cpu=0, python_args=("-m", "cProfile", "-o", str(out)))
     try:
         server.start()
         wrk = subprocess.run(

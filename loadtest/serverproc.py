@@ -1,10 +1,16 @@
-"""The contender servers as child processes: the registry, start, wait, measure, stop.
+"""Servers under test as child processes: the contender registry, start, wait, measure, stop.
 
-Shared by ``bench.py``, ``conn_memory.py`` and ``profile_server.py``. Each
-server runs in its own session (so it and anything it forks die together with
-one ``killpg``), optionally pinned to one CPU with ``taskset``, with its open
-file limit raised to the hard limit, and its output going to a log file that
-is shown when it fails.
+Shared by ``bench.py``, ``conn_memory.py``, ``profile_server.py``,
+``longpoll_fanout.py`` and ``upload_memory.py`` (``conn_holder.py`` takes its
+open-file limit from here too). Each server runs in its own session (so it and
+anything it forks die together with one ``killpg``), optionally pinned to one
+CPU with ``taskset``, with its open-file limit raised to the hard limit, and
+its output going to a log file that is shown when it fails. It is ready when a
+probe (by default ``GET /`` answering ``Hello, world``) says so.
+
+The C10K scripts (``c10k*.py``) keep their own small copies of the ``/proc``
+and open-file readers: their client also runs in a container whose image holds
+only those files (``.dockerignore``).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
@@ -48,6 +55,28 @@ class Contender:
         import importlib.util
 
         return importlib.util.find_spec(self.needs) is not None
+
+    def process(
+        self,
+        *,
+        port: int | None = None,
+        cpu: int | None = 0,
+        extra_args: tuple[str, ...] = (),
+        python_args: tuple[str, ...] = (),
+    ) -> ServerProcess:
+        """This contender's script as a (not yet started) ``ServerProcess`` on ``port`` (default: a free one).
+
+        Args:
+            cpu: the CPU to pin it to (None: not pinned).
+            extra_args: more arguments for the script, after the registry's.
+            python_args: arguments for the interpreter, before the script (``-m cProfile ...``).
+        """
+        port = port or free_port()
+        argv = [
+            sys.executable, *python_args, str(SERVERS / self.script),
+            "--port", str(port), *self.args, *extra_args,
+        ]
+        return ServerProcess(self.name, argv, port=port, cpu=cpu)
 
 
 WORKLOADS = ("hello", "template", "form")
@@ -130,27 +159,72 @@ def raise_nofile_limit() -> int:
     return hard
 
 
+# -- readiness probes --------------------------------------------------------------------
+
+#: Whether a server on a port is ready: None when it is, else what it answered instead.
+Probe = Callable[[int], str | None]
+
+
+def get(port: int, path: str = "/") -> tuple[int, bytes]:
+    """One ``GET path`` to 127.0.0.1 on a fresh connection (http.client: no proxy settings apply)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def answers(path: str = "/", body: bytes | None = None) -> Probe:
+    """A probe: ``GET path`` answers 200, with exactly ``body`` when one is given."""
+
+    def probe(port: int) -> str | None:
+        status, answer = get(port, path)
+        if status == 200 and (body is None or answer == body):
+            return None
+        return f"answered {status} {answer[:80]!r}"
+
+    return probe
+
+
+#: Every contender answers ``GET /`` with this.
+SAYS_HELLO = answers("/", b"Hello, world")
+
+
+# -- the process --------------------------------------------------------------------------
+
+
 class ServerProcess:
-    """A running contender. Use as a context manager: it is always stopped."""
+    """A server started from ``argv``, listening on 127.0.0.1:``port``. Use as a context manager: it is always stopped.
+
+    Args:
+        name: names its log file (``results/logs/<name>.log``) and its errors.
+        argv: the command; it must listen on ``port``.
+        ready: the probe ``start`` waits for.
+        cpu: the CPU to pin it to with taskset (None: not pinned).
+        env: variables added to this process's environment for it.
+        log_dir: where its log goes.
+    """
 
     def __init__(
         self,
-        contender: Contender,
+        name: str,
+        argv: list[str],
         *,
-        port: int | None = None,
-        cpu: int | None = 0,
-        extra_args: tuple[str, ...] = (),
-        python_args: tuple[str, ...] = (),
+        port: int,
+        ready: Probe = SAYS_HELLO,
+        cpu: int | None = None,
+        env: dict[str, str] | None = None,
+        log_dir: Path = LOGS,
     ) -> None:
-        self.contender = contender
-        self.port = port or free_port()
-        LOGS.mkdir(parents=True, exist_ok=True)
-        self.log_path = LOGS / f"{contender.name}.log"
-        argv = [
-            sys.executable, *python_args, str(SERVERS / contender.script),
-            "--port", str(self.port), *contender.args, *extra_args,
-        ]
+        self.name = name
+        self.port = port
         self.argv = pinned(cpu, argv)
+        self.ready = ready
+        self.env = dict(os.environ, **env) if env else None
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / f"{name}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> ServerProcess:
@@ -166,32 +240,31 @@ class ServerProcess:
         return self.proc.pid
 
     def start(self, timeout: float = 15.0) -> None:
-        """Start the server and wait until it answers ``GET /`` with ``Hello, world``.
+        """Start the server and wait until its ``ready`` probe passes.
 
         Raises:
-            RuntimeError: it exited, or did not answer correctly in time
-                (the message includes the end of its log).
+            RuntimeError: it exited, or did not pass the probe in time
+                (it is stopped then; the message includes the end of its log).
         """
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                self.argv, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                self.argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, preexec_fn=raise_nofile_limit,
             )
         deadline = time.monotonic() + timeout
-        last_error = "no answer"
+        last_error: str | None = "no answer"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.contender.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
-                status, body = get_hello(self.port)
-                if status == 200 and body == b"Hello, world":
-                    return
-                last_error = f"answered {status} {body[:80]!r}"
+                last_error = self.ready(self.port)
             except (OSError, http.client.HTTPException) as exc:
                 last_error = str(exc)
+            if last_error is None:
+                return
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"{self.contender.name} not ready after {timeout}s ({last_error}):\n{self.log_tail()}")
+        raise RuntimeError(f"{self.name} not ready after {timeout}s ({last_error}):\n{self.log_tail()}")
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
@@ -199,10 +272,10 @@ class ServerProcess:
     def check_alive(self) -> None:
         if not self.alive():
             code = self.proc.returncode if self.proc else None
-            raise RuntimeError(f"{self.contender.name} died (exit {code}):\n{self.log_tail()}")
+            raise RuntimeError(f"{self.name} died (exit {code}):\n{self.log_tail()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10.0) -> int | None:
-        """Signal the server's process group, escalate to SIGKILL, and reap it."""
+        """Signal the server's process group, escalate to SIGKILL, and reap it; its exit status."""
         proc = self.proc
         if proc is None:
             return None
@@ -235,24 +308,30 @@ class ServerProcess:
             return ""
 
 
-def get_hello(port: int) -> tuple[int, bytes]:
-    """One ``GET /`` on a fresh connection (http.client: no proxy settings apply)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-    try:
-        conn.request("GET", "/")
-        response = conn.getresponse()
-        return response.status, response.read()
-    finally:
-        conn.close()
+# -- what a running process uses, from /proc ---------------------------------------------
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """The ``kB`` lines of ``/proc/<pid>/status`` (``VmRSS``, ``VmHWM``, ...), in bytes.
+
+    Raises:
+        OSError: no such process.
+    """
+    values = {}
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            key, _, rest = line.partition(":")
+            if rest.rstrip().endswith(" kB"):
+                values[key] = int(rest.split()[0]) * 1024
+    return values
 
 
 def rss_bytes(pid: int) -> int:
-    """Resident set size of ``pid`` from ``/proc`` (VmRSS)."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    """Resident set size of ``pid`` (``VmRSS``), in bytes."""
+    rss = proc_status(pid).get("VmRSS")
+    if rss is None:  # a zombie has no memory lines
+        raise RuntimeError(f"no VmRSS for pid {pid}")
+    return rss
 
 
 def cpu_seconds(pid: int) -> float:

@@ -14,27 +14,32 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import html
 import json
 import os
 import re
 import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 import urllib.request
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from serverproc import ROOT, ServerProcess, answers, proc_status
+
 BLOCK = os.urandom(256 * 1024)
 
 
 def status_kb(pid: int, field: str) -> int:
-    text = Path(f"/proc/{pid}/status").read_text()
-    match = re.search(rf"^{field}:\s+(\d+) kB", text, re.M)
-    assert match is not None
-    return int(match.group(1))
+    """A memory line of ``/proc/<pid>/status`` (``VmRSS``, ``VmHWM``) in kB, as the report gives it."""
+    return proc_status(pid)[field] // 1024
+
+
+def form_xsrf_token(page: str) -> str:
+    """The token of the page's ``xsrf_form_html()`` field (``<input type="hidden" name="_xsrf" value="...">``)."""
+    match = re.search(r'name="_xsrf" value="([^"]*)"', page)
+    if match is None:
+        raise RuntimeError("the uploads page has no _xsrf form field")
+    return html.unescape(match[1])
 
 
 def send(port: int, head: bytes, prefix: bytes, size: int, suffix: bytes) -> bytes:
@@ -72,21 +77,12 @@ def main() -> None:
     args = parser.parse_args()
     size = args.size_mb * 1024 * 1024
     upload_dir = tempfile.mkdtemp(prefix="upload-memory-")
-    env = dict(os.environ, PYTHONPATH=str(REPO), UPLOAD_DIR=upload_dir)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "services.uploads", f"--port={args.port}", "--prefix=/uploads/"],
-        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    server = ServerProcess(
+        "uploads", [sys.executable, "-m", "services.uploads", f"--port={args.port}", "--prefix=/uploads/"],
+        port=args.port, ready=answers("/uploads/healthz"), env={"PYTHONPATH": str(ROOT), "UPLOAD_DIR": upload_dir},
     )
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{args.port}/uploads/healthz", timeout=1).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+        server.start(timeout=20)
         results = {"size_bytes": size, "rss_start_kb": status_kb(server.pid, "VmRSS")}
         started = time.monotonic()
         put_head = (f"PUT /uploads/put/big.bin HTTP/1.1\r\nHost: t\r\nContent-Length: {size}\r\n"
@@ -97,7 +93,7 @@ def main() -> None:
         results["peak_after_put_kb"] = status_kb(server.pid, "VmHWM")
         with urllib.request.urlopen(f"http://127.0.0.1:{args.port}/uploads/", timeout=10) as page:
             cookie = page.headers["Set-Cookie"].split(";", 1)[0]
-            token = urllib.parse.unquote(re.search(r"_xsrf=([^\"&]+)", page.read().decode()).group(1))  # type: ignore[union-attr]
+            token = form_xsrf_token(page.read().decode())
         boundary = "----measure" + os.urandom(8).hex()
         prefix = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.bin\"\r\n"
                   "Content-Type: application/octet-stream\r\n\r\n").encode()
@@ -111,8 +107,7 @@ def main() -> None:
         results["multipart_ok"] = b" 200 " in answer.split(b"\r\n", 1)[0] and _sha_matches(answer)
         results["peak_after_multipart_kb"] = status_kb(server.pid, "VmHWM")
     finally:
-        server.terminate()
-        server.wait(10)
+        server.stop()
         for name in os.listdir(upload_dir):
             path = os.path.join(upload_dir, name)
             if os.path.isfile(path):

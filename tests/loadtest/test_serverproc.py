@@ -1,0 +1,145 @@
+"""loadtest/serverproc.py: servers as child processes, their readiness, and what /proc says of a process."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+LOADTEST = Path(__file__).resolve().parents[2] / "loadtest"
+sys.path.insert(0, str(LOADTEST))  # loadtest/ is a folder of scripts, not a package
+
+import serverproc
+
+# A server that answers any GET with ``sys.argv[2]`` on 127.0.0.1:``sys.argv[1]`` until it is signalled.
+TINY_SERVER = textwrap.dedent("""
+    import http.server, os, sys
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = sys.argv[2].encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    print("serving", os.environ.get("MARK", ""), flush=True)
+    http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+""")
+
+
+def tiny_server(tmp_path: Path, body: str, **kwargs: object) -> serverproc.ServerProcess:
+    port = serverproc.free_port()
+    argv = [sys.executable, "-c", TINY_SERVER, str(port), body]
+    return serverproc.ServerProcess("tiny", argv, port=port, log_dir=tmp_path, **kwargs)  # type: ignore[arg-type]
+
+
+# -- the process ---------------------------------------------------------------------------
+
+
+def test_a_server_is_started_once_it_passes_its_probe_and_stopped_with_its_group(tmp_path: Path) -> None:
+    with tiny_server(tmp_path, "Hello, world") as server:
+        assert server.alive()
+        assert serverproc.get(server.port) == (200, b"Hello, world")
+        pid = server.pid
+    assert not server.alive()
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)  # the whole session is gone
+    assert "serving" in server.log_text()
+
+
+def test_a_server_that_exits_is_an_error_with_the_end_of_its_log(tmp_path: Path) -> None:
+    argv = [sys.executable, "-c", "import sys; print('no such option'); sys.exit(3)"]
+    server = serverproc.ServerProcess("exits", argv, port=serverproc.free_port(), log_dir=tmp_path)
+    with pytest.raises(RuntimeError, match="exits exited with 3") as failure:
+        server.start()
+    assert "no such option" in str(failure.value)
+
+
+def test_a_server_that_fails_its_probe_is_stopped_and_the_error_says_what_it_answered(tmp_path: Path) -> None:
+    server = tiny_server(tmp_path, "Goodbye")
+    with pytest.raises(RuntimeError, match=r"not ready after 2s \(answered 200 b'Goodbye'\)"):
+        server.start(timeout=2)
+    assert not server.alive()
+
+
+def test_the_probe_path_and_the_environment_are_the_callers(tmp_path: Path) -> None:
+    server = tiny_server(tmp_path, "anything", ready=serverproc.answers("/healthz"), env={"MARK": "from-the-caller"})
+    with server:
+        pass
+    assert "serving from-the-caller" in server.log_text()
+
+
+def test_a_contender_runs_its_script_on_its_port_with_its_arguments() -> None:
+    contender = serverproc.Contender("x", "framework_web.py", ("--uvloop",))
+    server = contender.process(port=1234, cpu=None, extra_args=("--more",), python_args=("-X", "dev"))
+    assert server.argv == [
+        sys.executable, "-X", "dev", str(serverproc.SERVERS / "framework_web.py"), "--port", "1234", "--uvloop", "--more",
+    ]
+    assert server.name == "x" and server.port == 1234 and server.proc is None  # not started
+
+
+def test_pinning_needs_a_cpu_that_exists() -> None:
+    argv = ["python", "server.py"]
+    assert serverproc.pinned(None, argv) == argv
+    assert serverproc.pinned(os.cpu_count() or 1, argv) == argv
+    if shutil.which("taskset"):
+        assert serverproc.pinned(0, argv) == ["taskset", "-c", "0", *argv]
+
+
+def test_select_takes_aliases_and_refuses_unknown_names() -> None:
+    assert [c.name for c in serverproc.select("framework_raw, asyncio_raw", [])] == ["framework_raw", "asyncio_raw"]
+    assert [c.name for c in serverproc.select(None, ["framework_web"])] == ["framework_web"]
+    if serverproc.CONTENDERS["tornado_web"].available():
+        assert [c.name for c in serverproc.select("tornado", [])] == ["tornado_web"]
+    with pytest.raises(SystemExit, match="unknown contender 'nginx'"):
+        serverproc.select("nginx", [])
+
+
+# -- open files and /proc ----------------------------------------------------------------------
+
+
+def test_raising_the_open_file_limit_lifts_the_soft_limit_to_the_hard_one() -> None:
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard < 64:
+        pytest.skip(f"a hard limit of {hard} leaves nothing to raise")
+    code = "import resource, serverproc; print(serverproc.raise_nofile_limit(), *resource.getrlimit(resource.RLIMIT_NOFILE))"
+    child = subprocess.run(
+        [sys.executable, "-c", code], cwd=LOADTEST, capture_output=True, text=True, timeout=30, check=True,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (32, hard)),
+    )
+    assert child.stdout.split() == [str(hard)] * 3
+
+
+def test_memory_lines_of_a_process_are_read_in_bytes() -> None:
+    status = serverproc.proc_status(os.getpid())
+    assert status["VmRSS"] > 0 and status["VmRSS"] % 1024 == 0
+    assert status["VmHWM"] >= status["VmRSS"]  # the peak is never below the current
+    assert serverproc.rss_bytes(os.getpid()) > 0
+    with pytest.raises(OSError):
+        serverproc.proc_status(2**22 + 1)  # above the kernel's largest pid
+
+
+def test_cpu_time_only_grows() -> None:
+    before = serverproc.cpu_seconds(os.getpid())
+    sum(i * i for i in range(200_000))
+    assert serverproc.cpu_seconds(os.getpid()) >= before >= 0
+
+
+def test_established_connections_are_counted_on_the_listening_port() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert serverproc.established_connections(port) == 0
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            accepted, _ = listener.accept()
+            with accepted:
+                assert serverproc.established_connections(port) == 1
