@@ -10,12 +10,10 @@ nothing is formatted), as for the other contenders.
 
 from __future__ import annotations
 
-import argparse
-import sys
-
 import aiohttp_jinja2
 import jinja2
 import pages
+import startup
 from aiohttp import web
 
 
@@ -33,21 +31,13 @@ async def form(request: web.Request) -> web.Response:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--uvloop", action="store_true", help="use uvloop as the reactor")
+    parser = startup.command_line(__doc__)
     parser.add_argument(
         "--keepalive-timeout", type=float, default=75.0,
         help="seconds an idle keep-alive connection is kept (aiohttp's default: 75)",
     )
     args = parser.parse_args()
-    loop = None
-    if args.uvloop:
-        try:
-            import uvloop
-        except ImportError:
-            sys.exit("uvloop requested but not importable")
-        loop = uvloop.new_event_loop()
+    loop = startup.uvloop_module().new_event_loop() if args.uvloop else None  # None: run_app makes asyncio's
     app = web.Application()
     # aiohttp-jinja2's environment: autoescape on (its default), auto_reload off as for every contender.
     aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(pages.TEMPLATES), auto_reload=False)
@@ -56,7 +46,7 @@ def main() -> None:
     app.router.add_post("/form", form)
     # run_app handles SIGINT and SIGTERM itself (GracefulExit) and returns.
     web.run_app(
-        app, host="127.0.0.1", port=args.port, print=None, loop=loop,
+        app, host=startup.HOST, port=args.port, print=None, loop=loop,
         keepalive_timeout=args.keepalive_timeout,
     )
 

@@ -9,12 +9,10 @@ Run: ``python loadtest/servers/asyncio_raw.py --port 8888 [--uvloop]``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import signal
-import sys
-from types import FrameType
 from typing import cast
+
+import startup
 
 RESPONSE = (
     b"HTTP/1.1 200 OK\r\n"
@@ -51,37 +49,18 @@ class HelloProtocol(asyncio.Protocol):
         self.transport = None
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 async def serve(port: int) -> None:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(HelloProtocol, "127.0.0.1", port, backlog=1024)
+    server = await loop.create_server(HelloProtocol, startup.HOST, port, backlog=1024)
     async with server:
         await server.serve_forever()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--uvloop", action="store_true", help="use uvloop as the reactor")
-    args = parser.parse_args()
-    loop_factory = asyncio.new_event_loop
-    if args.uvloop:
-        try:
-            import uvloop
-        except ImportError:
-            sys.exit("uvloop requested but not importable")
-        loop_factory = uvloop.new_event_loop
-    # Installed explicitly: a shell starts background jobs with SIGINT ignored.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
-    loop = loop_factory()
+    args = startup.command_line(__doc__).parse_args()
+    loop = startup.uvloop_module().new_event_loop() if args.uvloop else asyncio.new_event_loop()
     try:
-        loop.run_until_complete(serve(args.port))
-    except KeyboardInterrupt:
-        pass
+        startup.run_until_signalled(lambda: loop.run_until_complete(serve(args.port)))
     finally:
         loop.close()
 

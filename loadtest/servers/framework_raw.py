@@ -8,10 +8,9 @@ Run: ``python loadtest/servers/framework_raw.py --port 8888 [--uvloop]``.
 
 from __future__ import annotations
 
-import argparse
-import signal
 import sys
-from types import FrameType
+
+import startup
 
 import framework.ioloop
 from framework.httpserver import HTTPServer
@@ -26,26 +25,13 @@ def hello(request: HTTPServerRequest) -> None:
     request.connection.finish()
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--uvloop", action="store_true", help="use uvloop as the reactor")
-    args = parser.parse_args()
+    args = startup.command_line(__doc__).parse_args()
     if args.uvloop and not framework.ioloop.use_uvloop():
-        sys.exit("uvloop requested but not importable")
-    # Installed explicitly: a shell starts background jobs with SIGINT ignored.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+        sys.exit(startup.NO_UVLOOP)
     server = HTTPServer(hello)
-    server.listen(args.port, "127.0.0.1")
-    try:
-        framework.ioloop.IOLoop.current().start()
-    except KeyboardInterrupt:
-        pass
+    server.listen(args.port, startup.HOST)
+    startup.run_until_signalled(framework.ioloop.IOLoop.current().start)
 
 
 if __name__ == "__main__":

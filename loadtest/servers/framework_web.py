@@ -6,18 +6,16 @@ The bench's other workloads (``pages.py``): ``GET /page`` is ``render()`` of the
 shared Jinja2 page (the framework's default language), ``POST /form`` reads
 the urlencoded fields with ``get_body_argument``.
 ``--uvloop`` opts in to uvloop (``framework.ioloop.use_uvloop``) before the loop exists.
-SIGINT or SIGTERM stops the loop and the script exits 0, so a profiler
-wrapped around it (``python -m cProfile -o out.prof ...``) gets to write.
+SIGINT or SIGTERM stops the loop and the script exits 0 (``startup.py``), so
+a profiler wrapped around it (``python -m cProfile -o out.prof ...``) gets to write.
 """
 
 from __future__ import annotations
 
-import argparse
-import signal
 import sys
-from types import FrameType
 
 import pages
+import startup
 
 import framework.ioloop
 import framework.web
@@ -39,29 +37,16 @@ class FormHandler(framework.web.RequestHandler):
         self.write(pages.form_reply({name: self.get_body_argument(name) for name in pages.FORM_FIELDS}))
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--uvloop", action="store_true", help="use uvloop as the reactor")
-    args = parser.parse_args()
+    args = startup.command_line(__doc__).parse_args()
     if args.uvloop and not framework.ioloop.use_uvloop():
-        sys.exit("uvloop requested but not importable")
-    # Installed explicitly: a shell starts background jobs with SIGINT ignored.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+        sys.exit(startup.NO_UVLOOP)
     app = framework.web.Application(
         [(r"/", MainHandler), (r"/page", PageHandler), (r"/form", FormHandler)],
         template_path=pages.TEMPLATES,
     )
-    app.listen(args.port, "127.0.0.1")
-    try:
-        framework.ioloop.IOLoop.current().start()
-    except KeyboardInterrupt:
-        pass
+    app.listen(args.port, startup.HOST)
+    startup.run_until_signalled(framework.ioloop.IOLoop.current().start)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,9 @@ wakes and the time from the notify to the last response written.
 
 from __future__ import annotations
 
-import argparse
 import os
-import signal
+
+import startup
 
 from framework import ioloop, locks
 from framework.web import Application, RequestHandler
@@ -53,15 +53,10 @@ class StatsHandler(RequestHandler):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
+    args = startup.command_line(__doc__, uvloop=False).parse_args()
     app = Application([(r"/poll", PollHandler), (r"/notify", NotifyHandler), (r"/stats", StatsHandler)])
-    app.listen(args.port, "127.0.0.1", backlog=4096)
-    loop = ioloop.IOLoop.current()
-    signal.signal(signal.SIGTERM, lambda *_: loop.add_callback_from_signal(loop.stop))
-    print("ready", flush=True)
-    loop.start()
+    app.listen(args.port, startup.HOST, backlog=4096)
+    startup.run_until_signalled(ioloop.IOLoop.current().start)
 
 
 if __name__ == "__main__":

@@ -50,22 +50,3 @@ def form_reply(fields: dict[str, str]) -> str:
         length=len(fields["message"]), **fields
     )
 
-
-def run_on_uvicorn(app: Any, description: str) -> None:
-    """``--port N``, then serve the ASGI ``app`` on uvicorn as both uvicorn contenders do.
-
-    One place for the settings, so the raw ASGI app and Starlette are measured
-    alike: httptools and uvloop, no lifespan, no access log (the other
-    contenders write none).
-    """
-    import argparse
-
-    import uvicorn
-
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args()
-    uvicorn.run(
-        app, host="127.0.0.1", port=args.port, http="httptools", loop="uvloop",
-        lifespan="off", access_log=False, log_level="warning",
-    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import jinja2
 import pages
+import startup
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -45,7 +46,7 @@ app = Starlette(routes=[
 
 
 def main() -> None:
-    pages.run_on_uvicorn(app, __doc__.splitlines()[0])
+    startup.run_on_uvicorn(app, __doc__)
 
 
 if __name__ == "__main__":

@@ -9,14 +9,11 @@ fields with ``get_body_argument``.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import signal
-import sys
-from types import FrameType
 
 import jinja2
 import pages
+import startup
 import tornado.ioloop
 import tornado.web
 
@@ -39,30 +36,13 @@ class FormHandler(tornado.web.RequestHandler):
         self.write(pages.form_reply({name: self.get_body_argument(name) for name in pages.FORM_FIELDS}))
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--uvloop", action="store_true", help="use uvloop as the reactor")
-    args = parser.parse_args()
+    args = startup.command_line(__doc__).parse_args()
     if args.uvloop:
-        try:
-            import uvloop
-        except ImportError:
-            sys.exit("uvloop requested but not importable")
-        asyncio.set_event_loop(uvloop.new_event_loop())
-    # Installed explicitly: a shell starts background jobs with SIGINT ignored.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+        asyncio.set_event_loop(startup.uvloop_module().new_event_loop())
     app = tornado.web.Application([(r"/", MainHandler), (r"/page", PageHandler), (r"/form", FormHandler)])
-    app.listen(args.port, "127.0.0.1")
-    try:
-        tornado.ioloop.IOLoop.current().start()
-    except KeyboardInterrupt:
-        pass
+    app.listen(args.port, startup.HOST)
+    startup.run_until_signalled(tornado.ioloop.IOLoop.current().start)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import Any
 
 import jinja2
 import pages
+import startup
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -60,7 +61,7 @@ async def app(scope: dict[str, Any], receive: Receive, send: Send) -> None:
 
 
 def main() -> None:
-    pages.run_on_uvicorn(app, __doc__.splitlines()[0])
+    startup.run_on_uvicorn(app, __doc__)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,85 @@
+"""How every server here starts: its command line, its address, its event loop, its signals.
+
+Strategy: each script in this folder keeps only what is specific to its
+framework (its handlers, and how that framework listens and runs); what they
+must all do alike, to be measured alike, lives here: ``--port`` (and
+``--uvloop`` where the framework can run on it), binding to 127.0.0.1 only,
+uvloop when asked for (the script exits rather than silently measuring
+asyncio's loop), and SIGINT/SIGTERM ending the run normally, so that
+``finally`` blocks run and a profiler wrapped around the script
+(``python -m cProfile -o out.prof ...``) gets to write its file.
+
+Imported by the scripts in ``servers/`` (their directory is first on
+``sys.path``); imports nothing outside the standard library at import time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from collections.abc import Callable
+from types import FrameType, ModuleType
+from typing import Any
+
+HOST = "127.0.0.1"  # the servers take load from this machine only
+NO_UVLOOP = "uvloop requested but not importable"
+
+
+def command_line(doc: str, *, uvloop: bool = True) -> argparse.ArgumentParser:
+    """The parser every server starts from: the first line of its docstring, ``--port``, ``--uvloop``.
+
+    A script adds its own options to it before ``parse_args()``.
+
+    Args:
+        doc: the script's ``__doc__``.
+        uvloop: offer ``--uvloop`` (False for a server that only runs on the framework's default).
+    """
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--port", type=int, required=True)
+    if uvloop:
+        parser.add_argument("--uvloop", action="store_true", help="use uvloop as the reactor")
+    return parser
+
+
+def uvloop_module() -> ModuleType:
+    """uvloop, imported; exits with a message when it is not installed."""
+    try:
+        import uvloop
+    except ImportError:
+        sys.exit(NO_UVLOOP)
+    return uvloop
+
+
+def run_until_signalled(run: Callable[[], object]) -> None:
+    """Call ``run()`` (a loop's ``start``) until SIGINT or SIGTERM, then return: the script exits 0.
+
+    The signals raise ``KeyboardInterrupt`` in the loop. Installed explicitly:
+    a shell starts background jobs with SIGINT ignored.
+    """
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        run()
+    except KeyboardInterrupt:
+        pass
+
+
+def run_on_uvicorn(app: Any, doc: str) -> None:
+    """``--port N``, then serve the ASGI ``app`` on uvicorn as both uvicorn contenders do.
+
+    One place for the settings, so the raw ASGI app and Starlette are measured
+    alike: httptools and uvloop, no lifespan, no access log (the other
+    contenders write none). uvicorn handles SIGINT and SIGTERM itself.
+    """
+    import uvicorn
+
+    args = command_line(doc, uvloop=False).parse_args()
+    uvicorn.run(
+        app, host=HOST, port=args.port, http="httptools", loop="uvloop",
+        lifespan="off", access_log=False, log_level="warning",
+    )
