@@ -34,7 +34,10 @@ TEN_YEARS = 86400 * 365 * 10
 
 
 @pytest.fixture(autouse=True)
-def fresh_hash_cache() -> Iterator[None]:
+def fresh_hash_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # Files in memory are compared with the disk on every request unless a test
+    # says otherwise, so tests that change files see what Tornado would serve.
+    monkeypatch.setattr(StaticFileHandler, "MEMORY_REVALIDATE_SECONDS", 0.0)
     StaticFileHandler.reset()
     yield
     StaticFileHandler.reset()
@@ -492,3 +495,124 @@ async def test_a_slow_client_holds_the_server_back_and_a_gone_one_stops_it(stati
     total_chunks = size // StaticFileHandler.CHUNK_SIZE
     assert stalled_at < total_chunks // 2  # flow control: not read ahead of the socket
     assert CountingStaticHandler.chunks_read < total_chunks // 2  # and stopped once the client left
+
+
+# -- small files from memory ------------------------------------------------------
+
+
+@pytest.fixture
+def file_system_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every stat, lstat and open the process makes while the fixture is active (the server's included)."""
+    calls: list[str] = []
+    import builtins
+    import posix
+
+    for name in ("stat", "lstat"):
+        real = getattr(posix, name)
+
+        def watched(path: Any, *args: Any, _name: str = name, _real: Any = real, **kwargs: Any) -> Any:
+            calls.append(f"{_name} {path}")
+            return _real(path, *args, **kwargs)
+
+        monkeypatch.setattr(posix, name, watched)
+        monkeypatch.setattr(os, name, watched)
+    real_open = builtins.open
+
+    def watched_open(file: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(f"open {file}")
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", watched_open)
+    return calls
+
+
+@async_test
+async def test_a_small_file_is_served_from_memory_after_its_first_request(
+    static: pathlib.Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(StaticFileHandler, "MEMORY_REVALIDATE_SECONDS", 3600.0)
+    async with serving(static_app(static)) as (_, port):
+        first = await fetch(port, "/static/a.css")
+        first_range = await fetch(port, "/static/digits.txt", headers={"Range": "bytes=2-4"})
+        calls: list[str] = request.getfixturevalue("file_system_calls")
+        again = await fetch(port, "/static/a.css?v=1")
+        ranged = await fetch(port, "/static/digits.txt", headers={"Range": "bytes=2-4"})
+        head = await fetch(port, "/static/digits.txt", method="HEAD")
+        touched = [c for c in calls if str(static) in c]
+    assert touched == []
+    assert again.content == first.content == (static / "a.css").read_bytes()
+    assert again.headers["Etag"] == first.headers["Etag"]
+    assert again.headers["Last-Modified"] == first.headers["Last-Modified"]
+    assert again.headers["Cache-Control"] == f"max-age={TEN_YEARS}"
+    for response in (first_range, ranged):
+        assert (response.status_code, response.content, response.headers["Content-Range"]) == (206, b"234", "bytes 2-4/10")
+    assert (head.status_code, head.content, head.headers["Content-Length"]) == (200, b"", "10")
+
+
+@async_test
+async def test_a_file_in_memory_is_compared_with_the_disk_when_due(static: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(StaticFileHandler, "MEMORY_REVALIDATE_SECONDS", 3600.0)
+    async with serving(static_app(static)) as (_, port):
+        assert (await fetch(port, "/static/digits.txt")).content == b"0123456789"
+        (static / "digits.txt").write_bytes(b"changed")
+        assert (await fetch(port, "/static/digits.txt")).content == b"0123456789"  # not due yet
+        monkeypatch.setattr(StaticFileHandler, "MEMORY_REVALIDATE_SECONDS", 0.0)
+        assert (await fetch(port, "/static/digits.txt")).content == b"changed"
+        (static / "digits.txt").unlink()
+        assert (await fetch(port, "/static/digits.txt")).status_code == 404
+    assert StaticFileHandler._in_memory_bytes == [0]
+
+
+@async_test
+async def test_reset_empties_the_memory(static: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(StaticFileHandler, "MEMORY_REVALIDATE_SECONDS", 3600.0)
+    async with serving(static_app(static)) as (_, port):
+        assert (await fetch(port, "/static/digits.txt")).content == b"0123456789"
+        (static / "digits.txt").write_bytes(b"9876543210")
+        assert (await fetch(port, "/static/digits.txt")).content == b"0123456789"
+        StaticFileHandler.reset()
+        assert StaticFileHandler._in_memory == {}
+        assert (await fetch(port, "/static/digits.txt")).content == b"9876543210"
+
+
+@async_test
+async def test_debug_and_large_files_are_read_from_disk_every_time(static: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with serving(static_app(static, debug=True, autoreload=False)) as (_, port):
+        assert (await fetch(port, "/static/digits.txt")).content == b"0123456789"
+        (static / "digits.txt").write_bytes(b"changed")
+        assert (await fetch(port, "/static/digits.txt")).content == b"changed"
+    monkeypatch.setattr(StaticFileHandler, "MEMORY_FILE_MAX", 4)
+    async with serving(static_app(static)) as (_, port):
+        assert (await fetch(port, "/static/digits.txt")).content == b"changed"
+        (static / "digits.txt").write_bytes(b"changed again")
+        assert (await fetch(port, "/static/digits.txt")).content == b"changed again"
+    assert StaticFileHandler._in_memory == {}
+
+
+@async_test
+async def test_the_memory_budget_is_shared_and_bounded(static: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(StaticFileHandler, "MEMORY_CACHE_MAX", 15)
+    async with serving(static_app(static)) as (_, port):
+        for name in ("digits.txt", "app.js", "a.css"):  # 10, 16 and 20 bytes: only the first fits
+            assert (await fetch(port, f"/static/{name}")).content == (static / name).read_bytes()
+    assert [key[1] for key in StaticFileHandler._in_memory] == ["digits.txt"]
+    assert StaticFileHandler._in_memory_bytes == [10]
+
+
+class UpperCaseFiles(StaticFileHandler):
+    """Overrides how content is read: Tornado's per-request hook must still run."""
+
+    @classmethod
+    def get_content(cls, abspath: str, start: int | None = None, end: int | None = None) -> bytes:
+        with open(abspath, "rb") as file:
+            return file.read().upper()[start:end]
+
+
+@async_test
+async def test_a_subclass_overriding_a_file_hook_is_asked_every_time(static: pathlib.Path) -> None:
+    app = Application([(r"/files/(.*)", UpperCaseFiles, {"path": str(static)})])
+    async with serving(app) as (_, port):
+        assert (await fetch(port, "/files/a.css")).content == b"BODY { COLOR: RED }\n"
+        (static / "a.css").write_text("p {}\n")
+        assert (await fetch(port, "/files/a.css")).content == b"P {}\n"
+    assert StaticFileHandler._in_memory == {}
