@@ -614,7 +614,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is None or self.phase >= _CLOSING:
             return
-        unread = not self.parser.at_message_start or self.parser.buffered > 0
+        unread = self.parser.in_message or self.parser.buffered > 0
         if unread and transport.can_write_eof():
             self.phase = _LINGER
             transport.write_eof()

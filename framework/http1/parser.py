@@ -324,6 +324,15 @@ class _MessageParser:
         return self._state == _HEAD
 
     @property
+    def in_message(self) -> bool:
+        """True while the message being read has more to come (its body, or anything after an error).
+
+        False between messages and once a message is complete (``PAUSED``):
+        then only ``buffered`` bytes are unread.
+        """
+        return self._state not in (_HEAD, _DONE, _DONE_PENDING)
+
+    @property
     def max_body_size(self) -> int:
         """The body limit of the message being parsed (``set_max_body_size`` changes it)."""
         return self._max_body

@@ -172,6 +172,27 @@ async def test_connection_close_is_answered_then_the_transport_closed() -> None:
 
 
 @async_test
+async def test_a_request_read_whole_closes_at_once_without_lingering() -> None:
+    """Nothing of the client's is unread: no half-close and wait for its FIN, the transport just closes."""
+    server, protocol, transport = connect(Application([(r"/.*", Hello)]))
+    protocol.data_received(get("/bye", headers="Connection: close\r\n"))
+    await eventually(lambda: transport.closed)
+    assert not transport.eof_written
+    await eventually(lambda: server.stats.open == 0)
+
+
+@async_test
+async def test_unread_bytes_make_the_close_linger() -> None:
+    """A request after the last answered one is unread: shut our side, read on for a while, then close."""
+    _, protocol, transport = connect(Application([(r"/.*", Hello)]), no_keep_alive=True)
+    protocol.data_received(get("/a") + get("/b"))
+    await eventually(lambda: transport.eof_written)
+    assert not transport.closed
+    transport.peer_closes()
+    await eventually(lambda: transport.closed)
+
+
+@async_test
 async def test_http_1_0_closes_unless_asked_to_keep_alive() -> None:
     _, protocol, transport = connect(Application([(r"/.*", Hello)]))
     protocol.data_received(get("/old", headers="Connection: keep-alive\r\n", version="HTTP/1.0"))
