@@ -120,7 +120,7 @@ run_stack_tests() {
   fi
   t2=$SECONDS
   # Two pytest runs against the same stack, each failure counted; the browser
-  # tests first, since tests/stack ends by stopping the portal (test_zz_stop).
+  # tests first, since tests/stack ends by stopping the portal (test_stop.py, marked disruptive).
   # Exit 5 (no test collected) is a failure too: a stack run must test something.
   # Pytest arguments (scripts/test --stack ARGS) go to tests/stack only.
   echo "== stack up ($((t2 - t1)) s); pytest tests/browser against $STACK_URL (screenshots in artifacts/screenshots/)"

@@ -85,3 +85,8 @@ def service_log() -> Callable[[str, str], str | None]:
 def http() -> Iterator[requests.Session]:
     with requests.Session() as session:
         yield session
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the ``disruptive`` tests (they stop a service) after all the others, in their own order."""
+    items.sort(key=lambda item: item.get_closest_marker("disruptive") is not None)

@@ -1,6 +1,8 @@
 """``docker compose stop portal`` under load loses no request nginx accepted.
 
-Named ``test_zz_`` so it runs last: it stops the portal and starts it again.
+It stops the portal and starts it again, so it is marked ``disruptive``:
+``tests/stack/conftest.py`` runs such tests after every other, whatever the
+file names or the order pytest is given them in.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass, field
 
 import pytest
 import requests
+
+pytestmark = pytest.mark.disruptive
 
 CLIENTS = 20
 STOP_GRACE = 15  # stop_grace_period in docker-compose.yml
