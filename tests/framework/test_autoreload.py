@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -17,6 +16,7 @@ import requests
 
 from framework import autoreload
 from framework.ioloop import IOLoop
+from tests.framework.harness import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,12 +44,6 @@ app = Application([("/", Value)], SETTINGS)
 app.listen(int(sys.argv[1]), "127.0.0.1")
 IOLoop.current().start()
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_module(directory: Path, value: str) -> None:

@@ -7,9 +7,8 @@ import errno
 import os
 import socket
 import ssl
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -22,15 +21,7 @@ from framework.iostream import (
     UnsatisfiableReadError,
     ssl_options_to_context,
 )
-
-T = TypeVar("T")
-
-
-def run(test: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await asyncio.wait_for(test(), 10)
-
-    return asyncio.run(main())
+from tests.framework.harness import run
 
 
 async def pair(**options: Any) -> tuple[IOStream, IOStream]:

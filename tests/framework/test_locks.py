@@ -20,11 +20,18 @@ NOW = datetime.timedelta(0)
 NEVER = datetime.timedelta(days=1)
 
 
-def run(test: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await test()
+def run(test: Callable[[], Awaitable[None]]) -> None:
+    """``test()`` in a fresh event loop, with no bound of its own.
 
-    return asyncio.run(main())
+    Not ``harness.run``: that one wraps the test in ``asyncio.wait_for``, whose
+    timer sits on the loop while the test runs, and these tests assert that the
+    primitives leave no timer behind (``live_timers``). pytest-timeout bounds them.
+    """
+
+    async def main() -> None:
+        await test()
+
+    asyncio.run(main())
 
 
 def pending(primitive: Condition | Event | Semaphore | Lock) -> int:

@@ -10,17 +10,15 @@ import sys
 import textwrap
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 import requests
 
 from framework import process
 from framework.iostream import PipeIOStream
-
-T = TypeVar("T")
+from tests.framework.harness import free_port, run
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,14 +50,6 @@ SERVER = textwrap.dedent(
     sys.exit(1 if reports[0].aborted else 0)
     """
 )
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
@@ -191,13 +181,6 @@ def test_children_without_a_handler_stop_with_the_signal_and_failures_count(tmp_
 STREAM = process.Subprocess.STREAM
 
 
-def run_async(test: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await asyncio.wait_for(test(), 20)
-
-    return asyncio.run(main())
-
-
 def python(code: str) -> list[str]:
     return [sys.executable, "-c", code]
 
@@ -215,7 +198,7 @@ def test_subprocess_streams_carry_stdin_stdout_and_stderr() -> None:
         assert await child.wait_for_exit() == 0
         assert child.returncode == 0
 
-    run_async(test)
+    run(test)
 
 
 def test_a_non_zero_exit_raises_called_process_error_unless_told_not_to() -> None:
@@ -227,7 +210,7 @@ def test_a_non_zero_exit_raises_called_process_error_unless_told_not_to() -> Non
         assert issubclass(process.CalledProcessError, subprocess.CalledProcessError)
         assert await process.Subprocess(python("raise SystemExit(4)")).wait_for_exit(raise_error=False) == 4
 
-    run_async(test)
+    run(test)
 
 
 def test_the_exit_callback_gets_the_status_even_for_a_signal_and_after_the_exit() -> None:
@@ -240,7 +223,7 @@ def test_the_exit_callback_gets_the_status_even_for_a_signal_and_after_the_exit(
         child.set_exit_callback(seen.put_nowait)  # the exit is known: called at once
         assert await seen.get() == -signal.SIGTERM
 
-    run_async(test)
+    run(test)
 
 
 def test_exits_are_seen_without_pidfd_and_without_a_sigchld_handler(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -248,10 +231,10 @@ def test_exits_are_seen_without_pidfd_and_without_a_sigchld_handler(monkeypatch:
     process.Subprocess.initialize()
     monkeypatch.delattr(os, "pidfd_open", raising=False)  # as on macOS: a thread waits
 
-    async def test() -> int:
-        return await process.Subprocess(python("pass")).wait_for_exit()
+    async def test() -> None:
+        assert await process.Subprocess(python("pass")).wait_for_exit() == 0
 
-    assert run_async(test) == 0
+    run(test)
     process.Subprocess.uninitialize()
     assert signal.getsignal(signal.SIGCHLD) == before
 
@@ -266,4 +249,4 @@ def test_a_program_that_cannot_start_leaves_no_pipe_open() -> None:
             process.Subprocess(["/nonexistent/program"], stdin=STREAM, stdout=STREAM, stderr=STREAM)
         assert open_fds() <= before
 
-    run_async(test)
+    run(test)

@@ -8,22 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 
 import pytest
 
 from framework.queues import LifoQueue, PriorityQueue, Queue, QueueEmpty, QueueFull
+from tests.framework.harness import run
 
-T = TypeVar("T")
 NOW = datetime.timedelta(0)
-
-
-def run(test: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await asyncio.wait_for(test(), 10)
-
-    return asyncio.run(main())
 
 
 def test_items_come_out_in_order_per_queue_kind() -> None:
@@ -168,7 +159,7 @@ def test_items_handed_to_a_waiting_getter_count_as_tasks() -> None:
 
 
 def test_async_for_consumes_items_as_in_tornados_producer_consumer_example() -> None:
-    async def test() -> list[int]:
+    async def test() -> None:
         queue: Queue[int] = Queue(maxsize=2)
         seen: list[int] = []
 
@@ -187,16 +178,16 @@ def test_async_for_consumes_items_as_in_tornados_producer_consumer_example() -> 
         await producer()
         await queue.join()
         worker.cancel()
-        return seen
+        assert seen == [0, 1, 2, 3, 4]
 
-    assert run(test) == [0, 1, 2, 3, 4]
+    run(test)
 
 
 def test_repr_names_the_state() -> None:
-    async def test() -> Any:
+    async def test() -> None:
         queue: Queue[int] = Queue(maxsize=3)
         queue.put_nowait(1)
-        return repr(queue), str(queue)
+        text, short = repr(queue), str(queue)
+        assert "maxsize=3" in text and "tasks=1" in text and "queue=" in short
 
-    text, short = run(test)
-    assert "maxsize=3" in text and "tasks=1" in text and "queue=" in short
+    run(test)

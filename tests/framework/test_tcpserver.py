@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -15,15 +13,7 @@ from framework.iostream import IOStream, SSLIOStream, StreamClosedError
 from framework.netutil import bind_sockets
 from framework.tcpclient import TCPClient
 from framework.tcpserver import TCPServer
-
-T = TypeVar("T")
-
-
-def run(test: Callable[[], Awaitable[T]]) -> T:
-    async def main() -> T:
-        return await asyncio.wait_for(test(), 10)
-
-    return asyncio.run(main())
+from tests.framework.harness import free_port, run
 
 
 class EchoServer(TCPServer):
@@ -50,13 +40,6 @@ async def echo_client(port: int, lines: list[bytes]) -> list[bytes]:
         replies.append(await stream.read_until(b"\n"))
     stream.close()
     return replies
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def test_tornados_tcp_echo_demo_runs() -> None:
