@@ -105,12 +105,33 @@ class LifecycleMixin:
             args, kwargs = self.path_args, self.path_kwargs
             result = method(*args, **kwargs) if args or kwargs else method()
             if result is not None and hasattr(result, "__await__"):
-                return asyncio.ensure_future(self._await_stage(result, finish=True))
+                # The method's own task, finished by a callback rather than by a
+                # wrapping coroutine: a long-poll waiter holds one coroutine frame,
+                # not two, and wakes without a second task switch
+                # (loadtest/longpoll_fanout.py).
+                task: asyncio.Future[None] = asyncio.ensure_future(result)
+                task.add_done_callback(self._method_done)
+                return task
             if self._auto_finish and not self._finished:
                 self.finish()
         except Exception as exc:
             self._handle_request_exception(exc)
         return None
+
+    def _method_done(self, task: asyncio.Future[Any]) -> None:
+        """An async HTTP method ended: finish the response, or answer its exception."""
+        if task.cancelled():
+            return  # as a cancelled wrapper would have: nothing more is written
+        exc = task.exception()
+        try:
+            if exc is not None:
+                if not isinstance(exc, Exception):
+                    raise exc  # KeyboardInterrupt and the like go on to the loop
+                self._handle_request_exception(exc)
+            elif self._auto_finish and not self._finished:
+                self.finish()
+        except Exception as error:
+            self._handle_request_exception(error)
 
     def _receive_chunk(self, chunk: bytes) -> Awaitable[None] | None:
         try:
@@ -122,11 +143,9 @@ class LifecycleMixin:
             return None
         return asyncio.ensure_future(self._await_stage(result))
 
-    async def _await_stage(self, awaitable: Awaitable[Any], finish: bool = False) -> None:
+    async def _await_stage(self, awaitable: Awaitable[Any]) -> None:
         try:
             await awaitable
-            if finish and self._auto_finish and not self._finished:
-                self.finish()
         except Exception as exc:
             self._handle_request_exception(exc)
 
