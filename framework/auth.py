@@ -627,13 +627,15 @@ class OpenIdMixin:
         """The user's data from the Attribute Exchange fields of the (confirmed) answer."""
         handler = cast("RequestHandler", self)
         values: dict[str, str] = {name: handler.get_argument(name) for name in handler.request.arguments}
-        alias = next((name[len("openid.ns."):] for name, uri in values.items() if name.startswith("openid.ns.") and uri == _AX), None)
+        alias = next(
+            (name[len("openid.ns.") :] for name, uri in values.items() if name.startswith("openid.ns.") and uri == _AX), None
+        )
 
         def ax(type_uri: str) -> str:
             prefix = f"openid.{alias}.type."
             for name, uri in values.items():
                 if alias and name.startswith(prefix) and uri == type_uri:
-                    return values.get(f"openid.{alias}.value.{name[len(prefix):]}", "")
+                    return values.get(f"openid.{alias}.value.{name[len(prefix) :]}", "")
             return ""
 
         first, last, full, email = (ax(_AX_TYPES[key]) for key in ("firstname", "lastname", "fullname", "email"))

@@ -166,12 +166,8 @@ def url_escape(value: str | bytes, plus: bool = True) -> str:
 @overload
 def url_unescape(value: str | bytes, encoding: None, plus: bool = True) -> bytes: ...
 @overload
-def url_unescape(
-    value: str | bytes, encoding: str = "utf-8", plus: bool = True
-) -> str: ...
-def url_unescape(
-    value: str | bytes, encoding: str | None = "utf-8", plus: bool = True
-) -> str | bytes:
+def url_unescape(value: str | bytes, encoding: str = "utf-8", plus: bool = True) -> str: ...
+def url_unescape(value: str | bytes, encoding: str | None = "utf-8", plus: bool = True) -> str | bytes:
     """Decode a percent-encoded ``value``.
 
     Mirrors ``tornado.escape.url_unescape``. With ``plus`` (the default) a
@@ -250,9 +246,7 @@ def _shorten_for_display(url: str, scheme_len: int) -> str:
     return label + "..."
 
 
-def _link_html(
-    url: str, scheme: str | None, slashes: str, shorten: bool, params: str
-) -> str:
+def _link_html(url: str, scheme: str | None, slashes: str, shorten: bool, params: str) -> str:
     """Build the ``<a>`` element for one matched, already-trimmed URL."""
     href = url if scheme else "http://" + url
     display = url
@@ -261,7 +255,7 @@ def _link_html(
         scheme_len = len(scheme) + 1 + len(slashes) if scheme else 0
         display = _shorten_for_display(url, scheme_len)
         title = f' title="{xhtml_escape(href)}"'
-    attrs = f' {params.strip()}' if params.strip() else ""
+    attrs = f" {params.strip()}" if params.strip() else ""
     return f'<a href="{xhtml_escape(href)}"{attrs}{title}>{xhtml_escape(display)}</a>'
 
 
@@ -301,16 +295,12 @@ def linkify(
     for match in _URL_CANDIDATE.finditer(source):
         scheme = match.group("scheme")
         url = _trim_url(match.group(0))
-        if (scheme and scheme.lower() not in allowed) or (
-            not scheme and require_protocol
-        ) or not url:
+        if (scheme and scheme.lower() not in allowed) or (not scheme and require_protocol) or not url:
             continue
         href = url if scheme else "http://" + url
         params = extra_params(href) if callable(extra_params) else extra_params
         pieces.append(xhtml_escape(source[position : match.start()]))
-        pieces.append(
-            _link_html(url, scheme, match.group("slashes") or "", shorten, params)
-        )
+        pieces.append(_link_html(url, scheme, match.group("slashes") or "", shorten, params))
         position = match.start() + len(url)
     pieces.append(xhtml_escape(source[position:]))
     return "".join(pieces)

@@ -243,9 +243,7 @@ def is_coroutine_function(func: Any) -> bool:
     Mirrors ``tornado.gen.is_coroutine_function``; difference: Tornado only
     recognises its own decorator, this also says yes to ``async def``.
     """
-    return bool(getattr(func, "__framework_coroutine__", False)) or (
-        inspect.iscoroutinefunction(func)
-    )
+    return bool(getattr(func, "__framework_coroutine__", False)) or (inspect.iscoroutinefunction(func))
 
 
 # -- combinators -------------------------------------------------------------------
@@ -306,7 +304,7 @@ def _finish_multi(
     if first_error is not None:
         result.set_exception(first_error)
     else:
-        result.set_result(dict(zip(keys, values)) if keys is not None else values)
+        result.set_result(dict(zip(keys, values, strict=True)) if keys is not None else values)
 
 
 def _exception_of(future: asyncio.Future[Any]) -> BaseException | None:

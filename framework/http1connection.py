@@ -35,22 +35,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from framework import http1
 from framework.decompress import GzipMessageDelegate, wants_decompression
-from framework.iostream import IOStream, StreamClosedError
-from framework.serverstate import ConnectionContext, ServerConfig, ServerState, is_trusted
 from framework.httputil import (
     HTTPConnection,
     HTTPHeaders,
     HTTPMessageDelegate,
     HTTPOutputError,
-    HTTPServerConnectionDelegate,
     RequestStartLine,
     ResponseStartLine,
 )
+from framework.iostream import IOStream, StreamClosedError
+from framework.serverstate import ConnectionContext, ServerState, is_trusted
 
 __all__ = ["HTTP1Connection", "HTTP1ServerProtocol"]
 
@@ -69,6 +68,7 @@ _LINGER_MAX_BYTES = 16 * 1024 * 1024
 _CONTINUE = http1.serialize_response_head(100, [])
 _new_tuple = tuple.__new__
 
+
 class HTTP1Connection(HTTPConnection):
     """The ``HTTPConnection`` of one request on a connection.
 
@@ -77,13 +77,19 @@ class HTTP1Connection(HTTPConnection):
     """
 
     __slots__ = (
-        "_proto", "context", "_head", "_headers_written", "_finished",
-        "_chunked", "_expected", "_written", "_close_callback", "keep_alive",
+        "_proto",
+        "context",
+        "_head",
+        "_headers_written",
+        "_finished",
+        "_chunked",
+        "_expected",
+        "_written",
+        "_close_callback",
+        "keep_alive",
     )
 
-    def __init__(
-        self, proto: HTTP1ServerProtocol, context: ConnectionContext, head: http1.RequestHead | None = None
-    ) -> None:
+    def __init__(self, proto: HTTP1ServerProtocol, context: ConnectionContext, head: http1.RequestHead | None = None) -> None:
         self._proto = proto
         self.context = context
         self._head = head
@@ -143,9 +149,7 @@ class HTTP1Connection(HTTPConnection):
         transport, received = self.detach_transport()
         return IOStream.from_transport(transport, received)
 
-    def write_headers(
-        self, start_line: ResponseStartLine, headers: HTTPHeaders, chunk: bytes | None = None
-    ) -> Awaitable[None]:
+    def write_headers(self, start_line: ResponseStartLine, headers: HTTPHeaders, chunk: bytes | None = None) -> Awaitable[None]:
         """Frame and send the response head (and first chunk) in one write.
 
         Raises:
@@ -218,8 +222,10 @@ class HTTP1Connection(HTTPConnection):
         elif self._expected is not None and self._written != self._expected:
             gen_log.warning(
                 "response to %s %s had %d body bytes, Content-Length said %d; closing",
-                self._head.method if self._head else "?", self._head.target if self._head else "?",
-                self._written, self._expected,
+                self._head.method if self._head else "?",
+                self._head.target if self._head else "?",
+                self._written,
+                self._expected,
             )
             self.keep_alive = False
         self._proto.response_finished(self)
@@ -254,11 +260,31 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     """One client connection: parser in, delegate driven, responses out."""
 
     __slots__ = (
-        "state", "config", "parser", "transport", "context", "phase", "draining",
-        "request_complete", "current", "message", "waiting", "processing",
-        "reading_paused", "write_waiter", "writing_paused", "deadline", "timer",
-        "timer_when", "body_timeout", "loop", "lingered", "peer_trusted",
-        "body_started", "body_received", "wait_started",
+        "state",
+        "config",
+        "parser",
+        "transport",
+        "context",
+        "phase",
+        "draining",
+        "request_complete",
+        "current",
+        "message",
+        "waiting",
+        "processing",
+        "reading_paused",
+        "write_waiter",
+        "writing_paused",
+        "deadline",
+        "timer",
+        "timer_when",
+        "body_timeout",
+        "loop",
+        "lingered",
+        "peer_trusted",
+        "body_started",
+        "body_received",
+        "wait_started",
     )
 
     def __init__(self, state: ServerState) -> None:

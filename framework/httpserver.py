@@ -183,7 +183,9 @@ class _Default:
 _DEFAULT = _Default()
 
 
-def _trusted_proxies(xheaders: bool, entries: Iterable[str] | str | None) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+def _trusted_proxies(
+    xheaders: bool, entries: Iterable[str] | str | None
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     """Resolve ``trusted_proxies`` once; warn when ``xheaders`` is on but trusts nobody.
 
     Raises:
@@ -483,5 +485,3 @@ class HTTPServer:
             elif conn.is_idle:
                 idle += 1
         return ServerStats(open=len(conns), idle=idle, in_flight=in_flight)
-
-

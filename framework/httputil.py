@@ -57,7 +57,9 @@ gen_log = logging.getLogger("framework.general")
 
 _T = TypeVar("_T")
 
-responses: dict[int, str] = {code: http1.reason_phrase(code) for code in range(100, 600) if http1.reason_phrase(code) != "Unknown"}
+responses: dict[int, str] = {
+    code: http1.reason_phrase(code) for code in range(100, 600) if http1.reason_phrase(code) != "Unknown"
+}
 """Status code -> standard reason phrase (Tornado's ``httputil.responses``)."""
 
 
@@ -187,9 +189,7 @@ class HTTPHeaders(MutableMapping[str, str]):
         """Every ``(name, value)`` pair as a list (what a serialiser wants, built in one go)."""
         names = _display_names  # the cache, read inline (speed: no call per field, bench_inprocess)
         return [
-            (names[key] if key in names else _display_name(key), value)
-            for key, values in self.fields.items()
-            for value in values
+            (names[key] if key in names else _display_name(key), value) for key, values in self.fields.items() for value in values
         ]
 
     def parse_line(self, line: str) -> None:
@@ -332,9 +332,7 @@ class HTTPMessageDelegate:
     the flow control that lets a streaming handler write to disk at its pace.
     """
 
-    def headers_received(
-        self, start_line: RequestStartLine, headers: HTTPHeaders
-    ) -> Awaitable[None] | None:
+    def headers_received(self, start_line: RequestStartLine, headers: HTTPHeaders) -> Awaitable[None] | None:
         """The request line and headers have arrived."""
         return None
 
@@ -466,9 +464,7 @@ class HTTPServerRequest:
         """
         if not self.body:
             return
-        parse_body_arguments(
-            self.headers.get("Content-Type", ""), self.body, self.body_arguments, self.files, self.headers
-        )
+        parse_body_arguments(self.headers.get("Content-Type", ""), self.body, self.body_arguments, self.files, self.headers)
         for name, values in self.body_arguments.items():
             self.arguments.setdefault(name, []).extend(values)
 
@@ -650,7 +646,7 @@ def format_timestamp(ts: float | int | tuple[int, ...] | time.struct_time | date
         seconds = float(calendar.timegm(tuple(ts)))
     elif isinstance(ts, datetime.datetime):
         if ts.tzinfo is None:
-            ts = ts.replace(tzinfo=datetime.timezone.utc)
+            ts = ts.replace(tzinfo=datetime.UTC)
         seconds = ts.timestamp()
     else:
         raise TypeError(f"unknown timestamp type {ts!r}")

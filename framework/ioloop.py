@@ -77,6 +77,7 @@ def _report_callback_exception(exc: BaseException, callback: object) -> None:
             _log.error("exception handler %r failed", handler, exc_info=True)
     _log.error("Exception in callback %r", callback, exc_info=exc)
 
+
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 _Ts = TypeVarTuple("_Ts")
@@ -339,9 +340,7 @@ class IOLoop(Configurable):
         with self._as_current():
             return self.asyncio_loop.run_until_complete(work)
 
-    def add_callback(
-        self, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs
-    ) -> None:
+    def add_callback(self, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs) -> None:
         """Run ``callback(*args, **kwargs)`` on the loop's next iteration.
 
         Safe from any thread (it wakes the loop). After :meth:`close` callbacks
@@ -358,15 +357,11 @@ class IOLoop(Configurable):
             if not loop.is_closed():
                 raise
 
-    def add_callback_from_signal(
-        self, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs
-    ) -> None:
+    def add_callback_from_signal(self, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs) -> None:
         """Like :meth:`add_callback`; kept for Tornado code run from signal handlers."""
         self.add_callback(callback, *args, **kwargs)
 
-    def spawn_callback(
-        self, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs
-    ) -> None:
+    def spawn_callback(self, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs) -> None:
         """Like :meth:`add_callback`: Tornado made the two equivalent in 6.0."""
         self.add_callback(callback, *args, **kwargs)
 
@@ -377,9 +372,7 @@ class IOLoop(Configurable):
         call = functools.partial(callback, *args, **kwargs)
         return self.asyncio_loop.call_later(delay, self._run_callback, call)
 
-    def call_at(
-        self, when: float, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs
-    ) -> asyncio.TimerHandle:
+    def call_at(self, when: float, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs) -> asyncio.TimerHandle:
         """Run the callback at loop time ``when`` (see :meth:`time`)."""
         call = functools.partial(callback, *args, **kwargs)
         return self.asyncio_loop.call_at(when, self._run_callback, call)

@@ -111,6 +111,8 @@ def serve_forever(
     for report in reports:
         gen_log.info(
             "drained: %d idle closed, %d requests finished, %d aborted",
-            report.idle_closed, report.finished, report.aborted,
+            report.idle_closed,
+            report.finished,
+            report.aborted,
         )
     return reports

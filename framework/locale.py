@@ -297,9 +297,7 @@ class Locale:
             return plural_message
         return message
 
-    def pgettext(
-        self, context: str, message: str, plural_message: str | None = None, count: int | None = None
-    ) -> str:
+    def pgettext(self, context: str, message: str, plural_message: str | None = None, count: int | None = None) -> str:
         """``translate`` with a disambiguating ``context`` (gettext's ``msgctxt``)."""
         return self.translate(message, plural_message, count)
 
@@ -452,9 +450,7 @@ class CSVLocale(Locale):
             table = self.translations.get("singular", {})
         return table.get(message, message)
 
-    def pgettext(
-        self, context: str, message: str, plural_message: str | None = None, count: int | None = None
-    ) -> str:
+    def pgettext(self, context: str, message: str, plural_message: str | None = None, count: int | None = None) -> str:
         """CSV files have no contexts: ``translate`` (with a warning when translations exist)."""
         if self.translations:
             gen_log.warning("pgettext is not supported by CSVLocale")
@@ -482,9 +478,7 @@ class GettextLocale(Locale):
             raise ValueError("translate() with plural_message needs count")
         return self.ngettext(message, plural_message, count)
 
-    def pgettext(
-        self, context: str, message: str, plural_message: str | None = None, count: int | None = None
-    ) -> str:
+    def pgettext(self, context: str, message: str, plural_message: str | None = None, count: int | None = None) -> str:
         """The translation of ``message`` in ``context``; untranslated, the plain message.
 
         ``pgettext("law", "right")`` and ``pgettext("good", "right")`` may

@@ -53,9 +53,7 @@ class WaiterQueue(Generic[_T]):
     def __len__(self) -> int:
         return len(self._pending)
 
-    def add(
-        self, timeout: Timeout | None, on_timeout: Callable[[asyncio.Future[_T]], None]
-    ) -> asyncio.Future[_T]:
+    def add(self, timeout: Timeout | None, on_timeout: Callable[[asyncio.Future[_T]], None]) -> asyncio.Future[_T]:
         """Park a new future on the running loop; ``on_timeout`` settles it at the deadline.
 
         Raises:
@@ -384,9 +382,7 @@ class Lock:
         raise RuntimeError("use 'async with' instead of 'with' for Lock")  # pragma: no cover
 
 
-async def _acquire_or_give_back(
-    granted: asyncio.Future[_ReleasingContextManager], release: Callable[[], None]
-) -> None:
+async def _acquire_or_give_back(granted: asyncio.Future[_ReleasingContextManager], release: Callable[[], None]) -> None:
     """Await an acquisition; if cancelled after it succeeded, release what was granted.
 
     ``release()`` settles the waiter's future before its task runs again; a

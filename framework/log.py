@@ -96,7 +96,9 @@ class _CountingQueueHandler(logging.handlers.QueueHandler):
 class _ReportingListener(logging.handlers.QueueListener):
     """Writes queued records and reports how many were dropped before each one."""
 
-    def __init__(self, records: queue.Queue[logging.LogRecord], source: _CountingQueueHandler, *handlers: logging.Handler) -> None:
+    def __init__(
+        self, records: queue.Queue[logging.LogRecord], source: _CountingQueueHandler, *handlers: logging.Handler
+    ) -> None:
         super().__init__(records, *handlers, respect_handler_level=True)
         self._source = source
 
@@ -108,7 +110,9 @@ class _ReportingListener(logging.handlers.QueueListener):
         """Write one warning with the number of records dropped since the last one, if any."""
         dropped = self._source.take_dropped()
         if dropped:
-            notice = logging.LogRecord(gen_log.name, logging.WARNING, __file__, 0, "%d log records dropped: the log writer fell behind", (dropped,), None)
+            notice = logging.LogRecord(
+                gen_log.name, logging.WARNING, __file__, 0, "%d log records dropped: the log writer fell behind", (dropped,), None
+            )
             super().handle(notice)
 
     def enqueue_sentinel(self) -> None:
@@ -313,9 +317,17 @@ class OptionDefiner(Protocol):
     import loop, not even one for type checking.
     """
 
-    def define(self, name: str, default: Any = None, type: Any = None, help: str | None = None,
-               metavar: str | None = None, multiple: bool = False, group: str | None = None,
-               callback: Any = None) -> None:
+    def define(
+        self,
+        name: str,
+        default: Any = None,
+        type: Any = None,
+        help: str | None = None,
+        metavar: str | None = None,
+        multiple: bool = False,
+        group: str | None = None,
+        callback: Any = None,
+    ) -> None:
         """Define an option (``OptionParser.define``)."""
 
     def add_parse_callback(self, callback: Any) -> None:
@@ -400,17 +412,34 @@ def define_logging_options(options: OptionDefiner | None = None) -> None:
     """
     parser = _global_options() if options is None else options
     define = parser.define
-    define("logging", default="info", metavar="debug|info|warning|error|none",
-           help="Set the Python log level. If 'none', logging is left as it is.")
-    define("log_to_stderr", type=bool, default=None,
-           help="Send log output to stderr (colorized if possible). By default use stderr "
-           "if --log_file_prefix is not set and no other logging is configured.")
-    define("log_file_prefix", type=str, default=None, metavar="PATH",
-           help="Path prefix for log files. Each process needs its own (include the port).")
+    define(
+        "logging",
+        default="info",
+        metavar="debug|info|warning|error|none",
+        help="Set the Python log level. If 'none', logging is left as it is.",
+    )
+    define(
+        "log_to_stderr",
+        type=bool,
+        default=None,
+        help="Send log output to stderr (colorized if possible). By default use stderr "
+        "if --log_file_prefix is not set and no other logging is configured.",
+    )
+    define(
+        "log_file_prefix",
+        type=str,
+        default=None,
+        metavar="PATH",
+        help="Path prefix for log files. Each process needs its own (include the port).",
+    )
     define("log_file_max_size", type=int, default=100 * 1000 * 1000, help="max size of log files before rollover")
     define("log_file_num_backups", type=int, default=10, help="number of log files to keep")
-    define("log_rotate_when", type=str, default="midnight",
-           help="TimedRotatingFileHandler interval type: 'S', 'M', 'H', 'D', 'W0'-'W6', 'midnight'")
+    define(
+        "log_rotate_when",
+        type=str,
+        default="midnight",
+        help="TimedRotatingFileHandler interval type: 'S', 'M', 'H', 'D', 'W0'-'W6', 'midnight'",
+    )
     define("log_rotate_interval", type=int, default=1, help="The interval value of timed rotating")
     define("log_rotate_mode", type=str, default="size", help="The mode of rotating files (time or size)")
     parser.add_parse_callback(lambda: enable_pretty_logging(parser))

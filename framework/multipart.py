@@ -71,8 +71,6 @@ class MultipartLimits:
     max_total_bytes: int | None = None
 
 
-
-
 @dataclass(slots=True)
 class PartStart:
     """The header block of a part: a form field when ``filename`` is None, else a file.
@@ -138,9 +136,7 @@ _PARAMETER = re.compile(rf";[ \t]*(?:({_TOKEN})[ \t]*=[ \t]*({_TOKEN}|{_QUOTED_S
 #   value-chars = *( pct-encoded / attr-char ); pct-encoded = "%" HEXDIG HEXDIG
 #   attr-char = ALPHA / DIGIT / "!" / "#" / "$" / "&" / "+" / "-" / "." /
 #               "^" / "_" / "`" / "|" / "~"
-_EXT_VALUE = re.compile(
-    r"([!#$%&+\-^_`{}~0-9A-Za-z]+)'([0-9A-Za-z\-]*)'((?:%[0-9A-Fa-f]{2}|[!#$&+\-.^_`|~0-9A-Za-z])*)"
-)
+_EXT_VALUE = re.compile(r"([!#$%&+\-^_`{}~0-9A-Za-z]+)'([0-9A-Za-z\-]*)'((?:%[0-9A-Fa-f]{2}|[!#$&+\-.^_`|~0-9A-Za-z])*)")
 _EXT_CHARSETS = {"utf-8": "utf-8", "iso-8859-1": "latin-1"}
 # RFC 2231 3: name*0=, name*1*= ... continuations; never sent by browsers, refused
 # rather than silently turning a file into a field.
@@ -328,8 +324,17 @@ class MultipartDecoder:
     """
 
     __slots__ = (
-        "limits", "_delimiter", "_buf", "_state", "_scanned", "_eof", "_fed",
-        "_parts", "_part", "_part_size", "_part_limit",
+        "limits",
+        "_delimiter",
+        "_buf",
+        "_state",
+        "_scanned",
+        "_eof",
+        "_fed",
+        "_parts",
+        "_part",
+        "_part_size",
+        "_part_limit",
     )
 
     def __init__(self, boundary: bytes, *, limits: MultipartLimits | None = None) -> None:

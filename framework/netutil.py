@@ -86,7 +86,9 @@ def bind_sockets(
     """
     if reuse_port and not hasattr(socket, "SO_REUSEPORT"):
         raise ValueError("the platform does not support SO_REUSEPORT")
-    infos = socket.getaddrinfo(address or None, port, family, socket.SOCK_STREAM, 0, socket.AI_PASSIVE if flags is None else flags)
+    infos = socket.getaddrinfo(
+        address or None, port, family, socket.SOCK_STREAM, 0, socket.AI_PASSIVE if flags is None else flags
+    )
     sockets: list[socket.socket] = []
     seen: set[Any] = set()
     for fam, kind, proto, _, sockaddr in infos:
@@ -370,9 +372,7 @@ class OverrideResolver(Resolver):
 # -- TLS options -------------------------------------------------------------
 
 
-def ssl_options_to_context(
-    ssl_options: ssl.SSLContext | dict[str, Any], server_side: bool | None = None
-) -> ssl.SSLContext:
+def ssl_options_to_context(ssl_options: ssl.SSLContext | dict[str, Any], server_side: bool | None = None) -> ssl.SSLContext:
     """An ``SSLContext`` for Tornado's ``ssl_options`` dict (a context is returned as is).
 
     Mirrors ``netutil.ssl_options_to_context``; keys: ``certfile``,

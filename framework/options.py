@@ -73,9 +73,7 @@ _TIMEDELTA_UNITS = {
     ]
     for word in words.split()
 }
-_TIMEDELTA_PART = re.compile(
-    r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?)\s*([a-z]*)\s*,?", re.I
-)
+_TIMEDELTA_PART = re.compile(r"\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?)\s*([a-z]*)\s*,?", re.I)
 
 
 def _parse_bool(text: str) -> bool:
@@ -171,10 +169,7 @@ class _Option:
             else:
                 value = _PARSERS.get(self.type, self.type)(text)
         except (ValueError, TypeError, OverflowError):
-            raise Error(
-                f"Option {self.name!r}: cannot parse {text!r} as "
-                f"{self._type_description()}"
-            ) from None
+            raise Error(f"Option {self.name!r}: cannot parse {text!r} as {self._type_description()}") from None
         self._store(value)
         return value
 
@@ -189,10 +184,7 @@ class _Option:
         else:
             ok = value is None or self._fits(value)
         if not ok:
-            raise Error(
-                f"Option {self.name!r} is required to be "
-                f"{self._type_description()} ({value!r} given)"
-            )
+            raise Error(f"Option {self.name!r} is required to be {self._type_description()} ({value!r} given)")
         self._store(value)
 
     def _fits(self, value: Any) -> bool:
@@ -305,10 +297,7 @@ class OptionParser:
         file_name = _defining_file()
         existing = self._options.get(key)
         if existing is not None:
-            raise Error(
-                f"Option {key!r} already defined in {existing.file_name or '?'}; "
-                f"redefined in {file_name or '?'}"
-            )
+            raise Error(f"Option {key!r} already defined in {existing.file_name or '?'}; redefined in {file_name or '?'}")
         self._options[key] = _Option(
             name=name, default=default, type=type or _infer_type(default, multiple),
             help=help, metavar=metavar, multiple=multiple, file_name=file_name,
@@ -360,17 +349,11 @@ class OptionParser:
         Mirrors ``tornado.options.OptionParser.group_dict``; handy for
         ``Application(**options.group_dict("application"))``.
         """
-        return {
-            opt.name: opt.value()
-            for opt in self._options.values()
-            if not group or opt.group_name == group
-        }
+        return {opt.name: opt.value() for opt in self._options.values() if not group or opt.group_name == group}
 
     # -- parsing ----------------------------------------------------------
 
-    def parse_command_line(
-        self, args: list[str] | None = None, final: bool = True
-    ) -> list[str]:
+    def parse_command_line(self, args: list[str] | None = None, final: bool = True) -> list[str]:
         """Set options from ``--name=value`` and bare ``--flag`` arguments.
 
         Mirrors ``tornado.options.OptionParser.parse_command_line``. ``args``
@@ -493,7 +476,6 @@ class OptionParser:
         if value:
             self.print_help()
             sys.exit(0)
-
 
 
 class _Mockable:

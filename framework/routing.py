@@ -54,6 +54,7 @@ app_log = logging.getLogger("framework.application")
 
 _NOT_FOUND_BODY = b"404: Not Found"
 
+
 class Router(HTTPServerConnectionDelegate):
     """Chooses a message delegate for each request (Tornado's ``Router``).
 
@@ -214,9 +215,7 @@ class RuleRouter(Router):
                     return delegate
         return None
 
-    def get_target_delegate(
-        self, target: Any, request: HTTPServerRequest, **target_params: Any
-    ) -> HTTPMessageDelegate | None:
+    def get_target_delegate(self, target: Any, request: HTTPServerRequest, **target_params: Any) -> HTTPMessageDelegate | None:
         """Turn a rule's target into a delegate (mirrors Tornado; ``Application`` overrides it).
 
         A ``Router`` is asked in turn, an ``HTTPServerConnectionDelegate`` is
@@ -236,9 +235,7 @@ class RuleRouter(Router):
             return _CallableAdapter(functools.partial(target, **target_params), request)
         return None
 
-    def _delegate_for(
-        self, rule: Rule, params: dict[str, Any], request: HTTPServerRequest
-    ) -> HTTPMessageDelegate | None:
+    def _delegate_for(self, rule: Rule, params: dict[str, Any], request: HTTPServerRequest) -> HTTPMessageDelegate | None:
         if rule.target_kwargs:
             params["target_kwargs"] = rule.target_kwargs
         return self.get_target_delegate(rule.target, request, **params)
@@ -327,9 +324,7 @@ class ReversibleRuleRouter(ReversibleRouter, RuleRouter):
         if rule.name:
             previous = self.named_rules.get(rule.name)
             if previous is not None:
-                raise ValueError(
-                    f"route name {rule.name!r} is used twice: by {_describe(previous)} and {_describe(rule)}"
-                )
+                raise ValueError(f"route name {rule.name!r} is used twice: by {_describe(previous)} and {_describe(rule)}")
             self.named_rules[rule.name] = rule
         return rule
 
@@ -390,10 +385,7 @@ class Rule:
         return self.matcher.reverse(*args)
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}({self.matcher!r}, {self.target!r}, "
-            f"kwargs={self.target_kwargs!r}, name={self.name!r})"
-        )
+        return f"{type(self).__name__}({self.matcher!r}, {self.target!r}, kwargs={self.target_kwargs!r}, name={self.name!r})"
 
 
 def _import_object(name: str) -> Any:
@@ -516,9 +508,7 @@ class PathMatches(Matcher):
                 "only literal text and non-nested capturing groups can be reversed"
             )
         if len(args) != self.regex.groups:
-            raise ValueError(
-                f"route pattern {self.regex.pattern!r} takes {self.regex.groups} argument(s), got {len(args)}"
-            )
+            raise ValueError(f"route pattern {self.regex.pattern!r} takes {self.regex.groups} argument(s), got {len(args)}")
         values = iter(args)
         return "".join(_escape_arg(next(values)) if piece is None else piece for piece in self._template.pieces)
 

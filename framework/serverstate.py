@@ -172,9 +172,7 @@ class ServerState:
         self.config = config
         self.delegate = delegate
         self.connections: set[ServedConnection] = set()
-        self.upgraded: weakref.WeakKeyDictionary[asyncio.Transport, Callable[[], object] | None] = (
-            weakref.WeakKeyDictionary()
-        )
+        self.upgraded: weakref.WeakKeyDictionary[asyncio.Transport, Callable[[], object] | None] = weakref.WeakKeyDictionary()
         self._closed_waiter: asyncio.Future[None] | None = None
 
     def add(self, conn: ServedConnection) -> int:

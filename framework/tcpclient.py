@@ -108,7 +108,6 @@ class TCPClient:
         except TimeoutError:
             raise TimeoutError("Timeout") from None
 
-
     async def _connect(self, attempt: _Connector, host: str, port: int, af: socket.AddressFamily) -> IOStream:
         return await attempt.run(await self._resolve(host, port, af))
 

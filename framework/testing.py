@@ -187,7 +187,6 @@ if pytest is not None:
         return http_server.base_url
 
 
-
 # -- Tornado's unittest support ---------------------------------------------------
 
 _TIMEOUT_ENV = "ASYNC_TEST_TIMEOUT"
@@ -595,7 +594,9 @@ class ExpectLog(logging.Filter):
             self._original_level = None
         self.logger.removeFilter(self)
         if typ is None and self.required and not self.matched:
-            raise AssertionError(f"did not get expected log message matching {self.regex.pattern!r} on logger {self.logger.name!r}")
+            raise AssertionError(
+                f"did not get expected log message matching {self.regex.pattern!r} on logger {self.logger.name!r}"
+            )
 
 
 _MAIN_FLAGS = {
@@ -625,7 +626,7 @@ def main(**kwargs: Any) -> None:
 
     if "exception_on_interrupt" not in options:
         define("exception_on_interrupt", type=bool, default=True,
-               help="If true (default), ctrl-c raises a KeyboardInterrupt with a traceback; if false, it exits at once.")  # fmt: skip
+               help="If true (default), ctrl-c raises KeyboardInterrupt with a traceback; if false, exits at once.")  # fmt: skip
         for name, text in _MAIN_FLAGS.items():
             define(name, type=bool, default=None, help=text)
     argv = [sys.argv[0], *parse_command_line(sys.argv)]

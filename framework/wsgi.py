@@ -191,4 +191,3 @@ class WSGIContainer(HTTPServerConnectionDelegate):
 def _next_chunk(chunks: Iterator[bytes]) -> bytes | None:
     """One step through the response iterable (in the executor: it may block)."""
     return next(chunks, None)
-

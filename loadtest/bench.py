@@ -51,8 +51,14 @@ from serverproc import (
 )
 
 DEFAULT = [
-    "framework_raw", "framework_web", "framework_web+uvloop", "tornado_web", "aiohttp_web",
-    "uvicorn_asgi", "starlette_uvicorn", "asyncio_raw",
+    "framework_raw",
+    "framework_web",
+    "framework_web+uvloop",
+    "tornado_web",
+    "aiohttp_web",
+    "uvicorn_asgi",
+    "starlette_uvicorn",
+    "asyncio_raw",
 ]
 WRK_CPU, SERVER_CPU = 1, 0
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
@@ -98,7 +104,7 @@ def lua_body(script: str) -> str:
     """
     match = re.search(r'^wrk\.body\s*=\s*"([^"\\]*)"\s*$', script, re.M)
     if match is None:
-        raise ValueError("no wrk.body = \"...\" line in the script")
+        raise ValueError('no wrk.body = "..." line in the script')
     return match[1]
 
 
@@ -140,7 +146,7 @@ def parse_wrk(output: str) -> WrkResult:
     errors: dict[str, int] = {}
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     if socket_errors:
-        for key, value in zip(("connect", "read", "write", "timeout"), socket_errors.groups()):
+        for key, value in zip(("connect", "read", "write", "timeout"), socket_errors.groups(), strict=True):
             if int(value):
                 errors[key] = int(value)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
@@ -151,10 +157,18 @@ def parse_wrk(output: str) -> WrkResult:
 
 def run_wrk(port: int, duration: float, workload: Workload = WORKLOAD_SPECS["hello"], *, connections: int = 100) -> str:
     script = ["-s", str(LOADTEST / workload.script)] if workload.script else []
-    argv = pinned(WRK_CPU, [
-        "wrk", "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--latency", *script,
-        f"http://127.0.0.1:{port}{workload.path}",
-    ])
+    argv = pinned(
+        WRK_CPU,
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
+            "--latency",
+            *script,
+            f"http://127.0.0.1:{port}{workload.path}",
+        ],
+    )
     done = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 30, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
@@ -204,7 +218,7 @@ def rotation(names: list[Any], rounds: int) -> list[list[Any]]:
 def environment() -> dict[str, Any]:
     """Versions and machine facts to keep beside the numbers."""
     info: dict[str, Any] = {
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
@@ -212,8 +226,16 @@ def environment() -> dict[str, Any]:
         "loadavg_1m": os.getloadavg()[0],
     }
     for package in (
-        "tornado", "aiohttp", "aiohttp-jinja2", "uvicorn", "httptools", "starlette", "python-multipart",
-        "Jinja2", "uvloop", "psutil",
+        "tornado",
+        "aiohttp",
+        "aiohttp-jinja2",
+        "uvicorn",
+        "httptools",
+        "starlette",
+        "python-multipart",
+        "Jinja2",
+        "uvloop",
+        "psutil",
     ):
         try:
             info[package] = importlib.metadata.version(package)
@@ -258,7 +280,9 @@ def print_table(workload: Workload, summary: dict[str, dict[str, Any]], rounds: 
         f"\n{workload.name} ({workload.request()[0]} {workload.path}): medians of {rounds} round(s) of {duration:g} s,"
         f" wrk -t1 -c100, server on CPU {SERVER_CPU}, wrk on CPU {WRK_CPU}"
     )
-    header = f"{'contender':<22}{'req/s':>10}{'(min-max)':>18}{'p50 ms':>9}{'p99 ms':>9}{'cpu us/req':>11}{'vs tornado':>11}  errors"
+    header = (
+        f"{'contender':<22}{'req/s':>10}{'(min-max)':>18}{'p50 ms':>9}{'p99 ms':>9}{'cpu us/req':>11}{'vs tornado':>11}  errors"
+    )
     print(header)
     print("-" * len(header))
     for name, row in summary.items():
@@ -390,11 +414,15 @@ def main() -> int:
     if args.json_path:
         report = {
             "environment": dict(environment(), loadavg_before=load_before, loadavg_after=load_after),
-            "settings": {"rounds": args.rounds, "duration": args.duration, "warmup": args.warmup,
-                         "wrk": "-t1 -c100 --latency", "workloads": workloads},
+            "settings": {
+                "rounds": args.rounds,
+                "duration": args.duration,
+                "warmup": args.warmup,
+                "wrk": "-t1 -c100 --latency",
+                "workloads": workloads,
+            },
             "runs": {
-                workload: {name: [dataclasses.asdict(r) for r in results]
-                           for (w, name), results in runs.items() if w == workload}
+                workload: {name: [dataclasses.asdict(r) for r in results] for (w, name), results in runs.items() if w == workload}
                 for workload in workloads
             },
             "summary": summaries,

@@ -43,8 +43,10 @@ def file_throughput(size: int = 100 * 1024 * 1024, chunk: int = 64 * 1024) -> No
     block = random.Random(1).randbytes(chunk)
     pieces = [HEAD] + [block] * (size // chunk) + [CLOSE]
     seconds, total, peak = stream(pieces)
-    print(f"100 MB file part, 64 KiB feeds: {size / seconds / 1e6:,.0f} MB/s "
-          f"({seconds:.3f} s, {total:,} bytes out, peak buffer {peak:,} bytes)")
+    print(
+        f"100 MB file part, 64 KiB feeds: {size / seconds / 1e6:,.0f} MB/s "
+        f"({seconds:.3f} s, {total:,} bytes out, peak buffer {peak:,} bytes)"
+    )
 
 
 def pathological(size: int = 8 * 1024 * 1024, chunk: int = 16) -> None:
@@ -52,8 +54,10 @@ def pathological(size: int = 8 * 1024 * 1024, chunk: int = 16) -> None:
     body = HEAD + (partial * (size // len(partial) + 1))[:size] + CLOSE
     pieces = [body[i : i + chunk] for i in range(0, len(body), chunk)]
     seconds, _, peak = stream(pieces)
-    print(f"8 MB of partial delimiters, {chunk}-byte feeds ({len(pieces):,} feeds): "
-          f"{seconds:.3f} s ({size / seconds / 1e6:,.1f} MB/s, peak buffer {peak} bytes)")
+    print(
+        f"8 MB of partial delimiters, {chunk}-byte feeds ({len(pieces):,} feeds): "
+        f"{seconds:.3f} s ({size / seconds / 1e6:,.1f} MB/s, peak buffer {peak} bytes)"
+    )
     one = body[: 512 * 1024] + CLOSE
     seconds, _, _ = stream([one[i : i + 1] for i in range(len(one))])
     print(f"512 KiB of partial delimiters, 1-byte feeds: {seconds:.3f} s")
@@ -61,8 +65,7 @@ def pathological(size: int = 8 * 1024 * 1024, chunk: int = 16) -> None:
 
 def tiny_parts(count: int = 10_000) -> None:
     parts = b"".join(
-        b"--" + BOUNDARY + b'\r\nContent-Disposition: form-data; name="f%d"\r\n\r\n%d\r\n' % (i, i)
-        for i in range(count)
+        b"--" + BOUNDARY + b'\r\nContent-Disposition: form-data; name="f%d"\r\n\r\n%d\r\n' % (i, i) for i in range(count)
     )
     body = parts + b"--" + BOUNDARY + b"--\r\n"
     content_type = "multipart/form-data; boundary=" + BOUNDARY.decode()

@@ -56,8 +56,7 @@ FALLBACK_IMAGE = "framework-suite/services:latest"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     run = parser.add_argument_group("the run")
     run.add_argument("--url", default="http://127.0.0.1:8080", help="the target (default: the stack's public port)")
     run.add_argument("-n", "--connections", type=int, default=10_000, help="idle keep-alive connections to hold")
@@ -81,13 +80,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     where.add_argument("--direct", action="store_true", help="client in this process, straight to --url")
     where.add_argument("--client", action="store_true", help=argparse.SUPPRESS)  # inside the container
     mode.add_argument("--project", default="framework-suite", help="compose project name")
-    mode.add_argument("--image", default="framework-suite/locust:latest",
-                      help="image the client runs in (any with python3; default: the locust image, else the"
-                           " services image)")
+    mode.add_argument(
+        "--image",
+        default="framework-suite/locust:latest",
+        help="image the client runs in (any with python3; default: the locust image, else the services image)",
+    )
     mode.add_argument("--inner-url", default="http://nginx:8080", help="the target seen from the compose network")
     mode.add_argument("--containers", default="nginx,chat", help="compose services whose memory is read")
-    mode.add_argument("--nofile", type=int, help="the client container's open-file limit (default: what the run"
-                                                  " needs plus 1,024; the engine's own limit caps it)")
+    mode.add_argument(
+        "--nofile",
+        type=int,
+        help="the client container's open-file limit (default: what the run needs plus 1,024; the engine's own limit caps it)",
+    )
     mode.add_argument("--pid", type=int, help="--direct: a server process on this host whose memory is read")
     mode.add_argument("--force", action="store_true", help="run even when the published-port check says no")
     args = parser.parse_args(argv)
@@ -97,10 +101,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def client_config(args: argparse.Namespace, url: str) -> client.Config:
-    return client.Config(url=url, connections=args.connections, pollers=args.pollers, path=args.path,
-                         chat_prefix=args.chat_prefix, hold=args.hold, probes=args.probes,
-                         concurrency=args.concurrency, timeout=args.timeout, ramp_timeout=args.ramp_timeout,
-                         settle=args.settle, fanout_timeout=args.fanout_timeout)
+    return client.Config(
+        url=url,
+        connections=args.connections,
+        pollers=args.pollers,
+        path=args.path,
+        chat_prefix=args.chat_prefix,
+        hold=args.hold,
+        probes=args.probes,
+        concurrency=args.concurrency,
+        timeout=args.timeout,
+        ramp_timeout=args.ramp_timeout,
+        settle=args.settle,
+        fanout_timeout=args.fanout_timeout,
+    )
 
 
 # -- open-file limits, checked before anything is opened ---------------------------------
@@ -117,9 +131,11 @@ def raise_own_nofile(needed: int) -> str | None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if needed <= hard:
         return None
-    return (f"this run needs about {needed:,} open files, and this process may open {hard:,} (hard limit). "
-            f"Raise it (`ulimit -n {needed}` as root, or LimitNOFILE/--ulimit nofile for a container), "
-            f"or lower -n/-m.")
+    return (
+        f"this run needs about {needed:,} open files, and this process may open {hard:,} (hard limit). "
+        f"Raise it (`ulimit -n {needed}` as root, or LimitNOFILE/--ulimit nofile for a container), "
+        f"or lower -n/-m."
+    )
 
 
 def is_loopback(url: str) -> bool:
@@ -142,13 +158,15 @@ def proxy_check(args: argparse.Namespace) -> str | None:
     survives = (limit or 20_000) * PROXY_CONNECTIONS_PER_20000 // 20_000
     if max(args.connections, args.pollers) <= survives * 0.85:
         return None
-    return (f"port {port} is published through the engine's userland proxy (docker-proxy, pid {pid}), which "
-            f"uses about 5 descriptors per connection and exits at its open-file limit ({limit or '?'}: "
-            f"near {survives:,} connections); from then on the published port refuses everything while every "
-            f"container still reports healthy. Run through the compose network instead (--via-compose, the "
-            f"default when docker answers), or lift the limit on the engine: \"userland-proxy\": false in "
-            f"/etc/docker/daemon.json, or a higher LimitNOFILE for dockerd (systemctl edit docker), then restart "
-            f"it. --force runs anyway.")
+    return (
+        f"port {port} is published through the engine's userland proxy (docker-proxy, pid {pid}), which "
+        f"uses about 5 descriptors per connection and exits at its open-file limit ({limit or '?'}: "
+        f"near {survives:,} connections); from then on the published port refuses everything while every "
+        f"container still reports healthy. Run through the compose network instead (--via-compose, the "
+        f'default when docker answers), or lift the limit on the engine: "userland-proxy": false in '
+        f"/etc/docker/daemon.json, or a higher LimitNOFILE for dockerd (systemctl edit docker), then restart "
+        f"it. --force runs anyway."
+    )
 
 
 def container_limits_warnings(groups: list[host.ContainerGroup], args: argparse.Namespace) -> list[str]:
@@ -158,8 +176,10 @@ def container_limits_warnings(groups: list[host.ContainerGroup], args: argparse.
         for container in group.containers:
             for pid, name, limit in host.open_files_of(host.container_processes(container)):
                 if limit is not None and limit[0] < needed_descriptors(args):
-                    warnings.append(f"{group.name}: {name} (pid {pid}) may open {limit[0]:,} files;"
-                                    f" this run gives it up to about {needed_descriptors(args):,} connections")
+                    warnings.append(
+                        f"{group.name}: {name} (pid {pid}) may open {limit[0]:,} files;"
+                        f" this run gives it up to about {needed_descriptors(args):,} connections"
+                    )
     return warnings
 
 
@@ -183,6 +203,7 @@ def run_client(config: client.Config, deadline: float, mark: client.Mark) -> dic
 
 def stdio_mark(stdin: TextIO = sys.stdin) -> client.Mark:
     """``--client``: a mark is a JSON line on stdout; go on once the host answers a line on stdin."""
+
     async def mark(name: str, info: dict[str, Any]) -> None:
         print(json.dumps({"event": "mark", "mark": name, **info}), flush=True)
         loop = asyncio.get_running_loop()
@@ -190,6 +211,7 @@ def stdio_mark(stdin: TextIO = sys.stdin) -> client.Mark:
             await asyncio.wait_for(loop.run_in_executor(None, stdin.readline), MARK_ACK_TIMEOUT)
         except TimeoutError:
             client.log(f"no acknowledgement of mark {name!r}; going on")
+
     return mark
 
 
@@ -210,8 +232,10 @@ def direct_main(args: argparse.Namespace) -> dict[str, Any]:
     memory: dict[str, dict[str, Any]] = {}
 
     async def mark(name: str, info: dict[str, Any]) -> None:
-        memory[name] = {"connections": info.get("connections"),
-                        "groups": {g.name: dataclasses.asdict(g.sample()) for g in groups}}
+        memory[name] = {
+            "connections": info.get("connections"),
+            "groups": {g.name: dataclasses.asdict(g.sample()) for g in groups},
+        }
 
     result = run_client(client_config(args, args.url), args.deadline, mark)
     return {**result, "mode": "direct", "memory": memory}
@@ -222,14 +246,58 @@ def direct_main(args: argparse.Namespace) -> dict[str, Any]:
 
 def container_command(args: argparse.Namespace, name: str) -> list[str]:
     """``docker run`` for the client: on the compose network, this folder mounted read-only."""
-    passed = ["--connections", args.connections, "--pollers", args.pollers, "--chat-prefix", args.chat_prefix,
-              "--path", args.path, "--hold", args.hold, "--probes", args.probes, "--concurrency", args.concurrency,
-              "--timeout", args.timeout, "--ramp-timeout", args.ramp_timeout, "--settle", args.settle,
-              "--fanout-timeout", args.fanout_timeout, "--deadline", args.deadline]
-    return ["docker", "run", "--rm", "-i", "--name", name, "--network", f"{args.project}_default",
-            "--ulimit", f"nofile={args.nofile}:{args.nofile}", "--label", "framework-suite.c10k=1",
-            "-e", "PYTHONDONTWRITEBYTECODE=1", "-v", f"{HERE}:/c10k:ro", "--entrypoint", "python", args.image,
-            "/c10k/c10k.py", "--client", "--url", args.inner_url, *map(str, passed)]
+    passed = [
+        "--connections",
+        args.connections,
+        "--pollers",
+        args.pollers,
+        "--chat-prefix",
+        args.chat_prefix,
+        "--path",
+        args.path,
+        "--hold",
+        args.hold,
+        "--probes",
+        args.probes,
+        "--concurrency",
+        args.concurrency,
+        "--timeout",
+        args.timeout,
+        "--ramp-timeout",
+        args.ramp_timeout,
+        "--settle",
+        args.settle,
+        "--fanout-timeout",
+        args.fanout_timeout,
+        "--deadline",
+        args.deadline,
+    ]
+    return [
+        "docker",
+        "run",
+        "--rm",
+        "-i",
+        "--name",
+        name,
+        "--network",
+        f"{args.project}_default",
+        "--ulimit",
+        f"nofile={args.nofile}:{args.nofile}",
+        "--label",
+        "framework-suite.c10k=1",
+        "-e",
+        "PYTHONDONTWRITEBYTECODE=1",
+        "-v",
+        f"{HERE}:/c10k:ro",
+        "--entrypoint",
+        "python",
+        args.image,
+        "/c10k/c10k.py",
+        "--client",
+        "--url",
+        args.inner_url,
+        *map(str, passed),
+    ]
 
 
 def compose_main(args: argparse.Namespace) -> dict[str, Any]:
@@ -244,8 +312,7 @@ def compose_main(args: argparse.Namespace) -> dict[str, Any]:
         client.log(f"warning: {warning}")
     args.image = pick_image(args.image)
     name = f"c10k-{os.getpid()}-{secrets.token_hex(3)}"
-    process = subprocess.Popen(container_command(args, name), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(container_command(args, name), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     watchdog = threading.Timer(args.deadline + 60, stop_container, (name, process))
     watchdog.start()
     try:
@@ -254,8 +321,7 @@ def compose_main(args: argparse.Namespace) -> dict[str, Any]:
         watchdog.cancel()
         if process.poll() is None:
             stop_container(name, process)
-    return {**result, "mode": f"via the compose network ({args.project}_default), client in {args.image}",
-            "memory": memory}
+    return {**result, "mode": f"via the compose network ({args.project}_default), client in {args.image}", "memory": memory}
 
 
 def pick_image(wanted: str) -> str:
@@ -271,8 +337,9 @@ def pick_image(wanted: str) -> str:
     raise SystemExit(f"c10k: neither {wanted} nor {FALLBACK_IMAGE} is built: bring the stack up first")
 
 
-def follow_client(process: subprocess.Popen[str], groups: list[host.ContainerGroup], name: str
-                  ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+def follow_client(
+    process: subprocess.Popen[str], groups: list[host.ContainerGroup], name: str
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """Read the client's JSON lines: sample memory at each mark, return its result."""
     assert process.stdin is not None and process.stdout is not None  # both are pipes (Popen above)
     memory: dict[str, dict[str, Any]] = {}
@@ -282,16 +349,20 @@ def follow_client(process: subprocess.Popen[str], groups: list[host.ContainerGro
         if event["event"] == "mark":
             if len(readers) == len(groups):  # the client container is running by now: read it too
                 readers.append(host.ContainerGroup("client", [name]))
-            memory[event["mark"]] = {"connections": event.get("connections"),
-                                     "groups": {g.name: dataclasses.asdict(g.sample()) for g in readers}}
+            memory[event["mark"]] = {
+                "connections": event.get("connections"),
+                "groups": {g.name: dataclasses.asdict(g.sample()) for g in readers},
+            }
             process.stdin.write("ok\n")
             process.stdin.flush()
         elif event["event"] == "refused":
             raise SystemExit(f"c10k: {event['reason']}")
         elif event["event"] == "result":
             return event["result"], memory
-    raise SystemExit(f"c10k: the client container ended without a result (status {process.wait(30)}; if docker"
-                     f" refused the ulimit, the engine allows fewer open files per container than --nofile)")
+    raise SystemExit(
+        f"c10k: the client container ended without a result (status {process.wait(30)}; if docker"
+        f" refused the ulimit, the engine allows fewer open files per container than --nofile)"
+    )
 
 
 def stop_container(name: str, process: subprocess.Popen[str]) -> None:

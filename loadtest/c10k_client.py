@@ -32,8 +32,14 @@ from typing import Any, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 __all__ = [
-    "Config", "Mark", "Response", "ResponseReader", "Target",
-    "percentile", "run", "summarize_latencies",
+    "Config",
+    "Mark",
+    "Response",
+    "ResponseReader",
+    "Target",
+    "percentile",
+    "run",
+    "summarize_latencies",
 ]
 
 #: ``await mark(name, info)``: the caller reads memory while the connections are held.
@@ -75,8 +81,10 @@ class Target:
         """A keep-alive POST of an urlencoded form (XSRF token in the header, as scripts send it)."""
         body = urlencode(fields).encode("ascii")
         extra = (f"Cookie: {cookie}\r\n" if cookie else "") + (f"X-XSRFToken: {xsrf}\r\n" if xsrf else "")
-        head = (f"POST {path} HTTP/1.1\r\nHost: {self.netloc}\r\nUser-Agent: c10k\r\n"
-                f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n{extra}\r\n")
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {self.netloc}\r\nUser-Agent: c10k\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n{extra}\r\n"
+        )
         return head.encode("latin-1") + body
 
 
@@ -121,7 +129,7 @@ class ResponseReader:
         return Response(status, headers, body)
 
     def complete_body(self, headers: list[tuple[str, str]]) -> bytes | None:
-        rest = bytes(self.buffer[self.body_start:])
+        rest = bytes(self.buffer[self.body_start :])
         if ("transfer-encoding", "chunked") in headers:
             return dechunk(rest)
         lengths = [value for key, value in headers if key == "content-length"]
@@ -158,7 +166,7 @@ def dechunk(data: bytes) -> bytes | None:
         chunk_start = line_end + 2
         if len(data) < chunk_start + size + 2:
             return None
-        body += data[chunk_start:chunk_start + size]
+        body += data[chunk_start : chunk_start + size]
         position = chunk_start + size + 2
 
 
@@ -240,8 +248,10 @@ def percentile(values: list[float], fraction: float) -> float | None:
 
 def summarize_latencies(seconds: list[float]) -> dict[str, float | int | None]:
     """Count, p50, p99 and max in milliseconds."""
+
     def ms(value: float | None) -> float | None:
         return None if value is None else round(value * 1000, 2)
+
     return {
         "count": len(seconds),
         "p50_ms": ms(percentile(seconds, 0.50)),
@@ -380,8 +390,7 @@ async def second_request(config: Config, target: Target, held: list[Connection])
                 errors[f"status {response.status}"] += 1
 
     await bounded(config.ramp_timeout, [one(conn) for conn in held], errors)
-    return {"tried": len(held), "answered": answered, "closed_while_idle": closed_while_idle,
-            "errors": dict(errors)}
+    return {"tried": len(held), "answered": answered, "closed_while_idle": closed_while_idle, "errors": dict(errors)}
 
 
 async def hold_phase(config: Config, target: Target, mark: Mark) -> dict[str, Any]:
@@ -398,8 +407,15 @@ async def hold_phase(config: Config, target: Target, mark: Mark) -> dict[str, An
     log(f"second request: {second['answered']}/{second['tried']} answered")
     for conn in held:
         conn.close()
-    return {"tried": config.connections, "held": len(held), "ramp_seconds": round(ramp_seconds, 2),
-            "open_errors": dict(errors), "hold_seconds": config.hold, "probe": probes, "second_request": second}
+    return {
+        "tried": config.connections,
+        "held": len(held),
+        "ramp_seconds": round(ramp_seconds, 2),
+        "open_errors": dict(errors),
+        "hold_seconds": config.hold,
+        "probe": probes,
+        "second_request": second,
+    }
 
 
 # -- phase 2: chat fan-out -----------------------------------------------------------
@@ -423,8 +439,9 @@ async def chat_session(config: Config, target: Target, room: str) -> tuple[str, 
 async def post_message(config: Config, target: Target, room: str, body: str, session: tuple[str, str]) -> str:
     """``POST <prefix>a/message/new``; returns the new message's id (an opaque cursor)."""
     cookie, token = session
-    request = target.post_form(f"{config.chat_prefix}a/message/new", {"room": room, "nick": "c10k", "body": body},
-                               cookie=cookie, xsrf=token)
+    request = target.post_form(
+        f"{config.chat_prefix}a/message/new", {"room": room, "nick": "c10k", "body": body}, cookie=cookie, xsrf=token
+    )
     conn = await connect(target, config.timeout)
     try:
         response = await exchange(conn, request, config.timeout)
@@ -470,8 +487,9 @@ async def fanout_phase(config: Config, target: Target, mark: Mark) -> dict[str, 
     room = "c10k-" + secrets.token_hex(4)
     session = await chat_session(config, target, room)
     cursor = await post_message(config, target, room, "room created", session)
-    request = target.post_form(f"{config.chat_prefix}a/message/updates", {"room": room, "cursor": cursor},
-                               cookie=session[0], xsrf=session[1])
+    request = target.post_form(
+        f"{config.chat_prefix}a/message/updates", {"room": room, "cursor": cursor}, cookie=session[0], xsrf=session[1]
+    )
     await mark("polls_before", {"phase": "fanout"})
     log(f"starting {config.pollers} long-polls in room {room} after message {cursor}")
     pollers, errors, tasks = await start_pollers(config, target, request)
@@ -489,8 +507,9 @@ async def fanout_phase(config: Config, target: Target, mark: Mark) -> dict[str, 
     return fanout_report(config, pollers, errors, sent, waiting, posted, late=len(late), room=room)
 
 
-async def start_pollers(config: Config, target: Target, request: bytes
-                        ) -> tuple[list[Poller], Counter[str], list[asyncio.Task[None]]]:
+async def start_pollers(
+    config: Config, target: Target, request: bytes
+) -> tuple[list[Poller], Counter[str], list[asyncio.Task[None]]]:
     """Open the pollers' connections (``concurrency`` at a time) and start each one's poll."""
     gate = asyncio.Semaphore(config.concurrency)
     errors: Counter[str] = Counter()
@@ -510,18 +529,26 @@ async def start_pollers(config: Config, target: Target, request: bytes
     return pollers, errors, tasks
 
 
-def fanout_report(config: Config, pollers: list[Poller], errors: Counter[str], sent: float, waiting: int,
-                  posted: float, *, late: int, room: str) -> dict[str, Any]:
+def fanout_report(
+    config: Config, pollers: list[Poller], errors: Counter[str], sent: float, waiting: int, posted: float, *, late: int, room: str
+) -> dict[str, Any]:
     """The fan-out's figures: who got the message, and how long after it was sent."""
     delivery = sorted(p.received_at - sent for p in pollers if p.received_at is not None)
     for poller in pollers:
         if poller.error is not None and poller.received_at is None:
             errors[poller.error] += 1
     return {
-        "room": room, "tried": config.pollers, "opened": len(pollers), "waiting_at_post": waiting,
-        "delivered": len(delivery), "not_delivered_in_time": late, "errors": dict(errors),
-        "post_seconds": round(posted, 4), "repolls": sum(max(p.polls - 1, 0) for p in pollers),
-        "delivery": summarize_latencies(delivery), "delivery_ms": rounded_ms(delivery),
+        "room": room,
+        "tried": config.pollers,
+        "opened": len(pollers),
+        "waiting_at_post": waiting,
+        "delivered": len(delivery),
+        "not_delivered_in_time": late,
+        "errors": dict(errors),
+        "post_seconds": round(posted, 4),
+        "repolls": sum(max(p.polls - 1, 0) for p in pollers),
+        "delivery": summarize_latencies(delivery),
+        "delivery_ms": rounded_ms(delivery),
     }
 
 
@@ -542,6 +569,5 @@ async def run(config: Config, mark: Mark, result: dict[str, Any]) -> None:
             result["fanout"] = await fanout_phase(config, target, mark)
         except (OSError, TimeoutError, ValueError) as exc:
             log(f"fan-out could not start: {exc!r}")
-            result["fanout"] = {"tried": config.pollers, "delivered": 0, "errors": {error_name(exc): 1},
-                                "failure": str(exc)}
+            result["fanout"] = {"tried": config.pollers, "delivered": 0, "errors": {error_name(exc): 1}, "failure": str(exc)}
     result["phase"] = "done"

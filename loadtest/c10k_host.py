@@ -21,8 +21,15 @@ import subprocess
 from pathlib import Path
 
 __all__ = [
-    "ContainerGroup", "ProcessTree", "Sample", "compose_containers", "docker_available",
-    "nofile_limit", "parse_docker_size", "parse_memory_stat", "published_port_proxy",
+    "ContainerGroup",
+    "ProcessTree",
+    "Sample",
+    "compose_containers",
+    "docker_available",
+    "nofile_limit",
+    "parse_docker_size",
+    "parse_memory_stat",
+    "published_port_proxy",
 ]
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -41,8 +48,8 @@ class Sample:
     def __add__(self, other: Sample) -> Sample:
         def add(a: int | None, b: int | None) -> int | None:
             return None if a is None or b is None else a + b
-        return Sample(add(self.usage, other.usage), add(self.anon, other.anon), add(self.kernel, other.kernel),
-                      self.source)
+
+        return Sample(add(self.usage, other.usage), add(self.anon, other.anon), add(self.kernel, other.kernel), self.source)
 
 
 def docker(*args: str, timeout: float = DOCKER_TIMEOUT) -> str:
@@ -69,8 +76,15 @@ def docker_available() -> bool:
 
 def compose_containers(project: str, service: str) -> list[str]:
     """Running container ids of a compose service (several when it is scaled)."""
-    out = docker("ps", "-q", "--no-trunc", "--filter", f"label=com.docker.compose.project={project}",
-                 "--filter", f"label=com.docker.compose.service={service}")
+    out = docker(
+        "ps",
+        "-q",
+        "--no-trunc",
+        "--filter",
+        f"label=com.docker.compose.project={project}",
+        "--filter",
+        f"label=com.docker.compose.service={service}",
+    )
     return out.split()
 
 
@@ -117,13 +131,13 @@ def read_cgroup(directory: Path) -> Sample:
         return Sample(int((directory / "memory.current").read_text()), stats.get("anon"), kernel, "cgroup v2")
     kmem = directory / "memory.kmem.usage_in_bytes"
     kernel = int(kmem.read_text()) if kmem.exists() else None
-    return Sample(int((directory / "memory.usage_in_bytes").read_text()), stats.get("total_rss", stats.get("rss")),
-                  kernel, "cgroup v1")
+    return Sample(
+        int((directory / "memory.usage_in_bytes").read_text()), stats.get("total_rss", stats.get("rss")), kernel, "cgroup v1"
+    )
 
 
 _SIZE = re.compile(r"([0-9.]+)\s*([KMGT]?i?B)", re.IGNORECASE)
-_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
 
 def parse_docker_size(text: str) -> int:

@@ -32,7 +32,8 @@ def per_connection(memory: dict[str, dict[str, Any]]) -> dict[str, dict[str, dic
         before, held = memory[first]["groups"], memory[second]["groups"]
         result[phase] = {
             group: {kind: growth(before[group].get(kind), held[group].get(kind), count) for kind in KINDS}
-            for group in held if group in before
+            for group in held
+            if group in before
         }
     return result
 
@@ -76,12 +77,18 @@ def render_table(result: dict[str, Any]) -> str:
         probe, second = hold["probe"], hold["second_request"]
         lines += [
             f"phase 1: {hold['tried']:,} keep-alive connections to {result['config']['path']}",
-            (f"  held                 {hold['held']:,} / {hold['tried']:,} (ramp {hold['ramp_seconds']} s;"
-             f" errors: {errors_text(hold['open_errors'])})"),
-            (f"  probes while held    {probe['count']} fresh: p50 {ms(probe['p50_ms'])}, p99 {ms(probe['p99_ms'])},"
-             f" max {ms(probe['max_ms'])} (errors: {errors_text(probe['errors'])})"),
-            (f"  second request       {second['answered']:,} / {hold['tried']:,} answered"
-             f" (closed while idle: {second['closed_while_idle']}; errors: {errors_text(second['errors'])})"),
+            (
+                f"  held                 {hold['held']:,} / {hold['tried']:,} (ramp {hold['ramp_seconds']} s;"
+                f" errors: {errors_text(hold['open_errors'])})"
+            ),
+            (
+                f"  probes while held    {probe['count']} fresh: p50 {ms(probe['p50_ms'])}, p99 {ms(probe['p99_ms'])},"
+                f" max {ms(probe['max_ms'])} (errors: {errors_text(probe['errors'])})"
+            ),
+            (
+                f"  second request       {second['answered']:,} / {hold['tried']:,} answered"
+                f" (closed while idle: {second['closed_while_idle']}; errors: {errors_text(second['errors'])})"
+            ),
         ]
     fanout = result.get("fanout")
     if fanout is not None:
@@ -90,9 +97,11 @@ def render_table(result: dict[str, Any]) -> str:
             delivery = fanout["delivery"]
             lines += [
                 f"  waiting at the post  {fanout['waiting_at_post']:,} / {fanout['tried']:,}",
-                (f"  delivered            {fanout['delivered']:,} / {fanout['tried']:,}: p50 {ms(delivery['p50_ms'])},"
-                 f" p99 {ms(delivery['p99_ms'])}, last {ms(delivery['max_ms'])}"
-                 f" (errors: {errors_text(fanout['errors'])})"),
+                (
+                    f"  delivered            {fanout['delivered']:,} / {fanout['tried']:,}: p50 {ms(delivery['p50_ms'])},"
+                    f" p99 {ms(delivery['p99_ms'])}, last {ms(delivery['max_ms'])}"
+                    f" (errors: {errors_text(fanout['errors'])})"
+                ),
             ]
         else:
             lines.append(f"  failed: {fanout.get('failure')}")
@@ -103,28 +112,32 @@ def render_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def memory_lines(per_conn: dict[str, dict[str, dict[str, float | None]]],
-                 memory: dict[str, dict[str, Any]]) -> list[str]:
+def memory_lines(per_conn: dict[str, dict[str, dict[str, float | None]]], memory: dict[str, dict[str, Any]]) -> list[str]:
     """One row per container and phase: anon, kernel and everything charged, in KiB per connection."""
     if not any(per_conn.values()):
         return ["memory per connection: not measured (--pid, or the stack's containers via --via-compose)"]
     source = next((s.get("source") for mark in memory.values() for s in mark["groups"].values()), "?")
-    lines = [f"memory per connection, KiB ({source}; anon: heap and stacks, kernel: sockets and the like)",
-             f"  {'':<10} {'':<16} {'anon':>8} {'kernel':>8} {'charged':>8}"]
+    lines = [
+        f"memory per connection, KiB ({source}; anon: heap and stacks, kernel: sockets and the like)",
+        f"  {'':<10} {'':<16} {'anon':>8} {'kernel':>8} {'charged':>8}",
+    ]
     for group in sorted({group for phase in per_conn.values() for group in phase}):
         for phase, label in (("hold", "idle keep-alive"), ("fanout", "long-poll")):
             figures = per_conn.get(phase, {}).get(group)
             if figures is not None:
                 cells = " ".join(f"{kib(figures.get(kind)):>8}" for kind in ("anon", "kernel", "usage"))
                 lines.append(f"  {group:<10} {label:<16} {cells}")
-    lines.append("  (anon grows only past a process's earlier peak: a fresh stack gives first-touch figures;"
-                 " long-polls count beyond what phase 1 left resident)")
+    lines.append(
+        "  (anon grows only past a process's earlier peak: a fresh stack gives first-touch figures;"
+        " long-polls count beyond what phase 1 left resident)"
+    )
     return lines
 
 
 def write_plot(result: dict[str, Any], path: Path) -> None:
     """Three panels: memory per connection, fan-out delivery, probe latency while held."""
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -132,8 +145,10 @@ def write_plot(result: dict[str, Any], path: Path) -> None:
     plot_memory(memory, result.get("per_connection", {}))
     plot_delivery(delivery, result.get("fanout", {}))
     plot_probes(probes, result.get("hold", {}))
-    figure.suptitle(f"c10k through {result['url']}: {result['config']['connections']:,} idle connections, "
-                    f"{result['config']['pollers']:,} long-polls")
+    figure.suptitle(
+        f"c10k through {result['url']}: {result['config']['connections']:,} idle connections, "
+        f"{result['config']['pollers']:,} long-polls"
+    )
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)

@@ -68,18 +68,14 @@ class Held(asyncio.Protocol):
             Held.closed_by_server += 1
 
 
-async def open_one(
-    port: int, gate: asyncio.Semaphore, timeout: float, held: list[asyncio.Transport]
-) -> int | str:
+async def open_one(port: int, gate: asyncio.Semaphore, timeout: float, held: list[asyncio.Transport]) -> int | str:
     """Open one connection and wait for its answer; returns the status or an error name."""
     loop = asyncio.get_running_loop()
     async with gate:
         answered: asyncio.Future[int] = loop.create_future()
         transport = None
         try:
-            transport, _ = await asyncio.wait_for(
-                loop.create_connection(lambda: Held(answered), "127.0.0.1", port), timeout
-            )
+            transport, _ = await asyncio.wait_for(loop.create_connection(lambda: Held(answered), "127.0.0.1", port), timeout)
             status = await asyncio.wait_for(answered, timeout)
         except (OSError, TimeoutError, ConnectionError) as exc:
             if transport is not None:
@@ -104,8 +100,13 @@ async def hold(args: argparse.Namespace) -> None:
     tally: dict[str, int] = {}
     for outcome in outcomes:
         tally[str(outcome)] = tally.get(str(outcome), 0) + 1
-    report = {"event": "ready", "held": len(held), "tried": args.count, "outcomes": tally,
-              "seconds": round(time.monotonic() - started, 2)}
+    report = {
+        "event": "ready",
+        "held": len(held),
+        "tried": args.count,
+        "outcomes": tally,
+        "seconds": round(time.monotonic() - started, 2),
+    }
     print(json.dumps(report), flush=True)
     try:
         await asyncio.wait_for(stop.wait(), args.hold)

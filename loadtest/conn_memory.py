@@ -55,7 +55,9 @@ def warm_up(port: int) -> None:
     if shutil.which("wrk"):
         subprocess.run(
             ["wrk", "-t1", "-c10", "-d1s", f"http://127.0.0.1:{port}/"],
-            capture_output=True, timeout=30, check=False,
+            capture_output=True,
+            timeout=30,
+            check=False,
         )
     else:
         for _ in range(200):
@@ -82,7 +84,9 @@ def measure(server: ServerProcess, count: int) -> dict[str, Any]:
     before = settled_rss(server.pid)
     holder = subprocess.Popen(
         [sys.executable, str(LOADTEST / "conn_holder.py"), "--port", str(server.port), "--count", str(count)],
-        stdout=subprocess.PIPE, text=True, start_new_session=True,
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         line = holder.stdout.readline() if holder.stdout else ""
@@ -176,7 +180,7 @@ def main() -> int:
     if args.json_path:
         report = {
             "environment": {
-                "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                 "python": platform.python_version(),
                 "nofile_hard_limit": hard,
                 "soft_limit_here": resource.getrlimit(resource.RLIMIT_NOFILE)[0],

@@ -105,8 +105,12 @@ def main() -> None:
     if hard < args.count + 100:
         sys.exit(f"open-file hard limit {hard} is too low for {args.count} connections")
     server = ServerProcess(
-        "longpoll", [sys.executable, str(SERVERS / "longpoll.py"), f"--port={args.port}"],
-        port=args.port, ready=answers("/stats"), cpu=0, env={"PYTHONPATH": str(ROOT)},
+        "longpoll",
+        [sys.executable, str(SERVERS / "longpoll.py"), f"--port={args.port}"],
+        port=args.port,
+        ready=answers("/stats"),
+        cpu=0,
+        env={"PYTHONPATH": str(ROOT)},
     )
     with server:
         os.sched_setaffinity(0, {1})

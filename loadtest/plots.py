@@ -92,8 +92,14 @@ def read_history(path: str) -> dict[tuple[str, str], list[Sample]]:
             # A window without a request reads as 0 ms: no measurement, not a fast one.
             if rate == 0 and all(v in (None, 0) for v in values):
                 values = (None,) * len(PERCENTILES)
-            sample = Sample(int(row["Timestamp"]), int(row["User Count"]), rate, values,
-                            int(row["Total Request Count"]), int(row["Total Failure Count"]))
+            sample = Sample(
+                int(row["Timestamp"]),
+                int(row["User Count"]),
+                rate,
+                values,
+                int(row["Total Request Count"]),
+                int(row["Total Failure Count"]),
+            )
             series.setdefault((row["Type"], row["Name"]), []).append(sample)
     for samples in series.values():
         samples.sort(key=lambda s: s.time)
@@ -125,8 +131,7 @@ def plateaus(samples: Sequence[Sample], *, min_hold: float, minus: Sequence[Samp
         if seconds > 2 * WINDOW_SECONDS:
             rows = [s for s in rows if s.time >= first.time + WINDOW_SECONDS]
         medians = tuple(_median(s.percentiles[i] for s in rows) for i in range(len(PERCENTILES)))
-        found.append(Plateau(first.users, seconds, requests / elapsed, medians,
-                             last.failures - before.failures, requests))
+        found.append(Plateau(first.users, seconds, requests / elapsed, medians, last.failures - before.failures, requests))
     return found
 
 
@@ -149,8 +154,10 @@ def plateau_table(requests: Sequence[Plateau], delivery: Sequence[Plateau]) -> l
         rule += "---:|---:|---:|"
     lines = [head, rule]
     for p in requests:
-        line = (f"| {p.users:,} | {p.seconds} | {p.rate:,.1f} | {_ms(p.percentiles[0])} | {_ms(p.percentiles[1])} "
-                f"| {_ms(p.percentiles[2])} | {p.failures:,} |")
+        line = (
+            f"| {p.users:,} | {p.seconds} | {p.rate:,.1f} | {_ms(p.percentiles[0])} | {_ms(p.percentiles[1])} "
+            f"| {_ms(p.percentiles[2])} | {p.failures:,} |"
+        )
         if delivery:
             d = by_users.get(p.users)
             line += " - | - | - |" if d is None else " " + " | ".join(_ms(v) for v in d.percentiles) + " |"
@@ -163,8 +170,10 @@ def names_table(stats_path: str) -> list[str]:
     lines = ["| type | name | requests | failures | p50 ms | p95 ms | p99 ms |", "|---|---|---:|---:|---:|---:|---:|"]
     with open(stats_path, newline="") as stats:
         for row in csv.DictReader(stats):
-            lines.append(f"| {row['Type']} | {row['Name']} | {int(row['Request Count']):,} "
-                         f"| {int(row['Failure Count']):,} | {row['50%']} | {row['95%']} | {row['99%']} |")
+            lines.append(
+                f"| {row['Type']} | {row['Name']} | {int(row['Request Count']):,} "
+                f"| {int(row['Failure Count']):,} | {row['50%']} | {row['95%']} | {row['99%']} |"
+            )
     return lines
 
 
@@ -245,9 +254,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     levels = plateaus(aggregated, min_hold=args.min_hold, minus=delivery)
     delivery_levels = plateaus(delivery, min_hold=args.min_hold) if delivery else []
-    lines = [f"## {title}", "",
-             "Per plateau (ramps left out; percentiles over ~10 s windows, median over the plateau):", "",
-             *plateau_table(levels, delivery_levels)]
+    lines = [
+        f"## {title}",
+        "",
+        "Per plateau (ramps left out; percentiles over ~10 s windows, median over the plateau):",
+        "",
+        *plateau_table(levels, delivery_levels),
+    ]
     if os.path.exists(f"{args.prefix}_stats.csv"):
         lines += ["", "Per request over the whole run:", "", *names_table(f"{args.prefix}_stats.csv")]
     with open(os.path.join(out, "summary.md"), "w") as summary:

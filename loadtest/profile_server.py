@@ -43,7 +43,10 @@ def main() -> int:
         server.start()
         wrk = subprocess.run(
             pinned(1, ["wrk", "-t1", "-c100", f"-d{args.duration}s", "--latency", f"http://127.0.0.1:{server.port}/"]),
-            capture_output=True, text=True, timeout=args.duration + 30, check=False,
+            capture_output=True,
+            text=True,
+            timeout=args.duration + 30,
+            check=False,
         )
         print(wrk.stdout)
         server.check_alive()
@@ -59,7 +62,7 @@ def main() -> int:
         stats.sort_stats(key).print_stats(args.top)
         print(f"===== top {args.top} by {title} =====")
         text = buffer.getvalue()
-        print(text[text.find("   ncalls"):].rstrip() + "\n")
+        print(text[text.find("   ncalls") :].rstrip() + "\n")
     print(f"profile kept in {out} (python -m pstats {out})")
     return 0
 

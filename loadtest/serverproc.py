@@ -73,8 +73,13 @@ class Contender:
         """
         port = port or free_port()
         argv = [
-            sys.executable, *python_args, str(SERVERS / self.script),
-            "--port", str(port), *self.args, *extra_args,
+            sys.executable,
+            *python_args,
+            str(SERVERS / self.script),
+            "--port",
+            str(port),
+            *self.args,
+            *extra_args,
         ]
         return ServerProcess(self.name, argv, port=port, cpu=cpu)
 
@@ -102,8 +107,10 @@ CONTENDERS: dict[str, Contender] = {
     )
 }
 ALIASES = {
-    "tornado": "tornado_web", "aiohttp": "aiohttp_web",
-    "uvicorn": "uvicorn_asgi", "starlette": "starlette_uvicorn",
+    "tornado": "tornado_web",
+    "aiohttp": "aiohttp_web",
+    "uvicorn": "uvicorn_asgi",
+    "starlette": "starlette_uvicorn",
 }
 REFERENCE = "tornado_web"
 
@@ -248,8 +255,14 @@ class ServerProcess:
         """
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                self.argv, cwd=ROOT, env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, preexec_fn=raise_nofile_limit,
+                self.argv,
+                cwd=ROOT,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=raise_nofile_limit,
             )
         deadline = time.monotonic() + timeout
         last_error: str | None = "no answer"

@@ -56,7 +56,9 @@ def check_local(url: str) -> None:
         raise SystemExit(f"stack_pages: {url} is not on 127.0.0.1; load goes to this machine only")
 
 
-def measure(stacks: dict[str, str], paths: tuple[str, ...], *, rounds: int, connections: int, duration: int) -> dict[str, dict[str, float]]:
+def measure(
+    stacks: dict[str, str], paths: tuple[str, ...], *, rounds: int, connections: int, duration: int
+) -> dict[str, dict[str, float]]:
     """Median req/s per stack and path over ``rounds`` interleaved rounds."""
     samples: dict[str, dict[str, list[float]]] = {name: {path: [] for path in paths} for name in stacks}
     names = list(stacks)

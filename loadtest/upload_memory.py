@@ -78,15 +78,19 @@ def main() -> None:
     size = args.size_mb * 1024 * 1024
     upload_dir = tempfile.mkdtemp(prefix="upload-memory-")
     server = ServerProcess(
-        "uploads", [sys.executable, "-m", "services.uploads", f"--port={args.port}", "--prefix=/uploads/"],
-        port=args.port, ready=answers("/uploads/healthz"), env={"PYTHONPATH": str(ROOT), "UPLOAD_DIR": upload_dir},
+        "uploads",
+        [sys.executable, "-m", "services.uploads", f"--port={args.port}", "--prefix=/uploads/"],
+        port=args.port,
+        ready=answers("/uploads/healthz"),
+        env={"PYTHONPATH": str(ROOT), "UPLOAD_DIR": upload_dir},
     )
     try:
         server.start(timeout=20)
         results = {"size_bytes": size, "rss_start_kb": status_kb(server.pid, "VmRSS")}
         started = time.monotonic()
-        put_head = (f"PUT /uploads/put/big.bin HTTP/1.1\r\nHost: t\r\nContent-Length: {size}\r\n"
-                    "Connection: close\r\n\r\n").encode()
+        put_head = (
+            f"PUT /uploads/put/big.bin HTTP/1.1\r\nHost: t\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
+        ).encode()
         answer = send(args.port, put_head, b"", size, b"")
         results["put_seconds"] = round(time.monotonic() - started, 2)
         results["put_ok"] = b" 201 " in answer.split(b"\r\n", 1)[0] and _sha_matches(answer)
@@ -95,12 +99,16 @@ def main() -> None:
             cookie = page.headers["Set-Cookie"].split(";", 1)[0]
             token = form_xsrf_token(page.read().decode())
         boundary = "----measure" + os.urandom(8).hex()
-        prefix = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"big.bin\"\r\n"
-                  "Content-Type: application/octet-stream\r\n\r\n").encode()
+        prefix = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="big.bin"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
         suffix = f"\r\n--{boundary}--\r\n".encode()
-        post_head = (f"POST /uploads/upload HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\n"
-                     f"Cookie: {cookie}\r\nX-XSRFToken: {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
-                     f"Content-Length: {len(prefix) + size + len(suffix)}\r\nConnection: close\r\n\r\n").encode()
+        post_head = (
+            f"POST /uploads/upload HTTP/1.1\r\nHost: t\r\nAccept: application/json\r\n"
+            f"Cookie: {cookie}\r\nX-XSRFToken: {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+            f"Content-Length: {len(prefix) + size + len(suffix)}\r\nConnection: close\r\n\r\n"
+        ).encode()
         started = time.monotonic()
         answer = send(args.port, post_head, prefix, size, suffix)
         results["multipart_seconds"] = round(time.monotonic() - started, 2)

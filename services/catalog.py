@@ -88,30 +88,45 @@ class Service:
 
 SERVICES: tuple[Service, ...] = (
     Service(
-        "portal", 8001, "/", "Portal",
+        "portal",
+        8001,
+        "/",
+        "Portal",
         "Every demo and what it shows; /sleep?ms=N answers after N ms without holding anyone up.",
     ),
     Service(
-        "forms", 8002, "/forms/", "Forms",
+        "forms",
+        8002,
+        "/forms/",
+        "Forms",
         "GET and POST forms with validation errors shown inline, post/redirect/get.",
         ("get_body_argument", "XSRF protection", "render() with Jinja2", "redirect()"),
     ),
     Service(
-        "uploads", 8003, "/uploads/", "Uploads",
+        "uploads",
+        8003,
+        "/uploads/",
+        "Uploads",
         "Upload one or many files, or stream a large one; list, verify and download them.",
         ("multipart/form-data", "@stream_request_body", "size limits", "SHA-256 check"),
         # The service's own limit is 1 GiB (services/uploads/app.py), plus the multipart framing.
         Proxy(max_body="1100m", stream_bodies=True, timeout_s=600),
     ),
     Service(
-        "chat", 8004, "/chat/", "Chat",
+        "chat",
+        8004,
+        "/chat/",
+        "Chat",
         "A long-polling chat room: open it in two tabs and talk to yourself.",
         ("long polling", "locks.Condition", "on_connection_close", "JSON"),
         # A poll is answered within 25 s; its 503 means Redis is away, for every replica alike.
         Proxy(keepalive=256, timeout_s=3600, long_poll=True, retry_on_503=False),
     ),
     Service(
-        "redirects", 8005, "/redirects/", "Redirects",
+        "redirects",
+        8005,
+        "/redirects/",
+        "Redirects",
         "Temporary and permanent redirects, regex rewriting, chains and an open-redirect guard.",
         ("redirect()", "RedirectHandler", "reverse_url", "301/302/307"),
     ),

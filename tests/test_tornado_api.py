@@ -288,7 +288,9 @@ TORNADO: dict[str, dict[str, tuple[str, ...]]] = {
             "OAuth2Mixin", "OAuth2Mixin.authorize_redirect", "OAuth2Mixin.oauth2_request",
             "OAuth2Mixin.get_auth_http_client",
         ),
-        "Google": ("GoogleOAuth2Mixin", "GoogleOAuth2Mixin.get_authenticated_user", "GoogleOAuth2Mixin.get_google_oauth_settings"),
+        "Google": (
+            "GoogleOAuth2Mixin", "GoogleOAuth2Mixin.get_authenticated_user", "GoogleOAuth2Mixin.get_google_oauth_settings",
+        ),
         "Facebook": ("FacebookGraphMixin", "FacebookGraphMixin.get_authenticated_user", "FacebookGraphMixin.facebook_request"),
         "OAuth 1.0a": ("OAuthMixin", "OAuthMixin.authorize_redirect", "OAuthMixin.get_authenticated_user"),
         "Twitter": ("TwitterMixin", "TwitterMixin.authenticate_redirect", "TwitterMixin.twitter_request"),

@@ -27,37 +27,37 @@ in the client. Response heads and chunks are serialised here too, with header
 names and values checked so that nothing a handler sets can split a response.
 """
 
-from framework.http1.grammar import Body as Body
 from framework.http1.grammar import DISPLAY_NAMES as DISPLAY_NAMES
-from framework.http1.grammar import EndOfMessage as EndOfMessage
-from framework.http1.grammar import Event as Event
-from framework.http1.writer import LAST_CHUNK as LAST_CHUNK
-from framework.http1.grammar import Limits as Limits
+from framework.http1.grammar import FORBIDDEN_IN_HEAD as FORBIDDEN_IN_HEAD
 from framework.http1.grammar import NEED_DATA as NEED_DATA
 from framework.http1.grammar import PAUSED as PAUSED
+from framework.http1.grammar import TCHAR as TCHAR
+from framework.http1.grammar import Body as Body
+from framework.http1.grammar import EndOfMessage as EndOfMessage
+from framework.http1.grammar import Event as Event
+from framework.http1.grammar import Limits as Limits
 from framework.http1.grammar import ProtocolError as ProtocolError
 from framework.http1.grammar import RequestHead as RequestHead
-from framework.http1.parser import RequestParser as RequestParser
-from framework.http1.writer import ResponseFraming as ResponseFraming
 from framework.http1.grammar import ResponseHead as ResponseHead
-from framework.http1.parser import ResponseParser as ResponseParser
 from framework.http1.grammar import Sentinel as Sentinel
-from framework.http1.grammar import FORBIDDEN_IN_HEAD as FORBIDDEN_IN_HEAD
-from framework.http1.grammar import TCHAR as TCHAR
-from framework.http1.writer import encode_chunk as encode_chunk
 from framework.http1.grammar import field_display_name as field_display_name
 from framework.http1.grammar import field_value_is_safe as field_value_is_safe
-from framework.http1.writer import frame_response as frame_response
-from framework.http1.parser import parse_fields as parse_fields
-from framework.http1.parser import parse_request_line as parse_request_line
-from framework.http1.parser import parse_status_line as parse_status_line
 from framework.http1.grammar import reason_phrase as reason_phrase
 from framework.http1.grammar import response_has_body as response_has_body
 from framework.http1.grammar import sendable_reason as sendable_reason
+from framework.http1.grammar import validate_header_field as validate_header_field
+from framework.http1.parser import RequestParser as RequestParser
+from framework.http1.parser import ResponseParser as ResponseParser
+from framework.http1.parser import parse_fields as parse_fields
+from framework.http1.parser import parse_request_line as parse_request_line
+from framework.http1.parser import parse_status_line as parse_status_line
+from framework.http1.writer import LAST_CHUNK as LAST_CHUNK
+from framework.http1.writer import ResponseFraming as ResponseFraming
+from framework.http1.writer import encode_chunk as encode_chunk
+from framework.http1.writer import frame_response as frame_response
 from framework.http1.writer import serialize_request_head as serialize_request_head
 from framework.http1.writer import serialize_response_fields as serialize_response_fields
 from framework.http1.writer import serialize_response_head as serialize_response_head
-from framework.http1.grammar import validate_header_field as validate_header_field
 
 __all__ = [
     "Body",

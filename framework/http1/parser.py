@@ -54,7 +54,6 @@ _TRAILERS, _UNTIL_CLOSE, _DONE, _ERROR = 5, 6, 7, 8
 _DONE_PENDING = 9
 
 
-
 def parse_fields(lines: list[bytes], start: int = 0) -> Headers:
     """Parse ``field-name ":" OWS field-value OWS`` lines (RFC 9112 5).
 
@@ -257,7 +256,6 @@ def _parse_version(version: bytes) -> str:
     if text not in _SUPPORTED_VERSIONS:
         raise ProtocolError(f"HTTP version {text} not supported", 505)
     return text
-
 
 
 class _MessageParser:

@@ -23,10 +23,8 @@ from framework.http1.grammar import (
     validate_header_field,
 )
 
-
 LAST_CHUNK: Final = b"0\r\n\r\n"
 """The chunk that ends a chunked body, with an empty trailer section."""
-
 
 
 class ResponseFraming(NamedTuple):

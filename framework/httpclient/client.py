@@ -326,9 +326,7 @@ class AsyncHTTPClient(Configurable):
             raise response.error
         return response
 
-    async def _fetch_with_callback(
-        self, request: HTTPRequest, callback: Callable[[HTTPResponse], object]
-    ) -> HTTPResponse:
+    async def _fetch_with_callback(self, request: HTTPRequest, callback: Callable[[HTTPResponse], object]) -> HTTPResponse:
         response = await self._fetch_response(request)
         IOLoop.current().add_callback(callback, response)  # logs what the callback raises
         return response

@@ -489,9 +489,7 @@ async def receive_response(conn: Connection, hop: Hop, awaiting_continue: bool) 
             raise HTTPClientError(599, f"Malformed HTTP response: unexpected {event!r}")
         decoder.feed(event.data)
     decoder.finish()
-    response = HTTPResponse(
-        hop.original, head.status, headers, decoder.buffer, request.url, reason=head.reason or None
-    )
+    response = HTTPResponse(hop.original, head.status, headers, decoder.buffer, request.url, reason=head.reason or None)
     # A request that said "Connection: close" gets a connection the server will close.
     asked_close = "close" in request.headers.get("Connection", "").lower()
     return response, head.keep_alive and body_sent and not asked_close and conn.reusable

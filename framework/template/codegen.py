@@ -81,7 +81,9 @@ class CompiledSource:
 class CodeWriter:
     """Indented Python lines, each tagged with its template location."""
 
-    def __init__(self, named_blocks: dict[str, tuple[NamedBlock, ParsedFile]], loader: SourceLoader | None, current: ParsedFile) -> None:
+    def __init__(
+        self, named_blocks: dict[str, tuple[NamedBlock, ParsedFile]], loader: SourceLoader | None, current: ParsedFile
+    ) -> None:
         self.named_blocks = named_blocks
         self.loader = loader
         self.current = current

@@ -46,6 +46,7 @@ class TemplateLoader(SourceLoader, Protocol):
     def whitespace(self) -> str | None:
         """The whitespace mode, or None for the default by file name."""
 
+
 DEFAULT_AUTOESCAPE = "xhtml_escape"
 """The function ``{{ }}`` output goes through unless told otherwise, as in Tornado."""
 

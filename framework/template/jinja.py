@@ -67,7 +67,11 @@ def environment(template_path: TemplatePath, options: TemplateOptions) -> jinja2
 def _make_environment(template_path: TemplatePath, options: TemplateOptions) -> jinja2.Environment:
     # A tuple of directories is searched in order (a service's own templates,
     # then the shared ones).
-    loader = jinja2.FileSystemLoader(list(template_path) if isinstance(template_path, tuple) else template_path) if template_path else None
+    loader = (
+        jinja2.FileSystemLoader(list(template_path) if isinstance(template_path, tuple) else template_path)
+        if template_path
+        else None
+    )
     env = jinja2.Environment(
         loader=loader,
         autoescape=options.autoescape,

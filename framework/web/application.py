@@ -195,9 +195,7 @@ class Application(routing.ReversibleRouter):
         if found is not None:
             return found
         if self.config.default_handler_class is not None:
-            return self.get_handler_delegate(
-                request, self.config.default_handler_class, dict(self.config.default_handler_args)
-            )
+            return self.get_handler_delegate(request, self.config.default_handler_class, dict(self.config.default_handler_args))
         return self.get_handler_delegate(request, ErrorHandler, {"status_code": 404})
 
     def get_handler_delegate(
@@ -284,10 +282,20 @@ def log_access(handler: RequestHandler) -> None:
         "duration_ms": round(elapsed, 3), "client": request.remote_ip,
     }  # fmt: skip
     if rid is None:
-        access_log.log(level, "%d %s %s (%s) %.2fms", status, request.method, request.uri, request.remote_ip, elapsed, extra=fields)
+        access_log.log(
+            level, "%d %s %s (%s) %.2fms", status, request.method, request.uri, request.remote_ip, elapsed, extra=fields
+        )
     else:
         access_log.log(
-            level, "%d %s %s (%s) %.2fms rid=%s", status, request.method, request.uri, request.remote_ip, elapsed, rid, extra=fields
+            level,
+            "%d %s %s (%s) %.2fms rid=%s",
+            status,
+            request.method,
+            request.uri,
+            request.remote_ip,
+            elapsed,
+            rid,
+            extra=fields,
         )
 
 
@@ -344,8 +352,21 @@ class _HandlerDelegate(HTTPMessageDelegate):
     unless that is a handler delegate it can take the target from.
     """
 
-    __slots__ = ("application", "connection", "server_conn", "request", "handler_class", "handler_kwargs",
-                 "path_args", "path_kwargs", "chunks", "stream", "handler", "body_error", "forward")
+    __slots__ = (
+        "application",
+        "connection",
+        "server_conn",
+        "request",
+        "handler_class",
+        "handler_kwargs",
+        "path_args",
+        "path_kwargs",
+        "chunks",
+        "stream",
+        "handler",
+        "body_error",
+        "forward",
+    )
 
     def __init__(self, application: Application, connection: HTTPConnection | None, server_conn: object) -> None:
         self.application = application

@@ -33,7 +33,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 # RFC 6265 4.1.1: cookie-name is a token; cookie-octet excludes controls,
 # whitespace, DQUOTE, comma, semicolon and backslash.
 _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_COOKIE_VALUE = re.compile(r'[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*')
+_COOKIE_VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
 _SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 _XSRF_COOKIE = "_xsrf"
 
@@ -108,7 +108,7 @@ class CookieMixin:
 
     def clear_cookie(self, name: str, path: str = "/", domain: str | None = None, **kwargs: Any) -> None:
         """Tell the browser to delete the cookie (an expired, empty one with the same path and domain)."""
-        expires = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=365)
+        expires = datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=365)
         self.set_cookie(name, "", path=path, domain=domain, expires=expires, max_age=0, **kwargs)
 
     def clear_all_cookies(self, path: str = "/", domain: str | None = None) -> None:
@@ -200,17 +200,16 @@ class CookieMixin:
             HTTPError: 403 when the token is missing or does not match.
         """
         token = (
-            self.get_argument("_xsrf", None)
-            or self.request.headers.get("X-Xsrftoken")
-            or self.request.headers.get("X-Csrftoken")
+            self.get_argument("_xsrf", None) or self.request.headers.get("X-Xsrftoken") or self.request.headers.get("X-Csrftoken")
         )
         if not token:
             raise HTTPError(403, "'_xsrf' argument missing from %s", self.request.method, reason="XSRF token missing")
         sent = security.decode_xsrf_token(token)
         cookie = security.decode_xsrf_token(self.get_cookie(_XSRF_COOKIE) or "")
         if sent is None or cookie is None or not security.xsrf_tokens_match(sent[0], cookie[0]):
-            raise HTTPError(403, "XSRF cookie does not match the %s argument", self.request.method,
-                            reason="XSRF token does not match")
+            raise HTTPError(
+                403, "XSRF cookie does not match the %s argument", self.request.method, reason="XSRF token does not match"
+            )
 
     def xsrf_form_html(self) -> str:
         """``<input type="hidden" name="_xsrf" value="...">`` for a form (sets the cookie too)."""

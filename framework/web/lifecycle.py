@@ -180,9 +180,7 @@ class LifecycleMixin:
     def _decode_path_args(self) -> None:
         args, kwargs = self.path_args, self.path_kwargs
         self.path_args = [self.decode_argument(a) if isinstance(a, bytes) else a for a in args]
-        self.path_kwargs = {
-            k: (self.decode_argument(v, name=k) if isinstance(v, bytes) else v) for k, v in kwargs.items()
-        }
+        self.path_kwargs = {k: (self.decode_argument(v, name=k) if isinstance(v, bytes) else v) for k, v in kwargs.items()}
 
 
 def execute(handler: LifecycleMixin, body_error: HTTPInputError | None = None) -> None:

@@ -45,7 +45,7 @@ class RedirectHandler(RequestHandler):
 def _field(args: tuple[str, ...], number: int) -> str:
     if not 1 <= number <= len(args):
         raise HTTPError(500, "redirect refers to group %d; the route has %d", number, len(args))
-    return "{%d}" % (number - 1)
+    return f"{{{number - 1}}}"
 
 
 class ErrorHandler(RequestHandler):

@@ -108,7 +108,9 @@ class TemplateMixin:
         if self.application.config.template_engine == "jinja2" and not self._custom_loader():
             return template.render(self.get_template_path(), template_name, namespace, options)
         loader = self._template_loader()
-        return template.render_tornado(loader, template_name, namespace, template_globals=options.globals, reload=options.auto_reload)
+        return template.render_tornado(
+            loader, template_name, namespace, template_globals=options.globals, reload=options.auto_reload
+        )
 
     def _custom_loader(self) -> bool:
         return type(self).create_template_loader is not TemplateMixin.create_template_loader
@@ -159,8 +161,7 @@ class TemplateMixin:
     def render_linked_js(self, js_files: Iterable[str]) -> str:
         """``<script src>`` tags for the UI modules' ``javascript_files``."""
         return "".join(
-            f'<script src="{escape.xhtml_escape(url)}" type="text/javascript"></script>'
-            for url in self._resource_urls(js_files)
+            f'<script src="{escape.xhtml_escape(url)}" type="text/javascript"></script>' for url in self._resource_urls(js_files)
         )
 
     def render_embed_js(self, js_embed: Iterable[bytes]) -> bytes:

@@ -315,9 +315,7 @@ def _read_own(secret: Secret, name: str | bytes, raw: bytes) -> _Signed | None:
 
 def _signing_key(secret: Secret, key_version: int | None) -> bytes:
     """The key that signs, checking ``secret`` and ``key_version`` agree."""
-    if key_version is not None and (
-        isinstance(key_version, bool) or not isinstance(key_version, int) or key_version < 0
-    ):
+    if key_version is not None and (isinstance(key_version, bool) or not isinstance(key_version, int) or key_version < 0):
         raise ValueError(f"key_version must be a non-negative int, not {key_version!r}")
     if not isinstance(secret, Mapping):
         if key_version is not None:

@@ -194,7 +194,9 @@ def resolve_settings(settings: dict[str, Any]) -> AppSettings:
     """
     for key in settings:
         if key in SERVER_ARGUMENTS:
-            raise ValueError(f"{key!r} is an HTTPServer argument, not an Application setting: pass it to listen() or HTTPServer()")
+            raise ValueError(
+                f"{key!r} is an HTTPServer argument, not an Application setting: pass it to listen() or HTTPServer()"
+            )
         meant = near_miss(key)
         if meant is not None:
             raise ValueError(f"unknown setting {key!r}: did you mean {meant!r}?")
@@ -251,7 +253,9 @@ def _check_template_engine(values: dict[str, Any]) -> None:
         if "template_engine" in values and engine != "tornado":
             raise ValueError("setting 'template_loader' renders Tornado-syntax templates: drop template_engine='jinja2'")
         if whitespace is not None:
-            raise ValueError("setting 'template_whitespace' has no effect beside 'template_loader': pass whitespace= to the loader")
+            raise ValueError(
+                "setting 'template_whitespace' has no effect beside 'template_loader': pass whitespace= to the loader"
+            )
         engine = "tornado"
     if whitespace is not None:
         if engine != "tornado":

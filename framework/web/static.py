@@ -293,7 +293,7 @@ class StaticFileHandler(RequestHandler):
         seconds = self.get_cache_time(self.path, self.modified, content_type)
         if seconds <= 0:
             return {}
-        expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+        expires = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=seconds)
         return {"Expires": expires, "Cache-Control": f"max-age={seconds}"}
 
     def should_return_304(self) -> bool:
@@ -345,7 +345,7 @@ class StaticFileHandler(RequestHandler):
 
     def get_modified_time(self) -> datetime.datetime | None:
         """The mtime in whole seconds (HTTP dates have no fractions), timezone-aware UTC."""
-        return datetime.datetime.fromtimestamp(int(self._stat().st_mtime), datetime.timezone.utc)
+        return datetime.datetime.fromtimestamp(int(self._stat().st_mtime), datetime.UTC)
 
     @classmethod
     def get_content(cls, abspath: str, start: int | None = None, end: int | None = None) -> Iterator[bytes]:
@@ -505,4 +505,4 @@ def _parse_http_date(value: str) -> datetime.datetime | None:
         parsed = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
-    return parsed.replace(tzinfo=datetime.timezone.utc) if parsed.tzinfo is None else parsed
+    return parsed.replace(tzinfo=datetime.UTC) if parsed.tzinfo is None else parsed

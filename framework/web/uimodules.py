@@ -94,9 +94,7 @@ class _xsrf_form_html(UIModule):  # Tornado's module name
         return self.handler.xsrf_form_html()
 
 
-_RESOURCE_KEYS = frozenset(
-    {"embedded_javascript", "javascript_files", "embedded_css", "css_files", "html_head", "html_body"}
-)
+_RESOURCE_KEYS = frozenset({"embedded_javascript", "javascript_files", "embedded_css", "css_files", "html_head", "html_body"})
 _RESOURCE_ALIASES = {"js_files": "javascript_files"}
 
 

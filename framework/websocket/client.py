@@ -259,7 +259,9 @@ class WebSocketClientConnection:
         return compression
 
     def _take_over(
-        self, transport: asyncio.BaseTransport, conn: Connection,
+        self,
+        transport: asyncio.BaseTransport,
+        conn: Connection,
         compression: tuple[deflate.Deflater, deflate.Inflater] | None,
     ) -> None:
         """Move the transport and what the parser holds past the ``101`` to a ``WebSocketProtocol``."""
@@ -360,9 +362,16 @@ def websocket_connect(
     """
     if isinstance(url, HTTPRequest):
         request = HTTPRequest(
-            url.url, headers=url.headers, connect_timeout=url.connect_timeout, request_timeout=url.request_timeout,
-            validate_cert=url.validate_cert, ca_certs=url.ca_certs, ssl_options=url.ssl_options,
-            user_agent=url.user_agent, auth_username=url.auth_username, auth_password=url.auth_password,
+            url.url,
+            headers=url.headers,
+            connect_timeout=url.connect_timeout,
+            request_timeout=url.request_timeout,
+            validate_cert=url.validate_cert,
+            ca_certs=url.ca_certs,
+            ssl_options=url.ssl_options,
+            user_agent=url.user_agent,
+            auth_username=url.auth_username,
+            auth_password=url.auth_password,
             auth_mode=url.auth_mode,
         )
     else:

@@ -160,8 +160,14 @@ class Deflater:
 
     __slots__ = ("_window_bits", "_reset", "_level", "_mem_level", "_zlib")
 
-    def __init__(self, *, window_bits: int = 15, no_context_takeover: bool = False,
-                 level: int = zlib.Z_DEFAULT_COMPRESSION, mem_level: int = 8) -> None:
+    def __init__(
+        self,
+        *,
+        window_bits: int = 15,
+        no_context_takeover: bool = False,
+        level: int = zlib.Z_DEFAULT_COMPRESSION,
+        mem_level: int = 8,
+    ) -> None:
         self._window_bits = window_bits
         self._reset = no_context_takeover
         self._level = level
@@ -226,9 +232,7 @@ def _codec_options(options: Mapping[str, Any]) -> dict[str, int]:
     }
 
 
-def server_negotiate(
-    offers: Iterable[Extension], options: Mapping[str, Any]
-) -> tuple[str, Deflater, Inflater] | None:
+def server_negotiate(offers: Iterable[Extension], options: Mapping[str, Any]) -> tuple[str, Deflater, Inflater] | None:
     """Accept the first usable permessage-deflate offer (RFC 7692 5).
 
     Args:
@@ -292,7 +296,5 @@ def client_accept(answers: Iterable[str], options: Mapping[str, Any]) -> tuple[D
     bits = answer.client_max_window_bits or 15
     if bits == 8:
         raise ValueError("server asked for client_max_window_bits=8, which zlib cannot produce")
-    deflater = Deflater(
-        window_bits=bits, no_context_takeover=answer.client_no_context_takeover, **_codec_options(options)
-    )
+    deflater = Deflater(window_bits=bits, no_context_takeover=answer.client_no_context_takeover, **_codec_options(options))
     return deflater, Inflater(no_context_takeover=answer.server_no_context_takeover)

@@ -254,11 +254,26 @@ class FrameReader:
             (RSV1 is refused without it).
     """
 
-    __slots__ = ("_buf", "_masked", "_max", "_inflater", "_frame", "_remaining", "_offset", "_opcode",
-                 "_compressed", "_parts", "_size", "_decoder", "_closed", "_error")
+    __slots__ = (
+        "_buf",
+        "_masked",
+        "_max",
+        "_inflater",
+        "_frame",
+        "_remaining",
+        "_offset",
+        "_opcode",
+        "_compressed",
+        "_parts",
+        "_size",
+        "_decoder",
+        "_closed",
+        "_error",
+    )
 
-    def __init__(self, *, masked: bool, max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE,
-                 inflater: Inflater | None = None) -> None:
+    def __init__(
+        self, *, masked: bool, max_message_size: int | None = DEFAULT_MAX_MESSAGE_SIZE, inflater: Inflater | None = None
+    ) -> None:
         self._buf = bytearray()
         self._masked = masked
         self._max = max_message_size
@@ -474,8 +489,7 @@ class FrameWriter:
 
     __slots__ = ("_client", "_deflater", "_mask_key")
 
-    def __init__(self, *, client: bool, deflater: Deflater | None = None,
-                 mask_key: Callable[[], bytes] | None = None) -> None:
+    def __init__(self, *, client: bool, deflater: Deflater | None = None, mask_key: Callable[[], bytes] | None = None) -> None:
         self._client = client
         self._deflater = deflater
         self._mask_key = mask_key or _random_mask

@@ -111,10 +111,32 @@ class WebSocketProtocol(asyncio.Protocol):
     """
 
     __slots__ = (
-        "loop", "transport", "sink", "client", "reader", "writer", "close_code", "close_reason",
-        "_ping_interval", "_ping_timeout", "_close_timeout", "_started", "_dispatching",
-        "_reading_paused", "_writing_paused", "_ready", "_drain_waiters", "_close_sent", "_close_received",
-        "_ending", "_lost", "_timer", "_ping_timer", "_ping_sent_at", "_task", "_max_write_backlog",
+        "loop",
+        "transport",
+        "sink",
+        "client",
+        "reader",
+        "writer",
+        "close_code",
+        "close_reason",
+        "_ping_interval",
+        "_ping_timeout",
+        "_close_timeout",
+        "_started",
+        "_dispatching",
+        "_reading_paused",
+        "_writing_paused",
+        "_ready",
+        "_drain_waiters",
+        "_close_sent",
+        "_close_received",
+        "_ending",
+        "_lost",
+        "_timer",
+        "_ping_timer",
+        "_ping_sent_at",
+        "_task",
+        "_max_write_backlog",
     )
 
     def __init__(
@@ -171,9 +193,7 @@ class WebSocketProtocol(asyncio.Protocol):
             return  # lingering: what arrives now is dropped
         self.reader.feed(data)
         self._pump()
-        if self._writing_paused or (
-            (not self._started or self._dispatching) and self.reader.buffered > _READ_HIGH_WATER
-        ):
+        if self._writing_paused or ((not self._started or self._dispatching) and self.reader.buffered > _READ_HIGH_WATER):
             self._pause_reading()
 
     def eof_received(self) -> bool:
@@ -368,7 +388,8 @@ class WebSocketProtocol(asyncio.Protocol):
         if self._writing_paused and transport.get_write_buffer_size() > self._max_write_backlog:
             gen_log.info(
                 "websocket peer is not reading (%d bytes queued, max %d); dropping the connection",
-                transport.get_write_buffer_size(), self._max_write_backlog,
+                transport.get_write_buffer_size(),
+                self._max_write_backlog,
             )
             transport.abort()
             raise WebSocketClosedError()

@@ -64,8 +64,7 @@ class ChatUser(Visitor):
         """POST ``a/message/new``; the message as the server stored it (None, marked a failure, if not)."""
         token = self.xsrf_token(f"/chat/room/{room}", name="/chat/room/[name]")
         fields = {"_xsrf": token, "room": room, "nick": self.nick, "body": stamped(text)}
-        with self.client.post("/chat/a/message/new", data=fields, name="/chat/a/message/new",
-                              catch_response=True) as response:
+        with self.client.post("/chat/a/message/new", data=fields, name="/chat/a/message/new", catch_response=True) as response:
             if not expect(response, 200):
                 return None
             try:
@@ -113,9 +112,15 @@ class ChatPoller(ChatUser):
         self.cursor = ""  # message ids are opaque to clients (a number in memory, a stream id in Redis)
         # The long poll has a connection of its own, as a browser's fetch() next to the page's.
         self.poll_client = FastHttpSession(
-            base_url=self.host, request_event=FailedPollsOnly(self.environment.events.request), user=self,
-            concurrency=1, network_timeout=POLL_TIMEOUT, connection_timeout=self.connection_timeout,
-            max_retries=0, insecure=True, headers=self.default_headers,
+            base_url=self.host,
+            request_event=FailedPollsOnly(self.environment.events.request),
+            user=self,
+            concurrency=1,
+            network_timeout=POLL_TIMEOUT,
+            connection_timeout=self.connection_timeout,
+            max_retries=0,
+            insecure=True,
+            headers=self.default_headers,
         )
         self.join()
 
@@ -135,8 +140,13 @@ class ChatPoller(ChatUser):
         token = self.xsrf_token(f"/chat/room/{self.room}", name="/chat/room/[name]")
         fields = {"_xsrf": token, "room": self.room, "cursor": self.cursor}
         # The polling session has no cookie jar of its own: the cookie the token matches goes along by hand.
-        with self.poll_client.post("/chat/a/message/updates", data=fields, name="/chat/a/message/updates",
-                                   headers={"Cookie": f"_xsrf={token}"}, catch_response=True) as response:
+        with self.poll_client.post(
+            "/chat/a/message/updates",
+            data=fields,
+            name="/chat/a/message/updates",
+            headers={"Cookie": f"_xsrf={token}"},
+            catch_response=True,
+        ) as response:
             if not expect(response, 200):
                 gevent.sleep(1.0)
                 return
@@ -159,6 +169,10 @@ class ChatPoller(ChatUser):
             if sent is None:
                 continue  # written by a person, not by this scenario
             self.environment.events.request.fire(
-                request_type="CHAT", name="delivery latency", response_time=(now - float(sent.group(1))) * 1000,
-                response_length=len(str(message.get("body", ""))), exception=None, context={},
+                request_type="CHAT",
+                name="delivery latency",
+                response_time=(now - float(sent.group(1))) * 1000,
+                response_length=len(str(message.get("body", ""))),
+                exception=None,
+                context={},
             )

@@ -48,10 +48,18 @@ class FormsUser(Visitor):
         token = self.form_token()
         if token is None:
             return
-        fields = {"_xsrf": token, "name": self.name, "email": "locust@example.org", "age": "33",
-                  "topic": "performance", "message": "load test", "agree": "yes"}
-        with self.client.post("/forms/", data=fields, name="/forms/ POST valid", allow_redirects=False,
-                              catch_response=True) as response:
+        fields = {
+            "_xsrf": token,
+            "name": self.name,
+            "email": "locust@example.org",
+            "age": "33",
+            "topic": "performance",
+            "message": "load test",
+            "agree": "yes",
+        }
+        with self.client.post(
+            "/forms/", data=fields, name="/forms/ POST valid", allow_redirects=False, catch_response=True
+        ) as response:
             if response.status_code == 303 and not DONE.fullmatch(redirect_target(response) or ""):
                 response.failure(f"303 to {response.headers.get('Location')!r}, expected /forms/done/<id>")
                 return
@@ -67,20 +75,24 @@ class FormsUser(Visitor):
         token = self.form_token()
         if token is None:
             return
-        fields = {"_xsrf": token, "name": self.name, "email": "not-an-address", "age": "7",
-                  "topic": "performance", "message": ""}
+        fields = {"_xsrf": token, "name": self.name, "email": "not-an-address", "age": "7", "topic": "performance", "message": ""}
         with self.client.post("/forms/", data=fields, name="/forms/ POST invalid", catch_response=True) as response:
-            expect(response, 400, contains=(
-                'id="email-error"', 'id="age-error"', "Please confirm that this is a demo",
-                'value="not-an-address"',  # what was typed stays in place
-            ))
+            expect(
+                response,
+                400,
+                contains=(
+                    'id="email-error"',
+                    'id="age-error"',
+                    "Please confirm that this is a demo",
+                    'value="not-an-address"',  # what was typed stays in place
+                ),
+            )
 
     @tag("forms", "search")
     @task(2)
     def search(self) -> None:
         query = self.name.split()[-1]
-        with self.client.get(f"/forms/search?q={query}", name="/forms/search?q=[name]",
-                             catch_response=True) as response:
+        with self.client.get(f"/forms/search?q={query}", name="/forms/search?q=[name]", catch_response=True) as response:
             expect(response, 200, contains=(f"for “{query}”",))
 
     @tag("forms")

@@ -76,10 +76,12 @@ class RedirectsUser(Visitor):
     @task(2)
     def redirect_handler(self) -> None:
         """``RedirectHandler`` rules in the routing table: ``old/...`` (301) and ``moved/...`` (302)."""
-        path, status, target = random.choice((
-            ("/redirects/old/articles/42", 301, "/redirects/new/articles/42"),
-            ("/redirects/moved/summer-sale", 302, "/redirects/new/moved-summer-sale"),
-        ))
+        path, status, target = random.choice(
+            (
+                ("/redirects/old/articles/42", 301, "/redirects/new/articles/42"),
+                ("/redirects/moved/summer-sale", 302, "/redirects/new/moved-summer-sale"),
+            )
+        )
         if self.hop(path, status, target, name=path):
             with self.client.get(target, name="/redirects/new/[path]", catch_response=True) as response:
                 expect(response, 200, contains=(f"new/{target.rsplit('/new/', 1)[1]}",))
@@ -90,8 +92,13 @@ class RedirectsUser(Visitor):
         """A 307 repeats the POST with its body: the landing page shows the form field."""
         fields = {"_xsrf": self.xsrf_token("/redirects/"), "message": "sent with POST"}
         landed = "/redirects/landed?via=temporary-307&status=307"
-        with self.client.post("/redirects/to/temporary-307", data=fields, name="/redirects/to/temporary-307 POST",
-                              allow_redirects=False, catch_response=True) as response:
+        with self.client.post(
+            "/redirects/to/temporary-307",
+            data=fields,
+            name="/redirects/to/temporary-307 POST",
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
             if not expect(response, 307):
                 return
             if not same_target(redirect_target(response), landed):
@@ -106,11 +113,13 @@ class RedirectsUser(Visitor):
         """``go?next=``: a path on the site is followed, anything else refused with 400."""
         if random.random() < 0.5:
             local = "/redirects/landed?via=guard"
-            self.hop(f"/redirects/go?next={urllib.parse.quote(local, safe='')}", 302, local,
-                     name="/redirects/go?next=[local]")
+            self.hop(f"/redirects/go?next={urllib.parse.quote(local, safe='')}", 302, local, name="/redirects/go?next=[local]")
             return
         target = random.choice(HOSTILE_NEXT)
-        with self.client.get(f"/redirects/go?next={urllib.parse.quote(target, safe='')}",
-                             name="/redirects/go?next=[hostile]", allow_redirects=False,
-                             catch_response=True) as response:
+        with self.client.get(
+            f"/redirects/go?next={urllib.parse.quote(target, safe='')}",
+            name="/redirects/go?next=[hostile]",
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
             expect(response, 400, contains=("<h1>Not following that</h1>",))

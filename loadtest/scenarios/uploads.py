@@ -41,8 +41,10 @@ def multipart(files: list[tuple[str, bytes]]) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     parts = []
     for name, data in files:
-        head = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
-                "Content-Type: application/octet-stream\r\n\r\n")
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        )
         parts.append(head.encode() + data + b"\r\n")
     body = b"".join(parts) + f"--{boundary}--\r\n".encode()
     return body, f"multipart/form-data; boundary={boundary}"
@@ -57,12 +59,15 @@ class UploadsUser(Visitor):
     @task(6)
     def upload_files(self) -> None:
         token = self.xsrf_token("/uploads/")
-        files = [(f"locust-{secrets.token_hex(4)}.bin", random.randbytes(random.randint(FILE_MIN, FILE_MAX)))
-                 for _ in range(random.randint(1, 3))]
+        files = [
+            (f"locust-{secrets.token_hex(4)}.bin", random.randbytes(random.randint(FILE_MIN, FILE_MAX)))
+            for _ in range(random.randint(1, 3))
+        ]
         body, content_type = multipart(files)
         headers = {"Content-Type": content_type, "X-XSRFToken": token, "Accept": "application/json"}
-        with self.client.post("/uploads/upload", data=body, headers=headers, name="/uploads/upload (multipart)",
-                              catch_response=True) as response:
+        with self.client.post(
+            "/uploads/upload", data=body, headers=headers, name="/uploads/upload (multipart)", catch_response=True
+        ) as response:
             if not expect(response, 200):
                 return
             stored = self._stored(response, files)
@@ -77,14 +82,18 @@ class UploadsUser(Visitor):
         data = random.randbytes(random.randint(PUT_MIN, PUT_MAX))
         digest = hashlib.sha256(data).hexdigest()
         name = f"locust-{secrets.token_hex(4)}.bin"
-        with self.client.put(f"/uploads/put/{name}", data=data, name="/uploads/put/[name]",
-                             headers={"Content-Type": "application/octet-stream"}, catch_response=True) as response:
+        with self.client.put(
+            f"/uploads/put/{name}",
+            data=data,
+            name="/uploads/put/[name]",
+            headers={"Content-Type": "application/octet-stream"},
+            catch_response=True,
+        ) as response:
             if not expect(response, 201):
                 return
             info = response.json()
             if info.get("sha256") != digest or info.get("size") != len(data):
-                response.failure(f"stored {info.get('size')} bytes, sha256 {info.get('sha256')}; "
-                                 f"sent {len(data)}, {digest}")
+                response.failure(f"stored {info.get('size')} bytes, sha256 {info.get('sha256')}; sent {len(data)}, {digest}")
 
     def _stored(self, response: Any, files: list[tuple[str, bytes]]) -> list[tuple[str, str]]:
         """(id, sha256) of each file the upload answered with; a failure if any differs from what was sent."""

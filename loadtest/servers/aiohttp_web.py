@@ -33,7 +33,9 @@ async def form(request: web.Request) -> web.Response:
 def main() -> None:
     parser = startup.command_line(__doc__)
     parser.add_argument(
-        "--keepalive-timeout", type=float, default=75.0,
+        "--keepalive-timeout",
+        type=float,
+        default=75.0,
         help="seconds an idle keep-alive connection is kept (aiohttp's default: 75)",
     )
     args = parser.parse_args()
@@ -46,7 +48,11 @@ def main() -> None:
     app.router.add_post("/form", form)
     # run_app handles SIGINT and SIGTERM itself (GracefulExit) and returns.
     web.run_app(
-        app, host=startup.HOST, port=args.port, print=None, loop=loop,
+        app,
+        host=startup.HOST,
+        port=args.port,
+        print=None,
+        loop=loop,
         keepalive_timeout=args.keepalive_timeout,
     )
 

@@ -14,13 +14,7 @@ from typing import cast
 
 import startup
 
-RESPONSE = (
-    b"HTTP/1.1 200 OK\r\n"
-    b"Content-Type: text/plain\r\n"
-    b"Content-Length: 12\r\n"
-    b"\r\n"
-    b"Hello, world"
-)
+RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\nHello, world"
 END_OF_HEAD = b"\r\n\r\n"
 
 
@@ -39,7 +33,7 @@ class HelloProtocol(asyncio.Protocol):
         buffered = self.tail + data
         count = buffered.count(END_OF_HEAD)
         if count:
-            self.tail = buffered[buffered.rfind(END_OF_HEAD) + 4:][-3:]
+            self.tail = buffered[buffered.rfind(END_OF_HEAD) + 4 :][-3:]
             assert self.transport is not None
             self.transport.write(RESPONSE * count)
         else:

@@ -27,7 +27,7 @@ def _items(count: int) -> list[dict[str, Any]]:
     # Names and notes carry <, >, & and quotes, so every row goes through escaping.
     return [
         {
-            "name": f"Item <{n}> & \"friends\"",
+            "name": f'Item <{n}> & "friends"',
             "note": f"O'Brien's pick #{n}: <b>not bold</b> & not a tag",
             "price": n * 1.25,
             "tags": ["new", "a&b", "<x>"][: 1 + n % 3],
@@ -49,4 +49,3 @@ def form_reply(fields: dict[str, str]) -> str:
     return "Thanks, {name} <{email}>, age {age}, about {topic}: {length} characters\n".format(
         length=len(fields["message"]), **fields
     )
-

@@ -38,11 +38,13 @@ async def form(request: Request) -> Response:
     return PlainTextResponse(pages.form_reply({name: str(data[name]) for name in pages.FORM_FIELDS}))
 
 
-app = Starlette(routes=[
-    Route("/", hello),
-    Route("/page", page),
-    Route("/form", form, methods=["POST"]),
-])
+app = Starlette(
+    routes=[
+        Route("/", hello),
+        Route("/page", page),
+        Route("/form", form, methods=["POST"]),
+    ]
+)
 
 
 def main() -> None:

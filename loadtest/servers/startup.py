@@ -80,6 +80,12 @@ def run_on_uvicorn(app: Any, doc: str) -> None:
 
     args = command_line(doc, uvloop=False).parse_args()
     uvicorn.run(
-        app, host=HOST, port=args.port, http="httptools", loop="uvloop",
-        lifespan="off", access_log=False, log_level="warning",
+        app,
+        host=HOST,
+        port=args.port,
+        http="httptools",
+        loop="uvloop",
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
     )

@@ -358,7 +358,7 @@ class RedisRooms:
                 oldest = min(waiter.after for waiter in waiters)
                 pipe.xrange(self._room_prefix + room, min=_after(oldest), count=rules.HISTORY)
             replies: list[Any] = await pipe.execute()
-        for (_, waiters), entries in zip(wanted, replies):
+        for (_, waiters), entries in zip(wanted, replies, strict=True):
             news = [(parse_stream_id(entry_id), _message(entry_id, fields)) for entry_id, fields in entries]
             for waiter in waiters:
                 newer = [message for key, message in news if key > waiter.after]

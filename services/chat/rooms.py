@@ -33,8 +33,16 @@ from typing import Protocol
 from framework import locks
 
 __all__ = [
-    "HISTORY", "IDLE_SECONDS", "MAX_ROOMS", "POLL_SECONDS",
-    "BadCursor", "MemoryRooms", "Message", "RoomStore", "RoomsFull", "StoreUnavailable",
+    "HISTORY",
+    "IDLE_SECONDS",
+    "MAX_ROOMS",
+    "POLL_SECONDS",
+    "BadCursor",
+    "MemoryRooms",
+    "Message",
+    "RoomStore",
+    "RoomsFull",
+    "StoreUnavailable",
 ]
 
 HISTORY = 200

@@ -27,7 +27,15 @@ from framework.lifecycle import Lifecycle
 from framework.web import HTTPError, RequestHandler, StaticFileHandler
 from services.catalog import DEMOS
 
-__all__ = ["CONTENT_SECURITY_POLICY", "DEFAULT_MAX_BODY_BYTES", "REFERRER_POLICY", "SHARED_STATIC_DIR", "BaseHandler", "HealthHandler", "NotFoundHandler"]
+__all__ = [
+    "CONTENT_SECURITY_POLICY",
+    "DEFAULT_MAX_BODY_BYTES",
+    "REFERRER_POLICY",
+    "SHARED_STATIC_DIR",
+    "BaseHandler",
+    "HealthHandler",
+    "NotFoundHandler",
+]
 
 SHARED_STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 """The suite's shared files (the stylesheet), served by every service under ``<prefix>shared/``."""

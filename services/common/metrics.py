@@ -288,21 +288,37 @@ class Metrics:
         self.multiprocess_dir = os.environ.get(MULTIPROCESS_ENV) or None
         self.registry = registry if registry is not None else CollectorRegistry()
         reg = self.registry
-        self.requests = Counter("http_requests", "Requests answered, by route, method and status.",
-                                ["route", "method", "status"], registry=reg)
-        self.latency = Histogram("http_request_duration_seconds", "Seconds from a request's first byte to its response, by route.",
-                                 ["route"], buckets=LATENCY_BUCKETS, registry=reg)
-        self.open = Gauge("http_connections_open", "Open client connections (WebSockets not included).",
-                          multiprocess_mode="livesum", registry=reg)
-        self.idle = Gauge("http_connections_idle", "Open keep-alive connections waiting for a request.",
-                          multiprocess_mode="livesum", registry=reg)
-        self.in_flight = Gauge("http_requests_in_flight", "Requests being answered (long-polls included).",
-                               multiprocess_mode="livesum", registry=reg)
+        self.requests = Counter(
+            "http_requests", "Requests answered, by route, method and status.", ["route", "method", "status"], registry=reg
+        )
+        self.latency = Histogram(
+            "http_request_duration_seconds",
+            "Seconds from a request's first byte to its response, by route.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=reg,
+        )
+        self.open = Gauge(
+            "http_connections_open",
+            "Open client connections (WebSockets not included).",
+            multiprocess_mode="livesum",
+            registry=reg,
+        )
+        self.idle = Gauge(
+            "http_connections_idle",
+            "Open keep-alive connections waiting for a request.",
+            multiprocess_mode="livesum",
+            registry=reg,
+        )
+        self.in_flight = Gauge(
+            "http_requests_in_flight", "Requests being answered (long-polls included).", multiprocess_mode="livesum", registry=reg
+        )
         for gauge_hook in _GAUGE_HOOKS:
             gauge_hook.bind(Gauge(gauge_hook.name, gauge_hook.documentation, multiprocess_mode="livesum", registry=reg))
         for histogram_hook in _HISTOGRAM_HOOKS:
-            histogram_hook.bind(Histogram(histogram_hook.name, histogram_hook.documentation,
-                                          buckets=histogram_hook.buckets, registry=reg))
+            histogram_hook.bind(
+                Histogram(histogram_hook.name, histogram_hook.documentation, buckets=histogram_hook.buckets, registry=reg)
+            )
         self.routes = RouteLabels(app)
         self._servers: list[HTTPServer] = []
         self._counted: dict[tuple[str, str, int], tuple[Any, Any]] = {}
@@ -318,7 +334,8 @@ class Metrics:
         if children is None:  # bounded: routes x methods x statuses
             route, method, status = key
             children = self._counted[key] = (
-                self.requests.labels(route, method, str(status)), self.latency.labels(route),
+                self.requests.labels(route, method, str(status)),
+                self.latency.labels(route),
             )
         children[0].inc()
         children[1].observe(handler.request.request_time())

@@ -63,11 +63,30 @@ def define_options(parser: opts.OptionParser, *, default_port: int, default_pref
     parser.define("prefix", default=default_prefix, type=str, help="public path prefix, e.g. /forms/", group="service")
     parser.define("processes", default=1, type=int, help="processes serving the port (0: one per CPU)", group="service")
     parser.define("drain_timeout", default=10.0, type=float, help="seconds to finish requests on SIGTERM", group="service")
-    parser.define("access_log", default=True, type=bool, help="log every request (off: only 4xx/5xx; nginx logs them all)", group="service")
-    parser.define("xheaders", default=False, type=bool, help="use X-Forwarded-*/X-Real-Ip from --trusted_proxies", group="service")
-    parser.define("trusted_proxies", default=[], type=str, multiple=True, help="proxy addresses or CIDR networks whose X-headers are believed", group="service")
-    parser.define("metrics_port", default=None, type=int, help=f"internal port serving /metrics on --address (default: --port + {METRICS_PORT_OFFSET}; 0: none)", group="service")
-    parser.define("log_format", default="text", type=str, help="log lines as text, or json (one object per line)", group="service")
+    parser.define(
+        "access_log", default=True, type=bool, help="log every request (off: only 4xx/5xx; nginx logs them all)", group="service"
+    )
+    parser.define(
+        "xheaders", default=False, type=bool, help="use X-Forwarded-*/X-Real-Ip from --trusted_proxies", group="service"
+    )
+    parser.define(
+        "trusted_proxies",
+        default=[],
+        type=str,
+        multiple=True,
+        help="proxy addresses or CIDR networks whose X-headers are believed",
+        group="service",
+    )
+    parser.define(
+        "metrics_port",
+        default=None,
+        type=int,
+        help=f"internal port serving /metrics on --address (default: --port + {METRICS_PORT_OFFSET}; 0: none)",
+        group="service",
+    )
+    parser.define(
+        "log_format", default="text", type=str, help="log lines as text, or json (one object per line)", group="service"
+    )
 
 
 def run_service(name: str, *, argv: list[str] | None = None) -> int:
@@ -186,8 +205,12 @@ def _serve_metrics(app: Application, server: HTTPServer, sockets: list[socket.so
     internal = HTTPServer(service_metrics.make_metrics_app(metrics))
     internal.add_sockets(sockets)
     host, port = sockets[0].getsockname()[:2]
-    log.info("metrics on http://%s:%d/metrics%s", host, port,
-             f" (summed over processes in {metrics.multiprocess_dir})" if metrics.multiprocess_dir else "")
+    log.info(
+        "metrics on http://%s:%d/metrics%s",
+        host,
+        port,
+        f" (summed over processes in {metrics.multiprocess_dir})" if metrics.multiprocess_dir else "",
+    )
     return _MetricsListener(metrics, internal)
 
 

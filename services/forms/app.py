@@ -58,16 +58,14 @@ class FormHandler(BaseHandler):
         return store
 
     def get(self) -> None:
-        self.render("form.html", values={"topic": "framework"}, errors={}, topics=TOPICS,
-                    count=len(self.submissions.recent()))
+        self.render("form.html", values={"topic": "framework"}, errors={}, topics=TOPICS, count=len(self.submissions.recent()))
 
     def post(self) -> None:
         values = {name: self.get_body_argument(name, "") for name in FIELDS}
         signup, errors = validate_signup(values)
         if signup is None:
             self.set_status(400)
-            self.render("form.html", values=values, errors=errors, topics=TOPICS,
-                        count=len(self.submissions.recent()))
+            self.render("form.html", values=values, errors=errors, topics=TOPICS, count=len(self.submissions.recent()))
             return
         key = self.submissions.add(signup)
         self.redirect(self.reverse_url("done", key), status=303)

@@ -48,8 +48,10 @@ class SleepHandler(BaseHandler):
         started = time.monotonic()
         await asyncio.sleep(ms / 1000)
         self.set_header("Content-Type", "text/plain; charset=UTF-8")
-        self.write(f"slept {ms} ms; the event loop served other requests meanwhile "
-                   f"({(time.monotonic() - started) * 1000:.0f} ms elapsed)\n")
+        self.write(
+            f"slept {ms} ms; the event loop served other requests meanwhile "
+            f"({(time.monotonic() - started) * 1000:.0f} ms elapsed)\n"
+        )
 
 
 def make_app(**settings: Any) -> Application:

@@ -153,9 +153,7 @@ def test_squeeze_collapses_whitespace() -> None:
 
 
 def test_linkify_basic() -> None:
-    assert linkify("Hello http://example.com!") == (
-        'Hello <a href="http://example.com">http://example.com</a>!'
-    )
+    assert linkify("Hello http://example.com!") == ('Hello <a href="http://example.com">http://example.com</a>!')
 
 
 def test_linkify_escapes_surrounding_text() -> None:
@@ -166,9 +164,7 @@ def test_linkify_escapes_surrounding_text() -> None:
 
 
 def test_linkify_adds_http_to_bare_www() -> None:
-    assert linkify("go to www.example.com now") == (
-        'go to <a href="http://www.example.com">www.example.com</a> now'
-    )
+    assert linkify("go to www.example.com now") == ('go to <a href="http://www.example.com">www.example.com</a> now')
 
 
 def test_linkify_require_protocol_skips_bare_hosts() -> None:
@@ -184,9 +180,7 @@ def test_linkify_only_permitted_protocols() -> None:
 
 
 def test_linkify_trims_trailing_punctuation_and_unbalanced_parens() -> None:
-    assert linkify("(see http://example.com/x).") == (
-        '(see <a href="http://example.com/x">http://example.com/x</a>).'
-    )
+    assert linkify("(see http://example.com/x).") == ('(see <a href="http://example.com/x">http://example.com/x</a>).')
     wiki = "http://en.wikipedia.org/wiki/Foo_(bar)"
     assert linkify(wiki) == f'<a href="{wiki}">{wiki}</a>'
 
@@ -198,9 +192,7 @@ def test_linkify_does_not_break_out_of_attributes() -> None:
 
 
 def test_linkify_extra_params_string_and_callable() -> None:
-    assert linkify("http://a.com", extra_params='rel="nofollow"') == (
-        '<a href="http://a.com" rel="nofollow">http://a.com</a>'
-    )
+    assert linkify("http://a.com", extra_params='rel="nofollow"') == ('<a href="http://a.com" rel="nofollow">http://a.com</a>')
 
     def params(href: str) -> str:
         return 'class="internal"' if "a.com" in href else 'class="external"'

@@ -408,9 +408,7 @@ def test_with_timeout_logs_late_failure_unless_quiet(caplog: pytest.LogCaptureFi
         quiet = asyncio.ensure_future(late(KeyError))
         for inner in (loud, quiet):
             with pytest.raises(gen.TimeoutError):
-                await gen.with_timeout(
-                    datetime.timedelta(seconds=0.001), inner, quiet_exceptions=(KeyError,)
-                )
+                await gen.with_timeout(datetime.timedelta(seconds=0.001), inner, quiet_exceptions=(KeyError,))
         await asyncio.wait([loud, quiet])
 
     with caplog.at_level(logging.ERROR, logger="framework.application"):

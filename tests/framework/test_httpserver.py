@@ -282,7 +282,11 @@ async def test_plain_callable_gets_body_and_form_arguments() -> None:
 
     async with serving(handle) as (_, port), connect(port) as (reader, writer):
         writer.write(
-            post("/form?from=query", b"name=Ada+L&tags=a&tags=b&empty=", headers="Content-Type: application/x-www-form-urlencoded\r\n")
+            post(
+                "/form?from=query",
+                b"name=Ada+L&tags=a&tags=b&empty=",
+                headers="Content-Type: application/x-www-form-urlencoded\r\n",
+            )
         )
         assert (await read_response(reader)).body == b"thanks"
     (request,) = seen

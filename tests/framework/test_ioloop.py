@@ -254,9 +254,7 @@ def test_spawn_callback_runs_a_coroutine_to_completion(io_loop: IOLoop) -> None:
 # -- exceptions in callbacks -------------------------------------------------
 
 
-def test_exception_in_callback_is_logged_and_loop_keeps_running(
-    io_loop: IOLoop, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_exception_in_callback_is_logged_and_loop_keeps_running(io_loop: IOLoop, caplog: pytest.LogCaptureFixture) -> None:
     after: list[str] = []
 
     def broken() -> None:
@@ -355,6 +353,7 @@ def test_add_future_with_a_concurrent_future_runs_callback_on_the_loop(io_loop: 
         io_loop.stop()
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as executor:
+
         def slow_seven() -> int:
             time.sleep(0.02)
             return 7
@@ -447,9 +446,7 @@ def test_periodic_callback_skips_missed_runs(io_loop: IOLoop) -> None:
     assert 2 <= len(calls) <= 7
 
 
-def test_periodic_callback_keeps_running_after_an_exception(
-    io_loop: IOLoop, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_periodic_callback_keeps_running_after_an_exception(io_loop: IOLoop, caplog: pytest.LogCaptureFixture) -> None:
     calls: list[int] = []
 
     def tick() -> None:
@@ -497,9 +494,7 @@ def test_uvloop_is_never_imported_without_the_opt_in() -> None:
 
 @pytest.mark.skipif(uvloop_installed, reason="checks the fallback when uvloop is missing")
 @pytest.mark.usefixtures("fresh_uvloop_state")
-def test_uvloop_opt_in_falls_back_with_a_warning(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_uvloop_opt_in_falls_back_with_a_warning(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setenv("FRAMEWORK_UVLOOP", "1")
     with caplog.at_level(logging.WARNING, logger="framework.general"):
         loop = IOLoop()

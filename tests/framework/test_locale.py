@@ -85,9 +85,7 @@ def test_load_translations_reads_utf16_and_a_given_encoding(tmp_path: Path) -> N
     assert framework.locale.get("fr").translate("Hello") == "Bonjour \u00e0 tous"
 
 
-def test_bad_file_names_and_plural_kinds_are_logged_and_skipped(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_bad_file_names_and_plural_kinds_are_logged_and_skipped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     write_csv(tmp_path, "Spanish", '"Hello","Hola"\n')
     write_csv(tmp_path, "es", '"Hello","Hola","dual"\n"Bye","Adios"\n')
     (tmp_path / "README.txt").write_text("not a translation")

@@ -335,7 +335,7 @@ def test_semaphore_async_with_releases_on_exit_and_on_error() -> None:
                 1 / 0
         async with sem:
             pass
-        with (await sem.acquire()):  # Tornado's ``with (yield sem.acquire()):``
+        with await sem.acquire():  # Tornado's ``with (yield sem.acquire()):``
             pass
         assert sem.acquire().done()
 

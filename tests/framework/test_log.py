@@ -287,7 +287,9 @@ def test_log_file_prefix_writes_plain_lines_to_a_rotating_file(target: logging.L
 
 def test_log_rotate_mode_time_and_a_bad_mode(target: logging.Logger, tmp_path: Path) -> None:
     prefix = f"--log_file_prefix={tmp_path / 'app.log'}"
-    log.enable_pretty_logging(logging_parser(prefix, "--log_rotate_mode=time", "--log_rotate_when=H", "--log_rotate_interval=2"), logger=target)
+    log.enable_pretty_logging(
+        logging_parser(prefix, "--log_rotate_mode=time", "--log_rotate_when=H", "--log_rotate_interval=2"), logger=target
+    )
     [handler] = target.handlers
     assert isinstance(handler, logging.handlers.TimedRotatingFileHandler)
     assert (handler.when, handler.interval) == ("H", 2 * 3600)

@@ -9,6 +9,7 @@ property tests check exactly that.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import random
 from collections.abc import Iterable
 
@@ -66,9 +67,7 @@ def part(
     return head + extra + b"\r\n\r\n" + data
 
 
-def form(
-    *parts: bytes, boundary: bytes = BOUNDARY, preamble: bytes = b"", epilogue: bytes = b"\r\n"
-) -> bytes:
+def form(*parts: bytes, boundary: bytes = BOUNDARY, preamble: bytes = b"", epilogue: bytes = b"\r\n") -> bytes:
     """A complete multipart body around ``parts``."""
     dash = b"--" + boundary
     body = preamble + b"\r\n" if preamble else b""
@@ -88,9 +87,7 @@ def merge_data(seen: Iterable[Event]) -> list[Event]:
     return out
 
 
-def decode(
-    pieces: Iterable[bytes], boundary: bytes = BOUNDARY, limits: MultipartLimits | None = None
-) -> list[Event]:
+def decode(pieces: Iterable[bytes], boundary: bytes = BOUNDARY, limits: MultipartLimits | None = None) -> list[Event]:
     """Feed ``pieces`` one after another, pulling events after each, then EOF."""
     decoder = MultipartDecoder(boundary, limits=limits)
     seen: list[Event] = []
@@ -104,9 +101,7 @@ def decode(
     return merge_data(seen)
 
 
-def error(
-    body: bytes, limits: MultipartLimits | None = None, *, boundary: bytes = BOUNDARY
-) -> MultipartError:
+def error(body: bytes, limits: MultipartLimits | None = None, *, boundary: bytes = BOUNDARY) -> MultipartError:
     """The ``MultipartError`` decoding ``body`` raises."""
     with pytest.raises(MultipartError) as info:
         decode([body], boundary, limits)
@@ -128,7 +123,7 @@ def field_start(name: str) -> PartStart:
         ("Multipart/Form-Data; BOUNDARY=abc", b"abc"),
         ('multipart/form-data; charset=utf-8; boundary="a b c"', b"a b c"),
         ("multipart/form-data ;boundary=x;", b"x"),
-        ("multipart/form-data; boundary=\"'()+_,-./:=?\"", b"'()+_,-./:=?"),
+        ('multipart/form-data; boundary="\'()+_,-./:=?"', b"'()+_,-./:=?"),
         ("multipart/form-data; boundary=" + "b" * 70, b"b" * 70),
         ("multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW", b"----WebKitFormBoundary7MA4YWxkTrZu0gW"),
     ],
@@ -315,7 +310,7 @@ def test_after_the_end() -> None:
         ("form-data; name=\"a\"; filename*=utf-8'en'caf%C3%A9", "a", "caf\u00e9"),
         ("form-data; name=\"a\"; filename*=ISO-8859-1''caf%E9", "a", "caf\u00e9"),
         ('form-data; name="a"; filename="fallback.txt"; filename*=UTF-8\'\'%E2%82%AC.txt', "a", "\u20ac.txt"),
-        ("form-data; name=\"a\"; filename*=UTF-8''%E2%82%AC.txt; filename=\"fallback.txt\"", "a", "\u20ac.txt"),
+        ('form-data; name="a"; filename*=UTF-8\'\'%E2%82%AC.txt; filename="fallback.txt"', "a", "\u20ac.txt"),
         ('form-data; name="a"; filename="../../etc/passwd"', "a", "passwd"),
         ('form-data; name="a"; filename="C:\\\\Users\\\\me\\\\report.doc"', "a", "report.doc"),
         ('form-data; name="a"; filename="C:\\Users\\me\\report.doc"', "a", "report.doc"),  # as IE sent it
@@ -345,8 +340,8 @@ def test_content_disposition(disposition: str, name: str, filename: str | None) 
         "form-data; name=a b",
         "form-data name=a",
         'form-data; name="a"; filename*0="x"; filename*1=".txt"',  # RFC 2231 continuation
-        "form-data; name=\"a\"; filename*=\"UTF-8''x\"x",
-        "form-data; name=\"a\"; filename*=UTF-8'x",
+        'form-data; name="a"; filename*="UTF-8\'\'x"x',
+        'form-data; name="a"; filename*=UTF-8\'x',
         "form-data; name=\"a\"; filename*=UTF-8''%E2%82",  # truncated UTF-8
         "form-data; name=\"a\"; filename*=UTF-8''100%",
         "form-data; name=\"a\"; filename*=KOI8-R''x",
@@ -414,7 +409,7 @@ def test_other_part_headers_are_kept() -> None:
     "block",
     [
         b"",  # no headers at all
-        b'X-Other: 1',
+        b"X-Other: 1",
         b'Content-Disposition: form-data; name="a"\r\nContent-Disposition: form-data; name="b"',
         b'Content-Disposition: form-data; name="a"\r\nContent-Type: a/b\r\nContent-Type: c/d',
         b'Content-Disposition: form-data; name="a"\r\n folded: continuation',
@@ -459,11 +454,7 @@ def test_close_delimiter_with_or_without_epilogue(epilogue: bytes) -> None:
 
 
 def test_transport_padding_after_delimiters() -> None:
-    body = (
-        b"--" + BOUNDARY + b" \t \r\n" + part("a", b"1")
-        + DELIMITER + b"\t\r\n" + part("b", b"2")
-        + DELIMITER + b"-- \t\r\n"
-    )
+    body = b"--" + BOUNDARY + b" \t \r\n" + part("a", b"1") + DELIMITER + b"\t\r\n" + part("b", b"2") + DELIMITER + b"-- \t\r\n"
     assert parse_multipart(CONTENT_TYPE, body) == ({"a": [b"1"], "b": [b"2"]}, {})
 
 
@@ -489,9 +480,9 @@ def test_bad_delimiter_lines(body: bytes) -> None:
 
 # -- split anywhere -------------------------------------------------------------
 
-HOSTILE = st.lists(
-    st.sampled_from([b"\r", b"\n", b"\r\n", b"-", b"--", b"\r\n--", DELIMITER[:-1], BOUNDARY, b"x", b"\x00"])
-).map(b"".join)
+HOSTILE = st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"-", b"--", b"\r\n--", DELIMITER[:-1], BOUNDARY, b"x", b"\x00"])).map(
+    b"".join
+)
 DATA = st.one_of(st.binary(max_size=120), HOSTILE).filter(lambda d: DELIMITER not in d)
 NAMES = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=8)
 FILENAMES = st.one_of(st.none(), st.sampled_from(["", "a.txt", "r\u00e9sum\u00e9.pdf", 'q"uote', "back\\slash"]))
@@ -515,7 +506,7 @@ def expected(parts: list[tuple[str, str | None, bytes]]) -> list[Event]:
 
 def cut(body: bytes, points: list[int]) -> list[bytes]:
     edges = [0, *sorted(set(points)), len(body)]
-    return [body[a:b] for a, b in zip(edges, edges[1:])]
+    return [body[a:b] for a, b in itertools.pairwise(edges)]
 
 
 @settings(deadline=None, max_examples=200)

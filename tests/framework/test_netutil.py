@@ -102,8 +102,16 @@ def test_add_accept_handler_accepts_every_waiting_connection_and_stops_when_remo
 
 @pytest.mark.parametrize(
     ("text", "valid"),
-    [("127.0.0.1", True), ("::1", True), ("fe80::1%eth0", True), ("", False), ("localhost", False),
-     ("256.1.1.1", False), ("1.2.3.4\x00", False), (" 1.2.3.4", False)],
+    [
+        ("127.0.0.1", True),
+        ("::1", True),
+        ("fe80::1%eth0", True),
+        ("", False),
+        ("localhost", False),
+        ("256.1.1.1", False),
+        ("1.2.3.4\x00", False),
+        (" 1.2.3.4", False),
+    ],
 )
 def test_is_valid_ip(text: str, valid: bool) -> None:
     assert is_valid_ip(text) is valid
@@ -112,7 +120,9 @@ def test_is_valid_ip(text: str, valid: bool) -> None:
 # -- resolvers ---------------------------------------------------------------
 
 
-def resolve(resolver: Resolver, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> list[tuple[int, object]]:
+def resolve(
+    resolver: Resolver, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
+) -> list[tuple[int, object]]:
     async def main() -> list[tuple[int, object]]:
         return await asyncio.wait_for(resolver.resolve(host, port, family), 10)
 
@@ -185,7 +195,9 @@ def test_override_resolver_prefers_the_most_specific_key() -> None:
 
         closed = False
 
-        async def resolve(self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> list[tuple[int, object]]:
+        async def resolve(
+            self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
+        ) -> list[tuple[int, object]]:
             return [(family, (host, port))]
 
         def close(self) -> None:

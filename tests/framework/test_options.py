@@ -176,9 +176,7 @@ def test_timedelta_formats(parser: OptionParser, text: str, expected: datetime.t
     assert parser.wait == expected
 
 
-@pytest.mark.parametrize(
-    "text", ["2024-01-02", "20240102", "2024-01-02T03:04:05", "Tue Jan 02 03:04:05 2024"]
-)
+@pytest.mark.parametrize("text", ["2024-01-02", "20240102", "2024-01-02T03:04:05", "Tue Jan 02 03:04:05 2024"])
 def test_datetime_formats(parser: OptionParser, text: str) -> None:
     parser.define("when", type=datetime.datetime)
     parser.parse_command_line(["prog", f"--when={text}"])
@@ -285,8 +283,7 @@ def test_parse_config_file(parser: OptionParser, tmp_path: Path) -> None:
     parser.define("hosts", multiple=True)
     config = tmp_path / "server.conf"
     config.write_text(
-        "import os\nport = 80 + 8\nlog_level = 'debug'\nwait = '5m'\n"
-        "hosts = ['a', 'b']\nunrelated = 1\nhere = __file__\n"
+        "import os\nport = 80 + 8\nlog_level = 'debug'\nwait = '5m'\nhosts = ['a', 'b']\nunrelated = 1\nhere = __file__\n"
     )
     parser.parse_config_file(str(config))
     assert parser.port == 88
@@ -303,9 +300,7 @@ def test_config_file_wrong_type(parser: OptionParser, tmp_path: Path) -> None:
         parser.parse_config_file(str(config))
 
 
-def test_config_file_runs_parse_callbacks_only_when_final(
-    parser: OptionParser, tmp_path: Path
-) -> None:
+def test_config_file_runs_parse_callbacks_only_when_final(parser: OptionParser, tmp_path: Path) -> None:
     calls: list[int] = []
     parser.add_parse_callback(lambda: calls.append(1))
     config = tmp_path / "c.conf"
@@ -319,9 +314,7 @@ def test_config_file_runs_parse_callbacks_only_when_final(
 # -- help ----------------------------------------------------------------------
 
 
-def test_help_prints_grouped_options_and_exits_zero(
-    parser: OptionParser, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_help_prints_grouped_options_and_exits_zero(parser: OptionParser, capsys: pytest.CaptureFixture[str]) -> None:
     parser.define("port", default=8000, help="listen port")
     parser.define("db_host", default="localhost", help="database host", group="database")
     parser.define("debug", default=False, help="debug mode")

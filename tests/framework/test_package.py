@@ -20,7 +20,9 @@ PUBLIC = sorted(info.name for info in pkgutil.iter_modules([str(PACKAGE)]) if no
 
 def run_fresh(code: str) -> str:
     """Run ``code`` in a new interpreter and return its stdout; fail with its stderr."""
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], check=False, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], check=False, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 

@@ -58,8 +58,9 @@ def forked(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], int]]:
     script.write_text(SERVER)
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, str(script), str(port)], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(port)], env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     try:
         yield proc, port
     finally:
@@ -159,8 +160,14 @@ def test_children_without_a_handler_stop_with_the_signal_and_failures_count(tmp_
     script = tmp_path / "plain.py"
     script.write_text(PLAIN)
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, str(script), mode], env=env, text=True, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), mode],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         assert proc.stdout is not None
         started = [proc.stdout.readline(), proc.stdout.readline()]

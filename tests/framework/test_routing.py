@@ -53,9 +53,7 @@ class Found(HTTPMessageDelegate):
 class NamingRouter(ReversibleRuleRouter):
     """Turns ``Target`` objects into ``Found`` delegates, as Application does for handler classes."""
 
-    def get_target_delegate(
-        self, target: Any, request: HTTPServerRequest, **target_params: Any
-    ) -> HTTPMessageDelegate | None:
+    def get_target_delegate(self, target: Any, request: HTTPServerRequest, **target_params: Any) -> HTTPMessageDelegate | None:
         if isinstance(target, Target):
             return Found(target.name, target_params)
         return super().get_target_delegate(target, request, **target_params)
@@ -97,9 +95,7 @@ class FakeConnection(HTTPConnection):
         self.body = b""
         self.finished = False
 
-    def write_headers(
-        self, start_line: ResponseStartLine, headers: HTTPHeaders, chunk: bytes | None = None
-    ) -> Awaitable[None]:
+    def write_headers(self, start_line: ResponseStartLine, headers: HTTPHeaders, chunk: bytes | None = None) -> Awaitable[None]:
         self.start_line, self.headers = start_line, headers
         self.body += chunk or b""
         return Ready()
@@ -271,8 +267,16 @@ def test_compiled_pattern_is_used_as_given() -> None:
 
 @pytest.mark.parametrize(
     ("pattern", "literal"),
-    [("/", "/"), ("/about", "/about"), (r"/favicon\.ico", "/favicon.ico"), ("^/x$", "/x"),
-     ("/favicon.ico", None), (r"/s/(\d+)", None), ("/feed/?", None), ("/a|/b", None)],
+    [
+        ("/", "/"),
+        ("/about", "/about"),
+        (r"/favicon\.ico", "/favicon.ico"),
+        ("^/x$", "/x"),
+        ("/favicon.ico", None),
+        (r"/s/(\d+)", None),
+        ("/feed/?", None),
+        ("/a|/b", None),
+    ],
 )
 def test_only_plain_text_patterns_are_literal(pattern: str, literal: str | None) -> None:
     assert PathMatches(pattern).literal_path == literal

@@ -100,7 +100,9 @@ def test_options_help_lists_the_port_option() -> None:
     env = dict(os.environ, PYTHONPATH=str(REPO))
     result = subprocess.run(
         [sys.executable, str(EXAMPLES / "options_and_urls.py"), "--help"],
-        env=env, capture_output=True, timeout=30,
+        env=env,
+        capture_output=True,
+        timeout=30,
     )
     assert result.returncode == 0
     assert "--port" in (result.stdout + result.stderr).decode()
@@ -108,10 +110,10 @@ def test_options_help_lists_the_port_option() -> None:
 
 # -- fragments of the tutorial, around its own classes ----------------------------
 
+
 class MainHandler(RequestHandler):
     def get(self):  # type: ignore[no-untyped-def]
-        self.write('<a href="%s">link to story 1</a>' %
-                   self.reverse_url("story", "1"))
+        self.write('<a href="%s">link to story 1</a>' % self.reverse_url("story", "1"))
 
 
 class StoryHandler(RequestHandler):
@@ -124,10 +126,7 @@ class StoryHandler(RequestHandler):
 
 def test_story_routes_and_reverse_url(session: requests.Session) -> None:
     db: dict[str, str] = {}
-    app = Application([
-        url(r"/", MainHandler),
-        url(r"/story/([0-9]+)", StoryHandler, dict(db=db), name="story")
-        ])
+    app = Application([url(r"/", MainHandler), url(r"/story/([0-9]+)", StoryHandler, dict(db=db), name="story")])
     with serve(app) as server:
         assert session.get(server.url("/")).text == '<a href="/story/1">link to story 1</a>'
         assert session.get(server.url("/story/1")).text == "this is story 1"
@@ -136,10 +135,12 @@ def test_story_routes_and_reverse_url(session: requests.Session) -> None:
 
 class MyFormHandler(framework.web.RequestHandler):
     def get(self):  # type: ignore[no-untyped-def]
-        self.write('<html><body><form action="/myform" method="POST">'
-                   '<input type="text" name="message">'
-                   '<input type="submit" value="Submit">'
-                   '</form></body></html>')
+        self.write(
+            '<html><body><form action="/myform" method="POST">'
+            '<input type="text" name="message">'
+            '<input type="submit" value="Submit">'
+            "</form></body></html>"
+        )
 
     def post(self):  # type: ignore[no-untyped-def]
         self.set_header("Content-Type", "text/plain")
@@ -179,10 +180,11 @@ def test_prepare_parses_json_body(session: requests.Session) -> None:
 
 
 def test_redirect_handler_static_target(session: requests.Session) -> None:
-    app = framework.web.Application([
-        url(r"/app", framework.web.RedirectHandler,
-            dict(url="http://itunes.apple.com/my-app-id")),
-        ])
+    app = framework.web.Application(
+        [
+            url(r"/app", framework.web.RedirectHandler, dict(url="http://itunes.apple.com/my-app-id")),
+        ]
+    )
     with serve(app) as server:
         response = session.get(server.url("/app"), allow_redirects=False)
         assert response.status_code == 301
@@ -195,11 +197,12 @@ class MyPhotoHandler(RequestHandler):
 
 
 def test_redirect_handler_regex_substitution(session: requests.Session) -> None:
-    app = framework.web.Application([
-        url(r"/photos/(.*)", MyPhotoHandler),
-        url(r"/pictures/(.*)", framework.web.RedirectHandler,
-            dict(url=r"/photos/\1")),
-        ])
+    app = framework.web.Application(
+        [
+            url(r"/photos/(.*)", MyPhotoHandler),
+            url(r"/pictures/(.*)", framework.web.RedirectHandler, dict(url=r"/photos/\1")),
+        ]
+    )
     with serve(app) as server:
         response = session.get(server.url("/pictures/cat.jpg"), allow_redirects=False)
         assert response.status_code == 301
@@ -306,14 +309,13 @@ class CallbackMainHandler(framework.web.RequestHandler):
     @framework.web.asynchronous
     def get(self):  # type: ignore[no-untyped-def]
         http = framework.httpclient.AsyncHTTPClient()
-        http.fetch(FEED_URL,
-                   callback=self.on_response)
+        http.fetch(FEED_URL, callback=self.on_response)
 
     def on_response(self, response):  # type: ignore[no-untyped-def]
-        if response.error: raise framework.web.HTTPError(500)
+        if response.error:
+            raise framework.web.HTTPError(500)
         json = framework.escape.json_decode(response.body)
-        self.write("Fetched " + str(len(json["entries"])) + " entries "
-                   "from the FriendFeed API")
+        self.write("Fetched " + str(len(json["entries"])) + " entries from the FriendFeed API")
         self.finish()
 
 
@@ -323,8 +325,7 @@ class CoroutineMainHandler(framework.web.RequestHandler):
         http = framework.httpclient.AsyncHTTPClient()
         response = yield http.fetch(FEED_URL)
         json = framework.escape.json_decode(response.body)
-        self.write("Fetched " + str(len(json["entries"])) + " entries "
-                   "from the FriendFeed API")
+        self.write("Fetched " + str(len(json["entries"])) + " entries from the FriendFeed API")
 
 
 @pytest.fixture

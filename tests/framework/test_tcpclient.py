@@ -92,9 +92,7 @@ def test_source_ip_and_port_are_bound() -> None:
         probe = listener()
         source_port = probe.getsockname()[1]
         probe.close()
-        stream = await TCPClient().connect(
-            "127.0.0.1", server.getsockname()[1], source_ip="127.0.0.1", source_port=source_port
-        )
+        stream = await TCPClient().connect("127.0.0.1", server.getsockname()[1], source_ip="127.0.0.1", source_port=source_port)
         assert stream.socket.getsockname() == ("127.0.0.1", source_port)
         stream.close()
         only_port = await TCPClient().connect("127.0.0.1", server.getsockname()[1], source_port=0, source_ip="127.0.0.1")
@@ -152,7 +150,9 @@ def test_a_resolver_decides_where_a_name_connects() -> None:
 
 def test_a_resolver_that_finds_nothing_is_a_closed_stream() -> None:
     class Nothing:
-        async def resolve(self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> list[tuple[int, object]]:
+        async def resolve(
+            self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
+        ) -> list[tuple[int, object]]:
             return []
 
     async def test() -> None:
@@ -206,7 +206,9 @@ def test_resolver_configure_chooses_what_a_plain_tcpclient_uses() -> None:
             self.closed = False
             made.append(self)
 
-        async def resolve(self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> list[tuple[int, object]]:
+        async def resolve(
+            self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
+        ) -> list[tuple[int, object]]:
             return [(socket.AF_INET, ("127.0.0.1", self.port))]
 
         def close(self) -> None:

@@ -82,7 +82,9 @@ def test_render_sees_the_handler_namespace(tmp_path: pathlib.Path) -> None:
     assert lines["user"] == "alice"
     assert lines["item"] == "/item/42"
     assert re.fullmatch(r"/static/app\.css\?v=[0-9a-f]+", lines["css"]), lines["css"]
-    assert re.fullmatch(r'<input type="hidden" name="_xsrf" value="2\|[0-9a-f]{32}\|[0-9a-f]{32}\|[0-9]+"/>', lines["form"]), lines["form"]
+    assert re.fullmatch(r'<input type="hidden" name="_xsrf" value="2\|[0-9a-f]{32}\|[0-9a-f]{32}\|[0-9]+"/>', lines["form"]), (
+        lines["form"]
+    )
     assert lines["site"] == "Demo Site"
     assert lines["locale"] == "en_US Hello"
     assert lines["title"] == "Welcome"
@@ -266,9 +268,7 @@ def test_get_template_path_override(tmp_path: pathlib.Path) -> None:
         ("page.html", False),  # no template_path at all
     ],
 )
-def test_template_errors_are_500s(
-    tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture, name: str, settings: bool
-) -> None:
+def test_template_errors_are_500s(tmp_path: pathlib.Path, caplog: pytest.LogCaptureFixture, name: str, settings: bool) -> None:
     write_template(tmp_path, "undefined.html", "{{ nobody_passed_this }}")
     write_template(tmp_path, "page.html", "fine")
 

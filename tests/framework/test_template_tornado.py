@@ -75,12 +75,11 @@ def test_literal_tag_openers_and_comments() -> None:
 
 def test_default_namespace() -> None:
     source = (
-        "{% autoescape None %}{{ escape('<') }} {{ xhtml_escape('&') }} {{ url_escape('a b/') }} {% raw json_encode({'k': '</'}) %} "
+        "{% autoescape None %}{{ escape('<') }} {{ xhtml_escape('&') }} {{ url_escape('a b/') }} "
+        "{% raw json_encode({'k': '</'}) %} "
         "{{ squeeze('a   b') }} {% raw linkify('see http://x.org') %} {{ datetime.date(2024, 1, 2).isoformat() }}"
     )
-    assert render(source) == (
-        '&lt; &amp; a+b%2F {"k": "<\\/"} a b see <a href="http://x.org">http://x.org</a> 2024-01-02'
-    )
+    assert render(source) == ('&lt; &amp; a+b%2F {"k": "<\\/"} a b see <a href="http://x.org">http://x.org</a> 2024-01-02')
 
 
 def test_non_string_values_are_converted() -> None:
@@ -192,9 +191,7 @@ def dict_loader(**extra: str) -> DictLoader:
 
 
 def test_extends_replaces_blocks_and_ignores_text_outside_them() -> None:
-    loader = dict_loader(
-        **{"bold.html": "{% extends 'base.html' %}ignored{% block student %}<b>{{ s }}</b>{% end %}"}
-    )
+    loader = dict_loader(**{"bold.html": "{% extends 'base.html' %}ignored{% block student %}<b>{{ s }}</b>{% end %}"})
     result = loader.load("bold.html").generate(students=["a", "<b>"], year=2024)
     assert result == b"<title>Default</title><b>a</b><b>&lt;b&gt;</b><footer>2024</footer>"
     assert loader.load("base.html").generate(students=["a"], year=1) == b"<title>Default</title><li>a</li><footer>1</footer>"
@@ -452,7 +449,9 @@ def test_debug_reloads_tornado_templates(tmp_path: pathlib.Path) -> None:
         def get(self) -> None:
             self.render("page.html")
 
-    app = Application([("/", ReloadHandler)], template_path=str(tmp_path), template_engine="tornado", debug=True, autoreload=False)
+    app = Application(
+        [("/", ReloadHandler)], template_path=str(tmp_path), template_engine="tornado", debug=True, autoreload=False
+    )
     with serve(app) as server:
         assert requests.get(server.url("/"), timeout=10).text == "one"
         write(tmp_path, "page.html", "two")

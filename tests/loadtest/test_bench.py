@@ -14,8 +14,9 @@ LOADTEST = Path(__file__).resolve().parents[2] / "loadtest"
 sys.path.insert(0, str(LOADTEST))
 sys.path.insert(0, str(LOADTEST / "servers"))
 
-import bench
 import pages
+
+import bench
 import serverproc
 
 

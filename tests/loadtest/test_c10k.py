@@ -63,8 +63,7 @@ def test_percentiles_use_the_nearest_rank() -> None:
 
 
 def test_memory_readings_from_cgroup_files_and_docker_stats() -> None:
-    assert host.parse_memory_stat("cache 4096\nrss 8192\ntotal_rss 12288\n") == {
-        "cache": 4096, "rss": 8192, "total_rss": 12288}
+    assert host.parse_memory_stat("cache 4096\nrss 8192\ntotal_rss 12288\n") == {"cache": 4096, "rss": 8192, "total_rss": 12288}
     assert host.parse_docker_size("12.5MiB / 7.6GiB") == 13_107_200
     assert host.parse_docker_size("900kB / 1GB") == 900_000
     with pytest.raises(ValueError):
@@ -85,19 +84,27 @@ def test_memory_per_connection_is_growth_over_the_connections_held() -> None:
 
 
 def test_the_verdict_wants_every_connection_and_every_poller() -> None:
-    result = {"hold": {"tried": 3, "held": 3, "second_request": {"answered": 2}}, "fanout": {"tried": 2, "delivered": 2},
-              "phase": "done"}
-    assert report.verdict(result) == {"finished": True, "all_held": True, "nothing_dropped": False,
-                                      "all_delivered": True}
+    result = {
+        "hold": {"tried": 3, "held": 3, "second_request": {"answered": 2}},
+        "fanout": {"tried": 2, "delivered": 2},
+        "phase": "done",
+    }
+    assert report.verdict(result) == {"finished": True, "all_held": True, "nothing_dropped": False, "all_delivered": True}
     assert report.verdict({"phase": "hold"}) == {"finished": False}
 
 
 def test_the_table_names_the_figures() -> None:
     result = {
-        "url": "http://nginx:8080", "config": {"path": "/chat/healthz"},
-        "hold": {"tried": 2, "held": 2, "ramp_seconds": 0.1, "open_errors": {},
-                 "probe": {"count": 1, "p50_ms": 1.0, "p99_ms": 2.0, "max_ms": 2.0, "errors": {"timeout": 1}},
-                 "second_request": {"answered": 2, "closed_while_idle": 0, "errors": {}}},
+        "url": "http://nginx:8080",
+        "config": {"path": "/chat/healthz"},
+        "hold": {
+            "tried": 2,
+            "held": 2,
+            "ramp_seconds": 0.1,
+            "open_errors": {},
+            "probe": {"count": 1, "p50_ms": 1.0, "p99_ms": 2.0, "max_ms": 2.0, "errors": {"timeout": 1}},
+            "second_request": {"answered": 2, "closed_while_idle": 0, "errors": {}},
+        },
         "per_connection": {"hold": {"nginx": {"anon": 2048.0, "kernel": None, "usage": 4096.0}}},
         "memory": {"held": {"groups": {"nginx": {"source": "cgroup v2"}}}},
         "verdict": {"nothing_dropped": True},

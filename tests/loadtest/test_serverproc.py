@@ -81,7 +81,14 @@ def test_a_contender_runs_its_script_on_its_port_with_its_arguments() -> None:
     contender = serverproc.Contender("x", "framework_web.py", ("--uvloop",))
     server = contender.process(port=1234, cpu=None, extra_args=("--more",), python_args=("-X", "dev"))
     assert server.argv == [
-        sys.executable, "-X", "dev", str(serverproc.SERVERS / "framework_web.py"), "--port", "1234", "--uvloop", "--more",
+        sys.executable,
+        "-X",
+        "dev",
+        str(serverproc.SERVERS / "framework_web.py"),
+        "--port",
+        "1234",
+        "--uvloop",
+        "--more",
     ]
     assert server.name == "x" and server.port == 1234 and server.proc is None  # not started
 
@@ -112,7 +119,12 @@ def test_raising_the_open_file_limit_lifts_the_soft_limit_to_the_hard_one() -> N
         pytest.skip(f"a hard limit of {hard} leaves nothing to raise")
     code = "import resource, serverproc; print(serverproc.raise_nofile_limit(), *resource.getrlimit(resource.RLIMIT_NOFILE))"
     child = subprocess.run(
-        [sys.executable, "-c", code], cwd=LOADTEST, capture_output=True, text=True, timeout=30, check=True,
+        [sys.executable, "-c", code],
+        cwd=LOADTEST,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (32, hard)),
     )
     assert child.stdout.split() == [str(hard)] * 3

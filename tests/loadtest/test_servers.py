@@ -14,8 +14,9 @@ LOADTEST = Path(__file__).resolve().parents[2] / "loadtest"
 sys.path.insert(0, str(LOADTEST))
 sys.path.insert(0, str(LOADTEST / "servers"))
 
-import serverproc
 import startup
+
+import serverproc
 
 
 def test_every_server_takes_a_port_and_may_offer_uvloop() -> None:
@@ -32,13 +33,14 @@ def test_every_server_takes_a_port_and_may_offer_uvloop() -> None:
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_ends_the_run_and_the_script_goes_on_to_exit_0(sig: signal.Signals) -> None:
     # In a child: the handlers are the process's, not this test's to change.
-    code = (
-        "import os, startup\n"
-        f"startup.run_until_signalled(lambda: os.kill(os.getpid(), {int(sig)}))\n"
-        "print('after the run')\n"
-    )
+    code = f"import os, startup\nstartup.run_until_signalled(lambda: os.kill(os.getpid(), {int(sig)}))\nprint('after the run')\n"
     child = subprocess.run(
-        [sys.executable, "-c", code], cwd=LOADTEST / "servers", capture_output=True, text=True, timeout=30, check=False,
+        [sys.executable, "-c", code],
+        cwd=LOADTEST / "servers",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
     )
     assert (child.returncode, child.stdout) == (0, "after the run\n"), child.stderr
 

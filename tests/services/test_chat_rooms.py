@@ -217,9 +217,7 @@ def test_a_poll_on_an_unknown_room_is_answered_when_the_room_is_created(make_sto
 def test_a_poll_times_out_empty(make_store: StoreFactory) -> None:
     async def scenario(rooms: RoomStore) -> list[object]:
         newest = (await rooms.post("quiet", "x", "m")).id
-        return list(await rooms.updates("quiet", newest, timeout=0.05)) + list(
-            await rooms.updates("unknown", "0", timeout=0.05)
-        )
+        return list(await rooms.updates("quiet", newest, timeout=0.05)) + list(await rooms.updates("unknown", "0", timeout=0.05))
 
     assert play(make_store, scenario) == []
 

@@ -39,8 +39,18 @@ def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server
 
 
 PAGES = [
-    "/", "/chat/", "/chat/room/lobby", "/forms/", "/forms/recent", "/forms/search?q=a", "/redirects/",
-    "/redirects/landed?via=x", "/redirects/new/x", "/uploads/", "/chat/no/such/page", "/forms/done/AAAAAAAAAAAA",
+    "/",
+    "/chat/",
+    "/chat/room/lobby",
+    "/forms/",
+    "/forms/recent",
+    "/forms/search?q=a",
+    "/redirects/",
+    "/redirects/landed?via=x",
+    "/redirects/new/x",
+    "/uploads/",
+    "/chat/no/such/page",
+    "/forms/done/AAAAAAAAAAAA",
 ]
 
 
@@ -74,9 +84,15 @@ def test_the_chat_room_script_is_a_static_file_of_this_origin(suite: dict[str, S
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", "/chat/room/lobby"), ("POST", "/chat/a/message/new"), ("GET", "/redirects/to/temporary"),
-     ("GET", "/redirects/old/x"), ("GET", "/chat/healthz"), ("GET", "/uploads/files/AAAAAAAAAAAAAAAA"),
-     ("PUT", "/uploads/put/x.bin")],
+    [
+        ("GET", "/chat/room/lobby"),
+        ("POST", "/chat/a/message/new"),
+        ("GET", "/redirects/to/temporary"),
+        ("GET", "/redirects/old/x"),
+        ("GET", "/chat/healthz"),
+        ("GET", "/uploads/files/AAAAAAAAAAAAAAAA"),
+        ("PUT", "/uploads/put/x.bin"),
+    ],
 )
 def test_every_response_has_the_referrer_policy(suite: dict[str, ServerThread], method: str, path: str) -> None:
     response = fetch(suite, path, method, data=b"x" if method in ("POST", "PUT") else None)
@@ -101,8 +117,18 @@ def status_of_big_body(port: int, path: str, *, declared: int = 5 * 1024 * 1024,
 
 @pytest.mark.parametrize(
     "path",
-    ["/chat/a/message/new", "/chat/a/message/updates", "/chat/", "/forms/", "/forms/search", "/redirects/to/temporary-307",
-     "/redirects/landed", "/redirects/old/x", "/chat/healthz", "/chat/nowhere"],
+    [
+        "/chat/a/message/new",
+        "/chat/a/message/updates",
+        "/chat/",
+        "/forms/",
+        "/forms/search",
+        "/redirects/to/temporary-307",
+        "/redirects/landed",
+        "/redirects/old/x",
+        "/chat/healthz",
+        "/chat/nowhere",
+    ],
 )
 def test_a_body_over_the_endpoint_limit_is_a_413_before_it_is_read(suite: dict[str, ServerThread], path: str) -> None:
     port = suite["/" + path.split("/")[1] + "/"].port
@@ -127,8 +153,9 @@ def test_a_full_size_message_still_fits(suite: dict[str, ServerThread]) -> None:
         page = session.get(server.url("/chat/room/lobby"), timeout=10).text
         token = re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
         body = "\U0001f600" * 2000  # 2,000 characters of 4 bytes: 24,000 bytes percent-encoded
-        sent = session.post(server.url("/chat/a/message/new"), data={"room": "big", "nick": "n" * 32, "body": body,
-                                                                     "_xsrf": token}, timeout=10)
+        sent = session.post(
+            server.url("/chat/a/message/new"), data={"room": "big", "nick": "n" * 32, "body": body, "_xsrf": token}, timeout=10
+        )
     assert sent.status_code == 200, sent.text
     assert sent.json()["body"] == body
 

@@ -76,8 +76,15 @@ def test_unknown_result_is_404(forms: ServerThread) -> None:
 
 @pytest.mark.parametrize(
     ("changes", "field"),
-    [({"name": "x" * 81}, "name"), ({"email": "a@b"}, "email"), ({"age": "121"}, "age"), ({"age": "x"}, "age"),
-     ({"message": "m" * 1001}, "message"), ({"agree": "no"}, "agree"), ({"topic": ""}, "topic")],
+    [
+        ({"name": "x" * 81}, "name"),
+        ({"email": "a@b"}, "email"),
+        ({"age": "121"}, "age"),
+        ({"age": "x"}, "age"),
+        ({"message": "m" * 1001}, "message"),
+        ({"agree": "no"}, "agree"),
+        ({"topic": ""}, "topic"),
+    ],
 )
 def test_validation_rules(changes: dict[str, str], field: str) -> None:
     signup, errors = validate_signup(dict(VALID, **changes))

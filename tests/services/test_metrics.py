@@ -263,6 +263,4 @@ def test_a_dead_processs_live_gauges_are_dropped_before_a_scrape(tmp_path: Path)
         (tmp_path / f"gauge_livesum_{pid}.db").write_bytes(b"")
     (tmp_path / f"counter_{dead.pid}.db").write_bytes(b"")  # counters keep what the dead counted
     service_metrics._forget_dead_processes(str(tmp_path))
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [f"gauge_livesum_{os.getpid()}.db", f"counter_{dead.pid}.db"]
-    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"gauge_livesum_{os.getpid()}.db", f"counter_{dead.pid}.db"])

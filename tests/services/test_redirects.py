@@ -71,8 +71,17 @@ def test_guard_follows_local_paths(demo: ServerThread, target: str) -> None:
 
 @pytest.mark.parametrize(
     "target",
-    ["https://evil.example/", "//evil.example/", "/\\evil.example/", "\\\\evil.example", "/\t/evil.example",
-     "javascript:alert(1)", "evil.example", "", "http:/evil.example"],
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "javascript:alert(1)",
+        "evil.example",
+        "",
+        "http:/evil.example",
+    ],
 )
 def test_guard_refuses_other_hosts(demo: ServerThread, target: str) -> None:
     response = get(demo, "/redirects/go", params={"next": target})
@@ -101,9 +110,18 @@ def no_controls(location: str) -> bool:
 
 @pytest.mark.parametrize(
     "path",
-    ["/redirects/chain/1?total=5%0d%0aX-Injected:%201", "/redirects/chain/1?total=%00", "/redirects/chain/0?total=%01",
-     "/redirects/chain/3?total=%0b", "/redirects/old/a%0d%0aX-Injected:%201", "/redirects/old/a%00b",
-     "/redirects/old/a%01b", "/redirects/old/a%0bb", "/redirects/old/a%7fb", "/redirects/old/a%c2%85b"],
+    [
+        "/redirects/chain/1?total=5%0d%0aX-Injected:%201",
+        "/redirects/chain/1?total=%00",
+        "/redirects/chain/0?total=%01",
+        "/redirects/chain/3?total=%0b",
+        "/redirects/old/a%0d%0aX-Injected:%201",
+        "/redirects/old/a%00b",
+        "/redirects/old/a%01b",
+        "/redirects/old/a%0bb",
+        "/redirects/old/a%7fb",
+        "/redirects/old/a%c2%85b",
+    ],
 )
 def test_control_characters_bound_for_location_are_a_400(demo: ServerThread, path: str) -> None:
     response = get(demo, path)

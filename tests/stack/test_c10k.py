@@ -28,10 +28,29 @@ def test_c10k_through_nginx_drops_nothing(stack_url: str, tmp_path: Path) -> Non
         pytest.skip("c10k.py runs its client in a container: no docker CLI here")
     results = tmp_path / "c10k.json"
     run = subprocess.run(
-        [sys.executable, str(ROOT / "loadtest" / "c10k.py"), "--via-compose", "--url", stack_url,
-         "-n", str(CONNECTIONS), "-m", str(POLLERS), "--hold", "5", "--probes", "50",
-         "--deadline", "200", "--json", str(results)],
-        capture_output=True, text=True, timeout=270, check=False,
+        [
+            sys.executable,
+            str(ROOT / "loadtest" / "c10k.py"),
+            "--via-compose",
+            "--url",
+            stack_url,
+            "-n",
+            str(CONNECTIONS),
+            "-m",
+            str(POLLERS),
+            "--hold",
+            "5",
+            "--probes",
+            "50",
+            "--deadline",
+            "200",
+            "--json",
+            str(results),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=270,
+        check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     result = json.loads(results.read_text())

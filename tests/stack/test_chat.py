@@ -19,16 +19,22 @@ def test_long_poll_through_nginx(stack_url: str) -> None:
     assert match is not None
     token, cookies = match.group(1), {"_xsrf": session.cookies["_xsrf"]}
     session.close()
-    first = requests.post(stack_url + "/chat/a/message/new", data={"room": room, "nick": "t", "body": "one", "_xsrf": token},
-                          cookies=cookies, timeout=10)
+    first = requests.post(
+        stack_url + "/chat/a/message/new",
+        data={"room": room, "nick": "t", "body": "one", "_xsrf": token},
+        cookies=cookies,
+        timeout=10,
+    )
     assert first.status_code == 200
     cursor = first.json()["id"]
     result: dict[str, object] = {}
 
     def poll() -> None:
         response = requests.post(
-            stack_url + "/chat/a/message/updates", data={"room": room, "cursor": str(cursor), "_xsrf": token},
-            cookies=cookies, timeout=TIMEOUT,
+            stack_url + "/chat/a/message/updates",
+            data={"room": room, "cursor": str(cursor), "_xsrf": token},
+            cookies=cookies,
+            timeout=TIMEOUT,
         )
         result["status"] = response.status_code
         result["messages"] = [m["body"] for m in response.json()["messages"]]
@@ -40,8 +46,12 @@ def test_long_poll_through_nginx(stack_url: str) -> None:
         poller.join(0.1)
         if not poller.is_alive():
             break
-        requests.post(stack_url + "/chat/a/message/new", data={"room": room, "nick": "t", "body": "two", "_xsrf": token},
-                      cookies=cookies, timeout=10)
+        requests.post(
+            stack_url + "/chat/a/message/new",
+            data={"room": room, "nick": "t", "body": "two", "_xsrf": token},
+            cookies=cookies,
+            timeout=10,
+        )
         poller.join(1.0)
         if not poller.is_alive():
             break

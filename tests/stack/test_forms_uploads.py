@@ -47,8 +47,13 @@ def test_multipart_upload_through_nginx(stack_url: str) -> None:
         assert action is not None and xsrf is not None
         assert "_xsrf" not in action.group(1)  # the token travels in the body, never in the URL
         # requests sends data fields before files: the token is the first part, as from a browser.
-        response = session.post(stack_url + action.group(1), data={"_xsrf": xsrf.group(1)}, files=files,
-                                headers={"Accept": "application/json"}, timeout=120)
+        response = session.post(
+            stack_url + action.group(1),
+            data={"_xsrf": xsrf.group(1)},
+            files=files,
+            headers={"Accept": "application/json"},
+            timeout=120,
+        )
     assert response.status_code == 200, response.text
     stored = response.json()["files"]
     assert [f["sha256"] for f in stored] == [hashlib.sha256(content).hexdigest() for _, (_, content) in files]

@@ -23,30 +23,73 @@ THINK = {"LOCUST_THINK_MIN": "0.05", "LOCUST_THINK_MAX": "0.2"}
 
 # scenario -> (locustfile, user classes (none: all), users, request names that must appear)
 SCENARIOS: dict[str, tuple[str, tuple[str, ...], int, set[str]]] = {
-    "browse": ("locustfile.py", ("BrowsingUser",), 10,
-               {"portal /", "/forms/", "/uploads/", "/chat/", "/redirects/", "/forms/recent", "/healthz"}),
-    "forms": ("locustfile.py", ("FormsUser",), 10,
-              {"/forms/", "/forms/ POST valid", "/forms/done/[id]", "/forms/ POST invalid", "/forms/search?q=[name]"}),
-    "uploads": ("locustfile.py", ("UploadsUser",), 8,
-                {"/uploads/upload (multipart)", "/uploads/?uploaded=[ids]", "/uploads/put/[name]"}),
-    "chat": ("locustfile.py", ("ChatPoller", "ChatPoster"), 12,
-             {"/chat/a/message/new", "delivery latency"}),
-    "redirects": ("locustfile.py", ("RedirectsUser",), 10,
-                  {"/redirects/chain/[n]", "/redirects/landed", "/redirects/to/[kind]",
-                   "/redirects/go?next=[hostile]", "/redirects/go?next=[local]"}),
-    "mixed": ("locustfile.py", (), 60,
-              {"portal /", "/forms/ POST valid", "/uploads/upload (multipart)", "delivery latency",
-               "/redirects/chain/[n]"}),
+    "browse": (
+        "locustfile.py",
+        ("BrowsingUser",),
+        10,
+        {"portal /", "/forms/", "/uploads/", "/chat/", "/redirects/", "/forms/recent", "/healthz"},
+    ),
+    "forms": (
+        "locustfile.py",
+        ("FormsUser",),
+        10,
+        {"/forms/", "/forms/ POST valid", "/forms/done/[id]", "/forms/ POST invalid", "/forms/search?q=[name]"},
+    ),
+    "uploads": (
+        "locustfile.py",
+        ("UploadsUser",),
+        8,
+        {"/uploads/upload (multipart)", "/uploads/?uploaded=[ids]", "/uploads/put/[name]"},
+    ),
+    "chat": ("locustfile.py", ("ChatPoller", "ChatPoster"), 12, {"/chat/a/message/new", "delivery latency"}),
+    "redirects": (
+        "locustfile.py",
+        ("RedirectsUser",),
+        10,
+        {
+            "/redirects/chain/[n]",
+            "/redirects/landed",
+            "/redirects/to/[kind]",
+            "/redirects/go?next=[hostile]",
+            "/redirects/go?next=[local]",
+        },
+    ),
+    "mixed": (
+        "locustfile.py",
+        (),
+        60,
+        {"portal /", "/forms/ POST valid", "/uploads/upload (multipart)", "delivery latency", "/redirects/chain/[n]"},
+    ),
 }
 
 
-def run_locust(stack_url: str, prefix: Path, locustfile: str, *args: str,
-               env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_locust(
+    stack_url: str, prefix: Path, locustfile: str, *args: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "locust", "-f", str(ROOT / "loadtest" / locustfile), "--headless",
-         "--host", stack_url, "--csv", str(prefix), "--csv-full-history", "--only-summary",
-         "--loglevel", "WARNING", *args],
-        cwd=prefix.parent, env=dict(os.environ, **env), capture_output=True, text=True, timeout=45, check=False,
+        [
+            sys.executable,
+            "-m",
+            "locust",
+            "-f",
+            str(ROOT / "loadtest" / locustfile),
+            "--headless",
+            "--host",
+            stack_url,
+            "--csv",
+            str(prefix),
+            "--csv-full-history",
+            "--only-summary",
+            "--loglevel",
+            "WARNING",
+            *args,
+        ],
+        cwd=prefix.parent,
+        env=dict(os.environ, **env),
+        capture_output=True,
+        text=True,
+        timeout=45,
+        check=False,
     )
 
 
@@ -67,15 +110,20 @@ def assert_clean(result: subprocess.CompletedProcess[str], rows: dict[str, dict[
 def test_scenario_runs_without_failures(scenario: str, stack_url: str, tmp_path: Path) -> None:
     locustfile, classes, users, names = SCENARIOS[scenario]
     prefix = tmp_path / scenario
-    result = run_locust(stack_url, prefix, locustfile, "--users", str(users), "--spawn-rate", str(users),
-                        "--run-time", "5s", *classes, env=THINK)
+    result = run_locust(
+        stack_url, prefix, locustfile, "--users", str(users), "--spawn-rate", str(users), "--run-time", "5s", *classes, env=THINK
+    )
     assert_clean(result, stats(prefix), names)
 
 
 def test_step_shape_runs_without_failures(stack_url: str, tmp_path: Path) -> None:
     prefix = tmp_path / "step"
-    env = {"LOCUST_STEP_STAGES": "5:3,20:4", "LOCUST_STEP_SPAWN_RATE": "20",
-           "LOCUST_STEP_THINK_MIN": "0.05", "LOCUST_STEP_THINK_MAX": "0.2"}
+    env = {
+        "LOCUST_STEP_STAGES": "5:3,20:4",
+        "LOCUST_STEP_SPAWN_RATE": "20",
+        "LOCUST_STEP_THINK_MIN": "0.05",
+        "LOCUST_STEP_THINK_MAX": "0.2",
+    }
     result = run_locust(stack_url, prefix, "step.py", env=env)
     assert_clean(result, stats(prefix), {"portal /", "/chat/a/message/new"})
     with open(f"{prefix}_stats_history.csv", newline="") as history:

@@ -97,9 +97,7 @@ def test_request_id_and_client_address_reach_the_service(
     # saw them, so the page itself tells what reached the service.
     request_id = f"test-{uuid.uuid4().hex}"
     forged = "203.0.113.9"
-    response = http.get(
-        stack_url + "/", headers={"X-Request-Id": request_id, "X-Forwarded-For": forged}, timeout=TIMEOUT
-    )
+    response = http.get(stack_url + "/", headers={"X-Request-Id": request_id, "X-Forwarded-For": forged}, timeout=TIMEOUT)
     assert response.status_code == 200
     assert response.headers["X-Request-Id"] == request_id
     assert f"request {request_id}" in response.text

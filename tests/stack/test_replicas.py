@@ -44,7 +44,8 @@ CHAT_PORT = SERVICE_PORTS["chat"]
 # stderr once its first poll is sent.
 IN_CONTAINER_POLLER = r"""
 import http.cookiejar, json, re, sys, time, urllib.parse, urllib.request
-base, room, cursor, want, deadline = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), time.monotonic() + float(sys.argv[5])
+base, room, cursor = sys.argv[1], sys.argv[2], sys.argv[3]
+want, deadline = int(sys.argv[4]), time.monotonic() + float(sys.argv[5])
 opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
 page = opener.open(f"{base}/room/{room}", timeout=10).read().decode()
 token = re.search(r'name="_xsrf" value="([^"]+)"', page).group(1)
@@ -77,7 +78,10 @@ def container_ids(compose: Compose, service: str) -> list[str]:
 def address(container: str) -> str:
     out = subprocess.run(
         ["docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container],
-        capture_output=True, text=True, timeout=30, check=True,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
     ).stdout
     return out.split()[0]
 
@@ -94,8 +98,18 @@ def nginx_upstream(compose: Compose, service: str) -> set[str] | None:
 
 def scale(compose: Compose, wait_for: Callable[..., bool], service: str, replicas: int) -> list[str]:
     """``--scale service=replicas``, every replica healthy and in nginx's pool; their container ids."""
-    compose("up", "-d", "--no-deps", "--no-recreate", "--no-build", "--wait", "--scale", f"{service}={replicas}",
-            service, timeout=SCALE_TIMEOUT)
+    compose(
+        "up",
+        "-d",
+        "--no-deps",
+        "--no-recreate",
+        "--no-build",
+        "--wait",
+        "--scale",
+        f"{service}={replicas}",
+        service,
+        timeout=SCALE_TIMEOUT,
+    )
     ids = container_ids(compose, service)
     assert len(ids) == replicas, ids
     wanted = {address(c) for c in ids}
@@ -113,8 +127,11 @@ def scale(compose: Compose, wait_for: Callable[..., bool], service: str, replica
 def all_healthy(compose: Compose) -> list[str]:
     """Names of the project's containers that are not running and healthy (empty: all are)."""
     rows = [json.loads(line) for line in compose("ps", "-a", "--format", "json").stdout.splitlines() if line.strip()]
-    return [f"{r['Name']}: {r['State']} {r.get('Health', '')}" for r in rows
-            if r["State"] != "running" or r.get("Health") not in ("healthy", "")]
+    return [
+        f"{r['Name']}: {r['State']} {r.get('Health', '')}"
+        for r in rows
+        if r["State"] != "running" or r.get("Health") not in ("healthy", "")
+    ]
 
 
 @pytest.fixture
@@ -150,12 +167,14 @@ class ChatClient:
         self.token = match.group(1)
 
     def post(self, room: str, body: str) -> requests.Response:
-        return self.session.post(f"{self.base}/a/message/new", data={"room": room, "nick": "t", "body": body,
-                                                                       "_xsrf": self.token}, timeout=15)
+        return self.session.post(
+            f"{self.base}/a/message/new", data={"room": room, "nick": "t", "body": body, "_xsrf": self.token}, timeout=15
+        )
 
     def updates(self, room: str, cursor: str) -> requests.Response:
-        return self.session.post(f"{self.base}/a/message/updates",
-                                 data={"room": room, "cursor": cursor, "_xsrf": self.token}, timeout=40)
+        return self.session.post(
+            f"{self.base}/a/message/updates", data={"room": room, "cursor": cursor, "_xsrf": self.token}, timeout=40
+        )
 
 
 class Poller(threading.Thread):
@@ -166,8 +185,9 @@ class Poller(threading.Thread):
     ``done(messages)`` is true or ``stop`` is set.
     """
 
-    def __init__(self, base: str, room: str, cursor: str, done: Callable[[list[tuple[str, str]]], bool],
-                 stop: threading.Event) -> None:
+    def __init__(
+        self, base: str, room: str, cursor: str, done: Callable[[list[tuple[str, str]]], bool], stop: threading.Event
+    ) -> None:
         super().__init__(daemon=True)
         self.client = ChatClient(base)
         self.room, self.cursor, self.done, self.stop = room, cursor, done, stop
@@ -198,9 +218,23 @@ class Poller(threading.Thread):
 def start_in_container_poller(container: str, room: str, cursor: str, want: int, deadline: float) -> subprocess.Popen[str]:
     """The poller of ``IN_CONTAINER_POLLER`` inside ``container``, on its own replica; returns once it polls."""
     process = subprocess.Popen(
-        ["docker", "exec", "-i", container, "python", "-", f"http://127.0.0.1:{CHAT_PORT}/chat", room, cursor,
-         str(want), str(deadline)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            "docker",
+            "exec",
+            "-i",
+            container,
+            "python",
+            "-",
+            f"http://127.0.0.1:{CHAT_PORT}/chat",
+            room,
+            cursor,
+            str(want),
+            str(deadline),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     assert process.stdin is not None and process.stderr is not None
     process.stdin.write(IN_CONTAINER_POLLER)
@@ -309,10 +343,12 @@ def test_replica_killed_mid_poll_its_pollers_miss_nothing(
         stop.set()
     delivered_after = time.monotonic() - t0
 
-    print(f"replica killed: {len(acknowledged)} posts acknowledged, {failed_posts} failed, "
-          f"{len(moved := [p for p in pollers if p.errors])} of {len(pollers)} pollers moved "
-          f"({sorted({e for p in pollers for e in p.errors})}), posting took {posted_after:.1f} s, "
-          f"all delivered after {delivered_after:.1f} s")
+    print(
+        f"replica killed: {len(acknowledged)} posts acknowledged, {failed_posts} failed, "
+        f"{len(moved := [p for p in pollers if p.errors])} of {len(pollers)} pollers moved "
+        f"({sorted({e for p in pollers for e in p.errors})}), posting took {posted_after:.1f} s, "
+        f"all delivered after {delivered_after:.1f} s"
+    )
     assert len(acknowledged) >= 25, failed_posts  # posts that reach a dead replica's address move on
     assert moved, "no poller sat on the killed replica"
     for poller in pollers:

@@ -75,10 +75,7 @@ def test_stop_under_load_loses_no_request(
 ) -> None:
     path = SLOW_PATH
     stop, outcomes = threading.Event(), Outcomes()
-    clients = [
-        threading.Thread(target=hammer, args=(stack_url + path, stop, outcomes), daemon=True)
-        for _ in range(CLIENTS)
-    ]
+    clients = [threading.Thread(target=hammer, args=(stack_url + path, stop, outcomes), daemon=True) for _ in range(CLIENTS)]
     try:
         for client in clients:
             client.start()

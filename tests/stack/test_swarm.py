@@ -28,8 +28,13 @@ UPDATE_TIMEOUT = 150
 
 
 def running_tasks(service: str) -> set[str]:
-    out = subprocess.run(["docker", "service", "ps", service, "--filter", "desired-state=running", "--format", "{{.ID}}"],
-                         capture_output=True, text=True, timeout=30, check=True).stdout
+    out = subprocess.run(
+        ["docker", "service", "ps", service, "--filter", "desired-state=running", "--format", "{{.ID}}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
     return set(out.split())
 
 
@@ -73,8 +78,13 @@ def test_rolling_update_of_chat_under_long_polls_loses_no_message() -> None:
     try:
         time.sleep(1.0)
         posting.start()
-        subprocess.run(["docker", "service", "update", "--force", "--quiet", "--detach=false", service],
-                       capture_output=True, text=True, timeout=UPDATE_TIMEOUT, check=True)
+        subprocess.run(
+            ["docker", "service", "update", "--force", "--quiet", "--detach=false", service],
+            capture_output=True,
+            text=True,
+            timeout=UPDATE_TIMEOUT,
+            check=True,
+        )
         updated_after = time.monotonic() - t0
         time.sleep(2.0)  # posts after the update, on the new tasks only
     finally:
@@ -89,15 +99,22 @@ def test_rolling_update_of_chat_under_long_polls_loses_no_message() -> None:
     finally:
         stop.set()
 
-    state = subprocess.run(["docker", "service", "inspect", service, "--format", "{{json .UpdateStatus}}"],
-                           capture_output=True, text=True, timeout=30, check=True).stdout
+    state = subprocess.run(
+        ["docker", "service", "inspect", service, "--format", "{{json .UpdateStatus}}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
     after = running_tasks(service)
     errors = sorted({e for p in pollers for e in p.errors})
-    print(f"swarm rolling update of chat ({len(before)} tasks, {updated_after:.1f} s): {len(acknowledged)} messages "
-          f"acknowledged, failed posts {failed or 0}, {POLLERS} pollers: "
-          f"{sum(1 for p in pollers if p.errors or p.reconnects)} moved (errors {errors}, "
-          f"{sum(p.reconnects for p in pollers)} reconnect hints), "
-          f"lost {max(len(set(acknowledged) - set(p.messages)) for p in pollers)}")
+    print(
+        f"swarm rolling update of chat ({len(before)} tasks, {updated_after:.1f} s): {len(acknowledged)} messages "
+        f"acknowledged, failed posts {failed or 0}, {POLLERS} pollers: "
+        f"{sum(1 for p in pollers if p.errors or p.reconnects)} moved (errors {errors}, "
+        f"{sum(p.reconnects for p in pollers)} reconnect hints), "
+        f"lost {max(len(set(acknowledged) - set(p.messages)) for p in pollers)}"
+    )
     assert json.loads(state)["State"] == "completed", state
     assert before and not before & after, (before, after)  # every task replaced
     assert len(acknowledged) >= 20, failed

@@ -39,8 +39,29 @@ define("debug", default=False, type=bool, help="debug mode (never in production)
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{2,19}$")
 WORD_RE = re.compile(r"[\w']+")
 STOP_WORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "in", "is", "it", "of", "on", "or", "so",
-     "the", "to", "was", "with"]
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "in",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "so",
+        "the",
+        "to",
+        "was",
+        "with",
+    ]
 )
 
 
@@ -240,13 +261,15 @@ class SummaryHandler(BaseHandler):
         wait = float(self.get_argument("wait", "0"))
         if wait > 0 and not note.done:
             yield self.store.wait_summarised(note, min(wait, 30.0))
-        self.write({
-            "id": note.id,
-            "ready": note.words is not None,
-            "failed": note.failed,
-            "words": note.words,
-            "keywords": note.keywords,
-        })
+        self.write(
+            {
+                "id": note.id,
+                "ready": note.words is not None,
+                "failed": note.failed,
+                "words": note.words,
+                "keywords": note.keywords,
+            }
+        )
 
 
 class FeedSocket(websocket.WebSocketHandler):

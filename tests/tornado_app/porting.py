@@ -92,7 +92,7 @@ def rewrite_imports(source: str) -> str:
     lines = source.splitlines(keepends=True)
     for row, col in reversed(import_renames(source)):
         line = lines[row - 1]
-        lines[row - 1] = line[:col] + NEW + line[col + len(OLD):]
+        lines[row - 1] = line[:col] + NEW + line[col + len(OLD) :]
     return "".join(lines)
 
 

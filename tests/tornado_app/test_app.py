@@ -246,7 +246,11 @@ class NotesTest(NotesTestCase):
         def post(i):
             body = urlencode({"_xsrf": token, "title": f"note {i}", "body": "word " * i})
             return self.http_client.fetch(
-                self.get_url("/compose"), method="POST", body=body, headers=headers, follow_redirects=False,
+                self.get_url("/compose"),
+                method="POST",
+                body=body,
+                headers=headers,
+                follow_redirects=False,
                 raise_error=False,
             )
 

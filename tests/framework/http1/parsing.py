@@ -10,6 +10,7 @@ constants are requests (and their events) that several test files share.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 
 import pytest
@@ -73,9 +74,7 @@ def serve(pieces: Iterable[bytes], limits: Limits | None = None) -> list[Event]:
     return merge_bodies(seen)
 
 
-def response_events(
-    data: bytes, method: str = "GET", limits: Limits | None = None, *, eof: bool = False
-) -> list[Event]:
+def response_events(data: bytes, method: str = "GET", limits: Limits | None = None, *, eof: bool = False) -> list[Event]:
     """The events of one response to ``method``, fed at once."""
     parser = ResponseParser(limits)
     parser.start_response(method)
@@ -92,9 +91,7 @@ def request_error(data: bytes, limits: Limits | None = None, *, eof: bool = Fals
     return info.value
 
 
-def response_error(
-    data: bytes, method: str = "GET", limits: Limits | None = None, *, eof: bool = False
-) -> ProtocolError:
+def response_error(data: bytes, method: str = "GET", limits: Limits | None = None, *, eof: bool = False) -> ProtocolError:
     """The ``ProtocolError`` a response stream raises."""
     with pytest.raises(ProtocolError) as info:
         response_events(data, method, limits, eof=eof)
@@ -130,7 +127,7 @@ POST = b"POST /form HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
 CHUNKED = (
     b"PUT /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
     b"5;name=value\r\nhello\r\n"
-    b"6 ; quoted=\"x;y\" ; flag\r\n world\r\n"
+    b'6 ; quoted="x;y" ; flag\r\n world\r\n'
     b"0;last\r\nChecksum: abc\r\nx-trailer-two: 2\r\n\r\n"
 )
 # Heads that tests complete with a body, or with an error.
@@ -164,4 +161,4 @@ SMALL = Limits(
 
 def split_at(data: bytes, cuts: Iterable[int]) -> list[bytes]:
     bounds = [0, *sorted(set(cuts)), len(data)]
-    return [data[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]

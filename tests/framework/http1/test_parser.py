@@ -58,10 +58,7 @@ def test_header_names_keep_their_case_and_order() -> None:
 
 
 def test_header_values_lose_surrounding_whitespace_only() -> None:
-    data = (
-        b"GET / HTTP/1.1\r\nHost:a\r\n"
-        b"X:  \t inner  space\tand tab \t \r\nEmpty:\r\nBlank:   \r\n\r\n"
-    )
+    data = b"GET / HTTP/1.1\r\nHost:a\r\nX:  \t inner  space\tand tab \t \r\nEmpty:\r\nBlank:   \r\n\r\n"
     assert events(data) == [
         head(headers=[("Host", "a"), ("X", "inner  space\tand tab"), ("Empty", ""), ("Blank", "")]),
         EndOfMessage(),
@@ -98,9 +95,7 @@ def test_request_targets_and_methods(method: str, target: str) -> None:
         ("http://10.0.0.1:/p", "10.0.0.1:", "/p"),
     ],
 )
-def test_absolute_form_target_is_routed_by_its_path_and_its_host_replaces_host(
-    target: str, host: str, origin_form: str
-) -> None:
+def test_absolute_form_target_is_routed_by_its_path_and_its_host_replaces_host(target: str, host: str, origin_form: str) -> None:
     # RFC 9112 3.2.2: a server MUST accept the absolute-form, and ignore the
     # received Host in favour of the target's authority.
     data = f"GET {target} HTTP/1.1\r\nHost: ignored.example\r\nAccept: */*\r\n\r\n".encode()
@@ -199,10 +194,7 @@ def test_chunked_body_with_extensions_and_trailers() -> None:
 
 
 def test_chunked_body_without_trailers_and_with_upper_case_hex() -> None:
-    data = (
-        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n"
-        b"A\r\n0123456789\r\n00000001\r\n!\r\n0\r\n\r\n"
-    )
+    data = b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\nA\r\n0123456789\r\n00000001\r\n!\r\n0\r\n\r\n"
     assert events(data) == [
         head("POST", "/", [("Host", "a"), ("Transfer-Encoding", "Chunked")], chunked=True),
         Body(b"0123456789!"),

@@ -33,8 +33,11 @@ from tests.framework.http1.parsing import (
 
 RESPONSES = [
     (b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", "GET"),
-    (b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
-     b"3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n", "POST"),
+    (
+        b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"3;x=y\r\nabc\r\n0\r\nT: 1\r\n\r\n",
+        "POST",
+    ),
     (b"HTTP/1.1 204 No Content\r\n\r\n", "DELETE"),
     (b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\n", "HEAD"),
 ]
@@ -73,9 +76,7 @@ def test_responses_split_anywhere_give_the_same_events(data: st.DataObject) -> N
 def test_response_with_content_length() -> None:
     data = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Case: Kept\r\n\r\nhello"
     assert response_events(data) == [
-        ResponseHead(
-            200, "OK", "HTTP/1.1", [("Content-Length", "5"), ("X-Case", "Kept")], keep_alive=True
-        ),
+        ResponseHead(200, "OK", "HTTP/1.1", [("Content-Length", "5"), ("X-Case", "Kept")], keep_alive=True),
         Body(b"hello"),
         EndOfMessage(),
     ]
@@ -122,10 +123,7 @@ def test_interim_response_waits_for_the_final_one() -> None:
 
 
 def test_chunked_response_with_trailers() -> None:
-    data = (
-        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-        b"5;e=1\r\nhello\r\n1\r\n!\r\n0\r\nT: v\r\n\r\n"
-    )
+    data = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;e=1\r\nhello\r\n1\r\n!\r\n0\r\nT: v\r\n\r\n"
     assert response_events(data) == [
         ResponseHead(200, "OK", "HTTP/1.1", [("Transfer-Encoding", "chunked")], keep_alive=True),
         Body(b"hello!"),
@@ -233,9 +231,7 @@ def test_start_response_during_a_response_is_a_bug() -> None:
         ("HTTP/1.0", "keep-alive", False, False),
     ],
 )
-def test_response_keep_alive(
-    version: str, connection: str | None, content_length: bool, keep_alive: bool
-) -> None:
+def test_response_keep_alive(version: str, connection: str | None, content_length: bool, keep_alive: bool) -> None:
     data = f"{version} 200 OK\r\n".encode()
     if connection is not None:
         data += f"Connection: {connection}\r\n".encode()

@@ -128,6 +128,7 @@ def test_encode_chunk() -> None:
 
 # -- response framing decisions ---------------------------------------------------
 
+
 def _head(version: str = "HTTP/1.1", method: str = "GET", keep_alive: bool = True) -> RequestHead:
     return RequestHead(method, "/", version, [], keep_alive=keep_alive)
 
@@ -147,10 +148,16 @@ def _head(version: str = "HTTP/1.1", method: str = "GET", keep_alive: bool = Tru
         (_head(), 200, "5", None, None, False, (True, False, 5, False, [("Connection", "close")])),
     ],
 )
-def test_frame_response(head: RequestHead, status: int, length: str | None, te: str | None,
-                        conn: str | None, server_keep: bool, expected: tuple[object, ...]) -> None:
-    framing = frame_response(head, status, content_length=length, transfer_encoding=te,
-                             connection=conn, keep_alive=server_keep)
+def test_frame_response(
+    head: RequestHead,
+    status: int,
+    length: str | None,
+    te: str | None,
+    conn: str | None,
+    server_keep: bool,
+    expected: tuple[object, ...],
+) -> None:
+    framing = frame_response(head, status, content_length=length, transfer_encoding=te, connection=conn, keep_alive=server_keep)
     assert (framing.has_body, framing.chunked, framing.length, framing.keep_alive, framing.extra_headers) == expected
 
 

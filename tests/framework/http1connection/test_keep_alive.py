@@ -294,9 +294,7 @@ async def test_unsafe_header_raises_and_writes_nothing(name: str, value: str) ->
     def handle(request: HTTPServerRequest) -> None:
         try:
             # No Content-Length: this first attempt would have been chunked.
-            request.connection.write_headers(
-                ResponseStartLine("HTTP/1.1", 200, "OK"), HTTPHeaders({name: value}), b"unsafe"
-            )
+            request.connection.write_headers(ResponseStartLine("HTTP/1.1", 200, "OK"), HTTPHeaders({name: value}), b"unsafe")
         except ValueError as exc:
             errors.append(exc)
         respond(request.connection, b"safe")

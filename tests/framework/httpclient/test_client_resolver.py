@@ -40,9 +40,7 @@ class Recording(Resolver):
         self.calls: list[tuple[str, int, socket.AddressFamily]] = []
         self.closed = False
 
-    async def resolve(
-        self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
-    ) -> list[tuple[int, Any]]:
+    async def resolve(self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> list[tuple[int, Any]]:
         self.calls.append((host, port, family))
         if host != "example.invalid":
             raise socket.gaierror(socket.EAI_NONAME, f"{host} is not known here")
@@ -118,9 +116,7 @@ def test_hostname_mapping_by_host_and_port_wraps_the_given_resolver() -> None:
 
 def test_connect_timeout_covers_a_resolver_that_never_answers() -> None:
     class Silent(Resolver):
-        async def resolve(
-            self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
-        ) -> list[tuple[int, Any]]:
+        async def resolve(self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> list[tuple[int, Any]]:
             await asyncio.Event().wait()
             raise AssertionError("never answered")
 

@@ -64,9 +64,7 @@ def test_get_round_trip_sends_default_headers() -> None:
 def test_post_round_trip_with_str_body_auth_and_defaults() -> None:
     async def main() -> None:
         async with Server(keep_alive(echo)) as server, client(defaults={"user_agent": "ua/1"}) as http:
-            resp = await http.fetch(
-                server.url("/form"), method="POST", body="név=1", auth_username="u", auth_password="p"
-            )
+            resp = await http.fetch(server.url("/form"), method="POST", body="név=1", auth_username="u", auth_password="p")
         sent = body_json(resp)
         assert sent["method"] == "POST"
         assert sent["body"] == "név=1".encode().decode("latin-1")
@@ -234,9 +232,7 @@ def test_body_producer_streams_a_chunked_upload() -> None:
             sent = body_json(resp)
             assert sent["headers"]["transfer-encoding"] == "chunked"
             assert sent["body"] == "part one, part two"
-            sized = await http.fetch(
-                server.url(), method="PUT", body_producer=producer, headers={"Content-Length": "18"}
-            )
+            sized = await http.fetch(server.url(), method="PUT", body_producer=producer, headers={"Content-Length": "18"})
             assert body_json(sized)["body"] == "part one, part two"
         assert server.connections == 1
 
@@ -277,9 +273,7 @@ class Answers(Resolver):
     def initialize(self, addresses: list[tuple[int, Any]]) -> None:
         self.addresses = addresses
 
-    async def resolve(
-        self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
-    ) -> list[tuple[int, Any]]:
+    async def resolve(self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> list[tuple[int, Any]]:
         return self.addresses
 
 

@@ -2,14 +2,19 @@
 import framework.ioloop
 import framework.web
 
+
 class MainHandler(framework.web.RequestHandler):
     def get(self):
         self.write("Hello, world")
 
+
 def make_app():
-    return framework.web.Application([
-        (r"/", MainHandler),
-    ])
+    return framework.web.Application(
+        [
+            (r"/", MainHandler),
+        ]
+    )
+
 
 if __name__ == "__main__":
     app = make_app()

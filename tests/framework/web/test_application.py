@@ -25,6 +25,7 @@ from framework.web import (
 )
 from tests.framework.harness import WAIT, fetch, raw_exchange, running, split_response
 
+
 def test_listen_returns_the_server_it_started() -> None:
     class HelloHandler(RequestHandler):
         def get(self) -> None:

@@ -36,8 +36,12 @@ class FilesHandler(RequestHandler):
         CALLS.append("post")
         files = {
             name: [
-                {"filename": f["filename"], "content_type": f.content_type, "sha256": hashlib.sha256(f["body"]).hexdigest(),
-                 "size": len(f.body)}
+                {
+                    "filename": f["filename"],
+                    "content_type": f.content_type,
+                    "sha256": hashlib.sha256(f["body"]).hexdigest(),
+                    "size": len(f.body),
+                }
                 for f in infos
             ]
             for name, infos in self.request.files.items()
@@ -82,7 +86,8 @@ def test_files_and_fields_round_trip(server: ServerThread) -> None:
 
 def test_filename_star_and_missing_part_content_type(server: ServerThread) -> None:
     body = (
-        b"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"plain.txt\"; filename*=UTF-8''%E4%BD%A0%E5%A5%BD.txt\r\n\r\n"
+        b'--b\r\nContent-Disposition: form-data; name="f"; filename="plain.txt"; '
+        b"filename*=UTF-8''%E4%BD%A0%E5%A5%BD.txt\r\n\r\n"
         b"x\r\n--b--\r\n"
     )
     reply = raw_exchange(server.port, multipart_request("b", body))
@@ -94,10 +99,10 @@ def test_filename_star_and_missing_part_content_type(server: ServerThread) -> No
 @pytest.mark.parametrize(
     ("boundary", "body"),
     [
-        ("abc", b"--abc\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\"\r\n\r\ntruncated"),
-        ("abc", b"--wrong\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nx\r\n--wrong--\r\n"),
-        ("abc", b"--abc\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\n" + b"x" * 5000),
-        ("abc", b"--abc\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a\rX-Injected: 1\"\r\n\r\nx\r\n--abc--\r\n"),
+        ("abc", b'--abc\r\nContent-Disposition: form-data; name="f"; filename="a"\r\n\r\ntruncated'),
+        ("abc", b'--wrong\r\nContent-Disposition: form-data; name="f"\r\n\r\nx\r\n--wrong--\r\n'),
+        ("abc", b'--abc\r\nContent-Disposition: form-data; name="f"\r\n\r\n' + b"x" * 5000),
+        ("abc", b'--abc\r\nContent-Disposition: form-data; name="f"; filename="a\rX-Injected: 1"\r\n\r\nx\r\n--abc--\r\n'),
         ("abc", b"--abc\r\nContent-Type: text/plain\r\n\r\nno disposition\r\n--abc--\r\n"),
     ],
     ids=["truncated", "wrong-boundary", "never-ends", "header-injection", "no-disposition"],
@@ -110,7 +115,7 @@ def test_malformed_multipart_is_400_and_the_handler_is_not_called(server: Server
 
 
 def test_ten_thousand_tiny_parts_are_refused_over_the_part_limit(server: ServerThread) -> None:
-    body = b"".join(b"--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\n%d\r\n" % i for i in range(10_000)) + b"--b--\r\n"
+    body = b"".join(b'--b\r\nContent-Disposition: form-data; name="f"\r\n\r\n%d\r\n' % i for i in range(10_000)) + b"--b--\r\n"
     reply = raw_exchange(server.port, multipart_request("b", body))
     assert reply.startswith(b"HTTP/1.1 413 ")
     assert CALLS == []
@@ -119,7 +124,7 @@ def test_ten_thousand_tiny_parts_are_refused_over_the_part_limit(server: ServerT
 def test_a_body_that_stops_midway_times_out_without_calling_the_handler(server: ServerThread) -> None:
     head = b"POST /files HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000\r\n\r\n"
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(head + b"--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\npartial")
+        sock.sendall(head + b'--b\r\nContent-Disposition: form-data; name="f"\r\n\r\npartial')
         assert sock.recv(100) == b""  # cut off by the body timeout
     assert CALLS == []
     server.run(_no_connections_left(server))
@@ -146,7 +151,9 @@ def test_json_body(server: ServerThread) -> None:
 
 
 def test_urlencoded_non_utf8_argument_is_400(server: ServerThread) -> None:
-    response = requests.post(server.url("/files"), data=b"title=%ff", headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=10)
+    response = requests.post(
+        server.url("/files"), data=b"title=%ff", headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=10
+    )
     assert response.status_code == 400
 
 
@@ -237,18 +244,14 @@ def test_non_utf8_argument_bytes_answer_400(caplog: pytest.LogCaptureFixture) ->
 
     with running([("/", ArgHandler)]) as server:
         query = fetch(server, "/?a=%ff")
-        body = fetch(
-            server, "/", method="POST", data=b"a=%ff", headers={"Content-Type": "application/x-www-form-urlencoded"}
-        )
+        body = fetch(server, "/", method="POST", data=b"a=%ff", headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert query.status_code == 400
     assert body.status_code == 400
     assert app_errors(caplog) == []
 
 
 def multipart_body(disposition: str, payload: bytes) -> bytes:
-    return (
-        b"--b\r\nContent-Disposition: " + disposition.encode("utf-8") + b"\r\n\r\n" + payload + b"\r\n--b--\r\n"
-    )
+    return b"--b\r\nContent-Disposition: " + disposition.encode("utf-8") + b"\r\n\r\n" + payload + b"\r\n--b--\r\n"
 
 
 @pytest.mark.parametrize(
@@ -271,7 +274,10 @@ def test_input_error_quoting_non_latin1_input_keeps_its_status(
     caplog.set_level(logging.WARNING)
     with running([("/", Form)], xsrf_cookies=True) as server:
         response = fetch(
-            server, "/", "POST", data=multipart_body(disposition, payload),
+            server,
+            "/",
+            "POST",
+            data=multipart_body(disposition, payload),
             headers={"Content-Type": "multipart/form-data; boundary=b"},
         )
     assert response.status_code == status

@@ -120,8 +120,17 @@ def test_set_cookie_attributes_and_last_one_wins(server: ServerThread) -> None:
 def test_cookie_attributes_are_written() -> None:
     class Attrs(RequestHandler):
         def get(self) -> None:
-            self.set_cookie("c", "1", domain="example.org", path="/x", max_age=60, httponly=True, secure=True,
-                            samesite="strict", expires_days=1)
+            self.set_cookie(
+                "c",
+                "1",
+                domain="example.org",
+                path="/x",
+                max_age=60,
+                httponly=True,
+                secure=True,
+                samesite="strict",
+                expires_days=1,
+            )
 
     with serve(Application([(r"/", Attrs)])) as running:
         header = requests.get(running.url("/"), timeout=10).headers["Set-Cookie"]
@@ -218,7 +227,9 @@ def test_xsrf_token_from_another_session_is_403(server: ServerThread) -> None:
 
 
 def test_xsrf_garbage_token_and_missing_cookie_are_403(server: ServerThread) -> None:
-    assert requests.post(server.url("/form"), data={"_xsrf": "garbage"}, cookies={"_xsrf": "garbage"}, timeout=10).status_code == 403
+    assert (
+        requests.post(server.url("/form"), data={"_xsrf": "garbage"}, cookies={"_xsrf": "garbage"}, timeout=10).status_code == 403
+    )
     with requests.Session() as session:
         token = token_from(session.get(server.url("/form"), timeout=10).text)
     assert requests.post(server.url("/form"), data={"_xsrf": token}, timeout=10).status_code == 403

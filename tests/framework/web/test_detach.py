@@ -108,7 +108,9 @@ def test_the_client_certificate_is_read_from_the_tls_session(certificate: tuple[
     app = Application([(r"/", CertificateHandler)])
     with serve(app, ssl_options=server_context) as server:
         url = f"https://127.0.0.1:{server.port}/"
-        with requests.get(url, cert=(str(cert), str(key)), verify=str(cert), timeout=10, headers={"Connection": "close"}) as response:
+        with requests.get(
+            url, cert=(str(cert), str(key)), verify=str(cert), timeout=10, headers={"Connection": "close"}
+        ) as response:
             body = response.json()
     assert body["subject"] == {"commonName": "localhost"}
     assert body["der_bytes"] > 100

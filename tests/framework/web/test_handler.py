@@ -253,8 +253,11 @@ def test_unsafe_reason_redirect_and_non_latin1_values_never_reach_the_client(cap
     caplog.set_level(logging.WARNING)
     with running([(r"/(.*)", UnsafeHandler)]) as server:
         # A reason is mended (status kept); a redirect target is the client's error.
-        expected = {"/reason": "200 OK??X-Injected: yes", "/error-reason": "400 Bad??X-Injected: yes",
-                    "/redirect": "400 Bad Request"}
+        expected = {
+            "/reason": "200 OK??X-Injected: yes",
+            "/error-reason": "400 Bad??X-Injected: yes",
+            "/redirect": "400 Bad Request",
+        }
         for path, status_text in expected.items():
             raw = raw_exchange(server.port, f"GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
             status, headers, _ = split_response(raw)
@@ -638,7 +641,9 @@ def test_a_handlers_max_body_size_refuses_a_larger_body_before_reading_it() -> N
         refused = raw_exchange(server.port, head.encode())
         assert refused.startswith(b"HTTP/1.1 413 ") and b"100 Continue" not in refused
         # Chunked, so no length is declared: cut off once 1 KiB has arrived.
-        chunked = b"POST /form HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + b"800\r\n" + b"y" * 2048 + b"\r\n0\r\n\r\n"
+        chunked = (
+            b"POST /form HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n" + b"800\r\n" + b"y" * 2048 + b"\r\n0\r\n\r\n"
+        )
         assert raw_exchange(server.port, chunked).startswith(b"HTTP/1.1 413 ")
     assert ShortForm.calls == 1
 

@@ -136,9 +136,7 @@ def test_fallback_handler_hands_over_the_request() -> None:
         def get(self) -> None:
             self.write("native")
 
-    with running(
-        [("/native", HelloHandler), (r".*", framework.web.FallbackHandler, {"fallback": legacy_app})]
-    ) as server:
+    with running([("/native", HelloHandler), (r".*", framework.web.FallbackHandler, {"fallback": legacy_app})]) as server:
         assert fetch(server, "/native").text == "native"
         assert fetch(server, "/old/page").text == "legacy saw GET /old/page"
 
@@ -149,9 +147,7 @@ def test_fallback_handler_hands_over_the_request() -> None:
 @pytest.mark.parametrize(
     "target", ["/next\r\nX-Injected: yes", "/next\nX", "/a\x00b", "/a\x01b", "/a\x0bb", "/a\x7fb", "/a\x1b[31m"]
 )
-def test_redirect_to_a_target_with_a_control_character_is_a_clean_400(
-    target: str, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_redirect_to_a_target_with_a_control_character_is_a_clean_400(target: str, caplog: pytest.LogCaptureFixture) -> None:
     # Input (a path, a next= parameter) reaching redirect(): the client's
     # error, answered 400, with no traceback logged as a 500.
     class Redirecting(RequestHandler):

@@ -109,10 +109,21 @@ def test_wrong_secret_fails() -> None:
 @pytest.mark.parametrize(
     "garbage",
     [
-        None, "", b"", "2|||", "bar", "2|x|1|YmFy|" + "0" * 64, "1|1700000000|YmFy|" + "0" * 64, "ünïcødé", b"\xff\xfe",
-        "2|1:0|10:1700000000|3:foo|4:YmFy|" + "0" * 64, "2|1:0|99:1700000000|3:foo|4:YmFy|" + "0" * 64,
-        "2|1:x|10:1700000000|3:foo|4:YmFy|" + "0" * 64, "2|:0|10:1700000000|3:foo|4:YmFy|" + "0" * 64,
-        "YmFy|1700000000|" + "0" * 40, "YmFy|01700000000|" + "0" * 40,
+        None,
+        "",
+        b"",
+        "2|||",
+        "bar",
+        "2|x|1|YmFy|" + "0" * 64,
+        "1|1700000000|YmFy|" + "0" * 64,
+        "ünïcødé",
+        b"\xff\xfe",
+        "2|1:0|10:1700000000|3:foo|4:YmFy|" + "0" * 64,
+        "2|1:0|99:1700000000|3:foo|4:YmFy|" + "0" * 64,
+        "2|1:x|10:1700000000|3:foo|4:YmFy|" + "0" * 64,
+        "2|:0|10:1700000000|3:foo|4:YmFy|" + "0" * 64,
+        "YmFy|1700000000|" + "0" * 40,
+        "YmFy|01700000000|" + "0" * 40,
     ],
 )
 def test_malformed_values_are_none_not_errors(garbage: str | bytes | None) -> None:
@@ -269,7 +280,9 @@ def test_garbage_tokens_are_none(garbage: str | bytes) -> None:
     assert decode_xsrf_token(garbage) is None
 
 
-@pytest.mark.parametrize(("secret", "timestamp"), [(bytes(15), NOW), (bytes(17), NOW), (bytes(16), -1.0), (bytes(16), float("nan"))])
+@pytest.mark.parametrize(
+    ("secret", "timestamp"), [(bytes(15), NOW), (bytes(17), NOW), (bytes(16), -1.0), (bytes(16), float("nan"))]
+)
 def test_encoding_refuses_bad_input(secret: bytes, timestamp: float) -> None:
     with pytest.raises(ValueError):
         encode_xsrf_token(secret, timestamp)

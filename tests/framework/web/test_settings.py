@@ -312,9 +312,7 @@ def test_a_handler_may_still_clear_a_security_header() -> None:
         assert "X-Content-Type-Options" not in fetch(server, "/").headers
 
 
-@pytest.mark.parametrize(
-    "value", [{"X-Bad": "a\r\nb"}, {"Bad Name": "x"}, {"X-Num": 3}, ["X-Content-Type-Options"]]
-)
+@pytest.mark.parametrize("value", [{"X-Bad": "a\r\nb"}, {"Bad Name": "x"}, {"X-Num": 3}, ["X-Content-Type-Options"]])
 def test_invalid_security_headers_setting_fails_at_start_up(value: Any) -> None:
     with pytest.raises(ValueError, match="security_headers|header"):
         Application([], security_headers=value)

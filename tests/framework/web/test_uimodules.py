@@ -60,8 +60,7 @@ class Shout(UIModule):
 
 
 TORNADO_TEMPLATES = {
-    "base.html": "<html><head><title>{% block title %}{% end %}</title></head>"
-    "<body>{% block body %}{% end %}</body></html>",
+    "base.html": "<html><head><title>{% block title %}{% end %}</title></head><body>{% block body %}{% end %}</body></html>",
     "index.html": '{% extends "base.html" %}{% block title %}Blog{% end %}{% block body %}'
     "<p>{{ current_user }}</p>{% for t in titles %}{% module Entry(t) %}{% end %}"
     '{% module Template("sidebar.html", items=titles) %}{% module Shout("hi") %}{% end %}',

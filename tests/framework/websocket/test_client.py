@@ -218,9 +218,7 @@ class Recording(Resolver):
         self.calls: list[tuple[str, int]] = []
         self.closed = False
 
-    async def resolve(
-        self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
-    ) -> list[tuple[int, Any]]:
+    async def resolve(self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC) -> list[tuple[int, Any]]:
         self.calls.append((host, port))
         if host != "example.invalid":
             raise socket.gaierror(socket.EAI_NONAME, f"{host} is not known here")

@@ -55,7 +55,10 @@ def test_deflate_in_fragments_and_limits() -> None:
 
 def test_extension_negotiation() -> None:
     offers = deflate.parse_extensions(
-        ['x-unknown, permessage-deflate; server_max_window_bits=8', 'permessage-deflate; client_max_window_bits; server_no_context_takeover']
+        [
+            "x-unknown, permessage-deflate; server_max_window_bits=8",
+            "permessage-deflate; client_max_window_bits; server_no_context_takeover",
+        ]
     )
     assert offers[2] == ("permessage-deflate", [("client_max_window_bits", None), ("server_no_context_takeover", None)])
     negotiated = deflate.server_negotiate(offers, {})

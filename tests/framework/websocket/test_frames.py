@@ -7,6 +7,8 @@ input, protocol violations with their close codes, and close payloads.
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -95,7 +97,9 @@ def test_control_frames_may_come_between_fragments() -> None:
 
 
 def test_byte_at_a_time() -> None:
-    frames = client_frame(0x1, "héllo".encode(), fin=False) + client_frame(0x0, b"!") + client_frame(0x8, close_payload(1000, b"ok"))
+    frames = (
+        client_frame(0x1, "héllo".encode(), fin=False) + client_frame(0x0, b"!") + client_frame(0x8, close_payload(1000, b"ok"))
+    )
     reader = FrameReader(masked=True)
     found: list[Event] = []
     for byte in frames:
@@ -202,7 +206,7 @@ def test_any_fragmentation_fed_in_any_pieces(messages: list[str | bytes], data: 
     for message in messages:
         payload = message.encode("utf-8") if isinstance(message, str) else message
         cuts = sorted(data.draw(st.lists(st.integers(0, len(payload)), max_size=3)))
-        pieces = [payload[a:b] for a, b in zip([0, *cuts], [*cuts, len(payload)])]
+        pieces = [payload[a:b] for a, b in itertools.pairwise([0, *cuts, len(payload)])]
         for i, piece in enumerate(pieces):
             last = i == len(pieces) - 1
             stream += client_frame((0x1 if isinstance(message, str) else 0x2) if i == 0 else 0x0, piece, fin=last)
@@ -214,6 +218,6 @@ def test_any_fragmentation_fed_in_any_pieces(messages: list[str | bytes], data: 
     splits = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=8)))
     reader = FrameReader(masked=True)
     found: list[Event] = []
-    for a, b in zip([0, *splits], [*splits, len(stream)]):
+    for a, b in itertools.pairwise([0, *splits, len(stream)]):
         found += events_of(reader, stream[a:b])
     assert found == expected

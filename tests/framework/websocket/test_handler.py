@@ -179,7 +179,7 @@ def test_keepalive_pings_from_settings() -> None:
     [
         pytest.param(client_frame(0x2, b"x" * 1001), 1009, id="oversize"),
         pytest.param(client_frame(0x2, b"x" * 600, fin=False) + client_frame(0x0, b"x" * 600), 1009, id="oversize-fragments"),
-        pytest.param(client_frame(0x1, "ok".encode() + b"\xc0\xaf"), 1007, id="bad-utf8"),
+        pytest.param(client_frame(0x1, b"ok" + b"\xc0\xaf"), 1007, id="bad-utf8"),
         pytest.param(client_frame(0x1, b"unmasked", masked=False), 1002, id="unmasked"),
         pytest.param(client_frame(0x5, b"x"), 1002, id="reserved-opcode"),
         pytest.param(client_frame(0x9, b"x" * 126), 1002, id="long-control-frame"),

@@ -59,7 +59,11 @@ def test_handshake_response_checks() -> None:
     good = {"upgrade": ["websocket"], "connection": ["Upgrade"], "sec-websocket-accept": ["s3pPLMBiTxaQ9kYGzzhZRbK+xOo="]}
     assert handshake.check_response(Fields(good), key, []) is None
     assert handshake.check_response(Fields({**good, "sec-websocket-protocol": ["b"]}), key, ["a", "b"]) == "b"
-    variants: list[dict[str, list[str]]] = [{"sec-websocket-accept": ["wrong"]}, {"upgrade": []}, {"sec-websocket-protocol": ["c"]}]
+    variants: list[dict[str, list[str]]] = [
+        {"sec-websocket-accept": ["wrong"]},
+        {"upgrade": []},
+        {"sec-websocket-protocol": ["c"]},
+    ]
     for broken in variants:
         with pytest.raises(handshake.HandshakeError):
             handshake.check_response(Fields({**good, **broken}), key, ["a"])

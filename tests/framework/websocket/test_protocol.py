@@ -289,7 +289,7 @@ def test_keepalive_pong_keeps_the_connection() -> None:
         protocol.start()
         for _ in range(3):
             count = len(transport.sent())
-            await eventually(lambda: len(transport.sent()) > count)
+            await eventually(lambda count=count: len(transport.sent()) > count)
             assert transport.sent()[-1] == Ping(b"")
             protocol.data_received(client_frame(0xA))
         assert not transport.eof and len(sink.pongs) == 3
