@@ -69,6 +69,23 @@ def _json_object(response: HTTPResponse) -> dict[str, Any]:
     return value
 
 
+async def _fetch_json(client: AsyncHTTPClient, url: str, post_args: dict[str, Any] | None) -> Any:
+    """GET ``url`` (or POST ``post_args`` to it, urlencoded) and parse the answer as JSON.
+
+    Raises:
+        framework.httpclient.HTTPClientError: the provider answered with an error status.
+        AuthError: the answer is not JSON.
+    """
+    if post_args is not None:
+        response = await client.fetch(url, method="POST", body=urllib.parse.urlencode(post_args))
+    else:
+        response = await client.fetch(url)
+    try:
+        return json.loads(response.body)
+    except ValueError as exc:
+        raise AuthError(f"provider answered {url} with invalid JSON: {exc}") from None
+
+
 class OAuth2Mixin:
     """The OAuth 2 authorization-code flow (Tornado's ``OAuth2Mixin``).
 
@@ -135,15 +152,7 @@ class OAuth2Mixin:
             query["access_token"] = access_token
         if query:
             url = url_concat(url, query)
-        http = self.get_auth_http_client()
-        if post_args is not None:
-            response = await http.fetch(url, method="POST", body=urllib.parse.urlencode(post_args))
-        else:
-            response = await http.fetch(url)
-        try:
-            return json.loads(response.body)
-        except ValueError as exc:
-            raise AuthError(f"provider answered {url} with invalid JSON: {exc}") from None
+        return await _fetch_json(self.get_auth_http_client(), url, post_args)
 
     def get_auth_http_client(self) -> AsyncHTTPClient:
         """The client for requests to the provider; override to use another."""
@@ -520,15 +529,7 @@ class TwitterMixin(OAuthMixin):
             args.update(self._oauth_request_parameters(url, access_token, {**args, **(post_args or {})}, method=method))
         if args:
             url = url_concat(url, args)
-        client = self.get_auth_http_client()
-        if post_args is not None:
-            response = await client.fetch(url, method="POST", body=urllib.parse.urlencode(post_args))
-        else:
-            response = await client.fetch(url)
-        try:
-            return json.loads(response.body)
-        except ValueError as exc:
-            raise AuthError(f"Twitter answered {path} with invalid JSON: {exc}") from None
+        return await _fetch_json(self.get_auth_http_client(), url, post_args)
 
     def _oauth_consumer_token(self) -> dict[str, Any]:
         handler = cast("RequestHandler", self)

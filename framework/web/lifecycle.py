@@ -90,9 +90,7 @@ class LifecycleMixin:
         except Exception as exc:
             self._handle_request_exception(exc)
             return None
-        if result is None:
-            return None
-        return asyncio.ensure_future(self._await_stage(result))
+        return self._awaited(result)
 
     def _execute_method(self) -> Awaitable[None] | None:
         """Run the HTTP method, then finish if it did not; tasks only for async methods."""
@@ -139,6 +137,10 @@ class LifecycleMixin:
         except Exception as exc:
             self._handle_request_exception(exc)
             return None
+        return self._awaited(result)
+
+    def _awaited(self, result: Awaitable[Any] | None) -> Awaitable[None] | None:
+        """A task awaiting a stage's awaitable (its exception answered), or None for a plain return."""
         if result is None:
             return None
         return asyncio.ensure_future(self._await_stage(result))
