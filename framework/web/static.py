@@ -20,9 +20,9 @@ each time) and ``reset()`` empties it. A subclass that overrides how files
 are found, checked or read gets Tornado's per-request calls.
 
 Deliberate differences from Tornado: containment is checked on the
-``realpath`` of root and file, so symlinks cannot lead out of the root; a
-cached version is re-hashed when the file's mtime or size changed (no stale
-``ETag`` after an edit in place); ``If-Range`` is honoured; a ``Range`` on an
+``realpath`` of root and file, so symlinks cannot lead out of the root; the
+version of a file the memory cache sees changed is hashed afresh (no stale
+``ETag`` for it after an edit in place); ``If-Range`` is honoured; a ``Range`` on an
 empty file is ignored; ``make_static_url`` percent-quotes the path; small
 files are served from memory (above).
 """
@@ -183,6 +183,7 @@ class StaticFileHandler(RequestHandler):
         with self._lock:
             if self._in_memory.pop(key, None) is in_memory:
                 self._in_memory_bytes[0] -= len(in_memory.content)
+            self._static_hashes.pop(in_memory.absolute_path, None)  # its version is hashed afresh too
         return None
 
     def _keep_in_memory(self, key: tuple[str, str, str | None]) -> _FileInMemory | None:

@@ -557,7 +557,9 @@ async def test_a_file_in_memory_is_compared_with_the_disk_when_due(static: pathl
         (static / "digits.txt").write_bytes(b"changed")
         assert (await fetch(port, "/static/digits.txt")).content == b"0123456789"  # not due yet
         monkeypatch.setattr(StaticFileHandler, "MEMORY_REVALIDATE_SECONDS", 0.0)
-        assert (await fetch(port, "/static/digits.txt")).content == b"changed"
+        changed = await fetch(port, "/static/digits.txt")
+        assert changed.content == b"changed"
+        assert changed.headers["Etag"] == f'"{StaticFileHandler.get_content_version(str(static / "digits.txt"))}"'
         (static / "digits.txt").unlink()
         assert (await fetch(port, "/static/digits.txt")).status_code == 404
     assert StaticFileHandler._in_memory_bytes == [0]
