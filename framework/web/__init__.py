@@ -1,9 +1,13 @@
 """The web layer's public face (Tornado's ``tornado.web``): this module only re-exports.
 
-Modules behind it: ``application`` (routing table, settings), ``handler``
-(``RequestHandler``), ``rendering`` (its templates), ``uimodules``,
-``compression`` (output transforms), ``errors``, ``redirect``, ``static``,
-``security`` (signed values in Tornado's formats).
+Modules behind it: ``application`` (the routing table and the server's
+delegate), ``settings`` (settings resolved into a typed object), ``handler``
+(``RequestHandler``: the response), ``lifecycle`` (the order of its steps),
+``contracts`` (what a handler needs of its application), ``arguments``,
+``cookies`` (cookies, signed cookies, XSRF), ``rendering`` (templates and what
+UI modules put into a page), ``uimodules``, ``compression`` (output
+transforms), ``locale``, ``errors``, ``redirect``, ``static``, ``security``
+(signed values in Tornado's formats).
 """
 
 from framework.routing import URLSpec as URLSpec
