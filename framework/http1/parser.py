@@ -286,7 +286,9 @@ class _MessageParser:
         self._body_seen = 0
         self._max_body = self.limits.max_body_bytes
         self._eof = False
-        self._trailer_lines: list[bytes] = []
+        # Made by _begin_body for a chunked body only: an idle keep-alive
+        # connection holds no list (loadtest/conn_memory.py).
+        self._trailer_lines: list[bytes] | None = None
         self._trailer_bytes = 0
 
     # -- input -----------------------------------------------------------
@@ -579,14 +581,17 @@ class _MessageParser:
                 return None
             line = bytes(buf[:end])
             del buf[: end + 2]
+            lines = self._trailer_lines
+            if lines is None:  # cannot happen: trailers follow a chunked body, which made the list
+                raise RuntimeError("trailers read before a chunked body began")
             if not line:
-                return parse_fields(self._trailer_lines, 0)
+                return parse_fields(lines, 0)
             self._trailer_bytes += end + 2
             if self._trailer_bytes > limit:
                 raise ProtocolError("trailer section larger than the limit", 431)
             if FORBIDDEN_IN_HEAD.search(line):
                 raise ProtocolError("forbidden character in trailer field")
-            self._trailer_lines.append(line)
+            lines.append(line)
 
 
 class RequestParser(_MessageParser):
