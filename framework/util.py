@@ -1,18 +1,36 @@
 """Small general-purpose pieces of Tornado's ``tornado.util``.
 
-Only the public, documented names applications use: ``ObjectDict``,
-``TimeoutError``, ``import_object`` and ``Configurable`` (the base that lets
-``IOLoop.configure`` choose the class ``IOLoop()`` builds). This module imports
-nothing from ``framework``, so any layer may use it.
+The names applications use: ``ObjectDict``, ``TimeoutError``,
+``import_object`` and ``Configurable`` (the base that lets ``IOLoop.configure``
+choose the class ``IOLoop()`` builds); and the helpers Tornado documents for
+its own modules and for code built on them: ``GzipDecompressor`` (which the
+HTTP client inflates responses with), ``errno_from_exception``,
+``re_unescape``, ``timedelta_to_seconds`` and ``ArgReplacer``. This module
+imports nothing from ``framework``, so any layer may use it.
 """
 
 from __future__ import annotations
 
 import builtins
+import datetime
 import importlib
+import inspect
+import re
+import zlib
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Self, cast
 
-__all__ = ["Configurable", "ObjectDict", "TimeoutError", "import_object"]
+__all__ = [
+    "ArgReplacer",
+    "Configurable",
+    "GzipDecompressor",
+    "ObjectDict",
+    "TimeoutError",
+    "errno_from_exception",
+    "import_object",
+    "re_unescape",
+    "timedelta_to_seconds",
+]
 
 TimeoutError = builtins.TimeoutError
 """What timeouts raise (``with_timeout``, queues, locks, ``TCPClient``).
@@ -148,3 +166,149 @@ class Configurable:
         base = cls.configurable_base()
         base.__impl_class = saved[0]
         base.__impl_kwargs = saved[1]
+
+
+class GzipDecompressor:
+    """Streaming gzip decompression, a chunk at a time (Tornado's ``GzipDecompressor``).
+
+    Like ``zlib.decompressobj`` but reading the gzip header and checksum. Feed
+    chunks to :meth:`decompress`; with a ``max_length``, input it did not get
+    to waits in :attr:`unconsumed_tail`, to be passed back in before the next
+    chunk; :meth:`flush` once the input has ended.
+
+    Differences from Tornado: :meth:`flush` raises ``zlib.error`` when input
+    stopped inside the gzip stream (Tornado's docstring promises that check,
+    which ``zlib``'s own ``flush`` does not make), though no input at all is
+    not an error: a ``HEAD`` answer or a 304 may say ``Content-Encoding: gzip``
+    and carry no body. :attr:`eof` is added: whether the stream has ended.
+    """
+
+    def __init__(self) -> None:
+        self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: expect the gzip wrapper
+        self._started = False
+
+    def decompress(self, value: bytes, max_length: int = 0) -> bytes:
+        """Inflate ``value`` and return the bytes now available (some may stay buffered).
+
+        Args:
+            value: the next compressed chunk (after any :attr:`unconsumed_tail`).
+            max_length: at most this many bytes are returned; 0 means no limit.
+
+        Raises:
+            zlib.error: the input is not gzip, or is corrupt.
+        """
+        self._started = self._started or bool(value)
+        return self._inflater.decompress(value, max_length)
+
+    @property
+    def unconsumed_tail(self) -> bytes:
+        """Input the last :meth:`decompress` did not get to because of ``max_length``."""
+        return self._inflater.unconsumed_tail
+
+    @property
+    def eof(self) -> bool:
+        """True once the end of the gzip stream has been read (not in Tornado)."""
+        return self._inflater.eof
+
+    def flush(self) -> bytes:
+        """Return what is still buffered, once the input has ended; call nothing after it.
+
+        Raises:
+            zlib.error: the input stopped before the end of the gzip stream.
+        """
+        rest = self._inflater.flush()
+        if self._started and not self._inflater.eof:
+            raise zlib.error("truncated gzip stream")
+        return rest
+
+
+def errno_from_exception(e: BaseException) -> Any:
+    """The errno of an exception: its ``errno`` attribute, else its first argument, else None.
+
+    Mirrors ``tornado.util.errno_from_exception``, including its rule that an
+    exception *with* an ``errno`` attribute (every ``OSError``) answers with
+    it, even when it is None.
+    """
+    if hasattr(e, "errno"):
+        return e.errno
+    return e.args[0] if e.args else None
+
+
+# One escape: a backslash and the character after it, newlines included
+# (re.escape writes a newline as backslash-newline).
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+
+
+def re_unescape(s: str) -> str:
+    """Undo ``re.escape``: the text a pattern of escaped literal characters matches.
+
+    Mirrors ``tornado.util.re_unescape``.
+
+    Raises:
+        ValueError: ``s`` holds what ``re.escape`` never writes: an escaped
+            ASCII letter or digit (``\\d``, ``\\n``, ``\\1`` mean something else
+            to ``re``), or a lone backslash at the end (Tornado leaves that in).
+    """
+
+    def literal(match: re.Match[str]) -> str:
+        char = match.group(1)
+        if char.isascii() and char.isalnum():
+            raise ValueError(f"cannot unescape '\\{char}': re.escape never writes it")
+        return char
+
+    if (len(s) - len(s.rstrip("\\"))) % 2 == 1:
+        raise ValueError("cannot unescape a lone backslash at the end")
+    return _ESCAPE.sub(literal, s)
+
+
+def timedelta_to_seconds(td: datetime.timedelta) -> float:
+    """``td`` in seconds, as a float (Tornado's helper; ``td.total_seconds()``)."""
+    return td.total_seconds()
+
+
+class ArgReplacer:
+    """Find, or replace, one named argument of a call, passed by position or by keyword.
+
+    Mirrors ``tornado.util.ArgReplacer``, for decorators and wrappers:
+    ``ArgReplacer(func, "callback")`` then reads or swaps ``callback`` in the
+    ``args, kwargs`` a call to ``func`` receives. ``arg_pos`` is the
+    argument's position, or None if it cannot be passed by position.
+
+    Differences from Tornado: the position comes from ``inspect.signature``,
+    so a bound method's ``self`` is not counted (it is not in ``args`` either)
+    and a ``functools.wraps`` wrapper is read as the function it wraps; a
+    callable without a readable signature is treated as keyword-only.
+    """
+
+    def __init__(self, func: Callable[..., Any], name: str) -> None:
+        self.name = name
+        self.arg_pos = _positional_index(func, name)
+
+    def get_old_value(self, args: Sequence[Any], kwargs: dict[str, Any], default: Any = None) -> Any:
+        """The argument's value in ``args, kwargs``, or ``default`` if it is not there."""
+        if self.arg_pos is not None and len(args) > self.arg_pos:
+            return args[self.arg_pos]
+        return kwargs.get(self.name, default)
+
+    def replace(self, new_value: Any, args: Sequence[Any], kwargs: dict[str, Any]) -> tuple[Any, Sequence[Any], dict[str, Any]]:
+        """Put ``new_value`` in place of the argument; return ``(old_value, args, kwargs)``.
+
+        An argument passed neither way is added to ``kwargs``, with None as
+        the old value. The inputs are left as they were: the ``args`` and
+        ``kwargs`` returned are new objects (Tornado allows either).
+        """
+        if self.arg_pos is not None and len(args) > self.arg_pos:
+            old_value = args[self.arg_pos]
+            return old_value, (*args[: self.arg_pos], new_value, *args[self.arg_pos + 1 :]), dict(kwargs)
+        return kwargs.get(self.name), args, {**kwargs, self.name: new_value}
+
+
+def _positional_index(func: Callable[..., Any], name: str) -> int | None:
+    """Where ``name`` sits among the parameters ``func`` takes by position, or None."""
+    try:
+        parameters = inspect.signature(func).parameters.values()
+    except (TypeError, ValueError):  # builtins and extension functions may have none
+        return None
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    names = [p.name for p in parameters if p.kind in positional]
+    return names.index(name) if name in names else None

@@ -505,7 +505,6 @@ KNOWN_MISSING: dict[str, set[str]] = {
     "platform.caresresolver": {"(module)"},
     "platform.twisted": {"(module)"},
     "autoreload": {"main"},
-    "util": {"GzipDecompressor", "errno_from_exception", "re_unescape", "timedelta_to_seconds", "ArgReplacer"},
 }  # fmt: skip
 
 

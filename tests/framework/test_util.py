@@ -1,8 +1,20 @@
-"""``framework/util.py``: ObjectDict, import_object, Configurable, and IOLoop.configure through it."""
+"""``framework/util.py``: ObjectDict, import_object, Configurable (and IOLoop.configure through it), and helpers.
+
+The helpers: GzipDecompressor on real gzip data fed in pieces, errno_from_exception,
+re_unescape against what ``re.escape`` writes, timedelta_to_seconds, ArgReplacer
+on a real function.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import datetime
+import errno
+import functools
+import gzip
+import os
+import re
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -10,7 +22,16 @@ import pytest
 
 from framework import util
 from framework.ioloop import IOLoop
-from framework.util import Configurable, ObjectDict, import_object
+from framework.util import (
+    ArgReplacer,
+    Configurable,
+    GzipDecompressor,
+    ObjectDict,
+    errno_from_exception,
+    import_object,
+    re_unescape,
+    timedelta_to_seconds,
+)
 
 
 def test_object_dict_reads_and_writes_keys_as_attributes() -> None:
@@ -110,3 +131,127 @@ def test_ioloop_configure_chooses_the_class_ioloop_builds() -> None:
     plain = IOLoop()
     assert type(plain) is IOLoop
     plain.close()
+
+
+# Compressible and incompressible parts, so pieces of output and input differ in size.
+ORIGINAL = b"".join(b"line %d of the original text\n" % i for i in range(2000)) + os.urandom(5000)
+
+
+def inflate_in_pieces(compressed: bytes, chunk: int, max_length: int) -> list[bytes]:
+    """Feed ``compressed`` ``chunk`` bytes at a time, taking at most ``max_length`` out per call."""
+    decompressor = GzipDecompressor()
+    pieces: list[bytes] = []
+    for start in range(0, len(compressed), chunk):
+        data = compressed[start : start + chunk]
+        while data:
+            pieces.append(decompressor.decompress(data, max_length))
+            data = decompressor.unconsumed_tail
+    pieces.append(decompressor.flush())
+    assert decompressor.eof
+    return pieces
+
+
+@pytest.mark.parametrize(("chunk", "max_length"), [(1, 7), (100, 64), (4096, 1000), (10**6, 0)])
+def test_gzip_decompressor_inflates_real_gzip_in_bounded_pieces(chunk: int, max_length: int) -> None:
+    pieces = inflate_in_pieces(gzip.compress(ORIGINAL), chunk, max_length)
+    assert b"".join(pieces) == ORIGINAL
+    if max_length:
+        assert max(len(p) for p in pieces) <= max_length
+
+
+def test_gzip_decompressor_leaves_what_max_length_stops_in_unconsumed_tail() -> None:
+    compressed = gzip.compress(b"x" * 100_000)
+    decompressor = GzipDecompressor()
+    first = decompressor.decompress(compressed, 10)
+    assert first == b"x" * 10
+    assert decompressor.unconsumed_tail  # the rest of the input waits to be passed back
+    assert compressed.endswith(decompressor.unconsumed_tail) and not decompressor.eof
+
+
+def test_gzip_decompressor_refuses_what_is_not_gzip_and_a_truncated_stream() -> None:
+    with pytest.raises(zlib.error):
+        GzipDecompressor().decompress(zlib.compress(ORIGINAL))  # zlib wrapper, not gzip
+    truncated = GzipDecompressor()
+    assert ORIGINAL.startswith(truncated.decompress(gzip.compress(ORIGINAL)[:-10]))
+    with pytest.raises(zlib.error, match="truncated"):
+        truncated.flush()
+    assert GzipDecompressor().flush() == b""  # no input at all: an empty body, not a truncated one
+
+
+def test_errno_from_exception_reads_errno_then_args() -> None:
+    assert errno_from_exception(OSError(errno.ECONNRESET, "reset")) == errno.ECONNRESET
+    with pytest.raises(OSError) as raised:
+        os.fstat(-1)  # a real one, from the system
+    assert errno_from_exception(raised.value) == errno.EBADF
+    assert errno_from_exception(Exception(errno.EPIPE, "broken pipe")) == errno.EPIPE
+    assert errno_from_exception(Exception()) is None
+    assert errno_from_exception(OSError("no number")) is None  # an errno attribute, even None, wins
+
+
+def test_re_unescape_undoes_every_escape_re_escape_writes() -> None:
+    text = "".join(map(chr, range(128))) + "é中\u2028 tail"
+    escaped = re.escape(text)
+    assert escaped != text
+    assert re_unescape(escaped) == text
+    assert re_unescape(r"/static/\(v1\)/a\.b") == "/static/(v1)/a.b"
+
+
+@pytest.mark.parametrize("pattern", [r"\d+", r"a\nb", r"\1", r"\A", "x\\\\\\"])
+def test_re_unescape_refuses_what_re_escape_never_writes(pattern: str) -> None:
+    with pytest.raises(ValueError, match="cannot unescape"):
+        re_unescape(pattern)
+
+
+def test_timedelta_to_seconds() -> None:
+    assert timedelta_to_seconds(datetime.timedelta(days=1, milliseconds=500)) == 86400.5
+    assert timedelta_to_seconds(datetime.timedelta(seconds=-3)) == -3.0
+
+
+def fetch(url: str, timeout: float = 20.0, *, callback: Any = None) -> tuple[str, float, Any]:
+    return url, timeout, callback
+
+
+def test_arg_replacer_finds_a_positional_argument() -> None:
+    replacer = ArgReplacer(fetch, "timeout")
+    assert replacer.arg_pos == 1
+    args, kwargs = ("http://a/", 5.0), {"callback": print}
+    assert replacer.get_old_value(args, kwargs) == 5.0
+    old, new_args, new_kwargs = replacer.replace(9.0, args, kwargs)
+    assert (old, fetch(*new_args, **new_kwargs)) == (5.0, ("http://a/", 9.0, print))
+    assert args == ("http://a/", 5.0) and kwargs == {"callback": print}  # the inputs are untouched
+
+
+def test_arg_replacer_finds_a_keyword_argument() -> None:
+    replacer = ArgReplacer(fetch, "timeout")
+    args, kwargs = ("http://a/",), {"timeout": 5.0}
+    assert replacer.get_old_value(args, kwargs) == 5.0
+    old, new_args, new_kwargs = replacer.replace(9.0, args, kwargs)
+    assert (old, fetch(*new_args, **new_kwargs)) == (5.0, ("http://a/", 9.0, None))
+
+
+def test_arg_replacer_adds_an_absent_argument_as_a_keyword() -> None:
+    replacer = ArgReplacer(fetch, "callback")
+    assert replacer.arg_pos is None  # keyword-only
+    assert replacer.get_old_value(("http://a/",), {}) is None
+    assert replacer.get_old_value(("http://a/",), {}, default="none") == "none"
+    old, new_args, new_kwargs = replacer.replace(print, ("http://a/",), {})
+    assert old is None and new_kwargs == {"callback": print}
+    assert fetch(*new_args, **new_kwargs) == ("http://a/", 20.0, print)
+    timeout = ArgReplacer(fetch, "timeout")
+    assert timeout.replace(1.0, ("http://a/",), {}) == (None, ("http://a/",), {"timeout": 1.0})
+
+
+def test_arg_replacer_reads_methods_and_wrappers_as_they_are_called() -> None:
+    class Client:
+        def fetch(self, url: str, timeout: float = 20.0) -> float:
+            return timeout
+
+    @functools.wraps(fetch)
+    def wrapper(*args: Any, **kwargs: Any) -> tuple[str, float, Any]:
+        return fetch(*args, **kwargs)
+
+    assert ArgReplacer(Client.fetch, "timeout").arg_pos == 2  # self is in args
+    assert ArgReplacer(Client().fetch, "timeout").arg_pos == 1  # bound: self is not
+    assert ArgReplacer(wrapper, "timeout").arg_pos == 1
+    assert ArgReplacer(len, "obj").arg_pos == 0
+    assert ArgReplacer(fetch, "no_such_argument").arg_pos is None
