@@ -29,6 +29,7 @@ from typing import Any, Final, cast
 
 from framework import http1, httputil
 from framework.netutil import Resolver
+from framework.util import GzipDecompressor
 
 from .messages import (
     HTTPClientError,
@@ -431,9 +432,9 @@ class _BodyDecoder:
         self._deliver = on_chunk if on_chunk is not None else self.buffer.write
         self._limit = limit
         self._total = 0
-        self._inflater: Any = None
+        self._inflater: GzipDecompressor | None = None
         if decompress and headers.get("Content-Encoding", "").strip().lower() == "gzip":
-            self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            self._inflater = GzipDecompressor()
             # As in Tornado: the body handed over is no longer gzipped.
             headers["X-Consumed-Content-Encoding"] = headers.pop("Content-Encoding")
 
@@ -451,7 +452,11 @@ class _BodyDecoder:
 
     def finish(self) -> None:
         if self._inflater is not None:
-            self._emit(self._inflater.flush())
+            try:
+                rest = self._inflater.flush()
+            except zlib.error as exc:  # the body ended inside the gzip stream
+                raise HTTPClientError(599, f"Malformed gzip response body: {exc}") from exc
+            self._emit(rest)
 
     def _emit(self, data: bytes) -> None:
         if not data:
