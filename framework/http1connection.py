@@ -11,8 +11,10 @@ streamed bodies). No new request is started while the transport's write
 buffer is over its high-water mark, so a client that pipelines without
 reading cannot make the server hold its responses in memory.
 
-Each connection owns one timer, re-armed lazily: a phase change only moves a
-deadline, and the timer, when it fires early, re-arms itself for the rest.
+Each connection has one deadline, re-armed lazily: a phase change only moves
+it, and the server's ``DeadlineWheel`` (one loop timer per second of
+deadlines, not one per connection) asks the connection when its slot comes
+due; a deadline not yet reached joins a later slot.
 Phases: reading a head (``header_timeout``: a total deadline from the head's
 first byte, so trickling bytes does not extend it: slowloris), idle between
 requests (``idle_connection_timeout``), reading a body (``body_timeout`` of
@@ -276,8 +278,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         "write_waiter",
         "writing_paused",
         "deadline",
-        "timer",
-        "timer_when",
+        "slot",
         "body_timeout",
         "loop",
         "lingered",
@@ -305,8 +306,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self.writing_paused = False
         self.write_waiter: asyncio.Future[None] | None = None
         self.deadline: float | None = None
-        self.timer: asyncio.TimerHandle | None = None
-        self.timer_when = 0.0
+        self.slot: int | None = None  # the deadline wheel's second this connection waits in
         self.body_timeout = self.config.body_timeout
         self.lingered = 0
         self.peer_trusted = False
@@ -379,9 +379,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.state.remove(self)
         self.transport = None
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self._leave_wheel()
         waiter, self.write_waiter = self.write_waiter, None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -399,9 +397,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self.phase = _CLOSING
         self.transport = None
         self.current = self.message = None
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        self._leave_wheel()
         if self.reading_paused:
             self.reading_paused = False
             transport.resume_reading()
@@ -693,20 +689,26 @@ class HTTP1ServerProtocol(asyncio.Protocol):
 
     def _set_deadline_at(self, deadline: float) -> None:
         self.deadline = deadline
-        if self.timer is None or self.timer_when > deadline:
-            if self.timer is not None:
-                self.timer.cancel()
-            self.timer = self.loop.call_at(deadline, self._on_timer)
-            self.timer_when = deadline
+        slot = self.slot
+        if slot is None or slot > deadline:  # a later slot would be too late: move to the deadline's
+            wheel = self.state.deadlines
+            if slot is not None:
+                wheel.disarm(self, slot)
+            self.slot = wheel.arm(self, deadline)
 
-    def _on_timer(self) -> None:
-        self.timer = None
+    def _leave_wheel(self) -> None:
+        if self.slot is not None:
+            self.state.deadlines.disarm(self, self.slot)
+            self.slot = None
+
+    def on_deadline_slot(self) -> None:
+        """The wheel's slot passed: time out if the deadline has, else wait in the deadline's slot."""
+        self.slot = None
         deadline = self.deadline
         if deadline is None or self.transport is None:
             return
         if self.loop.time() < deadline:
-            self.timer = self.loop.call_at(deadline, self._on_timer)
-            self.timer_when = deadline
+            self.slot = self.state.deadlines.arm(self, deadline)
             return
         if self.phase == _LINGER:
             self.phase = _CLOSING

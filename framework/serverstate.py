@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
+import math
 import socket
 import ssl
 import weakref
@@ -27,9 +28,11 @@ from framework.httputil import HTTPHeaders, HTTPServerConnectionDelegate
 
 __all__ = [
     "ConnectionContext",
+    "DeadlineWheel",
     "ServedConnection",
     "ServerConfig",
     "ServerState",
+    "TimedConnection",
     "is_trusted",
     "parse_networks",
 ]
@@ -147,6 +150,64 @@ class ServerConfig:
     protocol: str | None = None  # the scheme requests report, whatever the socket (Tornado's ``protocol``)
 
 
+class TimedConnection(Protocol):
+    """What the deadline wheel calls when a connection's slot comes due."""
+
+    def on_deadline_slot(self) -> None:
+        """The slot this connection was in has passed: check the deadline, act or re-arm."""
+
+
+class DeadlineWheel:
+    """Connection deadlines in one-second slots, with one loop timer per slot, not per connection.
+
+    Strategy: every open connection has a deadline (the idle keep-alive one,
+    75 s by default, when nothing else), so a ``TimerHandle`` each costs
+    about 230 bytes per idle connection (``loadtest/conn_memory.py``). Here a
+    connection joins the set of the second its deadline falls in (rounded
+    up), and that second has one timer; when it fires, each member checks
+    its own deadline and times out or joins a later slot. A deadline that
+    moves later (the usual case: a request answered, the idle timeout
+    re-armed) changes nothing here; the member re-joins when its old slot
+    fires. Timeouts fire up to a second late, which no HTTP timeout here
+    minds (the shortest default is ``header_timeout``, 10 s).
+    """
+
+    __slots__ = ("_slots", "_timers")
+
+    def __init__(self) -> None:
+        self._slots: dict[int, set[TimedConnection]] = {}
+        self._timers: dict[int, asyncio.TimerHandle] = {}
+
+    def arm(self, conn: TimedConnection, deadline: float) -> int:
+        """Put ``conn`` into the slot of ``deadline`` (loop time); returns the slot, for ``disarm``."""
+        slot = math.ceil(deadline)
+        members = self._slots.get(slot)
+        if members is None:
+            members = self._slots[slot] = set()
+            self._timers[slot] = asyncio.get_running_loop().call_at(slot, self._fire, slot)
+        members.add(conn)
+        return slot
+
+    def disarm(self, conn: TimedConnection, slot: int) -> None:
+        """Take ``conn`` out of ``slot`` (it closed, or needs an earlier one)."""
+        members = self._slots.get(slot)
+        if members is None:
+            return
+        members.discard(conn)
+        if not members:
+            del self._slots[slot]
+            self._timers.pop(slot).cancel()
+
+    def _fire(self, slot: int) -> None:
+        self._timers.pop(slot, None)
+        for conn in self._slots.pop(slot, ()):
+            conn.on_deadline_slot()
+
+    def __len__(self) -> int:
+        """Connections with a deadline armed."""
+        return sum(map(len, self._slots.values()))
+
+
 class ServerState:
     """What one server's connections share and report to (as uvicorn's ``ServerState``).
 
@@ -161,16 +222,18 @@ class ServerState:
             every request is started on.
         connections: the open HTTP connections. Connections add and remove
             themselves (``add``, ``remove``); others only read it.
+        deadlines: the connections' timeouts, in one-second slots.
         upgraded: transports handed to another protocol (a WebSocket after
             its 101), each with the callback that asks it to close when the
             server drains; weak, so closed ones go away by themselves.
     """
 
-    __slots__ = ("_closed_waiter", "config", "connections", "delegate", "upgraded")
+    __slots__ = ("_closed_waiter", "config", "connections", "deadlines", "delegate", "upgraded")
 
     def __init__(self, config: ServerConfig, delegate: HTTPServerConnectionDelegate) -> None:
         self.config = config
         self.delegate = delegate
+        self.deadlines = DeadlineWheel()
         self.connections: set[ServedConnection] = set()
         self.upgraded: weakref.WeakKeyDictionary[asyncio.Transport, Callable[[], object] | None] = weakref.WeakKeyDictionary()
         self._closed_waiter: asyncio.Future[None] | None = None

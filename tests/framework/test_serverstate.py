@@ -1,0 +1,68 @@
+"""Tests for framework/serverstate.py: the deadline wheel (the trust rules are tested with xheaders).
+
+The wheel is driven by a real event loop: a connection armed for a deadline
+is told once its second has passed, members of one second share one timer,
+and a connection taken out is never told. Waits are bounded (a slot is at
+most a second away); nothing is timed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from framework.serverstate import DeadlineWheel
+from tests.framework.harness import async_test, eventually
+
+
+class Member:
+    """A connection as the wheel sees it: it records each call."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.told: list[float] = []
+
+    def on_deadline_slot(self) -> None:
+        self.told.append(self.loop.time())
+
+
+@async_test
+async def test_a_member_is_told_once_its_second_has_passed() -> None:
+    loop = asyncio.get_running_loop()
+    wheel = DeadlineWheel()
+    member = Member(loop)
+    deadline = loop.time() + 0.05
+    slot = wheel.arm(member, deadline)
+    assert slot >= deadline and slot - deadline < 1
+    assert len(wheel) == 1
+    await eventually(lambda: member.told != [])
+    assert len(member.told) == 1 and member.told[0] >= deadline
+    assert len(wheel) == 0
+
+
+@async_test
+async def test_members_of_one_second_share_it_and_one_taken_out_is_not_told() -> None:
+    loop = asyncio.get_running_loop()
+    wheel = DeadlineWheel()
+    start = loop.time()
+    first, second, gone = (Member(loop) for _ in range(3))
+    slots = {wheel.arm(m, start + 0.01) for m in (first, second, gone)}
+    assert len(slots) == 1 and len(wheel) == 3
+    wheel.disarm(gone, slots.pop())
+    await eventually(lambda: first.told != [] and second.told != [])
+    assert gone.told == []
+    assert len(wheel) == 0
+
+
+@async_test
+async def test_the_last_member_out_cancels_its_second() -> None:
+    loop = asyncio.get_running_loop()
+    wheel = DeadlineWheel()
+    member = Member(loop)
+    slot = wheel.arm(member, loop.time() + 0.01)
+    wheel.disarm(member, slot)
+    wheel.disarm(member, slot)  # twice, or for a slot already gone: nothing happens
+    assert len(wheel) == 0
+    later = Member(loop)
+    wheel.arm(later, loop.time() + 0.02)
+    await eventually(lambda: later.told != [])
+    assert member.told == []
