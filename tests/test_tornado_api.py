@@ -501,7 +501,6 @@ KNOWN_MISSING: dict[str, set[str]] = {
         "HTTP1ConnectionParameters", "HTTP1ServerConnection", "HTTP1Connection.read_response",
         "HTTP1ServerConnection.close", "HTTP1ServerConnection.start_serving",
     },
-    "platform.asyncio": {"AddThreadSelectorEventLoop"},
     "platform.caresresolver": {"(module)"},
     "platform.twisted": {"(module)"},
     "autoreload": {"main"},
