@@ -108,6 +108,7 @@ class LifecycleMixin:
                 # not two, and wakes without a second task switch
                 # (loadtest/longpoll_fanout.py).
                 task: asyncio.Future[None] = asyncio.ensure_future(result)
+                _running_tasks.add(task)  # kept until _method_done (asyncio holds tasks weakly)
                 task.add_done_callback(self._method_done)
                 return task
             if self._auto_finish and not self._finished:
@@ -118,6 +119,7 @@ class LifecycleMixin:
 
     def _method_done(self, task: asyncio.Future[Any]) -> None:
         """An async HTTP method ended: finish the response, or answer its exception."""
+        _running_tasks.discard(task)
         if task.cancelled():
             return  # as a cancelled wrapper would have: nothing more is written
         exc = task.exception()
@@ -196,9 +198,7 @@ def execute(handler: LifecycleMixin, body_error: HTTPInputError | None = None) -
         return
     prepared = handler._execute_prepare()
     if prepared is None:
-        running = handler._execute_method()
-        if running is not None:
-            _keep(asyncio.ensure_future(running))
+        handler._execute_method()  # an async method's task keeps itself until it is done
     else:
         _keep(asyncio.ensure_future(_method_after(prepared, handler)))
 
@@ -230,9 +230,7 @@ def stream_ended(handler: LifecycleMixin) -> None:
     """A streamed body is complete: run the HTTP method (unless the handler already finished)."""
     if handler._finished:
         return
-    running = handler._execute_method()
-    if running is not None:
-        _keep(asyncio.ensure_future(running))
+    handler._execute_method()  # an async method's task keeps itself until it is done
 
 
 def fail_without_handler(request: HTTPServerRequest, exc: Exception) -> None:
