@@ -25,6 +25,7 @@ import zlib
 from collections.abc import Awaitable, Callable
 
 from framework.httputil import HTTPHeaders, HTTPMessageDelegate, RequestStartLine
+from framework.util import GzipDecompressor
 
 __all__ = ["PIECE", "GzipMessageDelegate", "wants_decompression"]
 
@@ -58,7 +59,7 @@ class GzipMessageDelegate(HTTPMessageDelegate):
         self._delegate = delegate
         self._max_body_size = max_body_size
         self._on_error = on_error
-        self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: the gzip wrapper
+        self._inflater = GzipDecompressor()
         self._inflated = 0
         self._failed = False
         self._headers: HTTPHeaders | None = None
