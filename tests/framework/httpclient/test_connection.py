@@ -144,6 +144,21 @@ def test_corrupt_gzip_body_is_a_clear_error() -> None:
     run(main)
 
 
+def test_a_gzip_body_cut_short_is_a_clear_error_and_an_empty_head_answer_is_not() -> None:
+    whole = gzip.compress(b"compressible " * 1000)
+    respond = lambda r: response(200, whole[:-12] if r.method == "GET" else b"", "Content-Encoding: gzip")  # noqa: E731
+
+    async def main() -> None:
+        async with Server(keep_alive(respond)) as server, client() as http:
+            with pytest.raises(HTTPClientError, match="gzip") as info:
+                await http.fetch(server.url())
+            assert info.value.code == 599
+            head = await http.fetch(server.url(), method="HEAD")
+            assert head.code == 200 and head.body == b""
+
+    run(main)
+
+
 def test_truncated_body_is_a_stream_closed_error() -> None:
     async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader, writer)
