@@ -22,11 +22,15 @@ sets ``SO_REUSEADDR`` so that connections of the old process lingering in
 TIME_WAIT do not make that bind fail. Clients see refused connections for
 the second or so the restart takes; open connections are dropped.
 
+``python -m framework.autoreload [-m module | script.py] [args...]`` runs a
+program with this on (Tornado's wrapper, :func:`main`): when the program
+ends, or fails at start-up (a syntax error included), the wrapper keeps
+watching what it had imported, and the script, and runs it again once one
+of them changes.
+
 Differences from Tornado: the stat calls run off the event loop; a module
 file that disappears is ignored rather than restarting the process (an
-editor saving by rename would otherwise restart twice); there is no
-``python -m framework.autoreload script.py`` wrapper, nor a restart after
-a syntax error at start-up (the program must start once).
+editor saving by rename would otherwise restart twice).
 """
 
 from __future__ import annotations
@@ -34,15 +38,17 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import runpy
 import signal
 import sys
+import traceback
 import weakref
 from collections.abc import Callable
 
 from framework import process
 from framework.ioloop import IOLoop, PeriodicCallback
 
-__all__ = ["add_reload_hook", "start", "wait", "watch"]
+__all__ = ["add_reload_hook", "main", "start", "wait", "watch"]
 
 gen_log = logging.getLogger("framework.general")
 
@@ -132,3 +138,62 @@ def _reload() -> None:
         if stream is not None:
             stream.flush()
     os.execv(sys.executable, [sys.executable, *sys.orig_argv[1:]])
+
+
+_USAGE = """Usage:
+  python -m framework.autoreload -m module.to.run [args...]
+  python -m framework.autoreload path/to/script.py [args...]
+"""
+
+
+def main() -> None:
+    """Run a script or module with autoreload on, and run it again when a file it used changes.
+
+    Mirrors Tornado's ``tornado.autoreload.main``: the program sees its own
+    name and arguments in ``sys.argv``; however it ends (normally, with
+    ``SystemExit``, with an exception or a syntax error at start-up), the
+    wrapper says so and waits for a change (:func:`wait`), then restarts
+    the whole command line. A failing program's file from the traceback is
+    watched too, so fixing a syntax error restarts it.
+    """
+    args = sys.argv[1:]
+    if len(args) >= 2 and args[0] == "-m":
+        mode, target, rest = "module", args[1], args[2:]
+    elif args and not args[0].startswith("-"):
+        mode, target, rest = "script", args[0], args[1:]
+    else:
+        sys.stderr.write(_USAGE)
+        sys.exit(1)
+    sys.argv = [target, *rest]
+    if mode == "script":
+        watch(target)
+    try:
+        if mode == "module":
+            runpy.run_module(target, run_name="__main__", alter_sys=True)
+        else:
+            runpy.run_path(target, run_name="__main__")
+    except SystemExit as exc:
+        gen_log.info("Script exited with status %s", exc.code)
+    except Exception as exc:
+        gen_log.warning("Script exited with uncaught exception", exc_info=True)
+        _watch_where_it_failed(exc)
+    else:
+        gen_log.info("Script exited normally")
+    wait()
+
+
+def _watch_where_it_failed(exc: BaseException) -> None:
+    """Watch the files of the failure: a syntax error's file, every frame's file."""
+    filename = getattr(exc, "filename", None)
+    if isinstance(exc, SyntaxError) and isinstance(filename, str):
+        watch(filename)
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        watch(frame.f_code.co_filename)
+
+
+if __name__ == "__main__":
+    # As a script this file is a second copy of the module (``__main__``): run the
+    # imported one, whose state the program's own ``framework.autoreload`` shares.
+    from framework.autoreload import main as _main
+
+    _main()

@@ -503,7 +503,6 @@ KNOWN_MISSING: dict[str, set[str]] = {
     },
     "platform.caresresolver": {"(module)"},
     "platform.twisted": {"(module)"},
-    "autoreload": {"main"},
 }  # fmt: skip
 
 

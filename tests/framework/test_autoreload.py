@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -168,3 +169,77 @@ def test_changed_file_records_first_then_reports_a_change(tmp_path: Path) -> Non
 
 def test_program_text_is_valid_python() -> None:
     compile(textwrap.dedent(PROGRAM.replace("SETTINGS", "debug=True")), "app.py", "exec")
+
+
+# -- python -m framework.autoreload ------------------------------------------------------
+
+SCRIPT = """
+import json, os, sys
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "runs.log"), "a") as log:
+    log.write(json.dumps({"argv": sys.argv, "run": RUN}) + "\\n")
+"""
+
+
+def write_script(path: Path, text: str) -> None:
+    before = path.stat().st_mtime if path.exists() else 0.0
+    path.write_text(text)
+    os.utime(path, (before + 5, before + 5))  # seen as a change whatever the clock resolution
+
+
+def runs(directory: Path, count: int, timeout: float = 20.0) -> list[dict[str, object]]:
+    """The first ``count`` runs the script logged, waiting (bounded) for them."""
+    log = directory / "runs.log"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        lines = log.read_text().splitlines() if log.exists() else []
+        if len(lines) >= count:
+            return [json.loads(line) for line in lines[:count]]
+        time.sleep(0.1)
+    raise AssertionError(f"the script did not run {count} time(s)")
+
+
+@pytest.fixture
+def wrapper(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
+    """``python -m framework.autoreload script.py hello`` running in ``tmp_path``; stopped after."""
+    script = tmp_path / "script.py"
+    write_script(script, SCRIPT.replace("RUN", "1"))
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    with open(tmp_path / "wrapper.err", "w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "framework.autoreload", str(script), "hello"], env=env,
+                                cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=err)  # fmt: skip
+    try:
+        yield tmp_path, script
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_the_wrapper_runs_a_script_again_when_it_changes(wrapper: tuple[Path, Path]) -> None:
+    directory, script = wrapper
+    [first] = runs(directory, 1)
+    assert first == {"argv": [str(script), "hello"], "run": 1}  # the script sees its own argv
+    time.sleep(1.0)  # the first check records the files' times; changes count after it
+    write_script(script, SCRIPT.replace("RUN", "2"))
+    assert runs(directory, 2)[1] == {"argv": [str(script), "hello"], "run": 2}
+
+
+def test_a_script_that_fails_to_start_runs_once_fixed(wrapper: tuple[Path, Path]) -> None:
+    directory, script = wrapper
+    runs(directory, 1)
+    time.sleep(1.0)
+    write_script(script, "def broken(:\n")
+    deadline = time.monotonic() + 20
+    while "SyntaxError" not in (directory / "wrapper.err").read_text():  # it restarted and failed
+        assert time.monotonic() < deadline, "the wrapper did not report the broken script"
+        time.sleep(0.1)
+    time.sleep(1.0)  # the restarted wrapper's first check records the files' times
+    assert len((directory / "runs.log").read_text().splitlines()) == 1
+    write_script(script, SCRIPT.replace("RUN", "3"))
+    assert runs(directory, 2)[1]["run"] == 3
+
+
+def test_the_wrapper_explains_itself_without_a_program() -> None:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    result = subprocess.run([sys.executable, "-m", "framework.autoreload"], env=env, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1
+    assert "python -m framework.autoreload -m module.to.run" in result.stderr
