@@ -496,7 +496,6 @@ def main(argv: list[str] | None = None) -> None:
 
 # What is missing now (python tests/test_tornado_api.py); anything else must resolve.
 KNOWN_MISSING: dict[str, set[str]] = {
-    "httpclient": {"main"},
     "http1connection": {
         "HTTP1ConnectionParameters", "HTTP1ServerConnection", "HTTP1Connection.read_response",
         "HTTP1ServerConnection.close", "HTTP1ServerConnection.start_serving",

@@ -3,12 +3,14 @@
 This package only re-exports. ``messages`` holds what a fetch is and yields
 (``HTTPRequest``, ``HTTPResponse``, the errors); ``connection`` one
 keep-alive connection and one exchange on it, the only place bytes meet
-``http1``; ``client`` the clients, with their slots, pool and redirects. No
+``http1``; ``client`` the clients, with their slots, pool and redirects; ``cli`` the
+command line (``python -m framework.httpclient URL``). No
 module here imports ``framework.web`` or ``framework.routing``.
 """
 
 from __future__ import annotations
 
+from .cli import main as main
 from .client import AsyncHTTPClient as AsyncHTTPClient
 from .client import HTTPClient as HTTPClient
 from .messages import HTTPClientError as HTTPClientError
@@ -29,4 +31,5 @@ __all__ = [
     "HTTPStreamClosedError",
     "HTTPTimeoutError",
     "StreamClosedError",
+    "main",
 ]

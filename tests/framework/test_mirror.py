@@ -27,6 +27,8 @@ ELSEWHERE: dict[str, str | None] = {
     "web/rendering.py": "test_template.py",
     # Protocol classes only: mypy checks them against Application; there is no behaviour to run.
     "web/contracts.py": None,
+    # `python -m framework.httpclient`: two lines calling cli.main, run by test_cli.py.
+    "httpclient/__main__.py": "httpclient/test_cli.py",
 }
 
 
