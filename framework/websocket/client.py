@@ -323,6 +323,29 @@ async def _open(target: Target, opts: Options, resolver: Resolver | None) -> tup
             chosen.close()
 
 
+def _opening_request(url: str | HTTPRequest, connect_timeout: float | None) -> HTTPRequest:
+    """The request the opening handshake is sent as: a copy of ``url``'s (headers, timeouts, TLS)."""
+    if isinstance(url, HTTPRequest):
+        request = HTTPRequest(
+            url.url,
+            headers=url.headers,
+            connect_timeout=url.connect_timeout,
+            request_timeout=url.request_timeout,
+            validate_cert=url.validate_cert,
+            ca_certs=url.ca_certs,
+            ssl_options=url.ssl_options,
+            user_agent=url.user_agent,
+            auth_username=url.auth_username,
+            auth_password=url.auth_password,
+            auth_mode=url.auth_mode,
+        )
+    else:
+        request = HTTPRequest(url)
+    if connect_timeout is not None:
+        request.connect_timeout = connect_timeout
+    return request
+
+
 def websocket_connect(
     url: str | HTTPRequest,
     *,
@@ -360,26 +383,8 @@ def websocket_connect(
         A future resolving to the open ``WebSocketClientConnection``.
         Difference from Tornado: optional arguments are keyword-only.
     """
-    if isinstance(url, HTTPRequest):
-        request = HTTPRequest(
-            url.url,
-            headers=url.headers,
-            connect_timeout=url.connect_timeout,
-            request_timeout=url.request_timeout,
-            validate_cert=url.validate_cert,
-            ca_certs=url.ca_certs,
-            ssl_options=url.ssl_options,
-            user_agent=url.user_agent,
-            auth_username=url.auth_username,
-            auth_password=url.auth_password,
-            auth_mode=url.auth_mode,
-        )
-    else:
-        request = HTTPRequest(url)
-    if connect_timeout is not None:
-        request.connect_timeout = connect_timeout
     connection = WebSocketClientConnection(
-        request,
+        _opening_request(url, connect_timeout),
         on_message_callback=on_message_callback,
         compression_options=compression_options,
         ping_interval=ping_interval,
