@@ -36,6 +36,7 @@ import json
 import secrets
 import time
 import urllib.parse
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from framework.httpclient import AsyncHTTPClient, HTTPResponse
@@ -284,11 +285,11 @@ def _percent(value: str) -> str:
 
 
 def _oauth_signature(
-    consumer_token: dict[str, Any],
+    consumer_token: Mapping[str, object],
     method: str,
     url: str,
-    parameters: dict[str, Any],
-    token: dict[str, Any] | None = None,
+    parameters: Mapping[str, object],
+    token: Mapping[str, object] | None = None,
     *,
     version: str = "1.0a",
 ) -> str:
@@ -312,7 +313,7 @@ def _oauth_signature(
     return base64.b64encode(hmac.new(key.encode(), base_string.encode(), hashlib.sha1).digest()).decode()
 
 
-def _oauth_parse_response(body: bytes) -> dict[str, Any]:
+def _oauth_parse_response(body: bytes) -> dict[str, str]:
     """A token response (``oauth_token=...&oauth_token_secret=...``) as ``{"key", "secret", ...}``.
 
     Raises:
@@ -321,7 +322,7 @@ def _oauth_parse_response(body: bytes) -> dict[str, Any]:
     fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
     if "oauth_token" not in fields or "oauth_token_secret" not in fields:
         raise AuthError("the provider's token response has no oauth_token and oauth_token_secret")
-    token: dict[str, Any] = {"key": fields["oauth_token"][0], "secret": fields["oauth_token_secret"][0]}
+    token: dict[str, str] = {"key": fields["oauth_token"][0], "secret": fields["oauth_token_secret"][0]}
     token.update((name, values[0]) for name, values in fields.items() if name not in {"oauth_token", "oauth_token_secret"})
     return token
 
@@ -400,7 +401,7 @@ class OAuthMixin:
             raise AuthError("Malformed OAuth request token cookie") from None
         if key != request_key:
             raise AuthError("Request token does not match cookie")
-        token: dict[str, Any] = {"key": key, "secret": secret}
+        token: dict[str, str] = {"key": key, "secret": secret}
         if verifier:
             token["verifier"] = verifier
         client = http_client or self.get_auth_http_client()
@@ -438,7 +439,7 @@ class OAuthMixin:
             args["oauth_callback"] = self._absolute(callback_uri)
         handler.redirect(url_concat(authorize_url, args))
 
-    def _oauth_access_token_url(self, request_token: dict[str, Any]) -> str:
+    def _oauth_access_token_url(self, request_token: dict[str, str]) -> str:
         consumer = self._oauth_consumer_token()
         args = self._oauth_base_args(consumer)
         args["oauth_token"] = request_token["key"]
@@ -624,7 +625,7 @@ class OpenIdMixin:
             args.update({f"openid.ax.type.{name}": _AX_TYPES[name] for name in wanted})
         return args
 
-    def _openid_user(self) -> dict[str, Any]:
+    def _openid_user(self) -> dict[str, str]:
         """The user's data from the Attribute Exchange fields of the (confirmed) answer."""
         handler = cast("RequestHandler", self)
         values: dict[str, str] = {name: handler.get_argument(name) for name in handler.request.arguments}
@@ -640,7 +641,7 @@ class OpenIdMixin:
             return ""
 
         first, last, full, email = (ax(_AX_TYPES[key]) for key in ("firstname", "lastname", "fullname", "email"))
-        user: dict[str, Any] = {}
+        user: dict[str, str] = {}
         if first:
             user["first_name"] = first
         if last:

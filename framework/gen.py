@@ -237,7 +237,7 @@ def _awaitable(yielded: Any) -> Awaitable[Any]:
     return convert_yielded(yielded)
 
 
-def is_coroutine_function(func: Any) -> bool:
+def is_coroutine_function(func: object) -> bool:
     """Whether ``func`` is a ``@coroutine``-decorated or ``async def`` function.
 
     Mirrors ``tornado.gen.is_coroutine_function``; difference: Tornado only
@@ -287,7 +287,7 @@ multi_future = multi
 def _finish_multi(
     result: asyncio.Future[Any],
     futures: list[asyncio.Future[Any]],
-    keys: list[Any] | None,
+    keys: list[object] | None,
     quiet_exceptions: type[BaseException] | tuple[type[BaseException], ...],
 ) -> None:
     """Collect the finished children's results into ``result``."""
@@ -412,11 +412,11 @@ class WaitIterator:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args and kwargs:
             raise ValueError("You must provide args or kwargs, not both")
-        keyed: list[tuple[Any, Any]] = list(kwargs.items()) if kwargs else list(enumerate(args))
-        self.current_index: Any = None
+        keyed: list[tuple[int | str, Any]] = list(kwargs.items()) if kwargs else list(enumerate(args))
+        self.current_index: int | str | None = None
         self.current_future: asyncio.Future[Any] | None = None
         self._running_future: asyncio.Future[Any] | None = None
-        self._finished: collections.deque[tuple[Any, asyncio.Future[Any]]] = collections.deque()
+        self._finished: collections.deque[tuple[int | str, asyncio.Future[Any]]] = collections.deque()
         self._unfinished = len(keyed)
         for key, yieldable in keyed:
             future = convert_yielded(yieldable)
@@ -442,14 +442,14 @@ class WaitIterator:
             self._return_result(*self._finished.popleft())
         return self._running_future
 
-    def _done_callback(self, key: Any, future: asyncio.Future[Any]) -> None:
+    def _done_callback(self, key: int | str, future: asyncio.Future[Any]) -> None:
         running = self._running_future
         if running is not None and not running.done():
             self._return_result(key, future)
         else:
             self._finished.append((key, future))
 
-    def _return_result(self, key: Any, future: asyncio.Future[Any]) -> None:
+    def _return_result(self, key: int | str, future: asyncio.Future[Any]) -> None:
         running = self._running_future
         if running is None:  # pragma: no cover - next() sets it first
             raise RuntimeError("no pending next()")
