@@ -27,7 +27,7 @@ import re
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
 from framework.log import define_logging_options
 
@@ -131,7 +131,7 @@ _PARSERS: dict[type, Callable[[str], Any]] = {
 }  # fmt: skip
 
 
-_UNSET: Any = object()
+_UNSET: Final = object()
 
 
 @dataclasses.dataclass(eq=False, kw_only=True)
@@ -187,7 +187,7 @@ class _Option:
             raise Error(f"Option {self.name!r} is required to be {self._type_description()} ({value!r} given)")
         self._store(value)
 
-    def _fits(self, value: Any) -> bool:
+    def _fits(self, value: object) -> bool:
         """Type check for ``set``: ints pass as floats, bools never pass as ints."""
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
             return True
@@ -471,7 +471,7 @@ class OptionParser:
             for option in (o for o in by_name if o.group_name == group):
                 print(_help_lines(option), file=out)
 
-    def _help_callback(self, value: Any) -> None:
+    def _help_callback(self, value: object) -> None:
         """Print help and exit 0 when ``--help`` is given."""
         if value:
             self.print_help()
@@ -513,7 +513,7 @@ def _help_lines(option: _Option) -> str:
     return "\n".join(out)
 
 
-def _infer_type(default: Any, multiple: bool) -> type:
+def _infer_type(default: object, multiple: bool) -> type:
     """Guess an option's type from its default, falling back to ``str``."""
     if multiple:
         if isinstance(default, (list, tuple)) and default:

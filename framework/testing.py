@@ -41,7 +41,7 @@ import traceback
 import types
 import unittest
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from framework.gen import coroutine
 from framework.httpclient import AsyncHTTPClient, HTTPResponse
@@ -50,6 +50,9 @@ from framework.httputil import HTTPServerConnectionDelegate
 from framework.ioloop import IOLoop, run_with_exception_handler
 from framework.log import app_log
 from framework.netutil import bind_sockets
+
+if TYPE_CHECKING:
+    from framework.options import OptionParser
 
 __all__ = [
     "AsyncHTTPSTestCase", "AsyncHTTPTestCase", "AsyncTestCase", "ExpectLog", "ServerThread",
@@ -176,7 +179,7 @@ except ImportError:  # pragma: no cover - pytest is only needed for the fixtures
 if pytest is not None:
 
     @pytest.fixture
-    def http_server(app: Any) -> Iterator[ServerThread]:
+    def http_server(app: HTTPServerConnectionDelegate | Callable[..., Any]) -> Iterator[ServerThread]:
         """The ``app`` fixture, served on an ephemeral port for one test."""
         with serve(app) as server:
             yield server
@@ -473,7 +476,7 @@ class AsyncHTTPSTestCase(AsyncHTTPTestCase):
         return self.default_ssl_options()
 
     @staticmethod
-    def default_ssl_options() -> dict[str, Any]:
+    def default_ssl_options() -> dict[str, str]:
         """The test certificate and key shipped beside this module."""
         return {"certfile": os.path.join(_HERE, "testing.crt"), "keyfile": os.path.join(_HERE, "testing.key")}
 
@@ -506,7 +509,7 @@ def gen_test(func: Callable[..., Any] | None = None, *, timeout: float | None = 
     return decorate(func) if func is not None else decorate
 
 
-async def _finish_within(limit: float, work: Awaitable[Any]) -> Any:
+async def _finish_within(limit: float, work: Awaitable[_T]) -> _T:
     """Await ``work`` for ``limit`` seconds; then cancel it and say where it was waiting.
 
     Raises:
@@ -525,7 +528,7 @@ async def _finish_within(limit: float, work: Awaitable[Any]) -> Any:
 def _suspended_at(task: asyncio.Future[Any]) -> str:
     """The coroutine frames a task is suspended in, outermost first, as traceback lines."""
     frames = []
-    current: Any = task.get_coro() if isinstance(task, asyncio.Task) else None
+    current: object = task.get_coro() if isinstance(task, asyncio.Task) else None
     while current is not None:
         frame = getattr(current, "cr_frame", None) or getattr(current, "gi_frame", None)
         if frame is None:
@@ -643,9 +646,9 @@ def main(**kwargs: Any) -> None:
         unittest.main(module="__main__", argv=argv, **kwargs)
 
 
-def _unittest_arguments(options: Any) -> dict[str, Any]:
+def _unittest_arguments(options: OptionParser) -> dict[str, int | bool]:
     """``unittest.main`` keywords for the flags given on the command line."""
-    arguments: dict[str, Any] = {}
+    arguments: dict[str, int | bool] = {}
     if options.verbose:
         arguments["verbosity"] = 2
     if options.quiet:
