@@ -16,7 +16,7 @@ import re
 import time
 import urllib.parse
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from framework import escape, template
 from framework.httputil import url_concat
@@ -127,7 +127,8 @@ class CookieMixin:
         """Sign ``value`` for cookie ``name`` with the ``cookie_secret`` setting (and ``key_version``)."""
         self.require_setting("cookie_secret", "signed cookies")
         config = self.application.config
-        return security.create_signed_value(config.cookie_secret, name, value, version=version, key_version=config.key_version)
+        secret = cast("security.Secret", config.cookie_secret)  # require_setting: not None
+        return security.create_signed_value(secret, name, value, version=version, key_version=config.key_version)
 
     def set_signed_cookie(
         self, name: str, value: str | bytes, expires_days: float | None = 30, version: int | None = None, **kwargs: Any
@@ -147,9 +148,8 @@ class CookieMixin:
         self.require_setting("cookie_secret", "signed cookies")
         if value is None:
             value = self.get_cookie(name)
-        return security.decode_signed_value(
-            self.application.config.cookie_secret, name, value, max_age_days=max_age_days, min_version=min_version
-        )
+        secret = cast("security.Secret", self.application.config.cookie_secret)  # require_setting: not None
+        return security.decode_signed_value(secret, name, value, max_age_days=max_age_days, min_version=min_version)
 
     def get_signed_cookie_key_version(self, name: str, value: str | None = None) -> int | None:
         """The key version a signed cookie was signed with (unverified), or None."""

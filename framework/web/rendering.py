@@ -132,7 +132,7 @@ class TemplateMixin:
         """
         config = self.application.config
         if config.template_loader is not None:
-            return config.template_loader  # type: ignore[no-any-return]
+            return config.template_loader
         return template.loader_for(template_path, autoescape=config.autoescape, whitespace=config.template_whitespace)
 
     def get_template_path(self) -> str | tuple[str, ...] | None:

@@ -32,10 +32,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from framework import http1
 from framework.template.syntax import WHITESPACE_MODES
+
+if TYPE_CHECKING:
+    from framework.template.loaders import BaseLoader
+    from framework.web.security import Secret
+
+_T = TypeVar("_T")
 
 __all__ = ["DEFAULT_SECURITY_HEADERS", "SERVER_ARGUMENTS", "AppSettings", "LiveSettings", "resolve_settings"]
 
@@ -79,12 +85,12 @@ class AppSettings:
     # "jinja2" (the default) or "tornado"; "tornado" when template_loader is given.
     template_engine: str = "jinja2"
     # A framework.template.BaseLoader (Tornado syntax), or None.
-    template_loader: Any = None
+    template_loader: BaseLoader | None = None
     template_whitespace: str | None = None
     autoescape: bool = True
     static_path: str | None = None
     static_url_prefix: str = "/static/"
-    cookie_secret: Any = None
+    cookie_secret: Secret | None = None
     key_version: int | None = None
     xsrf_cookies: bool = False
     login_url: str | None = None
@@ -292,7 +298,7 @@ class LiveSettings(dict[str, Any]):
         dict.update(self, candidate)  # with the defaults debug implies
         self._on_change(config)
 
-    def _changed(self, change: Callable[[dict[str, Any]], Any]) -> Any:
+    def _changed(self, change: Callable[[dict[str, Any]], _T]) -> _T:
         candidate = dict(self)
         result = change(candidate)
         self._commit(candidate)
@@ -320,7 +326,7 @@ class LiveSettings(dict[str, Any]):
 
     def popitem(self) -> tuple[str, Any]:
         """``dict.popitem``, then resolved again."""
-        return self._changed(lambda d: d.popitem())  # type: ignore[no-any-return]
+        return self._changed(lambda d: d.popitem())
 
     def clear(self) -> None:
         """``dict.clear``, then resolved again (every setting back to its default)."""
