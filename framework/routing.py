@@ -547,7 +547,7 @@ def _unquote_or_none(value: str | None) -> bytes | None:
     return None if value is None else urllib.parse.unquote_to_bytes(value)
 
 
-def _escape_arg(value: Any) -> str:
+def _escape_arg(value: object) -> str:
     # As Tornado's reverse_url: everything but unreserved characters and "/"
     # is escaped, so a group such as a static file path keeps its slashes.
     if not isinstance(value, (str, bytes)):

@@ -303,7 +303,7 @@ class ArgReplacer:
         return kwargs.get(self.name), args, {**kwargs, self.name: new_value}
 
 
-def _positional_index(func: Callable[..., Any], name: str) -> int | None:
+def _positional_index(func: Callable[..., object], name: str) -> int | None:
     """Where ``name`` sits among the parameters ``func`` takes by position, or None."""
     try:
         parameters = inspect.signature(func).parameters.values()
