@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from framework import routing
@@ -97,7 +97,7 @@ class Application(routing.ReversibleRouter):
         # Tornado's dict; changing it later re-resolves self.config (see LiveSettings).
         self.settings: dict[str, Any] = LiveSettings(settings, self._settings_changed)
         self.default_host = default_host
-        self.ui_methods: dict[str, Any] = _collect_ui_methods(self.config.ui_methods)
+        self.ui_methods: dict[str, Callable[..., Any]] = _collect_ui_methods(self.config.ui_methods)
         self.ui_modules: dict[str, type[UIModule]] = collect_ui_modules(settings.get("ui_modules"))
         self.transforms: list[type[OutputTransform]] = _resolve_transforms(transforms, self.config.compress_response)
         self.template_options = TemplateOptions(
@@ -105,7 +105,7 @@ class Application(routing.ReversibleRouter):
             auto_reload=not self.config.compiled_template_cache,
             globals=tuple(sorted(self.config.template_globals.items())),
         )
-        self._reversed: dict[tuple[Any, ...], str] = {}  # reverse_url's answers (see there)
+        self._reversed: dict[tuple[str, tuple[object, ...], tuple[type, ...]], str] = {}  # reverse_url's answers (see there)
         self.wildcard_router = _ApplicationRouter(self, list(self._static_rules()) + list(handlers or ()))
         self.default_router = _ApplicationRouter(self, [routing.Rule(routing.AnyMatches(), self.wildcard_router)])
         if self.config.autoreload:
@@ -235,7 +235,7 @@ class Application(routing.ReversibleRouter):
             self._reversed[key] = url
         return url
 
-    def _reverse(self, name: str, args: tuple[Any, ...]) -> str:
+    def _reverse(self, name: str, args: tuple[object, ...]) -> str:
         url = self.default_router.reverse_url(name, *args)
         if url is None:
             raise KeyError(f"{name} not found in named urls")
@@ -328,10 +328,10 @@ def _resolve_transforms(transforms: Any, compress_response: bool) -> list[type[O
     return resolved
 
 
-def _collect_ui_methods(methods: Any) -> dict[str, Any]:
+def _collect_ui_methods(methods: object) -> dict[str, Callable[..., Any]]:
     """``ui_methods`` may be a dict, a module, or a list of either (as in Tornado)."""
     if isinstance(methods, (list, tuple)):
-        merged: dict[str, Any] = {}
+        merged: dict[str, Callable[..., Any]] = {}
         for item in methods:
             merged.update(_collect_ui_methods(item))
         return merged

@@ -50,6 +50,9 @@ gen_log = logging.getLogger("framework.general")
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
+# What set_header/add_header take (Tornado's ``_HeaderTypes``); anything else is a TypeError.
+_HeaderValue = str | bytes | int | datetime.datetime
+
 
 class _DateCache:
     """The ``Date`` header changes once a second; format it once a second."""
@@ -235,7 +238,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         """The status set so far."""
         return self._status_code
 
-    def set_header(self, name: str, value: Any) -> None:
+    def set_header(self, name: str, value: _HeaderValue) -> None:
         """Set a response header, replacing others of that name.
 
         Raises:
@@ -245,7 +248,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         """
         self._headers[name] = self._convert_header_value(name, value)
 
-    def add_header(self, name: str, value: Any) -> None:
+    def add_header(self, name: str, value: _HeaderValue) -> None:
         """Add a response header, keeping others of that name (``Set-Cookie``)."""
         self._headers.add(name, self._convert_header_value(name, value))
 
@@ -255,7 +258,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
             del self._headers[name]
 
     @staticmethod
-    def _convert_header_value(name: str, value: Any) -> str:
+    def _convert_header_value(name: str, value: object) -> str:
         if isinstance(value, str):
             text = value
         elif isinstance(value, bytes):
