@@ -45,7 +45,7 @@ FUTURES = (asyncio.Future, concurrent.futures.Future)
 AnyFuture = asyncio.Future[Any] | concurrent.futures.Future[Any]
 
 
-def is_future(x: Any) -> bool:
+def is_future(x: object) -> bool:
     """Whether ``x`` is an asyncio or a ``concurrent.futures`` future."""
     return isinstance(x, FUTURES)
 
@@ -111,7 +111,7 @@ def run_on_executor(*args: Any, **kwargs: Any) -> Any:
 
 def _on_executor(fn: Callable[..., Any], *, attribute: str) -> Callable[..., asyncio.Future[Any]]:
     @functools.wraps(fn)
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
+    def wrapper(self: object, *args: Any, **kwargs: Any) -> asyncio.Future[Any]:
         result: asyncio.Future[Any] = IOLoop.current().asyncio_loop.create_future()
         submitted = getattr(self, attribute).submit(fn, self, *args, **kwargs)
         chain_future(submitted, result)

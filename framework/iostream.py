@@ -828,7 +828,7 @@ def _check_max_bytes(max_bytes: int | None, size: int, what: str) -> None:
         raise UnsatisfiableReadError(f"{what} not found within {max_bytes} bytes")
 
 
-def _succeed(future: asyncio.Future[Any], value: Any) -> None:
+def _succeed(future: asyncio.Future[_T], value: _T) -> None:
     if not future.done():
         future.set_result(value)
 

@@ -31,10 +31,13 @@ import socket
 import threading
 import warnings
 from collections.abc import Callable
-from typing import Any, TypeVarTuple, Unpack
+from typing import TYPE_CHECKING, Any, TypeVarTuple, Unpack
 
 from framework.gen import convert_yielded
 from framework.ioloop import IOLoop
+
+if TYPE_CHECKING:
+    from _typeshed import FileDescriptorLike
 
 __all__ = [
     "AddThreadSelectorEventLoop",
@@ -131,7 +134,7 @@ _Callbacks = dict[int, tuple[Callable[..., object], tuple[Any, ...]]]
 _Ts = TypeVarTuple("_Ts")
 
 
-def _fileno(fileobj: Any) -> int:
+def _fileno(fileobj: FileDescriptorLike) -> int:
     """A descriptor as asyncio's ``add_reader`` takes it: an int, or an object with ``fileno()``."""
     fd = fileobj if isinstance(fileobj, int) else int(fileobj.fileno())
     if fd < 0:
@@ -172,19 +175,19 @@ class SelectorThread:
         self._thread = threading.Thread(target=self._run, name="framework-selector-thread", daemon=True)
         self._thread.start()
 
-    def add_reader(self, fd: Any, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts) -> None:
+    def add_reader(self, fd: FileDescriptorLike, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts) -> None:
         """Call ``callback(*args)`` on the loop whenever ``fd`` is readable (as ``loop.add_reader``)."""
         self._add(self._readers, _fileno(fd), callback, args)
 
-    def add_writer(self, fd: Any, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts) -> None:
+    def add_writer(self, fd: FileDescriptorLike, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts) -> None:
         """Call ``callback(*args)`` on the loop whenever ``fd`` is writable (as ``loop.add_writer``)."""
         self._add(self._writers, _fileno(fd), callback, args)
 
-    def remove_reader(self, fd: Any) -> bool:
+    def remove_reader(self, fd: FileDescriptorLike) -> bool:
         """Stop watching ``fd`` for reading; False if it was not watched."""
         return self._remove(self._readers, _fileno(fd))
 
-    def remove_writer(self, fd: Any) -> bool:
+    def remove_writer(self, fd: FileDescriptorLike) -> bool:
         """Stop watching ``fd`` for writing; False if it was not watched."""
         return self._remove(self._writers, _fileno(fd))
 
@@ -360,19 +363,19 @@ class AddThreadSelectorEventLoop(asyncio.AbstractEventLoop):
     def __repr__(self) -> str:
         return f"<AddThreadSelectorEventLoop wrapping {self._real_loop!r}>"
 
-    def add_reader(self, fd: Any, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts) -> None:
+    def add_reader(self, fd: FileDescriptorLike, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts) -> None:
         """Call ``callback(*args)`` on the wrapped loop whenever ``fd`` is readable."""
         self._selector_thread.add_reader(fd, callback, *args)
 
-    def add_writer(self, fd: Any, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts) -> None:
+    def add_writer(self, fd: FileDescriptorLike, callback: Callable[[Unpack[_Ts]], object], *args: *_Ts) -> None:
         """Call ``callback(*args)`` on the wrapped loop whenever ``fd`` is writable."""
         self._selector_thread.add_writer(fd, callback, *args)
 
-    def remove_reader(self, fd: Any) -> bool:
+    def remove_reader(self, fd: FileDescriptorLike) -> bool:
         """Stop watching ``fd`` for reading; False if it was not watched."""
         return self._selector_thread.remove_reader(fd)
 
-    def remove_writer(self, fd: Any) -> bool:
+    def remove_writer(self, fd: FileDescriptorLike) -> bool:
         """Stop watching ``fd`` for writing; False if it was not watched."""
         return self._selector_thread.remove_writer(fd)
 
