@@ -195,7 +195,7 @@ class IOLoop(Configurable):
         # A loop we created is ours to keep alive; a wrapped one is held weakly.
         self._owned_loop = loop if asyncio_loop is None else None
         self._loop_ref = weakref.ref(loop)
-        self._handlers: dict[int, tuple[Any, Callable[[Any, int], object]]] = {}
+        self._handlers: dict[int, tuple[int | _Selectable, Callable[[Any, int], object]]] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
         self._default_executor: concurrent.futures.Executor | None = None
         IOLoop._by_asyncio_loop[loop] = self

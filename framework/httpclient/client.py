@@ -86,10 +86,12 @@ def _positive_or_none(seconds: float) -> float | None:
     return seconds if seconds > 0 else None
 
 
-_PoolKey = tuple[str, str, int, Any]
+# validate_cert, ca_certs, and ssl_options frozen: its items sorted, or the SSLContext, or None.
+_SSLKey = tuple[bool, str | None, tuple[tuple[str, Any], ...] | ssl.SSLContext | None]
+_PoolKey = tuple[str, str, int, _SSLKey | None]
 
 
-def _ssl_key(opts: Options) -> Any:
+def _ssl_key(opts: Options) -> _SSLKey:
     """What makes two TLS configurations interchangeable, for pooling and caching."""
     options = opts.ssl_options
     frozen = tuple(sorted(options.items())) if isinstance(options, dict) else options
@@ -241,7 +243,7 @@ class AsyncHTTPClient(Configurable):
         self._active = 0  # requests holding a slot
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._idle: dict[_PoolKey, list[Connection]] = {}
-        self._ssl_contexts: dict[Any, ssl.SSLContext] = {}
+        self._ssl_contexts: dict[_SSLKey, ssl.SSLContext] = {}
         self._tasks: set[asyncio.Task[HTTPResponse]] = set()
 
     def close(self) -> None:

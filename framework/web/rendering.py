@@ -45,7 +45,7 @@ class TemplateMixin:
     application: HandlerApplication
     _finished: bool
     # (handler class, template path) -> loader from create_template_loader.
-    _template_loaders: ClassVar[dict[tuple[type, Any], template.BaseLoader]] = {}
+    _template_loaders: ClassVar[dict[tuple[type, str | tuple[str, ...] | None], template.BaseLoader]] = {}
 
     if TYPE_CHECKING:  # supplied by RequestHandler
 

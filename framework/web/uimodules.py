@@ -158,7 +158,7 @@ _BUILT_IN: dict[str, type[UIModule]] = {
 }
 
 
-def collect_ui_modules(setting: Any) -> dict[str, type[UIModule]]:
+def collect_ui_modules(setting: object) -> dict[str, type[UIModule]]:
     """The ``ui_modules`` setting as a name -> class dict, over Tornado's built-in modules.
 
     Accepts a dict, a module (its ``UIModule`` subclasses, by name) or a
@@ -173,7 +173,7 @@ def collect_ui_modules(setting: Any) -> dict[str, type[UIModule]]:
     return modules
 
 
-def _add_ui_modules(modules: dict[str, type[UIModule]], setting: Any) -> None:
+def _add_ui_modules(modules: dict[str, type[UIModule]], setting: object) -> None:
     if setting is None:
         return
     if isinstance(setting, (list, tuple)):
