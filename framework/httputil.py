@@ -491,7 +491,7 @@ def parse_qs_bytes(qs: str | bytes, keep_blank_values: bool = False) -> dict[str
     return result
 
 
-def qs_to_qsl(qs: Mapping[str, list[Any]]) -> Iterator[tuple[str, Any]]:
+def qs_to_qsl(qs: Mapping[str, list[_T]]) -> Iterator[tuple[str, _T]]:
     """``{k: [v1, v2]}`` -> ``(k, v1), (k, v2)``."""
     for name, values in qs.items():
         for value in values:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from framework.web.errors import HTTPError, MissingArgumentError
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ArgumentReader"]
 
-_MISSING: Any = object()
+_MISSING: Final = object()
 # Control characters other than TAB, LF and CR are removed from argument values.
 _REMOVE_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
 

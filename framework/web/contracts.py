@@ -15,7 +15,7 @@ framework's adapter) can serve handlers by providing these names.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 from framework.template import TemplateOptions
@@ -34,13 +34,13 @@ class PageModule(Protocol):
     def embedded_javascript(self) -> str | None:
         """JavaScript put into one ``<script>`` block before ``</body>``."""
 
-    def javascript_files(self) -> Any:
+    def javascript_files(self) -> Iterable[str] | str | None:
         """Script URLs (a string or an iterable of them) linked before ``</body>``."""
 
     def embedded_css(self) -> str | None:
         """CSS put into one ``<style>`` block before ``</head>``."""
 
-    def css_files(self) -> Any:
+    def css_files(self) -> Iterable[str] | str | None:
         """Stylesheet URLs (a string or an iterable of them) linked before ``</head>``."""
 
     def html_head(self) -> str | None:
