@@ -90,7 +90,7 @@ def bind_sockets(
         address or None, port, family, socket.SOCK_STREAM, 0, socket.AI_PASSIVE if flags is None else flags
     )
     sockets: list[socket.socket] = []
-    seen: set[Any] = set()
+    seen: set[object] = set()
     for fam, kind, proto, _, sockaddr in infos:
         if sockaddr in seen:
             continue
@@ -167,7 +167,7 @@ def add_accept_handler(sock: socket.socket, callback: Callable[[socket.socket, A
     io_loop = IOLoop.current()
     removed = False
 
-    def accept_waiting(fd: Any, events: int) -> None:
+    def accept_waiting(fd: socket.socket, events: int) -> None:
         for _ in range(DEFAULT_BACKLOG):
             if removed:
                 return

@@ -123,7 +123,7 @@ class TCPServer:
         """
         raise NotImplementedError()
 
-    def _handle_connection(self, connection: socket.socket, address: Any) -> None:
+    def _handle_connection(self, connection: socket.socket, address: object) -> None:
         options: dict[str, Any] = {"max_buffer_size": self.max_buffer_size, "read_chunk_size": self.read_chunk_size}
         try:
             if self._ssl_context is not None:

@@ -30,7 +30,7 @@ import sys
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar, TypeVarTuple
 
 from framework.httpserver import CallbackDelegate
 from framework.httputil import (
@@ -49,6 +49,8 @@ __all__ = ["WSGIContainer"]
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+_T = TypeVar("_T")
+_Ts = TypeVarTuple("_Ts")
 
 
 class _Response:
@@ -119,7 +121,7 @@ class WSGIContainer(HTTPServerConnectionDelegate):
                 await self._call(close)
         return response
 
-    async def _call(self, func: Callable[..., Any], *args: Any) -> Any:
+    async def _call(self, func: Callable[[*_Ts], _T], *args: *_Ts) -> _T:
         if self.executor is None:
             return func(*args)
         return await IOLoop.current().run_in_executor(self.executor, func, *args)
