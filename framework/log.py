@@ -31,7 +31,7 @@ import os
 import queue
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol
 
 __all__ = [
@@ -321,16 +321,16 @@ class OptionDefiner(Protocol):
         self,
         name: str,
         default: Any = None,
-        type: Any = None,
+        type: type | None = None,
         help: str | None = None,
         metavar: str | None = None,
         multiple: bool = False,
         group: str | None = None,
-        callback: Any = None,
+        callback: Callable[[Any], None] | None = None,
     ) -> None:
         """Define an option (``OptionParser.define``)."""
 
-    def add_parse_callback(self, callback: Any) -> None:
+    def add_parse_callback(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` after every parse (``OptionParser.add_parse_callback``)."""
 
 
