@@ -37,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Generator
 from typing import Any, cast
 
 from framework import http1
@@ -250,7 +250,7 @@ class _Closed:
 
     __slots__ = ()
 
-    def __await__(self) -> Any:
+    def __await__(self) -> Generator[None, None, None]:
         raise StreamClosedError()
         yield  # pragma: no cover - makes this a generator
 

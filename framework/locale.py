@@ -167,7 +167,7 @@ def load_translations(directory: str, encoding: str | None = None) -> None:
         encoding: of every file; by default UTF-16 when the file starts with
             its byte-order mark, else UTF-8 (with or without a BOM).
     """
-    translations: dict[str, Any] = {}
+    translations: dict[str, dict[str, dict[str, str]]] = {}
     for name in sorted(os.listdir(directory)):
         code, _, extension = name.partition(".")
         if extension != "csv":
@@ -208,7 +208,7 @@ def load_gettext_translations(directory: str, domain: str) -> None:
     handlers and templates). A catalogue that fails to load is logged and
     skipped.
     """
-    translations: dict[str, Any] = {}
+    translations: dict[str, gettext.NullTranslations] = {}
     for code in sorted(os.listdir(directory)):
         if code.startswith(".") or not os.path.isfile(os.path.join(directory, code, "LC_MESSAGES", domain + ".mo")):
             continue

@@ -278,7 +278,7 @@ class StaticFileHandler(RequestHandler):
         """
         self.set_etag_header()
         content_type = self.get_content_type()
-        described: dict[str, Any] = {
+        described: dict[str, str | datetime.datetime | None] = {
             "Last-Modified": self.modified,
             "Content-Type": content_type or None,
             "Accept-Ranges": "bytes",
@@ -289,7 +289,7 @@ class StaticFileHandler(RequestHandler):
                 self.set_header(name, value)
         self.set_extra_headers(self.path)
 
-    def _freshness(self, content_type: str) -> dict[str, Any]:
+    def _freshness(self, content_type: str) -> dict[str, str | datetime.datetime]:
         """``Expires`` and ``Cache-Control`` for ``get_cache_time()``'s seconds; none for 0."""
         seconds = self.get_cache_time(self.path, self.modified, content_type)
         if seconds <= 0:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any, Final, Protocol, cast
 
 from framework import escape
@@ -357,7 +357,7 @@ class WebSocketProtocol(asyncio.Protocol):
             return
         self._pump()
 
-    def _call_sink(self, what: str, method: Any, data: bytes) -> None:
+    def _call_sink(self, what: str, method: Callable[[bytes], object], data: bytes) -> None:
         try:
             method(data)
         except Exception:
@@ -420,7 +420,7 @@ class WebSocketProtocol(asyncio.Protocol):
             transport.close()  # TLS: close_notify, then the transport closes
         self._arm_timer(self._close_timeout, self.abort)
 
-    def _arm_timer(self, seconds: float, callback: Any) -> None:
+    def _arm_timer(self, seconds: float, callback: Callable[[], object]) -> None:
         if self._timer is not None:
             self._timer.cancel()
         self._timer = self.loop.call_later(seconds, callback)
