@@ -25,7 +25,7 @@ import inspect
 import logging
 import warnings
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, TypeVar
 
 __all__ = [
     "BadYieldError",
@@ -44,6 +44,7 @@ __all__ = [
 ]
 
 _P = ParamSpec("_P")
+_T = TypeVar("_T")
 _log = logging.getLogger("framework.application")
 
 TimeoutError = builtins.TimeoutError
@@ -118,7 +119,7 @@ def _current_loop() -> asyncio.AbstractEventLoop:
 # -- converting yielded objects --------------------------------------------------
 
 
-def convert_yielded(yielded: Any) -> asyncio.Future[Any]:
+def convert_yielded(yielded: object) -> asyncio.Future[Any]:
     """Turn anything a coroutine may yield into an asyncio Future.
 
     Mirrors ``tornado.gen.convert_yielded``. Accepted: ``None`` or ``moment``
@@ -145,13 +146,13 @@ def convert_yielded(yielded: Any) -> asyncio.Future[Any]:
     raise BadYieldError(f"yielded unknown object {yielded!r}")
 
 
-def _resolve(future: asyncio.Future[Any], value: Any) -> None:
+def _resolve(future: asyncio.Future[_T], value: _T) -> None:
     """Set ``future``'s result unless it was cancelled meanwhile."""
     if not future.done():
         future.set_result(value)
 
 
-def maybe_future(value: Any) -> asyncio.Future[Any]:
+def maybe_future(value: object) -> asyncio.Future[Any]:
     """Return ``value`` if it is a future, else a future already holding it.
 
     Mirrors ``tornado.gen.maybe_future`` (deprecated there too: prefer
@@ -230,7 +231,7 @@ async def _drive(generator: Generator[Any, Any, Any], yielded: Any) -> Any:
             return ret.value
 
 
-def _awaitable(yielded: Any) -> Awaitable[Any]:
+def _awaitable(yielded: object) -> Awaitable[Any]:
     """Cheap path for ``_drive``: a bare ``yield`` needs no Future."""
     if yielded is None or yielded is moment:
         return moment
@@ -328,7 +329,7 @@ def sleep(duration: float) -> asyncio.Future[None]:
 
 def with_timeout(
     timeout: float | datetime.timedelta,
-    future: Any,
+    future: object,
     quiet_exceptions: type[BaseException] | tuple[type[BaseException], ...] = (),
 ) -> asyncio.Future[Any]:
     """Wrap ``future`` so it raises ``TimeoutError`` if not done in time.
@@ -409,10 +410,10 @@ class WaitIterator:
         ValueError: both positional and keyword futures were given.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: object, **kwargs: object) -> None:
         if args and kwargs:
             raise ValueError("You must provide args or kwargs, not both")
-        keyed: list[tuple[int | str, Any]] = list(kwargs.items()) if kwargs else list(enumerate(args))
+        keyed: list[tuple[int | str, object]] = list(kwargs.items()) if kwargs else list(enumerate(args))
         self.current_index: int | str | None = None
         self.current_future: asyncio.Future[Any] | None = None
         self._running_future: asyncio.Future[Any] | None = None

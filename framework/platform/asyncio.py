@@ -104,7 +104,7 @@ def to_tornado_future(asyncio_future: asyncio.Future[Any]) -> asyncio.Future[Any
     return asyncio_future
 
 
-def to_asyncio_future(tornado_future: Any) -> asyncio.Future[Any]:
+def to_asyncio_future(tornado_future: object) -> asyncio.Future[Any]:
     """A framework future, coroutine or other yieldable as an ``asyncio.Future``.
 
     Raises:
