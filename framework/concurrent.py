@@ -145,7 +145,7 @@ def chain_future(a: AnyFuture, b: AnyFuture) -> None:
         IOLoop.current().add_future(a, copy)
 
 
-def future_set_result_unless_cancelled(future: AnyFuture, value: Any) -> None:
+def future_set_result_unless_cancelled(future: asyncio.Future[_T] | concurrent.futures.Future[_T], value: _T) -> None:
     """Set ``future``'s result unless it was cancelled (setting it then would raise)."""
     if not future.cancelled():
         future.set_result(value)

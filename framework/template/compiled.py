@@ -159,7 +159,7 @@ class Template:
             raise
         return result
 
-    def _add_location(self, exc: BaseException, namespace: dict[str, Any]) -> None:
+    def _add_location(self, exc: BaseException, namespace: object) -> None:
         """Note on ``exc`` the template line of the innermost frame of this render."""
         lineno = None
         traceback = exc.__traceback__
