@@ -127,7 +127,7 @@ class CallbackDelegate(HTTPServerConnectionDelegate):
     ``parse_body=False`` so form bodies are left as they came.
     """
 
-    def __init__(self, callback: Callable[[HTTPServerRequest], Any], *, parse_body: bool = True) -> None:
+    def __init__(self, callback: Callable[[HTTPServerRequest], object], *, parse_body: bool = True) -> None:
         self.callback = callback
         self.parse_body = parse_body
 
@@ -137,7 +137,7 @@ class CallbackDelegate(HTTPServerConnectionDelegate):
 
 class _CallableMessage(HTTPMessageDelegate):
     def __init__(
-        self, callback: Callable[[HTTPServerRequest], Any], conn: HTTPConnection, server_conn: object, *, parse_body: bool
+        self, callback: Callable[[HTTPServerRequest], object], conn: HTTPConnection, server_conn: object, *, parse_body: bool
     ) -> None:
         self.callback = callback
         self.parse_body = parse_body
@@ -266,7 +266,7 @@ class HTTPServer:
 
     def __init__(
         self,
-        request_callback: HTTPServerConnectionDelegate | Callable[[HTTPServerRequest], Any],
+        request_callback: HTTPServerConnectionDelegate | Callable[[HTTPServerRequest], object],
         no_keep_alive: bool = False,
         xheaders: bool = False,
         ssl_options: ssl.SSLContext | dict[str, Any] | None = None,

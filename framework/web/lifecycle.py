@@ -141,13 +141,13 @@ class LifecycleMixin:
             return None
         return self._awaited(result)
 
-    def _awaited(self, result: Awaitable[Any] | None) -> Awaitable[None] | None:
+    def _awaited(self, result: Awaitable[object] | None) -> Awaitable[None] | None:
         """A task awaiting a stage's awaitable (its exception answered), or None for a plain return."""
         if result is None:
             return None
         return asyncio.ensure_future(self._await_stage(result))
 
-    async def _await_stage(self, awaitable: Awaitable[Any]) -> None:
+    async def _await_stage(self, awaitable: Awaitable[object]) -> None:
         try:
             await awaitable
         except Exception as exc:

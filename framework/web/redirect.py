@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 from framework.httputil import HTTPServerRequest
 from framework.web.errors import HTTPError
@@ -68,7 +67,7 @@ class FallbackHandler(RequestHandler):
     ``request.connection``, as an ``HTTPServer`` request callback does.
     """
 
-    def initialize(self, fallback: Callable[[HTTPServerRequest], Any]) -> None:
+    def initialize(self, fallback: Callable[[HTTPServerRequest], object]) -> None:
         self._fallback = fallback
 
     def prepare(self) -> None:
