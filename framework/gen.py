@@ -372,7 +372,7 @@ def with_timeout(
     return result
 
 
-def _copy_outcome(source: asyncio.Future[Any], target: asyncio.Future[Any]) -> None:
+def _copy_outcome(source: asyncio.Future[_T], target: asyncio.Future[_T]) -> None:
     """Give ``target`` the result, exception or cancellation of ``source``."""
     if source.cancelled():
         target.cancel()
