@@ -97,7 +97,8 @@ class AppSettings:
     default_handler_class: type | None = None
     default_handler_args: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     compress_response: bool = False
-    ui_methods: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    # A dict, a module or a list of them, as Tornado takes it (Application collects the functions).
+    ui_methods: object = dataclasses.field(default_factory=dict)
     template_globals: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     request_id_header: str | None = None
     # Resolved from the ``security_headers`` mapping: (lower-case name, value).
