@@ -8,18 +8,8 @@ connection does (keep-alive, bodies, timeouts) is tested in
 ``tests/framework/http1connection/`` over sockets and in
 ``test_http1connection.py`` on a fake transport.
 
-Every test runs its own server on an ephemeral port of 127.0.0.1, with the
-application it exercises declared right beside it: a plain ``handle(request)``
-callable (Tornado's simplest ``HTTPServer`` use) or an
-``HTTPServerConnectionDelegate`` when the test needs the streaming seam. The
-clients are raw asyncio streams (``tests/framework/harness.py``), so hostile
-input is written byte for byte and responses are read as bytes, without
-trusting the framework's own parser.
-
-Rules kept throughout: every test is bounded (``async_test`` wraps it in
-``wait_for``); timeouts are configured short (0.2 s) and only their effect is
-asserted (the connection closed, the response arrived), never a duration; every
-socket, server and loop is closed before the test ends (warnings are errors).
+How these tests run (own server per test, raw asyncio clients, bounded, short timeouts whose
+effect only is asserted): see ``tests/framework/http1connection/test_keep_alive.py``.
 """
 
 from __future__ import annotations
