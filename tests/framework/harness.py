@@ -27,8 +27,11 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import shutil
 import socket
+import subprocess
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -259,3 +262,22 @@ def decode_chunked(body: bytes) -> list[bytes]:
 def app_errors(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     """ERROR records of the application logger (the access log is separate)."""
     return [r for r in caplog.records if r.name == "framework.application" and r.levelno >= logging.ERROR]
+
+
+def self_signed_certificate(where: Path, common_name: str, alt_name: str) -> tuple[Path, Path]:
+    """A certificate (one day, RSA 2048) and its key in ``where``, made with the openssl command.
+
+    ``alt_name`` is the subjectAltName entry, e.g. ``IP:127.0.0.1`` or
+    ``DNS:example.invalid``. Skips the test when openssl is not installed.
+    """
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a self-signed certificate")
+    cert, key = where / "cert.pem", where / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+         "-out", str(cert), "-days", "1", "-subj", f"/CN={common_name}",
+         "-addext", f"subjectAltName={alt_name}"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key

@@ -11,10 +11,8 @@ given one.
 from __future__ import annotations
 
 import asyncio
-import shutil
 import socket
 import ssl
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ import pytest
 
 from framework.httpclient import AsyncHTTPClient, HTTPClient, HTTPTimeoutError
 from framework.netutil import DefaultLoopResolver, OverrideResolver, Resolver
-from tests.framework.harness import run
+from tests.framework.harness import run, self_signed_certificate
 from tests.framework.httpclient.servers import (
     Server,
     body_json,
@@ -188,18 +186,8 @@ def test_the_blocking_client_passes_the_resolver_on() -> None:
 @pytest.fixture(scope="module")
 def invalid_host_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A self-signed certificate for the name ``example.invalid`` only."""
-    if shutil.which("openssl") is None:
-        pytest.skip("the openssl command is needed to make a self-signed certificate")
     where = tmp_path_factory.mktemp("tls-invalid")
-    cert, key = where / "cert.pem", where / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-         "-out", str(cert), "-days", "1", "-subj", "/CN=example.invalid",
-         "-addext", "subjectAltName=DNS:example.invalid"],
-        check=True,
-        capture_output=True,
-    )  # fmt: skip
-    return cert, key
+    return self_signed_certificate(where, "example.invalid", "DNS:example.invalid")
 
 
 def test_tls_checks_the_certificate_against_the_mapped_name(invalid_host_certificate: tuple[Path, Path]) -> None:
