@@ -130,7 +130,8 @@ class StaticFileHandler(RequestHandler):
         """
         self.path = self.parse_url_path(path)
         key = (self.root, self.path, self.default_filename)
-        in_memory = self._from_memory(key) if self._memory_cache_applies() else None
+        use_memory = self._memory_cache_applies()
+        in_memory = self._from_memory(key) if use_memory else None
         if in_memory is not None:
             self.absolute_path, self.modified = in_memory.absolute_path, in_memory.modified
         else:
@@ -140,7 +141,7 @@ class StaticFileHandler(RequestHandler):
                 return  # validate_absolute_path already answered (a redirect)
             self.absolute_path = validated
             self.modified = self.get_modified_time()
-            if self._memory_cache_applies():
+            if use_memory:
                 in_memory = self._keep_in_memory(key)
         self.set_headers()
         if self.should_return_304():
