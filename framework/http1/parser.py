@@ -8,11 +8,13 @@ strategy (one bytearray, a head search that remembers how far it looked,
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from framework.http1.grammar import (
     FORBIDDEN_IN_HEAD,
     NEED_DATA,
     PAUSED,
+    PURE_PYTHON,
     REQUEST_TARGET,
     TOKEN,
     TOKEN_PATTERN,
@@ -258,6 +260,58 @@ def _parse_version(version: bytes) -> str:
     return text
 
 
+def _split_head(head: bytearray, max_headers: int) -> tuple[str, Headers, dict[str, list[str]]]:
+    """A complete head's start line, and its fields as pairs and by lower-case name.
+
+    Raises:
+        ProtocolError: a forbidden character (400), too many fields (431) or
+            a malformed field line (400).
+    """
+    text = head.decode("latin-1")
+    lines = text.split("\r\n")
+    crlf = len(lines) - 1
+    if _CTL_IN_HEAD.search(head) or text.count("\r") != crlf or text.count("\n") != crlf:
+        raise ProtocolError("forbidden character in message head (bare CR/LF, NUL or control)")
+    if crlf > max_headers:
+        raise ProtocolError("too many header fields", 431)
+    start_line = lines[0]
+    del lines[0]
+    headers, fields = _parse_field_lines(lines)
+    return start_line, headers, fields
+
+
+RequestParts = tuple[str, str, str, Headers, dict[str, list[str]]]
+"""A request head split: method, target, version, the fields as pairs and by lower-case name."""
+
+
+def _split_request_head(head: bytearray, limits: Limits) -> RequestParts:
+    """The pure-Python reference of ``speedups.parse_request_head``, which raises where that declines.
+
+    Raises:
+        ProtocolError: as ``_split_head`` and ``_parse_request_line``.
+    """
+    start_line, headers, fields = _split_head(head, limits.max_headers)
+    # _parse_request_line's fast path, inlined (a call less per request, bench_inprocess).
+    common = _COMMON_REQUEST_LINE.fullmatch(start_line)
+    if common is not None and len(common[2]) <= limits.max_target_bytes:
+        method, target, version = common.groups()
+    else:
+        method, target, version = _parse_request_line(start_line, limits)
+    return method, target, version, headers, fields
+
+
+# The compiled twin of _split_request_head (speedups.c), or None where it is not
+# built or FRAMEWORK_HTTP1_PURE=1. It answers only for the plain common head
+# and declines (None) the rest, which _split_request_head then reads and
+# refuses with its usual errors. Speed: bench_inprocess, see README.md.
+_fast_parse_request_head: Callable[[bytearray, int, int], RequestParts | None] | None = None
+if not PURE_PYTHON:
+    try:
+        from framework.http1.speedups import parse_request_head as _fast_parse_request_head
+    except ImportError:  # not built (no C compiler where it was installed): pure Python
+        pass
+
+
 class _MessageParser:
     """Shared machinery: the buffer, head location and the body state machine.
 
@@ -410,17 +464,7 @@ class _MessageParser:
         head = buf[:end]
         del buf[: end + 4]
         self._scanned = 0
-        text = head.decode("latin-1")
-        lines = text.split("\r\n")
-        crlf = len(lines) - 1
-        if _CTL_IN_HEAD.search(head) or text.count("\r") != crlf or text.count("\n") != crlf:
-            raise ProtocolError("forbidden character in message head (bare CR/LF, NUL or control)")
-        if crlf > self.limits.max_headers:
-            raise ProtocolError("too many header fields", 431)
-        start_line = lines[0]
-        del lines[0]
-        headers, fields = _parse_field_lines(lines)
-        return self._parse_head(start_line, headers, fields)
+        return self._read_head(head)
 
     def _skip_leading_crlf(self) -> None:
         # RFC 9112 2.2: a server SHOULD ignore at least one empty line (CRLF)
@@ -441,7 +485,8 @@ class _MessageParser:
     def _raise_head_too_large(self) -> None:
         raise ProtocolError("message head larger than the limit", 431)
 
-    def _parse_head(self, start_line: str, headers: Headers, fields: dict[str, list[str]]) -> Event:
+    def _read_head(self, head: bytearray) -> Event:
+        """Parse a complete head (without the blank line that ends it) and decide the body's framing."""
         raise NotImplementedError
 
     # -- framing ---------------------------------------------------------
@@ -613,13 +658,19 @@ class RequestParser(_MessageParser):
             raise ProtocolError("request target too long", 414)
         super()._raise_head_too_large()
 
-    def _parse_head(self, start_line: str, headers: Headers, fields: dict[str, list[str]]) -> Event:
-        # _parse_request_line's fast path, inlined (a call less per request, bench_inprocess).
-        common = _COMMON_REQUEST_LINE.fullmatch(start_line)
-        if common is not None and len(common[2]) <= self.limits.max_target_bytes:
-            method, target, version = common.groups()
-        else:
-            method, target, version = _parse_request_line(start_line, self.limits)
+    def _read_head(self, head: bytearray) -> Event:
+        limits = self.limits
+        parts = None
+        if _fast_parse_request_head is not None:
+            parts = _fast_parse_request_head(head, limits.max_headers, limits.max_target_bytes)
+        if parts is None:
+            parts = _split_request_head(head, limits)
+        return self._begin_request(*parts)
+
+    def _begin_request(
+        self, method: str, target: str, version: str, headers: Headers, fields: dict[str, list[str]]
+    ) -> RequestHead:
+        """Check what a request's fields decide (Host, framing, expectations), then expect its body."""
         if version == "HTTP/1.1" and len(fields.get("host", ())) != 1:
             raise ProtocolError("HTTP/1.1 request needs exactly one Host header")
         if target[0] != "/":
@@ -686,17 +737,18 @@ class ResponseParser(_MessageParser):
             raise ProtocolError("connection closed before a response")
         return super().next_event()
 
-    def _parse_head(self, start_line: str, headers: Headers, fields: dict[str, list[str]]) -> Event:
+    def _read_head(self, head: bytearray) -> Event:
+        start_line, headers, fields = _split_head(head, self.limits.max_headers)
         version, status, reason = parse_status_line(start_line)
         lowered = fields
         keep_alive = _keep_alive(version, lowered.get("connection", []))
-        head = ResponseHead(status, reason, version, headers, keep_alive)
+        response = ResponseHead(status, reason, version, headers, keep_alive)
         if 100 <= status < 200:
             self._state = _HEAD  # the final response follows
-            return head
+            return response
         if not response_has_body(status, self._method):
             self._state = _DONE_PENDING
-            return head
+            return response
         te = lowered.get("transfer-encoding")
         if te is not None:
             if lowered.get("content-length") is not None:
@@ -706,5 +758,5 @@ class ResponseParser(_MessageParser):
             length = _content_length(lowered.get("content-length", []))
             self._begin_body(False, length)
             if length is None:
-                head.keep_alive = False
-        return head
+                response.keep_alive = False
+        return response

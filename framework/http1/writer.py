@@ -7,13 +7,14 @@ on the way out, so nothing an application sets can split a message.
 from __future__ import annotations
 
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final, NamedTuple
 
 from framework.http1.grammar import (
     CTL_OUT,
     DISPLAY_NAMES,
     FORBIDDEN_OUT,
+    PURE_PYTHON,
     REQUEST_TARGET,
     TOKEN,
     Headers,
@@ -121,6 +122,21 @@ def serialize_response_head(
     return _render_head(f"{version} {status} {reason}\r\n", headers)
 
 
+# The compiled twin of serialize_response_fields (speedups.c), or None where it
+# is not built or FRAMEWORK_HTTP1_PURE=1. It answers only when every name is a
+# token and no text holds a control character or anything beyond Latin-1, and
+# declines (None) the rest, which the Python code below then validates and
+# refuses with its usual ValueError. Speed: bench_inprocess, see README.md.
+_fast_serialize_response_fields: (
+    Callable[[int, Mapping[str, list[str]], Sequence[tuple[str, str]], str, str], bytes | None] | None
+) = None
+if not PURE_PYTHON:
+    try:
+        from framework.http1.speedups import serialize_response_fields as _fast_serialize_response_fields
+    except ImportError:  # not built (no C compiler where it was installed): pure Python
+        pass
+
+
 def serialize_response_fields(
     status: int,
     fields: Mapping[str, list[str]],
@@ -143,6 +159,10 @@ def serialize_response_fields(
     """
     if reason is None:
         reason = reason_phrase(status)
+    if _fast_serialize_response_fields is not None:
+        head = _fast_serialize_response_fields(status, fields, extra, reason, version)
+        if head is not None:
+            return head
     names = DISPLAY_NAMES
     block = "".join(
         [

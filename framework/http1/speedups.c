@@ -1,0 +1,691 @@
+/*
+ * framework.http1.speedups: compiled fast paths of the sans-IO HTTP/1.1 package.
+ *
+ * Strategy: fast paths only. Each function here answers for the plain common
+ * case and returns None for anything else, and the pure-Python code (the
+ * reference, in parser.py and writer.py) then runs as if this module did not
+ * exist, raising the errors it always raises with the messages it always
+ * gives. So the rule a test checks is simple: a result from here is None or
+ * equal to what Python computes for the same input. Nothing here is more
+ * lenient than Python, because nothing here ever refuses: it only declines.
+ *
+ * Each function makes one pass that validates the input and measures it, and
+ * only then allocates: declining allocates nothing, and the second pass copies
+ * without checks. Only the CPython C API is used (no third-party code).
+ *
+ * The grammar rules are those of the Python reference, quoted where used:
+ * RFC 9110 5.6.2 (token), RFC 9112 3 (request-line), RFC 9112 5 (field-line),
+ * RFC 9110 5.5 (field values and the controls they may not hold).
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <string.h>
+
+/*
+ * RFC 9110 5.6.2: token = 1*tchar
+ *   tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+ *           "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
+ * Filled once at import by fill_tables(); indexed by byte.
+ */
+static unsigned char is_tchar[256];
+
+/*
+ * RFC 9110 5.5: field-value = *field-content, field-vchar = VCHAR / obs-text,
+ * with SP and HTAB inside. So a byte of a value is HTAB, SP, VCHAR (%x21-7E)
+ * or obs-text (%x80-FF); every other control (CR, LF, NUL, DEL...) is not.
+ * The writer's rule (grammar.FORBIDDEN_OUT) refuses the same controls.
+ */
+static unsigned char is_field_byte[256];
+
+static void
+fill_tables(void)
+{
+    static const char tchar_punct[] = "!#$%&'*+-.^_`|~";
+    int c;
+    memset(is_tchar, 0, sizeof is_tchar);
+    memset(is_field_byte, 0, sizeof is_field_byte);
+    for (c = '0'; c <= '9'; c++) {
+        is_tchar[c] = 1;
+    }
+    for (c = 'A'; c <= 'Z'; c++) {
+        is_tchar[c] = 1;
+        is_tchar[c + ('a' - 'A')] = 1;
+    }
+    for (const char *p = tchar_punct; *p; p++) {
+        is_tchar[(unsigned char)*p] = 1;
+    }
+    is_field_byte['\t'] = 1;
+    for (c = 0x20; c <= 0x7e; c++) {
+        is_field_byte[c] = 1;
+    }
+    for (c = 0x80; c <= 0xff; c++) {
+        is_field_byte[c] = 1;
+    }
+}
+
+/* The module's state: the two versions served, made once (every request carries one). */
+typedef struct {
+    PyObject *http11;
+    PyObject *http10;
+} speedups_state;
+
+static inline speedups_state *
+get_state(PyObject *module)
+{
+    return (speedups_state *)PyModule_GetState(module);
+}
+
+/*
+ * A str made of the bytes p[0:n], read as Latin-1 (what the Python parser's
+ * head.decode("latin-1") makes). `high` says whether any byte is >= 0x80: the
+ * string's maximum character must be exact, since CPython keeps pure-ASCII
+ * strings in their own form.
+ */
+static PyObject *
+latin1_str(const unsigned char *p, Py_ssize_t n, int high)
+{
+    PyObject *s = PyUnicode_New(n, high ? 0xff : 0x7f);
+    if (s != NULL && n > 0) {
+        memcpy(PyUnicode_1BYTE_DATA(s), p, (size_t)n);
+    }
+    return s;
+}
+
+/* ------------------------------------------------------------------------
+ * parse_request_head
+ * ------------------------------------------------------------------------ */
+
+/*
+ * The fields of one head the stack holds before any object is made. A head
+ * with more fields is declined (Python parses it), which keeps this function
+ * free of heap bookkeeping; 64 is far above what browsers and proxies send.
+ */
+#define MAX_FAST_FIELDS 64
+
+typedef struct {
+    Py_ssize_t name_start, name_len;
+    Py_ssize_t value_start, value_len;
+    int name_has_upper; /* the dict key needs a lower-case copy */
+    int value_high;     /* the value holds obs-text (bytes >= 0x80) */
+} field_span;
+
+typedef struct {
+    Py_ssize_t method_len;
+    Py_ssize_t target_start, target_len;
+    int http11; /* version: 1 for HTTP/1.1, 0 for HTTP/1.0 */
+    Py_ssize_t count;
+    field_span fields[MAX_FAST_FIELDS];
+} head_spans;
+
+/*
+ * RFC 9112 3: request-line = method SP request-target SP HTTP-version,
+ * method = token, request-target of visible ASCII (the Python parser's
+ * _COMMON_REQUEST_LINE: the two versions served, no other form). Returns the
+ * offset just after the line, or -1 to decline.
+ */
+static Py_ssize_t
+scan_request_line(const unsigned char *p, Py_ssize_t n, Py_ssize_t max_target, head_spans *spans)
+{
+    Py_ssize_t pos = 0;
+    while (pos < n && is_tchar[p[pos]]) {
+        pos++;
+    }
+    if (pos == 0 || pos >= n || p[pos] != ' ') {
+        return -1;
+    }
+    spans->method_len = pos;
+    pos++;
+    /* request-target: %x21-7E, so no SP, no control, no obs-text */
+    Py_ssize_t start = pos;
+    while (pos < n && p[pos] >= 0x21 && p[pos] <= 0x7e) {
+        pos++;
+    }
+    if (pos == start || pos >= n || p[pos] != ' ' || pos - start > max_target) {
+        return -1;
+    }
+    spans->target_start = start;
+    spans->target_len = pos - start;
+    pos++;
+    /* HTTP-version = HTTP-name "/" DIGIT "." DIGIT; only 1.1 and 1.0 here */
+    if (n - pos < 8 || memcmp(p + pos, "HTTP/1.", 7) != 0 || (p[pos + 7] != '1' && p[pos + 7] != '0')) {
+        return -1;
+    }
+    spans->http11 = p[pos + 7] == '1';
+    return pos + 8;
+}
+
+/*
+ * RFC 9112 5: field-line = field-name ":" OWS field-value OWS, with
+ * field-name = token (RFC 9110 5.1) and OWS = *( SP / HTAB ). The line
+ * starts at `pos` and ends at CRLF or at the end of the head. Returns the
+ * offset of its end (the CR, or n), or -1 to decline: a name that is not a
+ * token (obs-fold starts with SP or HTAB, so it is declined here too), no
+ * colon, or a value byte that is a control (RFC 9110 5.5), a bare CR or LF.
+ */
+static Py_ssize_t
+scan_field_line(const unsigned char *p, Py_ssize_t n, Py_ssize_t pos, field_span *span)
+{
+    Py_ssize_t start = pos;
+    int upper = 0;
+    while (pos < n && is_tchar[p[pos]]) {
+        upper |= p[pos] >= 'A' && p[pos] <= 'Z';
+        pos++;
+    }
+    if (pos == start || pos >= n || p[pos] != ':') {
+        return -1;
+    }
+    span->name_start = start;
+    span->name_len = pos - start;
+    span->name_has_upper = upper;
+    pos++;
+    while (pos < n && (p[pos] == ' ' || p[pos] == '\t')) {
+        pos++;
+    }
+    Py_ssize_t value_start = pos, value_end = pos;
+    int high = 0;
+    for (; pos < n; pos++) {
+        unsigned char c = p[pos];
+        if (c == '\r') {
+            break;
+        }
+        if (!is_field_byte[c]) {
+            return -1;
+        }
+        high |= c >= 0x80;
+        if (c != ' ' && c != '\t') {
+            value_end = pos + 1; /* trailing OWS is not part of the value */
+        }
+    }
+    span->value_start = value_start;
+    span->value_len = value_end - value_start;
+    span->value_high = high;
+    return pos;
+}
+
+/*
+ * Pass 1: validate the whole head and record where its parts are. Returns 1
+ * for a plain common head, 0 to decline. A CR must begin a CRLF that ends a
+ * line; a field line follows every CRLF (the head ends before the blank line).
+ */
+static int
+scan_head(const unsigned char *p, Py_ssize_t n, Py_ssize_t max_headers, Py_ssize_t max_target, head_spans *spans)
+{
+    Py_ssize_t pos = scan_request_line(p, n, max_target, spans);
+    spans->count = 0;
+    if (pos < 0) {
+        return 0;
+    }
+    while (pos < n) {
+        if (n - pos < 2 || p[pos] != '\r' || p[pos + 1] != '\n') {
+            return 0;
+        }
+        pos += 2;
+        if (spans->count >= MAX_FAST_FIELDS || spans->count >= max_headers) {
+            return 0; /* too many fields: Python answers 431, or parses a rare long head */
+        }
+        pos = scan_field_line(p, n, pos, &spans->fields[spans->count]);
+        if (pos < 0) {
+            return 0;
+        }
+        spans->count++;
+    }
+    return 1;
+}
+
+/* The field name lower-cased, as the dict key (Python's name.lower(), ASCII here). */
+static PyObject *
+lower_key(const unsigned char *p, Py_ssize_t n)
+{
+    PyObject *key = PyUnicode_New(n, 0x7f);
+    if (key == NULL) {
+        return NULL;
+    }
+    Py_UCS1 *out = PyUnicode_1BYTE_DATA(key);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        out[i] = (c >= 'A' && c <= 'Z') ? (Py_UCS1)(c + ('a' - 'A')) : c;
+    }
+    return key;
+}
+
+/*
+ * Add (name, value) to the headers list at index i and value to fields[key],
+ * as _parse_field_lines does. Takes no reference from its arguments.
+ */
+static int
+add_field(PyObject *headers, Py_ssize_t i, PyObject *fields, PyObject *name, PyObject *key, PyObject *value)
+{
+    PyObject *pair = PyTuple_Pack(2, name, value);
+    if (pair == NULL) {
+        return -1;
+    }
+    PyList_SET_ITEM(headers, i, pair); /* steals the pair */
+    PyObject *existing = PyDict_GetItemWithError(fields, key); /* borrowed */
+    if (existing != NULL) {
+        return PyList_Append(existing, value);
+    }
+    if (PyErr_Occurred()) {
+        return -1;
+    }
+    PyObject *values = PyList_New(1);
+    if (values == NULL) {
+        return -1;
+    }
+    Py_INCREF(value);
+    PyList_SET_ITEM(values, 0, value);
+    int rc = PyDict_SetItem(fields, key, values);
+    Py_DECREF(values);
+    return rc;
+}
+
+/* Pass 2: the objects of a head that pass 1 accepted (NULL with an exception: memory). */
+static PyObject *
+build_head(speedups_state *state, const unsigned char *p, const head_spans *spans)
+{
+    PyObject *method = NULL, *target = NULL, *headers = NULL, *fields = NULL;
+    PyObject *version = spans->http11 ? state->http11 : state->http10;
+
+    method = latin1_str(p, spans->method_len, 0);
+    target = latin1_str(p + spans->target_start, spans->target_len, 0);
+    headers = PyList_New(spans->count);
+    fields = PyDict_New();
+    if (method == NULL || target == NULL || headers == NULL || fields == NULL) {
+        goto error;
+    }
+    for (Py_ssize_t i = 0; i < spans->count; i++) {
+        const field_span *f = &spans->fields[i];
+        PyObject *name = latin1_str(p + f->name_start, f->name_len, 0);
+        PyObject *value = latin1_str(p + f->value_start, f->value_len, f->value_high);
+        PyObject *key = NULL;
+        if (name != NULL) {
+            if (f->name_has_upper) {
+                key = lower_key(p + f->name_start, f->name_len);
+            }
+            else {
+                key = name;
+                Py_INCREF(key);
+            }
+        }
+        int rc = (name == NULL || value == NULL || key == NULL) ? -1 : add_field(headers, i, fields, name, key, value);
+        Py_XDECREF(name);
+        Py_XDECREF(value);
+        Py_XDECREF(key);
+        if (rc < 0) {
+            goto error; /* unfilled list slots are NULL, which list dealloc skips */
+        }
+    }
+    Py_INCREF(version);
+    PyObject *result = PyTuple_New(5);
+    if (result == NULL) {
+        Py_DECREF(version);
+        goto error;
+    }
+    PyTuple_SET_ITEM(result, 0, method);
+    PyTuple_SET_ITEM(result, 1, target);
+    PyTuple_SET_ITEM(result, 2, version);
+    PyTuple_SET_ITEM(result, 3, headers);
+    PyTuple_SET_ITEM(result, 4, fields);
+    return result;
+
+error:
+    Py_XDECREF(method);
+    Py_XDECREF(target);
+    Py_XDECREF(headers);
+    Py_XDECREF(fields);
+    return NULL;
+}
+
+PyDoc_STRVAR(parse_request_head_doc,
+"parse_request_head(head, max_headers, max_target_bytes, /)\n"
+"--\n"
+"\n"
+"Split a plain request head into (method, target, version, headers, fields), or None.\n"
+"\n"
+"Args:\n"
+"    head: the request line and field lines, CRLF-separated, without the\n"
+"        blank line that ends them (bytes, bytearray or any buffer).\n"
+"    max_headers: Limits.max_headers; more field lines are declined.\n"
+"    max_target_bytes: Limits.max_target_bytes; a longer target is declined.\n"
+"\n"
+"Returns:\n"
+"    What the pure-Python parser computes for the same head: method, target\n"
+"    and version as str, headers as a list of (name, value) pairs, fields as\n"
+"    {lower-case name: [values]}. None whenever the head is not the common\n"
+"    case (another request-line form or version, a control character, bare\n"
+"    CR or LF, a name that is not a token, obs-fold, too many fields): the\n"
+"    Python parser then reads it, and raises its usual ProtocolError.");
+
+static PyObject *
+parse_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_Format(PyExc_TypeError, "parse_request_head() takes 3 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    Py_ssize_t max_headers = PyLong_AsSsize_t(args[1]);
+    if (max_headers == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_ssize_t max_target = PyLong_AsSsize_t(args[2]);
+    if (max_target == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    Py_buffer view;
+    if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    /* ~2 KB on the stack for 64 fields: no allocation to decline a head */
+    head_spans spans;
+    PyObject *result;
+    if (scan_head((const unsigned char *)view.buf, view.len, max_headers, max_target, &spans)) {
+        result = build_head(get_state(module), (const unsigned char *)view.buf, &spans);
+    }
+    else {
+        result = Py_None;
+        Py_INCREF(result);
+    }
+    PyBuffer_Release(&view);
+    return result;
+}
+
+/* ------------------------------------------------------------------------
+ * serialize_response_fields
+ * ------------------------------------------------------------------------ */
+
+/*
+ * Length of a str that may be written as is into a head, or -1 to decline:
+ * only exact str of one-byte characters (what encode("latin-1") writes
+ * unchanged), holding no control but HTAB (RFC 9110 5.5 for field values,
+ * RFC 9112 4 for the reason-phrase; so no CR or LF to split the head).
+ */
+static Py_ssize_t
+plain_text_len(PyObject *s)
+{
+    if (!PyUnicode_CheckExact(s) || PyUnicode_KIND(s) != PyUnicode_1BYTE_KIND) {
+        return -1;
+    }
+    const Py_UCS1 *p = PyUnicode_1BYTE_DATA(s);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!is_field_byte[p[i]]) {
+            return -1;
+        }
+    }
+    return n;
+}
+
+/* Length of a str that is a token (RFC 9110 5.6.2, so ASCII), or -1 to decline. */
+static Py_ssize_t
+token_len(PyObject *s)
+{
+    if (!PyUnicode_CheckExact(s) || !PyUnicode_IS_ASCII(s)) {
+        return -1;
+    }
+    const Py_UCS1 *p = PyUnicode_1BYTE_DATA(s);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    if (n == 0) {
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!is_tchar[p[i]]) {
+            return -1;
+        }
+    }
+    return n;
+}
+
+/* Bytes that "name: value\r\n" lines take for one value list, or -1 to decline. */
+static Py_ssize_t
+values_len(Py_ssize_t name_len, PyObject *values)
+{
+    if (!PyList_CheckExact(values)) {
+        return -1;
+    }
+    Py_ssize_t total = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(values); i++) {
+        Py_ssize_t n = plain_text_len(PyList_GET_ITEM(values, i));
+        if (n < 0) {
+            return -1;
+        }
+        total += name_len + 2 + n + 2;
+    }
+    return total;
+}
+
+/* The extra (name, value) pairs, read in place when they are an exact list or tuple. */
+static int
+extra_items(PyObject *extra, PyObject *const **items, Py_ssize_t *count)
+{
+    if (!PyList_CheckExact(extra) && !PyTuple_CheckExact(extra)) {
+        return 0;
+    }
+    *items = (PyObject *const *)PySequence_Fast_ITEMS(extra);
+    *count = PySequence_Fast_GET_SIZE(extra);
+    return 1;
+}
+
+static char *
+copy_text(char *out, PyObject *s)
+{
+    Py_ssize_t n = PyUnicode_GET_LENGTH(s);
+    memcpy(out, PyUnicode_1BYTE_DATA(s), (size_t)n);
+    return out + n;
+}
+
+/*
+ * A lower-case key as field_display_name shows it: each "-"-separated part
+ * capitalised ("content-type" -> "Content-Type"). The key is an ASCII token.
+ */
+static char *
+copy_display_name(char *out, PyObject *key)
+{
+    const Py_UCS1 *p = PyUnicode_1BYTE_DATA(key);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(key);
+    int start = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = p[i];
+        if (start && c >= 'a' && c <= 'z') {
+            c = (unsigned char)(c - ('a' - 'A'));
+        }
+        else if (!start && c >= 'A' && c <= 'Z') {
+            c = (unsigned char)(c + ('a' - 'A'));
+        }
+        *out++ = (char)c;
+        start = c == '-';
+    }
+    return out;
+}
+
+/* The rest of a field line after its name: ": value\r\n". */
+static char *
+copy_field_tail(char *out, PyObject *value)
+{
+    *out++ = ':';
+    *out++ = ' ';
+    out = copy_text(out, value);
+    *out++ = '\r';
+    *out++ = '\n';
+    return out;
+}
+
+PyDoc_STRVAR(serialize_response_fields_doc,
+"serialize_response_fields(status, fields, extra, reason, version, /)\n"
+"--\n"
+"\n"
+"Render a response head from {lower-case name: [values]} plus extra pairs, or None.\n"
+"\n"
+"Args:\n"
+"    status: the status code (an exact int).\n"
+"    fields: HTTPHeaders' storage, names shown as field_display_name shows them.\n"
+"    extra: (name, value) pairs written after them as given (framing fields).\n"
+"    reason: the reason phrase, already chosen.\n"
+"    version: the HTTP version of the status line.\n"
+"\n"
+"Returns:\n"
+"    The bytes writer.serialize_response_fields returns for the same\n"
+"    arguments, or None when anything is unusual (a name that is not a\n"
+"    token, a control character, a character beyond Latin-1, a type other\n"
+"    than the exact built-in ones): the Python writer then validates, and\n"
+"    raises its ValueError.");
+
+static PyObject *
+serialize_response_fields(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 5) {
+        PyErr_Format(PyExc_TypeError, "serialize_response_fields() takes 5 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *status = args[0], *fields = args[1], *extra = args[2], *reason = args[3], *version = args[4];
+    PyObject *const *extra_pairs;
+    Py_ssize_t extra_count;
+    if (!PyLong_CheckExact(status) || !PyDict_CheckExact(fields) || !extra_items(extra, &extra_pairs, &extra_count)) {
+        Py_RETURN_NONE;
+    }
+    int overflow;
+    long code = PyLong_AsLongAndOverflow(status, &overflow);
+    if (overflow || (code == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    char code_text[24];
+    int code_len = snprintf(code_text, sizeof code_text, "%ld", code); /* f"{status}" for an int */
+
+    /* Pass 1: validate and measure. status-line = HTTP-version SP status-code SP reason-phrase CRLF */
+    Py_ssize_t version_len = plain_text_len(version), reason_len = plain_text_len(reason);
+    if (version_len < 0 || reason_len < 0) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t total = version_len + 1 + code_len + 1 + reason_len + 2 + 2; /* + the blank line */
+    Py_ssize_t pos = 0;
+    PyObject *key, *values;
+    while (PyDict_Next(fields, &pos, &key, &values)) { /* borrowed; nothing here can run Python code */
+        Py_ssize_t name_len = token_len(key);
+        Py_ssize_t lines_len = name_len < 0 ? -1 : values_len(name_len, values);
+        if (lines_len < 0) {
+            Py_RETURN_NONE;
+        }
+        total += lines_len;
+    }
+    for (Py_ssize_t i = 0; i < extra_count; i++) {
+        PyObject *pair = extra_pairs[i];
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            Py_RETURN_NONE;
+        }
+        Py_ssize_t name_len = token_len(PyTuple_GET_ITEM(pair, 0));
+        Py_ssize_t value_len = plain_text_len(PyTuple_GET_ITEM(pair, 1));
+        if (name_len < 0 || value_len < 0) {
+            Py_RETURN_NONE;
+        }
+        total += name_len + 2 + value_len + 2;
+    }
+
+    /* Pass 2: copy, no checks left. Allocating a bytes object runs no Python code
+     * (bytes are not tracked by the garbage collector, so no finaliser runs), so
+     * nothing measured in pass 1 can have changed. */
+    PyObject *head = PyBytes_FromStringAndSize(NULL, total);
+    if (head == NULL) {
+        return NULL;
+    }
+    char *out = PyBytes_AS_STRING(head);
+    out = copy_text(out, version);
+    *out++ = ' ';
+    memcpy(out, code_text, (size_t)code_len);
+    out += code_len;
+    *out++ = ' ';
+    out = copy_text(out, reason);
+    *out++ = '\r';
+    *out++ = '\n';
+    pos = 0;
+    while (PyDict_Next(fields, &pos, &key, &values)) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(values); i++) {
+            out = copy_display_name(out, key);
+            out = copy_field_tail(out, PyList_GET_ITEM(values, i));
+        }
+    }
+    for (Py_ssize_t i = 0; i < extra_count; i++) {
+        out = copy_text(out, PyTuple_GET_ITEM(extra_pairs[i], 0));
+        out = copy_field_tail(out, PyTuple_GET_ITEM(extra_pairs[i], 1));
+    }
+    *out++ = '\r';
+    *out++ = '\n';
+    return head;
+}
+
+/* ------------------------------------------------------------------------
+ * the module
+ * ------------------------------------------------------------------------ */
+
+static PyMethodDef speedups_methods[] = {
+    {"parse_request_head", (PyCFunction)(void (*)(void))parse_request_head, METH_FASTCALL, parse_request_head_doc},
+    {"serialize_response_fields", (PyCFunction)(void (*)(void))serialize_response_fields, METH_FASTCALL,
+     serialize_response_fields_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+speedups_exec(PyObject *module)
+{
+    speedups_state *state = get_state(module);
+    state->http11 = PyUnicode_InternFromString("HTTP/1.1");
+    state->http10 = PyUnicode_InternFromString("HTTP/1.0");
+    if (state->http11 == NULL || state->http10 == NULL) {
+        return -1;
+    }
+    return 0;
+}
+
+static int
+speedups_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    speedups_state *state = get_state(module);
+    Py_VISIT(state->http11);
+    Py_VISIT(state->http10);
+    return 0;
+}
+
+static int
+speedups_clear(PyObject *module)
+{
+    speedups_state *state = get_state(module);
+    Py_CLEAR(state->http11);
+    Py_CLEAR(state->http10);
+    return 0;
+}
+
+static void
+speedups_free(void *module)
+{
+    speedups_clear((PyObject *)module);
+}
+
+static PyModuleDef_Slot speedups_slots[] = {
+    {Py_mod_exec, speedups_exec},
+    {0, NULL},
+};
+
+PyDoc_STRVAR(speedups_doc,
+"Compiled fast paths of framework.http1: each returns None unless its input is the plain\n"
+"common case, and the pure-Python code (the reference) then runs instead.\n"
+"FRAMEWORK_HTTP1_PURE=1 in the environment keeps this module from being used.");
+
+static struct PyModuleDef speedups_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "framework.http1.speedups",
+    .m_doc = speedups_doc,
+    .m_size = sizeof(speedups_state),
+    .m_methods = speedups_methods,
+    .m_slots = speedups_slots,
+    .m_traverse = speedups_traverse,
+    .m_clear = speedups_clear,
+    .m_free = speedups_free,
+};
+
+PyMODINIT_FUNC
+PyInit_speedups(void)
+{
+    fill_tables();
+    return PyModuleDef_Init(&speedups_module);
+}

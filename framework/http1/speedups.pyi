@@ -1,0 +1,17 @@
+"""Type stub of the compiled accelerator ``framework.http1.speedups`` (``speedups.c``).
+
+Each function returns None unless its input is the plain common case; the
+pure-Python code of ``parser`` and ``writer`` is the reference it equals.
+"""
+
+from collections.abc import Mapping, Sequence
+
+def parse_request_head(
+    head: bytes | bytearray | memoryview, max_headers: int, max_target_bytes: int, /
+) -> tuple[str, str, str, list[tuple[str, str]], dict[str, list[str]]] | None:
+    """Split a plain request head (no blank line) into (method, target, version, headers, fields), or None."""
+
+def serialize_response_fields(
+    status: int, fields: Mapping[str, list[str]], extra: Sequence[tuple[str, str]], reason: str, version: str, /
+) -> bytes | None:
+    """Render a response head from ``{lower-case name: [values]}`` plus extra pairs, or None."""
