@@ -8,7 +8,12 @@ with one ``POST /notify`` and reports the time from the server's
 last response received (client clock). Traffic goes to 127.0.0.1 only; every
 phase is bounded in time.
 
-    .venv/bin/python loadtest/longpoll_fanout.py --count 10000
+    .venv/bin/python loadtest/longpoll_fanout.py --count 10000 [--rounds 3]
+
+Each round runs the framework's server (``servers/longpoll.py``) and then the
+floor (``servers/longpoll_raw.py``: a bare asyncio Protocol writing one
+response per waiter in a plain loop), so the two are compared in the same
+run; ``--only framework`` skips the floor.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import statistics
 import sys
 import time
 import urllib.request
@@ -96,31 +102,49 @@ async def run(port: int, count: int, server_pid: int) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--port", type=int, default=18777)
-    args = parser.parse_args()
-    hard = raise_nofile_limit()
-    if hard < args.count + 100:
-        sys.exit(f"open-file hard limit {hard} is too low for {args.count} connections")
+SCRIPTS = {"framework": "longpoll.py", "floor": "longpoll_raw.py"}
+
+
+def measure(name: str, port: int, count: int) -> dict[str, float]:
+    """One run of one server: start it pinned to CPU 0, load it from CPU 1, stop it."""
     server = ServerProcess(
-        "longpoll",
-        [sys.executable, str(SERVERS / "longpoll.py"), f"--port={args.port}"],
-        port=args.port,
+        name,
+        [sys.executable, str(SERVERS / SCRIPTS[name]), f"--port={port}"],
+        port=port,
         ready=answers("/stats"),
         cpu=0,
         env={"PYTHONPATH": str(ROOT)},
     )
     with server:
         os.sched_setaffinity(0, {1})
-        result = asyncio.run(run(args.port, args.count, server.pid))
-    print(json.dumps(result, indent=2))
-    print(
-        f"{result['count']} waiters: {result['bytes_per_waiter']:.0f} bytes each (server RSS); "
-        f"notify_all -> last response written {result['notify_to_last_written_ms']:.1f} ms; "
-        f"-> last response received by the client {result['notify_request_to_last_received_ms']:.1f} ms"
-    )
+        return asyncio.run(run(port, count, server.pid))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--port", type=int, default=18777)
+    parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds; medians are reported")
+    parser.add_argument("--only", choices=sorted(SCRIPTS), help="run one server only")
+    args = parser.parse_args()
+    hard = raise_nofile_limit()
+    if hard < args.count + 100:
+        sys.exit(f"open-file hard limit {hard} is too low for {args.count} connections")
+    names = [args.only] if args.only else list(SCRIPTS)
+    results: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for _ in range(args.rounds):
+        for name in names:
+            results[name].append(measure(name, args.port, args.count))
+    print(json.dumps(results, indent=2))
+    for name, runs in results.items():
+        written = statistics.median(r["notify_to_last_written_ms"] for r in runs)
+        received = statistics.median(r["notify_request_to_last_received_ms"] for r in runs)
+        memory = statistics.median(r["bytes_per_waiter"] for r in runs)
+        print(
+            f"{name:9s} {args.count} waiters: {memory:.0f} bytes each (server RSS); "
+            f"notify_all -> last response written {written:.1f} ms; "
+            f"-> last response received by the client {received:.1f} ms (median of {len(runs)})"
+        )
 
 
 if __name__ == "__main__":
