@@ -26,12 +26,14 @@ import statistics
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from serverproc import (
     ROOT,
     SERVERS,
     ServerProcess,
     answers,
+    free_port,
     raise_nofile_limit,
     rss_bytes,
 )
@@ -107,6 +109,7 @@ SCRIPTS = {"framework": "longpoll.py", "floor": "longpoll_raw.py"}
 
 def measure(name: str, port: int, count: int) -> dict[str, float]:
     """One run of one server: start it pinned to CPU 0, load it from CPU 1, stop it."""
+    port = port or free_port()
     server = ServerProcess(
         name,
         [sys.executable, str(SERVERS / SCRIPTS[name]), f"--port={port}"],
@@ -123,9 +126,10 @@ def measure(name: str, port: int, count: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--port", type=int, default=18777)
+    parser.add_argument("--port", type=int, default=0, help="the servers' port (default: a free one each run)")
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds; medians are reported")
     parser.add_argument("--only", choices=sorted(SCRIPTS), help="run one server only")
+    parser.add_argument("--json", type=Path, help="also write every run's figures to this file")
     args = parser.parse_args()
     hard = raise_nofile_limit()
     if hard < args.count + 100:
@@ -136,6 +140,8 @@ def main() -> None:
         for name in names:
             results[name].append(measure(name, args.port, args.count))
     print(json.dumps(results, indent=2))
+    if args.json is not None:
+        args.json.write_text(json.dumps(results, indent=2))
     for name, runs in results.items():
         written = statistics.median(r["notify_to_last_written_ms"] for r in runs)
         received = statistics.median(r["notify_request_to_last_received_ms"] for r in runs)

@@ -52,6 +52,7 @@ def test_a_signal_ends_the_run_and_the_script_goes_on_to_exit_0(sig: signal.Sign
         ("framework_web.py", serverproc.SAYS_HELLO, signal.SIGINT),  # what profile_server.py sends
         ("asyncio_raw.py", serverproc.SAYS_HELLO, signal.SIGTERM),
         ("longpoll.py", serverproc.answers("/stats"), signal.SIGTERM),
+        ("longpoll_raw.py", serverproc.answers("/stats"), signal.SIGTERM),
     ],
 )
 def test_a_server_listens_on_its_port_and_exits_0_when_signalled(
