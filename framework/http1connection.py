@@ -292,7 +292,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self.state = state
         self.config = state.config
         self.loop = asyncio.get_running_loop()
-        self.parser = http1.RequestParser(self.config.limits)
+        # The pool's shared idle parser until bytes arrive (serverstate.ParserPool).
+        self.parser = state.parsers.idle
         self.transport: asyncio.Transport | None = None
         self.context = ConnectionContext(None, None, "http")
         self.phase = _IDLE
@@ -343,7 +344,10 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         if phase >= _CLOSING:
             self._discard(len(data))
             return
-        self.parser.feed(data)
+        parser = self.parser
+        if parser is self.state.parsers.idle:
+            parser = self.parser = self.state.parsers.take()
+        parser.feed(data)
         if phase == _IDLE:
             self.phase = _HEAD
         elif phase == _BODY:
@@ -369,8 +373,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     def eof_received(self) -> bool:
         # A client that half-closes is treated as gone: browsers never
         # half-close, and a waiting long-poll must learn its client left.
-        if self.phase >= _CLOSING:
-            return False
+        if self.phase >= _CLOSING or self.parser is self.state.parsers.idle:
+            return False  # (idle: nothing buffered, nothing to finish)
         self.parser.feed_eof()
         if self.current is None and self.parser.buffered and not self.waiting:
             self._process()
@@ -453,9 +457,9 @@ class HTTP1ServerProtocol(asyncio.Protocol):
                 self._start_request(event)  # type: ignore[arg-type]
             elif kind is http1.EndOfMessage:
                 self._finish_request()
-                if self.phase == _IDLE and not self.reading_paused:
-                    # Answered, and nothing more buffered (response_finished
-                    # chose _IDLE): the parser would only say NEED_DATA.
+                if self.phase == _IDLE:
+                    # Answered, and nothing more buffered: response_finished
+                    # gave this parser back to the pool and resumed reading.
                     return
             else:  # NEED_DATA or PAUSED
                 if self.reading_paused and parser.buffered < _READ_HIGH_WATER // 2:
@@ -588,10 +592,18 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             self._set_deadline(self.config.header_timeout)
         else:
             self.phase = _IDLE
+            pool = self.state.parsers
+            self.parser = pool.idle
+            pool.give_back(parser)
             self._set_deadline(self.config.idle_connection_timeout)
             if self.draining:
                 self.close()
-                return
+            else:
+                # Nothing buffered, so nothing to pump (a long poll's fan-out
+                # answers here: loadtest/longpoll_fanout.py); reading resumes
+                # if the buffer had paused it.
+                self._resume_reading()
+            return
         if not self.processing:  # else the running _pump goes on by itself
             self._process()
 

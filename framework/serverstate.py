@@ -29,6 +29,7 @@ from framework.httputil import HTTPHeaders, HTTPServerConnectionDelegate
 __all__ = [
     "ConnectionContext",
     "DeadlineWheel",
+    "ParserPool",
     "ServedConnection",
     "ServerConfig",
     "ServerState",
@@ -175,7 +176,10 @@ class DeadlineWheel:
     __slots__ = ("_slots", "_timers")
 
     def __init__(self) -> None:
-        self._slots: dict[int, set[TimedConnection]] = {}
+        # Each slot's members are dict keys (the values unused), not a set:
+        # a set of N connections takes up to 128 bytes each after it grows,
+        # a dict about 40 (loadtest/conn_memory.py).
+        self._slots: dict[int, dict[TimedConnection, None]] = {}
         self._timers: dict[int, asyncio.TimerHandle] = {}
 
     def arm(self, conn: TimedConnection, deadline: float) -> int:
@@ -183,9 +187,9 @@ class DeadlineWheel:
         slot = math.ceil(deadline)
         members = self._slots.get(slot)
         if members is None:
-            members = self._slots[slot] = set()
+            members = self._slots[slot] = {}
             self._timers[slot] = asyncio.get_running_loop().call_at(slot, self._fire, slot)
-        members.add(conn)
+        members[conn] = None
         return slot
 
     def disarm(self, conn: TimedConnection, slot: int) -> None:
@@ -193,19 +197,53 @@ class DeadlineWheel:
         members = self._slots.get(slot)
         if members is None:
             return
-        members.discard(conn)
+        members.pop(conn, None)
         if not members:
             del self._slots[slot]
             self._timers.pop(slot).cancel()
 
     def _fire(self, slot: int) -> None:
         self._timers.pop(slot, None)
-        for conn in self._slots.pop(slot, ()):
+        for conn in self._slots.pop(slot, {}):
             conn.on_deadline_slot()
 
     def __len__(self) -> int:
         """Connections with a deadline armed."""
         return sum(map(len, self._slots.values()))
+
+
+class ParserPool:
+    """Request parsers lent to connections while they read and answer a request.
+
+    Strategy: an idle keep-alive connection needs no parser of its own (its
+    buffer is empty and its state is "before a head"), so it holds the
+    pool's shared ``idle`` parser, which is never fed, and takes a real one
+    when bytes arrive; it gives that back once a response leaves its buffer
+    empty. 10,000 idle connections then hold no parser each but share the
+    few that active ones use (about 170 bytes per idle connection,
+    ``loadtest/conn_memory.py``). Spares are kept up to a bound, so a burst
+    of activity does not keep its parsers forever.
+    """
+
+    __slots__ = ("idle", "_limits", "_spare")
+
+    SPARE_MAX = 256
+
+    def __init__(self, limits: http1.Limits) -> None:
+        self._limits = limits
+        self._spare: list[http1.RequestParser] = []
+        #: The parser every idle connection points to: empty, before a head, never fed.
+        self.idle = http1.RequestParser(limits)
+
+    def take(self) -> http1.RequestParser:
+        """A parser ready for a new request (a spare one, or a new one)."""
+        spare = self._spare
+        return spare.pop() if spare else http1.RequestParser(self._limits)
+
+    def give_back(self, parser: http1.RequestParser) -> None:
+        """Return a parser that is between messages with nothing buffered (after ``start_next``)."""
+        if len(self._spare) < self.SPARE_MAX:
+            self._spare.append(parser)
 
 
 class ServerState:
@@ -220,32 +258,35 @@ class ServerState:
         config: the server's settings, resolved once.
         delegate: the application (``HTTPServerConnectionDelegate``) that
             every request is started on.
-        connections: the open HTTP connections. Connections add and remove
+        connections: the open HTTP connections (as dict keys: a dict costs
+            less per entry than a set). Connections add and remove
             themselves (``add``, ``remove``); others only read it.
         deadlines: the connections' timeouts, in one-second slots.
+        parsers: the request parsers connections borrow while not idle.
         upgraded: transports handed to another protocol (a WebSocket after
             its 101), each with the callback that asks it to close when the
             server drains; weak, so closed ones go away by themselves.
     """
 
-    __slots__ = ("_closed_waiter", "config", "connections", "deadlines", "delegate", "upgraded")
+    __slots__ = ("_closed_waiter", "config", "connections", "deadlines", "delegate", "parsers", "upgraded")
 
     def __init__(self, config: ServerConfig, delegate: HTTPServerConnectionDelegate) -> None:
         self.config = config
         self.delegate = delegate
         self.deadlines = DeadlineWheel()
-        self.connections: set[ServedConnection] = set()
+        self.parsers = ParserPool(config.limits)
+        self.connections: dict[ServedConnection, None] = {}
         self.upgraded: weakref.WeakKeyDictionary[asyncio.Transport, Callable[[], object] | None] = weakref.WeakKeyDictionary()
         self._closed_waiter: asyncio.Future[None] | None = None
 
     def add(self, conn: ServedConnection) -> int:
         """Count a new connection in; return the descriptors now open, upgraded ones too (``max_connections``)."""
-        self.connections.add(conn)
+        self.connections[conn] = None
         return len(self.connections) + len(self.upgraded)
 
     def remove(self, conn: ServedConnection) -> None:
         """Take ``conn`` out of the open connections (it is closing)."""
-        self.connections.discard(conn)
+        self.connections.pop(conn, None)
 
     def closed(self, conn: ServedConnection) -> None:
         """``conn`` is gone: tell the delegate (``on_close``); wake ``wait_closed`` when none is left."""

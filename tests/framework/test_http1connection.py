@@ -454,6 +454,47 @@ async def test_eof_from_the_client_between_requests_closes_quietly() -> None:
 
 
 @async_test
+async def test_an_idle_connection_borrows_a_parser_only_while_it_has_a_request() -> None:
+    """Idle connections share the pool's empty parser; a request takes its own until it is answered."""
+    Gate.opened, Gate.log = {"held": asyncio.Event()}, []
+    server, first, first_transport = connect(Application([(r"/(\w+)", Gated)]))
+    pool = server.state.parsers
+    second = HTTP1ServerProtocol(server.state)
+    second_transport = FakeTransport()
+    second_transport.protocol = second
+    second.connection_made(second_transport)
+    assert first.parser is pool.idle and second.parser is pool.idle  # connected, nothing sent yet
+    first.data_received(get("/held") + get("/after"))  # the second request waits in the parser's buffer
+    await eventually(lambda: Gate.log == ["start held"])
+    assert first.parser is not pool.idle
+    second.data_received(get("/other"))
+    await eventually(lambda: count(second_transport) == 1)
+    assert second.parser is pool.idle  # answered, nothing buffered: the parser went back
+    Gate.opened["held"].set()
+    await eventually(lambda: count(first_transport) == 2)
+    assert [r.body for r in await first_transport.responses()] == [b"answer held", b"answer after"]
+    assert first.parser is pool.idle
+    assert pool.idle.buffered == 0 and pool.idle.at_message_start  # lent to nobody, fed nothing
+
+
+@async_test
+async def test_eof_on_an_idle_connection_leaves_the_shared_parser_untouched() -> None:
+    server, protocol, transport = connect(Application([(r"/.*", Hello)]))
+    protocol.data_received(get("/once"))
+    await eventually(lambda: count(transport) == 1)
+    assert protocol.parser is server.state.parsers.idle
+    transport.peer_closes()
+    await eventually(lambda: transport.closed)
+    server.state.parsers.idle.feed(b"")  # raises "feed() after feed_eof()" had the EOF reached it
+    later = HTTP1ServerProtocol(server.state)
+    later_transport = FakeTransport()
+    later_transport.protocol = later
+    later.connection_made(later_transport)
+    later.data_received(get("/next"))
+    await eventually(lambda: count(later_transport) == 1)
+
+
+@async_test
 async def test_an_idle_keep_alive_connection_is_closed_by_its_timer() -> None:
     _, protocol, transport = connect(Application([(r"/.*", Hello)]), idle_connection_timeout=0.05)
     protocol.data_received(get("/then-nothing"))

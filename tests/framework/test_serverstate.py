@@ -1,4 +1,4 @@
-"""Tests for framework/serverstate.py: the deadline wheel (the trust rules are tested with xheaders).
+"""Tests for framework/serverstate.py: the deadline wheel and the parser pool (the trust rules are tested with xheaders).
 
 The wheel is driven by a real event loop: a connection armed for a deadline
 is told once its second has passed, members of one second share one timer,
@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 
-from framework.serverstate import DeadlineWheel
+from framework import http1
+from framework.serverstate import DeadlineWheel, ParserPool
 from tests.framework.harness import async_test, eventually
 
 
@@ -66,3 +67,18 @@ async def test_the_last_member_out_cancels_its_second() -> None:
     wheel.arm(later, loop.time() + 0.02)
     await eventually(lambda: later.told != [])
     assert member.told == []
+
+
+def test_the_pool_lends_a_spare_parser_before_making_one_and_keeps_a_bounded_number() -> None:
+    pool = ParserPool(http1.Limits(max_header_bytes=4096))
+    first = pool.take()
+    assert first is not pool.idle and first.limits.max_header_bytes == 4096
+    pool.give_back(first)
+    assert pool.take() is first  # a spare is reused
+    assert pool.take() is not first  # none spare: a new one
+    lent = [pool.take() for _ in range(ParserPool.SPARE_MAX + 10)]
+    for parser in lent:
+        pool.give_back(parser)
+    kept = {id(pool.take()) for _ in range(ParserPool.SPARE_MAX)}
+    assert kept <= {id(p) for p in lent}
+    assert not ({id(pool.take())} & {id(p) for p in lent})  # the ones beyond the bound were let go
