@@ -341,6 +341,11 @@ def _collect_ui_methods(methods: object) -> dict[str, Callable[..., Any]]:
     return {n: getattr(methods, n) for n in names if callable(getattr(methods, n)) and not isinstance(getattr(methods, n), type)}
 
 
+_NO_KWARGS: dict[str, Any] = {}
+_NO_PATH_ARGS: list[bytes] = []
+_NO_PATH_KWARGS: dict[str, bytes] = {}
+
+
 class _HandlerDelegate(HTTPMessageDelegate):
     """Receives one request for a handler class and runs the handler's lifecycle.
 
@@ -374,10 +379,13 @@ class _HandlerDelegate(HTTPMessageDelegate):
         self.server_conn = server_conn
         self.request: HTTPServerRequest | None = None
         self.handler_class: type[RequestHandler] = RequestHandler
-        self.handler_kwargs: dict[str, Any] = {}
-        self.path_args: list[bytes] = []
-        self.path_kwargs: dict[str, bytes] = {}
-        self.chunks: list[bytes] | None = []
+        # Shared empty ones until set_target has real ones: three objects
+        # less per request (bench_inprocess; a long poll holds its delegate,
+        # loadtest/longpoll_fanout.py). Only ever replaced, never mutated.
+        self.handler_kwargs: dict[str, Any] = _NO_KWARGS
+        self.path_args: list[bytes] = _NO_PATH_ARGS
+        self.path_kwargs: dict[str, bytes] = _NO_PATH_KWARGS
+        self.chunks: list[bytes] | None = None  # made by the first body chunk
         self.stream = False
         self.handler: RequestHandler | None = None
         self.body_error: HTTPInputError | None = None
@@ -442,7 +450,9 @@ class _HandlerDelegate(HTTPMessageDelegate):
             return self.forward.data_received(chunk)
         if self.stream:
             return None if self.handler is None else lifecycle.stream_chunk(self.handler, chunk)
-        if self.chunks is not None:
+        if self.chunks is None:
+            self.chunks = [chunk]
+        else:
             self.chunks.append(chunk)
         return None
 

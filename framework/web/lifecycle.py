@@ -36,12 +36,18 @@ app_log = logging.getLogger("framework.application")
 gen_log = logging.getLogger("framework.general")
 
 # Tasks of handlers that are still running; asyncio keeps only weak references.
-_running_tasks: set[asyncio.Future[Any]] = set()
+# Dict keys rather than a set: about 40 bytes per entry instead of up to 128
+# once a set has grown, for every waiting long poll (loadtest/longpoll_fanout.py).
+_running_tasks: dict[asyncio.Future[Any], None] = {}
+
+
+def _forget(task: asyncio.Future[Any]) -> None:
+    _running_tasks.pop(task, None)
 
 
 def _keep(task: asyncio.Future[Any]) -> None:
-    _running_tasks.add(task)
-    task.add_done_callback(_running_tasks.discard)
+    _running_tasks[task] = None
+    task.add_done_callback(_forget)
 
 
 class LifecycleMixin:
@@ -108,7 +114,7 @@ class LifecycleMixin:
                 # not two, and wakes without a second task switch
                 # (loadtest/longpoll_fanout.py).
                 task: asyncio.Future[None] = asyncio.ensure_future(result)
-                _running_tasks.add(task)  # kept until _method_done (asyncio holds tasks weakly)
+                _running_tasks[task] = None  # kept until _method_done (asyncio holds tasks weakly)
                 task.add_done_callback(self._method_done)
                 return task
             if self._auto_finish and not self._finished:
@@ -119,7 +125,7 @@ class LifecycleMixin:
 
     def _method_done(self, task: asyncio.Future[Any]) -> None:
         """An async HTTP method ended: finish the response, or answer its exception."""
-        _running_tasks.discard(task)
+        _running_tasks.pop(task, None)
         if task.cancelled():
             return  # as a cancelled wrapper would have: nothing more is written
         exc = task.exception()
