@@ -42,6 +42,9 @@ from tests.framework.http1.parsing import (
     split_at,
 )
 
+# Every test runs with the compiled fast paths and with pure Python (conftest.py).
+pytestmark = pytest.mark.usefixtures("http1_implementation")
+
 # -- request line and headers -------------------------------------------------
 
 

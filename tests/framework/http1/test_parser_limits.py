@@ -29,6 +29,9 @@ from tests.framework.http1.parsing import (
     request_error,
 )
 
+# Every test runs with the compiled fast paths and with pure Python (conftest.py).
+pytestmark = pytest.mark.usefixtures("http1_implementation")
+
 # -- errors, each with the status a server should answer ---------------------
 
 ERRORS: list[tuple[str, bytes, int]] = [

@@ -24,6 +24,9 @@ from tests.framework.http1.parsing import (
     head,
 )
 
+# Every test runs with the compiled fast paths and with pure Python (conftest.py).
+pytestmark = pytest.mark.usefixtures("http1_implementation")
+
 # -- serialisers --------------------------------------------------------------
 
 
@@ -80,6 +83,31 @@ def test_serialize_response_head_refuses_unsafe_headers(name: str, value: str) -
 def test_serialize_response_head_refuses_unsafe_reason(reason: str) -> None:
     with pytest.raises(ValueError):
         serialize_response_head(200, [], reason=reason)
+
+
+def test_serialize_response_fields_shows_names_and_keeps_every_value() -> None:
+    fields = {"content-type": ["text/plain"], "set-cookie": ["a=1", "b=2"], "x-caf": ["caf\xe9"], "etag": ['"1"'], "x-none": []}
+    data = serialize_response_fields(404, fields, extra=[("Transfer-Encoding", "chunked")])
+    assert data == (
+        b"HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n"
+        b'X-Caf: caf\xe9\r\nEtag: "1"\r\nTransfer-Encoding: chunked\r\n\r\n'
+    )
+    assert serialize_response_fields(299, {}, reason="Fine", version="HTTP/1.0") == b"HTTP/1.0 299 Fine\r\n\r\n"
+
+
+@pytest.mark.parametrize(("name", "value"), UNSAFE_HEADERS)
+def test_serialize_response_fields_refuses_unsafe_headers(name: str, value: str) -> None:
+    with pytest.raises(ValueError):
+        serialize_response_fields(200, {"content-length": ["0"], name.lower(): [value]})
+    with pytest.raises(ValueError):
+        serialize_response_fields(200, {"content-length": ["0"]}, extra=[(name, value)])
+
+
+def test_serialize_response_fields_refuses_text_beyond_latin_1() -> None:
+    with pytest.raises(ValueError):
+        serialize_response_fields(200, {"x": ["\u20ac"]})
+    with pytest.raises(ValueError):
+        serialize_response_fields(200, {}, reason="\u20ac")
 
 
 def test_serialize_response_fields_refuses_every_ctl_on_its_fast_path() -> None:
