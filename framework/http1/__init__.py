@@ -25,6 +25,16 @@ The same body machinery (Content-Length, chunked with extensions and trailers,
 read-until-close) serves ``RequestParser`` on the server and ``ResponseParser``
 in the client. Response heads and chunks are serialised here too, with header
 names and values checked so that nothing a handler sets can split a response.
+
+Accelerator: ``speedups`` (``speedups.c``, compiled by ``pip install -e .``
+where a C compiler and the Python headers exist, and in the service image's
+build stage) holds fast paths for the two steps every request takes: splitting
+a request head and serialising a response head. Each answers only for the plain
+common case and returns None otherwise, and then the pure-Python code, the
+reference, runs as if it were absent; so its result is None or exactly
+Python's, and every error is still raised by Python. Without the build the
+package is pure Python; ``FRAMEWORK_HTTP1_PURE=1`` in the environment keeps the
+build unused (read once, at import).
 """
 
 from framework.http1.grammar import DISPLAY_NAMES as DISPLAY_NAMES
