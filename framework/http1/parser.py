@@ -303,7 +303,8 @@ def _split_request_head(head: bytearray, limits: Limits) -> RequestParts:
 # The compiled twin of _split_request_head (speedups.c), or None where it is not
 # built or FRAMEWORK_HTTP1_PURE=1. It answers only for the plain common head
 # and declines (None) the rest, which _split_request_head then reads and
-# refuses with its usual errors. Speed: bench_inprocess, see README.md.
+# refuses with its usual errors. Speed (bench_inprocess, this one alone against
+# none): the server alone 18.0 -> 13.7 µs per request, the full stack 33.2 -> 26.9.
 _fast_parse_request_head: Callable[[bytearray, int, int], RequestParts | None] | None = None
 if not PURE_PYTHON:
     try:

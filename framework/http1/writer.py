@@ -126,7 +126,8 @@ def serialize_response_head(
 # is not built or FRAMEWORK_HTTP1_PURE=1. It answers only when every name is a
 # token and no text holds a control character or anything beyond Latin-1, and
 # declines (None) the rest, which the Python code below then validates and
-# refuses with its usual ValueError. Speed: bench_inprocess, see README.md.
+# refuses with its usual ValueError. Speed (bench_inprocess, this one alone against
+# none): the server alone 18.0 -> 13.6 µs per request, the full stack 33.2 -> 29.0.
 _fast_serialize_response_fields: (
     Callable[[int, Mapping[str, list[str]], Sequence[tuple[str, str]], str, str], bytes | None] | None
 ) = None
