@@ -30,6 +30,7 @@ import http.client
 import importlib.metadata
 import json
 import os
+import pathlib
 import platform
 import re
 import shutil
@@ -322,6 +323,11 @@ def main() -> int:
     parser.add_argument("--only", help=f"comma-separated contenders (default: all of {', '.join(DEFAULT)})")
     parser.add_argument("--workloads", help=f"comma-separated workloads (default: all of {', '.join(WORKLOADS)})")
     parser.add_argument("--json", dest="json_path", help="also write every run and the medians to this file")
+    parser.add_argument(
+        "--baseline",
+        type=pathlib.Path,
+        help="another checkout (git worktree) whose framework contenders run too, as NAME@base: before and after in one run",
+    )
     args = parser.parse_args()
     interrupt_on_signals()
     if not 1 <= args.rounds <= 20 or not 1 <= args.duration <= 120:
@@ -333,6 +339,11 @@ def main() -> int:
     except ValueError as exc:
         parser.error(f"--workloads: {exc}")
     contenders = select(args.only, DEFAULT)
+    if args.baseline is not None:
+        if not (args.baseline / "loadtest" / "servers").is_dir() or not (args.baseline / "framework").is_dir():
+            parser.error(f"--baseline {args.baseline}: not a checkout of this project")
+        ours = [c for c in contenders if c.name.startswith("framework_")]
+        contenders += [c.from_checkout(args.baseline.resolve(), "base") for c in ours]
     # Workload-major, so each table's rows keep the contenders' order.
     pairs = [(w, c.name) for w in workloads for c in contenders if w in c.workloads]
     if not pairs:

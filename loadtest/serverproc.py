@@ -48,6 +48,12 @@ class Contender:
     args: tuple[str, ...] = ()
     needs: str | None = None  # a module that must be importable, else the contender is skipped
     workloads: tuple[str, ...] = ("hello",)
+    # Another checkout to run the script and its ``framework`` from (a baseline), else this one.
+    root: Path | None = None
+
+    def from_checkout(self, root: Path, suffix: str) -> Contender:
+        """This contender as another checkout runs it (its ``servers/`` script, its ``framework``), named ``name@suffix``."""
+        return dataclasses.replace(self, name=f"{self.name}@{suffix}", root=root)
 
     def available(self) -> bool:
         if self.needs is None:
@@ -72,16 +78,19 @@ class Contender:
             python_args: arguments for the interpreter, before the script (``-m cProfile ...``).
         """
         port = port or free_port()
+        servers = SERVERS if self.root is None else self.root / "loadtest" / "servers"
         argv = [
             sys.executable,
             *python_args,
-            str(SERVERS / self.script),
+            str(servers / self.script),
             "--port",
             str(port),
             *self.args,
             *extra_args,
         ]
-        return ServerProcess(self.name, argv, port=port, cpu=cpu)
+        # The other checkout's framework first on the path, before this venv's (editable) one.
+        env = None if self.root is None else {"PYTHONPATH": str(self.root)}
+        return ServerProcess(self.name, argv, port=port, cpu=cpu, env=env)
 
 
 WORKLOADS = ("hello", "template", "form")

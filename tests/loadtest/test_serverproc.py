@@ -93,6 +93,15 @@ def test_a_contender_runs_its_script_on_its_port_with_its_arguments() -> None:
     assert server.name == "x" and server.port == 1234 and server.proc is None  # not started
 
 
+def test_a_baseline_contender_runs_the_other_checkouts_script_and_framework(tmp_path: Path) -> None:
+    contender = serverproc.CONTENDERS["framework_web"].from_checkout(tmp_path, "base")
+    server = contender.process(port=1234, cpu=None)
+    assert server.name == "framework_web@base"
+    assert server.argv[1] == str(tmp_path / "loadtest" / "servers" / "framework_web.py")
+    assert server.env is not None and server.env["PYTHONPATH"] == str(tmp_path)
+    assert serverproc.CONTENDERS["framework_web"].process(port=1234, cpu=None).env is None  # this checkout's own
+
+
 def test_pinning_needs_a_cpu_that_exists() -> None:
     argv = ["python", "server.py"]
     assert serverproc.pinned(None, argv) == argv
