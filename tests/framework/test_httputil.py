@@ -13,9 +13,12 @@ import ast
 import datetime
 import logging
 import pathlib
+import urllib.parse
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from framework import httputil
 from framework.httputil import (
@@ -141,6 +144,25 @@ def test_split_host_and_port_without_a_usable_port() -> None:
 
 
 # -- query strings and cookies ------------------------------------------------------
+
+
+def _parse_qs_reference(qs: str | bytes, keep_blank_values: bool) -> dict[str, list[bytes]]:
+    """What the standard library makes of a query string, values back to latin-1 bytes (Tornado's recipe)."""
+    text = qs.decode("latin-1") if isinstance(qs, bytes) else qs
+    parsed = urllib.parse.parse_qs(text, keep_blank_values=keep_blank_values, encoding="latin-1", errors="strict")
+    return {name: [value.encode("latin-1") for value in values] for name, values in parsed.items()}
+
+
+_QS_ALPHABET = st.sampled_from(
+    [b"a", b"b", b"=", b"&", b"+", b"%", b"2", b"B", b"F", b"f", b"g", b"\xe9", b" ", b";", b"%2", b"%zz"]
+)
+
+
+@given(parts=st.lists(_QS_ALPHABET, max_size=40), keep=st.booleans())
+def test_parse_qs_bytes_agrees_with_the_standard_library(parts: list[bytes], keep: bool) -> None:
+    qs = b"".join(parts)
+    assert parse_qs_bytes(qs, keep_blank_values=keep) == _parse_qs_reference(qs, keep)
+    assert parse_qs_bytes(qs.decode("latin-1"), keep_blank_values=keep) == _parse_qs_reference(qs, keep)
 
 
 def test_parse_qs_bytes_keeps_values_as_bytes() -> None:
