@@ -39,6 +39,30 @@ static unsigned char is_tchar[256];
  */
 static unsigned char is_field_byte[256];
 
+/*
+ * Methods and field names that nearly every request carries, made once as
+ * interned str: a head of common fields then allocates no method, name or
+ * key string (speed, and memory: a waiting long poll keeps its fields dict,
+ * loadtest/longpoll_fanout.py), and the keys being interned makes Python's
+ * lookups with literal names (fields.get("host")) hit by identity.
+ * The names are in their usual spelling; the dict key is the lower-case form.
+ */
+static const char *const common_methods[] = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"};
+#define N_COMMON_METHODS ((int)(sizeof common_methods / sizeof common_methods[0]))
+
+static const char *const common_names[] = {
+    "Host", "User-Agent", "Accept", "Accept-Encoding", "Accept-Language", "Accept-Charset",
+    "Connection", "Keep-Alive", "Content-Type", "Content-Length", "Transfer-Encoding", "Content-Encoding",
+    "Cookie", "Referer", "Origin", "Cache-Control", "Pragma", "Upgrade", "Upgrade-Insecure-Requests",
+    "If-None-Match", "If-Modified-Since", "Range", "If-Range", "Authorization", "Expect", "Te", "Dnt",
+    "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Real-Ip", "X-Request-Id",
+    "X-Requested-With", "X-Xsrftoken", "X-Csrftoken", "Sec-Fetch-Site", "Sec-Fetch-Mode",
+    "Sec-Fetch-Dest", "Sec-Fetch-User", "Sec-Ch-Ua", "Sec-Ch-Ua-Mobile", "Sec-Ch-Ua-Platform",
+    "Sec-Websocket-Key", "Sec-Websocket-Version", "Sec-Websocket-Extensions", "Priority",
+};
+#define N_COMMON_NAMES ((int)(sizeof common_names / sizeof common_names[0]))
+static Py_ssize_t common_name_len[N_COMMON_NAMES];
+
 static void
 fill_tables(void)
 {
@@ -63,12 +87,19 @@ fill_tables(void)
     for (c = 0x80; c <= 0xff; c++) {
         is_field_byte[c] = 1;
     }
+    for (int i = 0; i < N_COMMON_NAMES; i++) {
+        common_name_len[i] = (Py_ssize_t)strlen(common_names[i]);
+    }
 }
 
-/* The module's state: the two versions served, made once (every request carries one). */
+
+/* The module's state: the two versions served, and the common methods and names, made once. */
 typedef struct {
     PyObject *http11;
     PyObject *http10;
+    PyObject *methods[N_COMMON_METHODS];
+    PyObject *spelled[N_COMMON_NAMES]; /* "User-Agent" */
+    PyObject *lower[N_COMMON_NAMES];   /* "user-agent", the dict key */
 } speedups_state;
 
 static inline speedups_state *
@@ -280,6 +311,86 @@ add_field(PyObject *headers, Py_ssize_t i, PyObject *fields, PyObject *name, PyO
     return rc;
 }
 
+static inline unsigned char
+ascii_lower(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + ('a' - 'A')) : c;
+}
+
+/* The index of the common field name equal to p[0:n] ignoring ASCII case, or -1. */
+static int
+find_common_name(const unsigned char *p, Py_ssize_t n)
+{
+    for (int i = 0; i < N_COMMON_NAMES; i++) {
+        if (common_name_len[i] != n) {
+            continue;
+        }
+        const unsigned char *name = (const unsigned char *)common_names[i];
+        Py_ssize_t j = 0;
+        while (j < n && ascii_lower(name[j]) == ascii_lower(p[j])) {
+            j++;
+        }
+        if (j == n) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/*
+ * The field's name as sent and its dict key (new references, or -1 with an
+ * exception: memory). A common name comes from the module's strings when it
+ * is spelled as usual or all in lower case; only its key when spelled otherwise.
+ */
+static int
+field_strings(speedups_state *state, const unsigned char *p, const field_span *f, PyObject **name, PyObject **key)
+{
+    const unsigned char *text = p + f->name_start;
+    int common = find_common_name(text, f->name_len);
+    if (common >= 0) {
+        *key = state->lower[common];
+        Py_INCREF(*key);
+        if (!f->name_has_upper) {
+            *name = *key;
+        }
+        else if (memcmp(text, common_names[common], (size_t)f->name_len) == 0) {
+            *name = state->spelled[common];
+        }
+        else {
+            *name = latin1_str(text, f->name_len, 0);
+            return *name == NULL ? -1 : 0;
+        }
+        Py_INCREF(*name);
+        return 0;
+    }
+    *name = latin1_str(text, f->name_len, 0);
+    if (*name == NULL) {
+        return -1;
+    }
+    *key = f->name_has_upper ? lower_key(text, f->name_len) : *name;
+    if (*key == NULL) {
+        Py_CLEAR(*name);
+        return -1;
+    }
+    if (!f->name_has_upper) {
+        Py_INCREF(*key);
+    }
+    return 0;
+}
+
+/* The method as a str: the module's own for a common one (methods are case-sensitive, RFC 9110 9.1). */
+static PyObject *
+method_str(speedups_state *state, const unsigned char *p, Py_ssize_t n)
+{
+    for (int i = 0; i < N_COMMON_METHODS; i++) {
+        if ((Py_ssize_t)strlen(common_methods[i]) == n && memcmp(p, common_methods[i], (size_t)n) == 0) {
+            Py_INCREF(state->methods[i]);
+            return state->methods[i];
+        }
+    }
+    return latin1_str(p, n, 0);
+}
+
 /* Pass 2: the objects of a head that pass 1 accepted (NULL with an exception: memory). */
 static PyObject *
 build_head(speedups_state *state, const unsigned char *p, const head_spans *spans)
@@ -287,7 +398,7 @@ build_head(speedups_state *state, const unsigned char *p, const head_spans *span
     PyObject *method = NULL, *target = NULL, *headers = NULL, *fields = NULL;
     PyObject *version = spans->http11 ? state->http11 : state->http10;
 
-    method = latin1_str(p, spans->method_len, 0);
+    method = method_str(state, p, spans->method_len);
     target = latin1_str(p + spans->target_start, spans->target_len, 0);
     headers = PyList_New(spans->count);
     fields = PyDict_New();
@@ -296,19 +407,11 @@ build_head(speedups_state *state, const unsigned char *p, const head_spans *span
     }
     for (Py_ssize_t i = 0; i < spans->count; i++) {
         const field_span *f = &spans->fields[i];
-        PyObject *name = latin1_str(p + f->name_start, f->name_len, 0);
+        PyObject *name = NULL, *key = NULL;
         PyObject *value = latin1_str(p + f->value_start, f->value_len, f->value_high);
-        PyObject *key = NULL;
-        if (name != NULL) {
-            if (f->name_has_upper) {
-                key = lower_key(p + f->name_start, f->name_len);
-            }
-            else {
-                key = name;
-                Py_INCREF(key);
-            }
-        }
-        int rc = (name == NULL || value == NULL || key == NULL) ? -1 : add_field(headers, i, fields, name, key, value);
+        int rc = (value == NULL || field_strings(state, p, f, &name, &key) < 0)
+                     ? -1
+                     : add_field(headers, i, fields, name, key, value);
         Py_XDECREF(name);
         Py_XDECREF(value);
         Py_XDECREF(key);
@@ -634,6 +737,28 @@ speedups_exec(PyObject *module)
     if (state->http11 == NULL || state->http10 == NULL) {
         return -1;
     }
+    for (int i = 0; i < N_COMMON_METHODS; i++) {
+        state->methods[i] = PyUnicode_InternFromString(common_methods[i]);
+        if (state->methods[i] == NULL) {
+            return -1;
+        }
+    }
+    for (int i = 0; i < N_COMMON_NAMES; i++) {
+        char lower[64];
+        Py_ssize_t n = common_name_len[i];
+        if (n >= (Py_ssize_t)sizeof lower) {
+            PyErr_SetString(PyExc_SystemError, "a common field name is longer than its buffer");
+            return -1;
+        }
+        for (Py_ssize_t j = 0; j <= n; j++) {
+            lower[j] = (char)ascii_lower((unsigned char)common_names[i][j]);
+        }
+        state->spelled[i] = PyUnicode_InternFromString(common_names[i]);
+        state->lower[i] = PyUnicode_InternFromString(lower);
+        if (state->spelled[i] == NULL || state->lower[i] == NULL) {
+            return -1;
+        }
+    }
     return 0;
 }
 
@@ -643,6 +768,13 @@ speedups_traverse(PyObject *module, visitproc visit, void *arg)
     speedups_state *state = get_state(module);
     Py_VISIT(state->http11);
     Py_VISIT(state->http10);
+    for (int i = 0; i < N_COMMON_METHODS; i++) {
+        Py_VISIT(state->methods[i]);
+    }
+    for (int i = 0; i < N_COMMON_NAMES; i++) {
+        Py_VISIT(state->spelled[i]);
+        Py_VISIT(state->lower[i]);
+    }
     return 0;
 }
 
@@ -652,6 +784,13 @@ speedups_clear(PyObject *module)
     speedups_state *state = get_state(module);
     Py_CLEAR(state->http11);
     Py_CLEAR(state->http10);
+    for (int i = 0; i < N_COMMON_METHODS; i++) {
+        Py_CLEAR(state->methods[i]);
+    }
+    for (int i = 0; i < N_COMMON_NAMES; i++) {
+        Py_CLEAR(state->spelled[i]);
+        Py_CLEAR(state->lower[i]);
+    }
     return 0;
 }
 

@@ -125,6 +125,26 @@ def test_parse_request_head_answers_for_ordinary_heads(speedups: ModuleType, hea
     assert_same_parts(compiled, python_parts(head))
 
 
+COMMON_NAME_HEADS = [
+    b"GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: b\r\nAccept: */*",  # the usual spelling
+    b"GET / HTTP/1.1\r\nhost: a\r\nuser-agent: b\r\naccept: */*",  # lower case, as HTTP/2 proxies send
+    b"GET / HTTP/1.1\r\nHOST: a\r\nuSeR-aGeNt: b\r\nX-Real-IP: 1.2.3.4\r\nSec-WebSocket-Key: k",  # other spellings
+]
+
+
+@pytest.mark.parametrize("head", COMMON_NAME_HEADS)
+def test_common_methods_and_names_are_the_modules_own_strings(speedups: ModuleType, head: bytes) -> None:
+    """Equal to Python's parts; the method and the keys are the same objects on every head (nothing allocated for them)."""
+    first = speedups.parse_request_head(head, DEFAULT.max_headers, DEFAULT.max_target_bytes)
+    again = speedups.parse_request_head(head, DEFAULT.max_headers, DEFAULT.max_target_bytes)
+    assert first is not None and again is not None
+    assert_same_parts(first, python_parts(head))
+    assert first[0] is again[0]
+    assert all(a is b for a, b in zip(first[4], again[4], strict=True))
+    sent = [line.split(b":")[0].decode() for line in head.split(b"\r\n")[1:]]
+    assert [name for name, _ in first[3]] == sent  # names as sent, whatever their case
+
+
 @pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
 def test_parse_request_head_reads_any_buffer(speedups: ModuleType, kind: type) -> None:
     head = b"GET / HTTP/1.1\r\nHost: a"
