@@ -88,9 +88,11 @@ class Contender:
             *self.args,
             *extra_args,
         ]
-        # The other checkout's framework first on the path, before this venv's (editable) one.
-        env = None if self.root is None else {"PYTHONPATH": str(self.root)}
-        return ServerProcess(self.name, argv, port=port, cpu=cpu, env=env)
+        return ServerProcess(self.name, argv, port=port, cpu=cpu, env=self.environment())
+
+    def environment(self) -> dict[str, str] | None:
+        """What this contender adds to the server's environment: a baseline's framework first on the path."""
+        return None if self.root is None else {"PYTHONPATH": str(self.root)}
 
 
 WORKLOADS = ("hello", "template", "form")
