@@ -598,7 +598,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             self._set_deadline(self.config.idle_connection_timeout)
             if self.draining:
                 self.close()
-            else:
+            elif self.reading_paused:
                 # Nothing buffered, so nothing to pump (a long poll's fan-out
                 # answers here: loadtest/longpoll_fanout.py); reading resumes
                 # if the buffer had paused it.

@@ -96,7 +96,7 @@ class LifecycleMixin:
         except Exception as exc:
             self._handle_request_exception(exc)
             return None
-        return self._awaited(result)
+        return None if result is None else self._awaited(result)
 
     def _execute_method(self) -> Awaitable[None] | None:
         """Run the HTTP method, then finish if it did not; tasks only for async methods."""
