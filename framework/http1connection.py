@@ -593,8 +593,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         else:
             self.phase = _IDLE
             pool = self.state.parsers
-            self.parser = pool.idle
-            pool.give_back(parser)
+            if pool.give_back(parser):  # (a half-closed client keeps its own: serverstate.ParserPool)
+                self.parser = pool.idle
             self._set_deadline(self.config.idle_connection_timeout)
             if self.draining:
                 self.close()

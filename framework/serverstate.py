@@ -240,10 +240,20 @@ class ParserPool:
         spare = self._spare
         return spare.pop() if spare else http1.RequestParser(self._limits)
 
-    def give_back(self, parser: http1.RequestParser) -> None:
-        """Return a parser that is between messages with nothing buffered (after ``start_next``)."""
+    def give_back(self, parser: http1.RequestParser) -> bool:
+        """Take back a parser whose connection goes idle; False when it must stay with its connection.
+
+        Only a parser as good as new is lent again: between messages, nothing
+        buffered, and no EOF seen (a client that half-closed while its request
+        was answered leaves its parser saying "no more input", which would
+        refuse the next connection's first bytes). The bound may still drop
+        a good one (True: the connection holds the idle parser either way).
+        """
+        if parser.eof_seen or parser.buffered or not parser.at_message_start:
+            return False
         if len(self._spare) < self.SPARE_MAX:
             self._spare.append(parser)
+        return True
 
 
 class ServerState:

@@ -374,6 +374,11 @@ class _MessageParser:
         return len(self._buf)
 
     @property
+    def eof_seen(self) -> bool:
+        """True once ``feed_eof()`` was called: the peer will send nothing more."""
+        return self._eof
+
+    @property
     def at_message_start(self) -> bool:
         """True between messages, before any byte of the next head is parsed."""
         return self._state == _HEAD

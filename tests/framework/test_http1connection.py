@@ -495,6 +495,27 @@ async def test_eof_on_an_idle_connection_leaves_the_shared_parser_untouched() ->
 
 
 @async_test
+async def test_a_parser_that_saw_eof_is_not_lent_to_the_next_connection() -> None:
+    """A client half-closes while its request is answered: its parser stays with it, not in the pool."""
+    Gate.opened, Gate.log = {"held": asyncio.Event()}, []
+    server, protocol, transport = connect(Application([(r"/(\w+)", Gated)]))
+    protocol.data_received(get("/held"))
+    await eventually(lambda: Gate.log == ["start held"])
+    assert protocol.eof_received() is False  # the EOF, before asyncio gets to close the transport
+    Gate.opened["held"].set()
+    await eventually(lambda: count(transport) == 1)  # answered before connection_lost came
+    assert protocol.parser is not server.state.parsers.idle
+    later = HTTP1ServerProtocol(server.state)
+    later_transport = FakeTransport()
+    later_transport.protocol = later
+    later.connection_made(later_transport)
+    later.data_received(get("/after"))  # raised "feed() after feed_eof()" when the pool lent that parser
+    await eventually(lambda: count(later_transport) == 1)
+    [response] = await later_transport.responses()
+    assert response.body == b"answer after"
+
+
+@async_test
 async def test_an_idle_keep_alive_connection_is_closed_by_its_timer() -> None:
     _, protocol, transport = connect(Application([(r"/.*", Hello)]), idle_connection_timeout=0.05)
     protocol.data_received(get("/then-nothing"))

@@ -82,3 +82,17 @@ def test_the_pool_lends_a_spare_parser_before_making_one_and_keeps_a_bounded_num
     kept = {id(pool.take()) for _ in range(ParserPool.SPARE_MAX)}
     assert kept <= {id(p) for p in lent}
     assert not ({id(pool.take())} & {id(p) for p in lent})  # the ones beyond the bound were let go
+
+
+def test_the_pool_takes_back_only_a_parser_as_good_as_new() -> None:
+    pool = ParserPool(http1.Limits())
+    ended = pool.take()
+    ended.feed_eof()
+    assert pool.give_back(ended) is False  # it would refuse the next connection's bytes
+    pipelined = pool.take()
+    pipelined.feed(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /next")
+    pipelined.next_event()
+    assert pool.give_back(pipelined) is False  # mid-message, bytes buffered
+    assert pool.take() is not ended and pool.take() is not pipelined
+    fresh = pool.take()
+    assert pool.give_back(fresh) is True and pool.take() is fresh
