@@ -467,13 +467,25 @@ parse_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         PyErr_Format(PyExc_TypeError, "parse_request_head() takes 3 arguments (%zd given)", nargs);
         return NULL;
     }
-    Py_ssize_t max_headers = PyLong_AsSsize_t(args[1]);
-    if (max_headers == -1 && PyErr_Occurred()) {
-        return NULL;
+    /*
+     * The limits come from a Limits object, which does not check its values:
+     * anything but two non-negative ints that fit a Py_ssize_t (a float, a
+     * huge or a negative int) is declined, and Python applies it as it does.
+     */
+    Py_ssize_t max_headers = -1, max_target = -1;
+    if (PyLong_CheckExact(args[1]) && PyLong_CheckExact(args[2])) {
+        max_headers = PyLong_AsSsize_t(args[1]);
+        max_target = max_headers < 0 ? -1 : PyLong_AsSsize_t(args[2]);
+        if (PyErr_Occurred()) {
+            if (!PyErr_ExceptionMatches(PyExc_OverflowError)) {
+                return NULL;
+            }
+            PyErr_Clear();
+            max_headers = max_target = -1;
+        }
     }
-    Py_ssize_t max_target = PyLong_AsSsize_t(args[2]);
-    if (max_target == -1 && PyErr_Occurred()) {
-        return NULL;
+    if (max_headers < 0 || max_target < 0) {
+        Py_RETURN_NONE;
     }
     Py_buffer view;
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
