@@ -490,9 +490,16 @@ def parse_qs_bytes(qs: str | bytes, keep_blank_values: bool = False) -> dict[str
     costs a third of ``parse_qsl``'s time, ``loadtest/bench.py``'s form workload).
 
     Raises:
-        UnicodeEncodeError: ``qs`` is a ``str`` holding a character beyond latin-1.
+        UnicodeEncodeError: a value of a ``str`` ``qs`` holds a character
+            beyond latin-1 (it cannot become bytes as sent).
     """
-    data = qs if isinstance(qs, bytes) else qs.encode("latin-1")
+    if isinstance(qs, bytes):
+        data = qs
+    else:
+        try:
+            data = qs.encode("latin-1")
+        except UnicodeEncodeError:  # text no wire sends (a hand-made request): the standard library's way
+            return _parse_qs_text(qs, keep_blank_values)
     result: dict[str, list[bytes]] = {}
     unquote = urllib.parse.unquote_to_bytes
     for part in data.split(b"&"):
@@ -511,6 +518,14 @@ def parse_qs_bytes(qs: str | bytes, keep_blank_values: bool = False) -> dict[str
             result[key] = [value]
         else:
             values.append(value)
+    return result
+
+
+def _parse_qs_text(qs: str, keep_blank_values: bool) -> dict[str, list[bytes]]:
+    """``parse_qs_bytes`` for text beyond latin-1: names stay as they are, values must encode to latin-1."""
+    result: dict[str, list[bytes]] = {}
+    for name, value in urllib.parse.parse_qsl(qs, keep_blank_values=keep_blank_values, encoding="latin-1", errors="strict"):
+        result.setdefault(name, []).append(value.encode("latin-1"))
     return result
 
 

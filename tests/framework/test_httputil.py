@@ -165,6 +165,20 @@ def test_parse_qs_bytes_agrees_with_the_standard_library(parts: list[bytes], kee
     assert parse_qs_bytes(qs.decode("latin-1"), keep_blank_values=keep) == _parse_qs_reference(qs, keep)
 
 
+@given(text=st.text(alphabet="ab=&+%2F€é ", max_size=30), keep=st.booleans())
+def test_parse_qs_bytes_of_any_text_agrees_with_the_standard_library(text: str, keep: bool) -> None:
+    """Text beyond latin-1 (only a hand-made request holds it): the same answer, or the same refusal."""
+    try:
+        expected: object = _parse_qs_reference(text, keep)
+    except UnicodeEncodeError:
+        expected = UnicodeEncodeError
+    try:
+        got: object = parse_qs_bytes(text, keep_blank_values=keep)
+    except UnicodeEncodeError:
+        got = UnicodeEncodeError
+    assert got == expected
+
+
 def test_parse_qs_bytes_keeps_values_as_bytes() -> None:
     assert parse_qs_bytes("a=1&a=%FF&b=&c", keep_blank_values=True) == {"a": [b"1", b"\xff"], "b": [b""], "c": [b""]}
     assert parse_qs_bytes("a=1&b=") == {"a": [b"1"]}  # blank values dropped unless asked for
