@@ -11,7 +11,9 @@ fi
 # an edited framework/http1/speedups.c is compiled again.
 stamp="$VENV/.requirements.sha256"
 want=$(cat requirements.txt requirements-dev.txt pyproject.toml setup.py framework/http1/speedups.c | sha256sum | cut -d' ' -f1)
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+# Also when the accelerator is missing (removed by `git clean -X`, or a compiler
+# installed since a build that had none): the install tries to compile it again.
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || ! "$VENV/bin/python" -c "import framework.http1.speedups" 2>/dev/null; then
   echo "== installing pinned requirements into $VENV"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check -r requirements-dev.txt
   # The editable install compiles framework.http1.speedups in place when a C
