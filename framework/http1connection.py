@@ -459,7 +459,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
                 self._finish_request()
                 if self.phase == _IDLE:
                     # Answered, and nothing more buffered: response_finished
-                    # gave this parser back to the pool and resumed reading.
+                    # gave this parser back to the pool (unless the client
+                    # half-closed) and resumed reading.
                     return
             else:  # NEED_DATA or PAUSED
                 if self.reading_paused and parser.buffered < _READ_HIGH_WATER // 2:
