@@ -49,6 +49,7 @@ static unsigned char is_field_byte[256];
  */
 static const char *const common_methods[] = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"};
 #define N_COMMON_METHODS ((int)(sizeof common_methods / sizeof common_methods[0]))
+static Py_ssize_t common_method_len[N_COMMON_METHODS];
 
 static const char *const common_names[] = {
     "Host", "User-Agent", "Accept", "Accept-Encoding", "Accept-Language", "Accept-Charset",
@@ -86,6 +87,9 @@ fill_tables(void)
     }
     for (c = 0x80; c <= 0xff; c++) {
         is_field_byte[c] = 1;
+    }
+    for (int i = 0; i < N_COMMON_METHODS; i++) {
+        common_method_len[i] = (Py_ssize_t)strlen(common_methods[i]);
     }
     for (int i = 0; i < N_COMMON_NAMES; i++) {
         common_name_len[i] = (Py_ssize_t)strlen(common_names[i]);
@@ -383,7 +387,7 @@ static PyObject *
 method_str(speedups_state *state, const unsigned char *p, Py_ssize_t n)
 {
     for (int i = 0; i < N_COMMON_METHODS; i++) {
-        if ((Py_ssize_t)strlen(common_methods[i]) == n && memcmp(p, common_methods[i], (size_t)n) == 0) {
+        if (common_method_len[i] == n && memcmp(p, common_methods[i], (size_t)n) == 0) {
             Py_INCREF(state->methods[i]);
             return state->methods[i];
         }
