@@ -147,9 +147,7 @@ class _CallableMessage(HTTPMessageDelegate):
         self.chunks: list[bytes] = []
 
     def headers_received(self, start_line: RequestStartLine, headers: HTTPHeaders) -> None:
-        self.request = HTTPServerRequest(
-            connection=self.conn, start_line=start_line, headers=headers, server_connection=self.server_conn
-        )
+        self.request = HTTPServerRequest.from_start_line(start_line, headers, self.conn, self.server_conn)
 
     def data_received(self, chunk: bytes) -> None:
         self.chunks.append(chunk)

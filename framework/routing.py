@@ -95,12 +95,7 @@ class _RoutingDelegate(HTTPMessageDelegate):
         self.delegate: HTTPMessageDelegate = _UNROUTED
 
     def headers_received(self, start_line: RequestStartLine, headers: HTTPHeaders) -> Awaitable[None] | None:
-        request = HTTPServerRequest(
-            connection=self.request_conn,
-            server_connection=self.server_conn,
-            start_line=start_line,
-            headers=headers,
-        )
+        request = HTTPServerRequest.from_start_line(start_line, headers, self.request_conn, self.server_conn)
         delegate = self.router.find_handler(request)
         if delegate is None:
             app_log.debug("no route for %s %s", request.method, request.uri)

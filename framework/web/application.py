@@ -418,9 +418,7 @@ class _HandlerDelegate(HTTPMessageDelegate):
 
     def headers_received(self, start_line: RequestStartLine, headers: HTTPHeaders) -> Awaitable[None] | None:
         if self.request is None:
-            request = HTTPServerRequest(
-                connection=self.connection, server_connection=self.server_conn, start_line=start_line, headers=headers
-            )
+            request = HTTPServerRequest.from_start_line(start_line, headers, self.connection, self.server_conn)
             rule = self.application._route(request)
             if rule is not None:
                 self.set_target(request, rule.target, rule.target_kwargs)

@@ -257,6 +257,14 @@ def test_http_headers_built_from_pairs_adopted_and_copied() -> None:
     assert HTTPHeaders([("A", "1"), ("a", "2")]).get_list("a") == ["2"]  # update() replaces, as Tornado's does
 
 
+def test_http_headers_add_replaces_a_shared_list_instead_of_changing_it() -> None:
+    shared = ["framework"]
+    first, second = HTTPHeaders.adopt({"server": shared}), HTTPHeaders.adopt({"server": shared})
+    first.add("Server", "extra")
+    assert first.get_list("Server") == ["framework", "extra"]
+    assert shared == ["framework"] and second.get_list("Server") == ["framework"]
+
+
 def test_http_headers_str_and_repr_show_every_pair() -> None:
     headers = HTTPHeaders.from_pairs([("content-length", "3"), ("Vary", "A"), ("vary", "B")])
     assert str(headers) == "Content-Length: 3\r\nVary: A\r\nVary: B\r\n"
@@ -358,6 +366,27 @@ def test_server_request_defaults_and_start_line() -> None:
     assert request.request_time() >= 0
     from_line = HTTPServerRequest(start_line=RequestStartLine("DELETE", "/item/1", "HTTP/1.1"), host="api.test")
     assert (from_line.method, from_line.path, from_line.version, from_line.host) == ("DELETE", "/item/1", "HTTP/1.1", "api.test")
+
+
+@pytest.mark.parametrize(
+    ("target", "host_values"),
+    [("/", ["a.test"]), ("/p?x=1&y=%20&x=2", ["a.test:8080"]), ("/q?", []), ("/empty", [""]), ("/twice", ["a.test", "b.test"])],
+)
+def test_server_request_from_start_line_is_what_the_constructor_builds(target: str, host_values: list[str]) -> None:
+    class Connection(HTTPConnection):
+        context = SimpleNamespace(remote_ip="198.51.100.7", protocol="https")
+
+    connection, start_line = Connection(), RequestStartLine("POST", target, "HTTP/1.1")
+    fields = {"host": host_values} if host_values else {}
+    built = HTTPServerRequest(
+        start_line=start_line, headers=HTTPHeaders.adopt(dict(fields)), connection=connection, server_connection="srv"
+    )
+    fast = HTTPServerRequest.from_start_line(start_line, HTTPHeaders.adopt(dict(fields)), connection, "srv")
+    times = ("_start_time",)
+    assert {k: v for k, v in vars(fast).items() if k not in times and k != "headers"} == {
+        k: v for k, v in vars(built).items() if k not in times and k != "headers"
+    }
+    assert fast.headers.fields == built.headers.fields and fast.request_time() >= 0
 
 
 def test_server_request_takes_remote_ip_and_protocol_from_its_connection_context() -> None:
