@@ -202,9 +202,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         """Reset headers and body to their defaults (Tornado's ``clear``)."""
         # The cached Date read inline while the second lasts (speed: bench_inprocess).
         date = _date.value if int(time.time()) == _date.second else _date.now()
-        fields = {"server": ["framework"], "content-type": ["text/html; charset=UTF-8"], "date": [date]}
-        for key, value in self.application.config.security_headers:  # nosniff, Referrer-Policy
-            fields[key] = [value]
+        fields = dict(self.application.config.response_fields)  # Server, Content-Type, Date, nosniff, ...
+        fields["date"] = [date]
         self._headers = HTTPHeaders.adopt(fields)
         if self.request.request_id is not None:
             self._headers[self.application.config.request_id_header or "X-Request-Id"] = self.request.request_id

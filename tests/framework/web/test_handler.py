@@ -199,6 +199,25 @@ def test_set_add_and_clear_header() -> None:
     assert "x-gone" not in head
 
 
+def test_a_header_added_to_a_default_one_stays_in_its_own_response() -> None:
+    # Every response starts from one shared set of default header lists.
+    class AddingHandler(RequestHandler):
+        def get(self) -> None:
+            self.add_header("Server", "extra")
+            self.add_header("X-Content-Type-Options", "again")
+
+    class PlainHandler(RequestHandler):
+        def get(self) -> None:
+            self.write("plain")
+
+    with running([("/add", AddingHandler), ("/plain", PlainHandler)]) as server:
+        added = fetch(server, "/add")
+        plain = fetch(server, "/plain")
+    assert added.headers["Server"] == "framework, extra"
+    assert added.headers["X-Content-Type-Options"] == "nosniff, again"
+    assert plain.headers["Server"] == "framework" and plain.headers["X-Content-Type-Options"] == "nosniff"
+
+
 @pytest.mark.parametrize(
     "value",
     # RFC 9110 5.5: no CTL but HTAB, so not only CR, LF and NUL.
