@@ -43,7 +43,10 @@ class CookieMixin:
 
     request: HTTPServerRequest
     application: HandlerApplication
-    _new_cookies: dict[tuple[str, str, str | None], str]
+    # Made by the first set_cookie(). A class-level default rather than a
+    # look into the instance's __dict__: reading __dict__ makes CPython 3.11
+    # build that dict for the handler, once per request (loadtest/instructions.py).
+    _new_cookies: dict[tuple[str, str, str | None], str] | None = None
 
     if TYPE_CHECKING:  # supplied by RequestHandler
 
@@ -102,7 +105,7 @@ class CookieMixin:
             if samesite.lower() not in _SAMESITE:
                 raise ValueError(f"samesite must be Strict, Lax or None, not {samesite!r}")
             parts.append("SameSite=" + _SAMESITE[samesite.lower()])
-        if not hasattr(self, "_new_cookies"):
+        if self._new_cookies is None:
             self._new_cookies = {}
         self._new_cookies[(name, path, domain)] = "; ".join(parts)
 
@@ -118,7 +121,7 @@ class CookieMixin:
 
     def _cookie_headers(self) -> list[str]:
         """The ``Set-Cookie`` values to send (called when the response head is written)."""
-        cookies = getattr(self, "_new_cookies", None)
+        cookies = self._new_cookies
         return list(cookies.values()) if cookies else []
 
     # -- signed cookies -----------------------------------------------------------

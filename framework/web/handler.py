@@ -99,6 +99,10 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
 
     path_args: list[str]
     path_kwargs: dict[str, str]
+    # Set by finish() and by the first chunk through ``transforms`` (class
+    # defaults until then: see CookieMixin._new_cookies).
+    _finishing: bool = False
+    _transforms: list[OutputTransform] | None = None
 
     def __init__(self, application: HandlerApplication, request: HTTPServerRequest, **kwargs: Any) -> None:
         self.application = application
@@ -319,7 +323,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         if not self._headers_written:
             if self.request.method == "HEAD":
                 chunk = b""
-            if "_new_cookies" in self.__dict__:
+            if self._new_cookies is not None:
                 for cookie in self._cookie_headers():
                     self._headers.add("Set-Cookie", cookie)
             # tuple.__new__ skips the named tuple's Python-level __new__ (bench_inprocess).
@@ -351,8 +355,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         self.request._finish_time = time.time()
         self.application.log_request(self)
         self.on_finish()
-        if "_ui" in self.__dict__:  # UI methods and modules hold the handler: drop the cycle
-            del self._ui
+        if self._ui is not None:  # UI methods and modules hold the handler: drop the cycle
+            self._ui = None
         return result
 
     def _prepare_final_headers(self) -> None:
@@ -380,8 +384,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         The first chunk may change the status and headers (``transform_first_chunk``);
         the transforms are made for this request when it is flushed first.
         """
-        finishing = self.__dict__.get("_finishing", False)
-        active: list[OutputTransform] | None = self.__dict__.get("_transforms")
+        finishing = self._finishing
+        active = self._transforms
         if active is not None:
             for transform in active:
                 chunk = transform.transform_chunk(chunk, finishing)

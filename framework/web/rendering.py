@@ -44,6 +44,7 @@ class TemplateMixin:
     request: HTTPServerRequest
     application: HandlerApplication
     _finished: bool
+    _ui: ObjectDict | None = None  # made by the first use of ``ui`` (a class default: see CookieMixin._new_cookies)
     # (handler class, template path) -> loader from create_template_loader.
     _template_loaders: ClassVar[dict[tuple[type, str | tuple[str, ...] | None], template.BaseLoader]] = {}
 
@@ -69,7 +70,7 @@ class TemplateMixin:
 
         Made on first use (a request that renders nothing never pays for it).
         """
-        ui: ObjectDict | None = self.__dict__.get("_ui")
+        ui = self._ui
         if ui is None:
             ui = ObjectDict((name, functools.partial(fn, self)) for name, fn in self.application.ui_methods.items())
             modules = ModuleNamespace(self, self.application.ui_modules)
@@ -89,7 +90,7 @@ class TemplateMixin:
         if self._finished:
             raise RuntimeError("cannot render() after finish()")
         html = self.render_string(template_name, **kwargs)
-        ui: ObjectDict | None = self.__dict__.get("_ui")
+        ui = self._ui
         if ui is not None and ui["_tt_modules"].active:
             html = inject_resources(self, escape.utf8(html), ui["_tt_modules"].active.values())
         return self.finish(html)
