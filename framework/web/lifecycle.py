@@ -20,6 +20,7 @@ quiet, an ``HTTPError`` becomes its status, anything else a logged 500.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import types
 from collections.abc import Awaitable
@@ -35,10 +36,11 @@ __all__ = ["LifecycleMixin", "execute", "fail_without_handler", "stream_chunk", 
 app_log = logging.getLogger("framework.application")
 gen_log = logging.getLogger("framework.general")
 
-# Tasks of handlers that are still running; asyncio keeps only weak references.
+# Tasks of handlers that are still running, each with its handler when it
+# runs an HTTP method (_run_method); asyncio keeps only weak references.
 # Dict keys rather than a set: about 40 bytes per entry instead of up to 128
 # once a set has grown, for every waiting long poll (loadtest/longpoll_fanout.py).
-_running_tasks: dict[asyncio.Future[Any], None] = {}
+_running_tasks: dict[asyncio.Future[Any], LifecycleMixin | None] = {}
 
 
 def _forget(task: asyncio.Future[Any]) -> None:
@@ -109,14 +111,7 @@ class LifecycleMixin:
             args, kwargs = self.path_args, self.path_kwargs
             result = method(*args, **kwargs) if args or kwargs else method()
             if result is not None and hasattr(result, "__await__"):
-                # The method's own task, finished by a callback rather than by a
-                # wrapping coroutine: a long-poll waiter holds one coroutine frame,
-                # not two, and wakes without a second task switch
-                # (loadtest/longpoll_fanout.py).
-                task: asyncio.Future[None] = asyncio.ensure_future(result)
-                _running_tasks[task] = None  # kept until _method_done (asyncio holds tasks weakly)
-                task.add_done_callback(self._method_done)
-                return task
+                return _run_method(self, result)
             if self._auto_finish and not self._finished:
                 self.finish()
         except Exception as exc:
@@ -125,7 +120,6 @@ class LifecycleMixin:
 
     def _method_done(self, task: asyncio.Future[Any]) -> None:
         """An async HTTP method ended: finish the response, or answer its exception."""
-        _running_tasks.pop(task, None)
         if task.cancelled():
             return  # as a cancelled wrapper would have: nothing more is written
         exc = task.exception()
@@ -191,6 +185,34 @@ class LifecycleMixin:
         args, kwargs = self.path_args, self.path_kwargs
         self.path_args = [self.decode_argument(a) if isinstance(a, bytes) else a for a in args]
         self.path_kwargs = {k: (self.decode_argument(v, name=k) if isinstance(v, bytes) else v) for k, v in kwargs.items()}
+
+
+def _run_method(handler: LifecycleMixin, result: Awaitable[None]) -> asyncio.Future[None]:
+    """The task of an async HTTP method, finished by ``_method_done`` rather than by a wrapping coroutine.
+
+    A long-poll waiter so holds one coroutine frame, not two, and wakes
+    without a second task switch. The task's context is made here so that
+    the done-callback runs in it too (``on_finish`` and the access log see
+    what the method set, as when Tornado's handler coroutine finishes)
+    instead of asyncio copying one more per request; the handler waits as
+    the task's value in ``_running_tasks``, not in a bound method per
+    request (loadtest/longpoll_fanout.py: bytes per waiter).
+    """
+    if asyncio.iscoroutine(result):
+        context = contextvars.copy_context()
+        task: asyncio.Future[None] = asyncio.get_running_loop().create_task(result, context=context)
+        task.add_done_callback(_method_done, context=context)
+    else:  # a Future already (a gen.coroutine's), or another awaitable
+        task = asyncio.ensure_future(result)
+        task.add_done_callback(_method_done)
+    _running_tasks[task] = handler  # kept until done (asyncio holds tasks weakly)
+    return task
+
+
+def _method_done(task: asyncio.Future[Any]) -> None:
+    handler = _running_tasks.pop(task, None)
+    if handler is not None:
+        handler._method_done(task)
 
 
 def execute(handler: LifecycleMixin, body_error: HTTPInputError | None = None) -> None:

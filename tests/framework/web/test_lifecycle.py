@@ -15,6 +15,7 @@ run on the server's thread, so tests share state with them through lists and
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import socket
 import threading
 from typing import Any
@@ -155,6 +156,32 @@ def test_on_finish_is_called_once_after_the_response() -> None:
         assert fetch(server, "/").text == "body"
         assert finished.wait(WAIT)
     assert events == ["get", "on_finish 200"]
+
+
+def test_on_finish_of_an_async_method_sees_the_context_variables_it_set() -> None:
+    # As in Tornado, where finish() runs inside the handler's own coroutine.
+    request_tag: contextvars.ContextVar[str] = contextvars.ContextVar("request_tag", default="unset")
+    seen: list[str] = []
+    finished = threading.Event()
+
+    class TaggingHandler(RequestHandler):
+        async def get(self) -> None:
+            request_tag.set(self.get_argument("tag"))
+            await asyncio.sleep(0)
+            self.write("tagged")
+
+        def on_finish(self) -> None:
+            seen.append(request_tag.get())
+            finished.set()
+
+    with running([("/", TaggingHandler)]) as server:
+        assert fetch(server, "/?tag=first").text == "tagged"
+        assert finished.wait(WAIT)
+        finished.clear()
+        assert fetch(server, "/?tag=second").text == "tagged"
+        assert finished.wait(WAIT)
+    assert seen == ["first", "second"]
+    assert request_tag.get() == "unset"  # nothing leaked out of the requests
 
 
 def test_on_finish_is_called_once_after_an_error() -> None:
