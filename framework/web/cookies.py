@@ -43,10 +43,8 @@ class CookieMixin:
 
     request: HTTPServerRequest
     application: HandlerApplication
-    # Made by the first set_cookie(). A class-level default rather than a
-    # look into the instance's __dict__: reading __dict__ makes CPython 3.11
-    # build that dict for the handler, once per request (loadtest/instructions.py).
-    _new_cookies: dict[tuple[str, str, str | None], str] | None = None
+    # Made by the first set_cookie(); None from RequestHandler.__init__ until then.
+    _new_cookies: dict[tuple[str, str, str | None], str] | None
 
     if TYPE_CHECKING:  # supplied by RequestHandler
 

@@ -99,8 +99,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
 
     path_args: list[str]
     path_kwargs: dict[str, str]
-    # Set by finish() and by the first chunk through ``transforms`` (class
-    # defaults until then: see CookieMixin._new_cookies).
+    # Set by finish() and by the first chunk through ``transforms``; read
+    # only when the application has transforms, so class defaults until then.
     _finishing: bool = False
     _transforms: list[OutputTransform] | None = None
 
@@ -112,6 +112,11 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         self._headers_written = False
         self._finished = False
         self._auto_finish = True
+        # Made on first use by the cookie and template mixins. Set here, not
+        # left to class defaults or looked up in __dict__: both cost more per
+        # request on CPython 3.11 (loadtest/instructions.py).
+        self._new_cookies = None
+        self._ui = None
         self.clear()  # sets the headers, the write buffer and the status, as in Tornado
         if request.connection is not None:
             request.connection.set_close_callback(self.on_connection_close)

@@ -44,7 +44,7 @@ class TemplateMixin:
     request: HTTPServerRequest
     application: HandlerApplication
     _finished: bool
-    _ui: ObjectDict | None = None  # made by the first use of ``ui`` (a class default: see CookieMixin._new_cookies)
+    _ui: ObjectDict | None  # made by the first use of ``ui``; None from RequestHandler.__init__ until then
     # (handler class, template path) -> loader from create_template_loader.
     _template_loaders: ClassVar[dict[tuple[type, str | tuple[str, ...] | None], template.BaseLoader]] = {}
 
