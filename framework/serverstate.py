@@ -249,7 +249,7 @@ class ParserPool:
         refuse the next connection's first bytes). The bound may still drop
         a good one (True: the connection holds the idle parser either way).
         """
-        if parser.eof_seen or parser.buffered or not parser.at_message_start:
+        if not parser.reusable:
             return False
         if len(self._spare) < self.SPARE_MAX:
             self._spare.append(parser)

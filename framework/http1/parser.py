@@ -383,6 +383,15 @@ class _MessageParser:
         return self._eof
 
     @property
+    def reusable(self) -> bool:
+        """True when the parser is as good as new: between messages, nothing buffered, no EOF seen.
+
+        What a server asks before lending the parser to another connection
+        (one property rather than three, once per response).
+        """
+        return self._state == _HEAD and not self._buf and not self._eof
+
+    @property
     def at_message_start(self) -> bool:
         """True between messages, before any byte of the next head is parsed."""
         return self._state == _HEAD

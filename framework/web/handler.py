@@ -118,9 +118,13 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         self._new_cookies = None
         self._ui = None
         self.clear()  # sets the headers, the write buffer and the status, as in Tornado
-        if request.connection is not None:
+        # The two hooks below are skipped where the class keeps the base's
+        # no-op (a bound method and a call less per request).
+        cls = type(self)
+        if request.connection is not None and cls.on_connection_close is not RequestHandler.on_connection_close:
             request.connection.set_close_callback(self.on_connection_close)
-        self.initialize(**kwargs)
+        if kwargs or cls.initialize is not RequestHandler.initialize:
+            self.initialize(**kwargs)
 
     # -- hooks for subclasses ------------------------------------------------
 

@@ -274,6 +274,22 @@ def test_pipelined_requests_wait_until_start_next() -> None:
     assert parser.buffered == 0
 
 
+def test_a_parser_is_reusable_only_between_messages_with_nothing_buffered_and_no_eof() -> None:
+    parser = RequestParser()
+    assert parser.reusable
+    parser.feed(GET + POST)
+    assert not parser.reusable  # bytes buffered
+    drain(parser)
+    assert not parser.reusable  # a message complete, not yet answered
+    parser.start_next()
+    assert not parser.reusable  # the next request is buffered
+    drain(parser)
+    parser.start_next()
+    assert parser.reusable
+    parser.feed_eof()
+    assert not parser.reusable  # would refuse the next connection's bytes
+
+
 def test_pipelined_requests_answered_in_order() -> None:
     stream = GET + POST + CHUNKED + GET
     assert serve([stream]) == GET_EVENTS + POST_EVENTS + CHUNKED_EVENTS + GET_EVENTS
