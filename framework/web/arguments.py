@@ -83,6 +83,9 @@ class ArgumentReader:
             raise HTTPError(400, "Invalid UTF-8 in %s: %r", where, value[:40], reason=f"Invalid UTF-8 in {where}") from None
 
     def _get_argument(self, name: str, default: Any, source: dict[str, list[bytes]], strip: bool) -> Any:
+        raws = source.get(name)
+        if raws is not None and len(raws) == 1:  # the usual case, without a list of one (form workload)
+            return self._clean_argument(raws[0], name, strip)
         values = self._get_arguments(name, source, strip)
         if values:
             return values[-1]
@@ -91,8 +94,11 @@ class ArgumentReader:
         return default
 
     def _get_arguments(self, name: str, source: dict[str, list[bytes]], strip: bool) -> list[str]:
-        result = []
-        for raw in source.get(name, ()):
-            value = _REMOVE_CONTROL.sub(" ", self.decode_argument(raw, name=name))
-            result.append(value.strip() if strip else value)
-        return result
+        return [self._clean_argument(raw, name, strip) for raw in source.get(name, ())]
+
+    def _clean_argument(self, raw: bytes, name: str, strip: bool) -> str:
+        """One value decoded, its control characters (but TAB, LF, CR) made spaces, maybe stripped."""
+        value = self.decode_argument(raw, name=name)
+        if not value.isprintable():  # a regex only where there may be something to replace
+            value = _REMOVE_CONTROL.sub(" ", value)
+        return value.strip() if strip else value
