@@ -500,8 +500,13 @@ class HTTPServerRequest:
         if not self.body:
             return
         parse_body_arguments(self.headers.get("Content-Type", ""), self.body, self.body_arguments, self.files, self.headers)
+        arguments = self.arguments
         for name, values in self.body_arguments.items():
-            self.arguments.setdefault(name, []).extend(values)
+            merged = arguments.get(name)
+            if merged is None:
+                arguments[name] = values[:]  # a copy: the two dicts never share a list
+            else:
+                merged.extend(values)
 
     _parse_body = parse_body  # Tornado's name
 
@@ -610,6 +615,9 @@ def parse_body_arguments(
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type == "application/x-www-form-urlencoded":
         parsed = parse_qs_bytes(body, keep_blank_values=True)  # never fails on bytes
+        if not arguments:  # the usual empty dict: take the new lists as they are
+            arguments.update(parsed)
+            return
         for name, values in parsed.items():
             arguments.setdefault(name, []).extend(values)
     elif media_type == "multipart/form-data":

@@ -121,6 +121,10 @@ def _content_length(values: list[str]) -> int | None:
     """RFC 9110 8.6: identical repeated values may be merged; anything else is 400."""
     if not values:
         return None
+    if len(values) == 1:  # the usual one plain value, without the set (speed: form workload)
+        text = values[0]
+        if 0 < len(text) <= 18 and text.isdigit() and text.isascii():
+            return int(text)
     parts = {p.strip() for v in values for p in v.split(",")}
     if len(parts) != 1:
         raise ProtocolError("conflicting Content-Length values")
