@@ -5,6 +5,7 @@ pure-Python code of ``parser`` and ``writer`` is the reference it equals.
 """
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 def parse_request_head(
     head: bytes | bytearray | memoryview, max_headers: int, max_target_bytes: int, /
@@ -15,3 +16,20 @@ def serialize_response_fields(
     status: int, fields: Mapping[str, list[str]], extra: Sequence[tuple[str, str]], reason: str, version: str, /
 ) -> bytes | None:
     """Render a response head from ``{lower-case name: [values]}`` plus extra pairs, or None."""
+
+def bind_request_head(cls: type, /) -> None:
+    """Make ``make_request_head`` build ``cls`` (a slots dataclass with RequestHead's fields), or TypeError."""
+
+def make_request_head(
+    method: str,
+    target: str,
+    version: str,
+    headers: list[tuple[str, str]],
+    keep_alive: bool,
+    expect_continue: bool,
+    chunked: bool,
+    content_length: int | None,
+    fields: dict[str, list[str]],
+    /,
+) -> Any:
+    """The bound class's instance with these fields, its ``__init__`` not run."""

@@ -14,7 +14,7 @@ from types import ModuleType
 
 import pytest
 
-from framework.http1 import parser, writer
+from framework.http1 import RequestHead, parser, writer
 
 REQUIRED = os.environ.get("FRAMEWORK_REQUIRE_SPEEDUPS", "") not in ("", "0")
 """``FRAMEWORK_REQUIRE_SPEEDUPS=1`` (scripts/test sets it): a missing accelerator fails instead of skipping."""
@@ -44,9 +44,12 @@ def http1_implementation(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
     """Point the parser and writer at the compiled fast paths, or at none (pure Python)."""
     if request.param == "compiled":
         speedups = compiled_speedups()
+        speedups.bind_request_head(RequestHead)
         monkeypatch.setattr(parser, "_fast_parse_request_head", speedups.parse_request_head)
+        monkeypatch.setattr(parser, "_new_request_head", speedups.make_request_head)
         monkeypatch.setattr(writer, "_fast_serialize_response_fields", speedups.serialize_response_fields)
     else:
         monkeypatch.setattr(parser, "_fast_parse_request_head", None)
+        monkeypatch.setattr(parser, "_new_request_head", RequestHead)
         monkeypatch.setattr(writer, "_fast_serialize_response_fields", None)
     return str(request.param)

@@ -11,6 +11,7 @@ not built these tests skip, or fail under ``FRAMEWORK_REQUIRE_SPEEDUPS=1``.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import importlib
 import os
@@ -26,7 +27,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from framework.http1 import Limits, ProtocolError, RequestParser, parser, writer
+from framework.http1 import Limits, ProtocolError, RequestHead, RequestParser, parser, writer
 from tests.framework.http1.conftest import REQUIRED, compiled_speedups
 from tests.framework.http1.parsing import drain
 
@@ -67,6 +68,7 @@ def python_parts(head: bytes, limits: Limits = DEFAULT) -> object:
 def pure_python() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(parser, "_fast_parse_request_head", None)
+        patch.setattr(parser, "_new_request_head", RequestHead)
         patch.setattr(writer, "_fast_serialize_response_fields", None)
         yield
 
@@ -454,6 +456,7 @@ def run_every_path(speedups: ModuleType, rounds: int) -> None:
         assert speedups.parse_request_head(b"GET / HTTP/1.1\r\nHost: a\x00", 128, 8192) is None
         assert speedups.serialize_response_fields(200, fields, [("Connection", "close")], "OK", "HTTP/1.1") is not None
         assert speedups.serialize_response_fields(200, {"x": ["a\r\n"]}, (), "OK", "HTTP/1.1") is None
+        assert speedups.make_request_head("GET", "/", "HTTP/1.1", [], True, False, False, None, {}).method == "GET"
         for call in (
             lambda: speedups.parse_request_head("text", 1, 1),
             lambda: speedups.parse_request_head(good, 1, 2**80),
@@ -498,6 +501,65 @@ def test_the_accelerator_keeps_the_reference_counts_of_what_it_is_given(speedups
     # None is immortal from Python 3.12 on; before, a reference kept per decline would show here.
     assert abs(sys.getrefcount(None) - nones) < 100
     head.extend(b"\r\nX: 1")  # the buffer export was released: the bytearray can grow again
+
+
+# -- RequestHead without its __init__ -------------------------------------------------
+
+
+HEAD_FIELDS = st.tuples(
+    st.sampled_from(["GET", "POST", "PURGE"]),
+    st.text(max_size=20),
+    st.sampled_from(["HTTP/1.1", "HTTP/1.0"]),
+    st.lists(st.tuples(st.text(max_size=5), st.text(max_size=5)), max_size=3),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+    st.none() | st.integers(min_value=0, max_value=2**70),
+    st.dictionaries(st.text(max_size=5), st.lists(st.text(max_size=5), min_size=1), max_size=3),
+)
+
+
+@given(HEAD_FIELDS)
+def test_make_request_head_builds_what_the_constructor_builds(speedups: ModuleType, values: tuple[object, ...]) -> None:
+    speedups.bind_request_head(RequestHead)
+    made, built = speedups.make_request_head(*values), RequestHead(*values)  # type: ignore[arg-type]
+    assert type(made) is RequestHead and made == built and repr(made) == repr(built)
+    assert all(getattr(made, name) is value for name, value in zip(RequestHead.__slots__, values, strict=True))
+    made.keep_alive = not made.keep_alive  # an ordinary instance: its slots can be set
+    assert made.keep_alive is not built.keep_alive
+
+
+def test_make_request_head_keeps_the_reference_counts_of_its_fields(speedups: ModuleType) -> None:
+    speedups.bind_request_head(RequestHead)
+    values = ["GET", "/x", "HTTP/1.1", [("Host", "a")], True, False, False, int("123456789"), {"host": ["a"]}]
+    watched = [value for value in values if not isinstance(value, bool)]  # True and False move with everything
+    counts = [sys.getrefcount(value) for value in watched]
+    for _ in range(1000):
+        head = speedups.make_request_head(*values)
+        assert head.fields is values[-1]
+    del head
+    assert [sys.getrefcount(value) for value in watched] == counts
+
+
+def test_bind_request_head_refuses_a_class_laid_out_otherwise(speedups: ModuleType) -> None:
+    @dataclasses.dataclass
+    class NoSlots:
+        method: str
+
+    @dataclasses.dataclass(slots=True)
+    class TooFew:
+        method: str
+        target: str
+
+    for cls in (NoSlots, TooFew, int):
+        with pytest.raises(TypeError):
+            speedups.bind_request_head(cls)
+    with pytest.raises(TypeError):
+        speedups.bind_request_head("RequestHead")
+    with pytest.raises(TypeError):
+        speedups.make_request_head("GET")  # nine fields or none
+    head = speedups.make_request_head("GET", "/", "HTTP/1.1", [], True, False, False, None, {})
+    assert type(head) is RequestHead  # still bound to it after the refusals
 
 
 # -- loading ------------------------------------------------------------------
