@@ -10,11 +10,14 @@ a warm-up, then callgrind is told to dump and zero its counters
 (``callgrind_control -d``), then the measured requests, then a second dump:
 the second dump holds exactly the server's instructions for those requests
 (the event loop, the syscalls' user-side wrappers, the framework, the
-handler). Only the hello workload (``GET /``), which every contender serves.
+handler). ``--workload`` picks one of ``bench.py``'s workloads (the same
+request, checked the same way): ``hello`` (the default, which every
+contender serves), ``template`` or ``form`` (the contenders that serve it).
 Instructions are not time (a cache miss costs more than an add), so this
 complements ``bench.py``'s CPU time per request rather than replacing it.
 
-    .venv/bin/python loadtest/instructions.py [--only framework_web,tornado] [--requests 2000] [--baseline DIR]
+    .venv/bin/python loadtest/instructions.py [--workload hello] [--only framework_web,tornado] [--requests 2000]
+        [--baseline DIR]
 
 Needs valgrind (``apt-get install valgrind``). Traffic goes to 127.0.0.1 only.
 """
@@ -24,12 +27,14 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 
+from bench import WORKLOAD_SPECS, Workload
 from serverproc import REFERENCE, SAYS_HELLO, Contender, ServerProcess, free_port, interrupt_on_signals, select
 
 DEFAULT = [
@@ -41,21 +46,53 @@ DEFAULT = [
     "starlette_uvicorn",
     "asyncio_raw",
 ]
-REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: instructions\r\nAccept: */*\r\n\r\n"
-ANSWER = b"Hello, world"
 
 
-def send(connections: list[socket.socket], count: int) -> None:
+def request_bytes(workload: Workload) -> bytes:
+    """The raw request of ``workload`` (bench.py's: the same path, method and body as wrk sends)."""
+    method, body, headers = workload.request()
+    lines = [f"{method} {workload.path} HTTP/1.1", "Host: 127.0.0.1", "User-Agent: instructions", "Accept: */*"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    if body is not None:
+        lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+
+
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*([0-9]+)", re.I)
+
+
+def read_response(conn: socket.socket) -> bytes:
+    """One whole response: its head, then the body its Content-Length or chunked coding delimits."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += receive(conn)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = _CONTENT_LENGTH.search(head)
+    if length is not None:
+        while len(body) < int(length[1]):
+            body += receive(conn)
+    else:  # chunked (every contender frames its answers one way or the other)
+        while not body.endswith(b"0\r\n\r\n"):
+            body += receive(conn)
+    return head + b"\r\n\r\n" + body
+
+
+def receive(conn: socket.socket) -> bytes:
+    chunk = conn.recv(65536)
+    if not chunk:
+        raise RuntimeError("the server closed a keep-alive connection")
+    return chunk
+
+
+def send(connections: list[socket.socket], count: int, workload: Workload) -> None:
     """``count`` requests over the connections in turn, each read to the end of its answer."""
+    request = request_bytes(workload)
     for number in range(count):
         conn = connections[number % len(connections)]
-        conn.sendall(REQUEST)
-        received = b""
-        while not received.endswith(ANSWER):
-            chunk = conn.recv(65536)
-            if not chunk:
-                raise RuntimeError("the server closed a keep-alive connection")
-            received += chunk
+        conn.sendall(request)
+        answer = read_response(conn)
+        if workload.expect not in answer:
+            raise RuntimeError(f"{workload.path} answered {answer[:300]!r}")
 
 
 def dump(pid: int) -> None:
@@ -71,8 +108,8 @@ def total(path: pathlib.Path) -> int:
     raise RuntimeError(f"no totals in {path}")
 
 
-def count(contender: Contender, requests: int, connections: int, warmup: int) -> int:
-    """The server's instructions per request for ``requests`` hello-world requests."""
+def count(contender: Contender, workload: Workload, requests: int, connections: int, warmup: int) -> int:
+    """The server's instructions per request for ``requests`` requests of ``workload``."""
     with tempfile.TemporaryDirectory() as folder:
         out = pathlib.Path(folder) / "callgrind.out"
         port = free_port()
@@ -83,9 +120,9 @@ def count(contender: Contender, requests: int, connections: int, warmup: int) ->
         try:
             sockets = [socket.create_connection(("127.0.0.1", port), timeout=60) for _ in range(connections)]
             try:
-                send(sockets, warmup)
+                send(sockets, warmup, workload)
                 dump(process.pid)
-                send(sockets, requests)
+                send(sockets, requests, workload)
                 dump(process.pid)
             finally:
                 for conn in sockets:
@@ -101,6 +138,9 @@ def count(contender: Contender, requests: int, connections: int, warmup: int) ->
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help=f"comma-separated contenders (default: {', '.join(DEFAULT)})")
+    parser.add_argument(
+        "--workload", choices=sorted(WORKLOAD_SPECS), default="hello", help="bench.py's workload to count (default hello)"
+    )
     parser.add_argument("--requests", type=int, default=2000, help="measured requests per server (default 2000)")
     parser.add_argument("--connections", type=int, default=10, help="keep-alive connections used in turn (default 10)")
     parser.add_argument("--warmup", type=int, default=200, help="uncounted requests first (default 200)")
@@ -112,21 +152,27 @@ def main() -> int:
         parser.error("valgrind is not installed (apt-get install valgrind)")
     if not 1 <= args.requests <= 100_000 or not 1 <= args.connections <= 100:
         parser.error("--requests must be 1..100000 and --connections 1..100")
-    contenders = select(args.only, DEFAULT)
+    workload = WORKLOAD_SPECS[args.workload]
+    contenders = [c for c in select(args.only, DEFAULT) if workload.name in c.workloads]
     if args.baseline is not None:
         contenders += [c.from_checkout(args.baseline.resolve(), "base") for c in contenders if c.name.startswith("framework_")]
     counts: dict[str, int] = {}
     for contender in contenders:
-        counts[contender.name] = count(contender, args.requests, args.connections, args.warmup)
+        counts[contender.name] = count(contender, workload, args.requests, args.connections, args.warmup)
         print(f"-- {contender.name}: {counts[contender.name]:,} instructions per request", flush=True)
     reference = counts.get(REFERENCE)
-    print(f"\nhello (GET /): instructions per request, {args.requests} requests over {args.connections} connections")
+    method = workload.request()[0]
+    print(
+        f"\n{workload.name} ({method} {workload.path}): instructions per request, "
+        f"{args.requests} requests over {args.connections} connections"
+    )
     print(f"{'contender':<28}{'instructions':>14}{'tornado / this':>16}")
     for name, value in counts.items():
         ratio = f"{reference / value:.2f}x" if reference else "-"
         print(f"{name:<28}{value:>14,}{ratio:>16}")
     if args.json_path is not None:
-        args.json_path.write_text(json.dumps({"requests": args.requests, "instructions_per_request": counts}, indent=2))
+        result = {"workload": workload.name, "requests": args.requests, "instructions_per_request": counts}
+        args.json_path.write_text(json.dumps(result, indent=2))
     return 0
 
 

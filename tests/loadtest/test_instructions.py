@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -30,3 +33,44 @@ def test_the_bare_server_is_counted_between_two_dumps(tmp_path: Path) -> None:
     # A recv, a count of the head terminator and a send, through asyncio's loop: thousands, not
     # millions (the interpreter's start-up was left out by the first dump).
     assert 2_000 < counts["asyncio_raw"] < 500_000
+
+
+def load_instructions() -> ModuleType:
+    """loadtest/instructions.py as a module (its folder first on the path, as when it runs)."""
+    sys.path.insert(0, str(LOADTEST))
+    try:
+        return importlib.import_module("instructions")
+    finally:
+        sys.path.remove(str(LOADTEST))
+
+
+def test_each_workload_sends_benchs_request_with_its_body() -> None:
+    instructions = load_instructions()
+    specs = instructions.WORKLOAD_SPECS
+    hello = instructions.request_bytes(specs["hello"])
+    assert hello.startswith(b"GET / HTTP/1.1\r\n") and hello.endswith(b"\r\n\r\n")
+    form = instructions.request_bytes(specs["form"])
+    head, _, body = form.partition(b"\r\n\r\n")
+    assert head.startswith(b"POST /form HTTP/1.1\r\n") and b"application/x-www-form-urlencoded" in head
+    assert f"Content-Length: {len(body)}".encode() in head and body.startswith(b"name=Ada+Lovelace&")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+        b"HTTP/1.1 200 OK\r\ncontent-length:5\r\n\r\nhel",  # the rest arrives later
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+    ],
+)
+def test_a_response_is_read_to_the_end_of_its_body(answer: bytes) -> None:
+    # One request in flight at a time: the answer's framing says where it ends.
+    instructions = load_instructions()
+    server, client = socket.socketpair()
+    with server, client:
+        client.settimeout(10)
+        server.sendall(answer)
+        if answer.endswith(b"hel"):
+            server.sendall(b"lo")
+        got = instructions.read_response(client)
+    assert got == (answer + b"lo" if answer.endswith(b"hel") else answer)
