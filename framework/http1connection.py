@@ -596,7 +596,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             pool = self.state.parsers
             if pool.give_back(parser):  # (a half-closed client keeps its own: serverstate.ParserPool)
                 self.parser = pool.idle
-            self._set_deadline_at(self.loop.time() + self.config.idle_connection_timeout)
+            self._set_deadline(self.config.idle_connection_timeout)  # (None: Tornado's "no idle limit")
             if self.draining:
                 self.close()
             elif self.reading_paused:

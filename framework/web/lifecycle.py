@@ -188,28 +188,33 @@ class LifecycleMixin:
 
 
 def _run_method(handler: LifecycleMixin, result: Awaitable[None]) -> asyncio.Future[None]:
-    """The task of an async HTTP method, finished by ``_method_done`` rather than by a wrapping coroutine.
+    """The task of an async HTTP method, finished by a done-callback rather than by a wrapping coroutine.
 
-    A long-poll waiter so holds one coroutine frame, not two, and wakes
-    without a second task switch. The task's context is made here so that
-    the done-callback runs in it too (``on_finish`` and the access log see
-    what the method set, as when Tornado's handler coroutine finishes)
-    instead of asyncio copying one more per request; the handler waits as
-    the task's value in ``_running_tasks``, not in a bound method per
-    request (loadtest/longpoll_fanout.py: bytes per waiter).
+    So a long-poll waiter holds one coroutine frame, not two, and wakes
+    without a second task switch. For a coroutine (a new task per request)
+    the task's context is made here and the done-callback runs in it too:
+    ``on_finish`` and the access log see what the method set, as when
+    Tornado's handler coroutine finishes, and asyncio copies no second
+    context. The handler waits as the task's value in ``_running_tasks``,
+    not in a bound method (loadtest/longpoll_fanout.py: bytes per waiter).
+    A custom task factory must take ``context=`` (asyncio's and uvloop's do).
+    Any other awaitable (a ``gen.coroutine``'s Future, which several
+    requests may even share) gets a callback bound to its handler.
     """
     if asyncio.iscoroutine(result):
         context = contextvars.copy_context()
         task: asyncio.Future[None] = asyncio.get_running_loop().create_task(result, context=context)
-        task.add_done_callback(_method_done, context=context)
-    else:  # a Future already (a gen.coroutine's), or another awaitable
+        task.add_done_callback(_finish_method_task, context=context)
+        _running_tasks[task] = handler  # kept until done (asyncio holds tasks weakly)
+    else:
         task = asyncio.ensure_future(result)
-        task.add_done_callback(_method_done)
-    _running_tasks[task] = handler  # kept until done (asyncio holds tasks weakly)
+        _keep(task)
+        task.add_done_callback(handler._method_done)
     return task
 
 
-def _method_done(task: asyncio.Future[Any]) -> None:
+def _finish_method_task(task: asyncio.Future[Any]) -> None:
+    """Done-callback of a coroutine method's task: its handler finishes or answers the exception."""
     handler = _running_tasks.pop(task, None)
     if handler is not None:
         handler._method_done(task)

@@ -92,6 +92,18 @@ async def test_idle_timeout_closes_a_keep_alive_connection_after_a_response() ->
 
 
 @async_test
+async def test_no_idle_timeout_keeps_a_connection_answering() -> None:
+    # Tornado's idle_connection_timeout=None: no idle deadline, not an error per response.
+    def handle(request: HTTPServerRequest) -> None:
+        respond(request.connection, b"again")
+
+    async with serving(handle, idle_connection_timeout=None) as (_, port), connect(port) as (reader, writer):
+        for _ in range(3):
+            writer.write(get())
+            assert (await read_response(reader)).body == b"again"
+
+
+@async_test
 async def test_body_timeout_cuts_a_stalled_body() -> None:
     events: list[str] = []
     closed = asyncio.Event()

@@ -15,9 +15,11 @@ run on the server's thread, so tests share state with them through lists and
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import socket
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -135,6 +137,34 @@ def test_sync_async_and_gen_coroutine_methods() -> None:
         assert fetch(server, "/sync").text == "sync"
         assert fetch(server, "/async").text == "async"
         assert fetch(server, "/gen").text == "gen"
+
+
+def test_requests_whose_methods_return_one_shared_future_all_finish() -> None:
+    # A plain method may return any awaitable, the same one for many requests.
+    class Gate:
+        future: asyncio.Future[None] | None = None
+
+    class WaitingHandler(RequestHandler):
+        def get(self) -> asyncio.Future[None]:
+            if Gate.future is None:
+                Gate.future = asyncio.get_running_loop().create_future()
+            self.write("opened")
+            return Gate.future
+
+    class OpenHandler(RequestHandler):
+        def post(self) -> None:
+            assert Gate.future is not None
+            Gate.future.set_result(None)
+
+    with running([("/wait", WaitingHandler), ("/open", OpenHandler)]) as server:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            waiting = [pool.submit(fetch, server, "/wait") for _ in range(2)]
+            deadline = time.monotonic() + WAIT
+            while Gate.future is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.2)  # both requests are in and waiting on the one future
+            assert fetch(server, "/open", method="POST").status_code == 200
+            assert [f.result(timeout=WAIT).text for f in waiting] == ["opened", "opened"]
 
 
 def test_on_finish_is_called_once_after_the_response() -> None:
