@@ -386,11 +386,11 @@ class HTTPServerRequest:
         if start_line is not None:
             method, uri, version = start_line
         headers = headers if headers is not None else HTTPHeaders()
-        self._set_up(method or "GET", uri or "/", version, headers, connection, server_connection)
+        # Any mapping, as in Tornado (a plain dict in a test), kept as given.
+        host = host or headers.get("Host") or "127.0.0.1"
+        self._set_up(method or "GET", uri or "/", version, headers, host, connection, server_connection)
         if body:
             self.body = body
-        if host:
-            self.host = host
         if files:
             self.files = files
 
@@ -406,7 +406,9 @@ class HTTPServerRequest:
         per request (loadtest/instructions.py).
         """
         request = cls.__new__(cls)
-        request._set_up(start_line[0], start_line[1], start_line[2], headers, connection, server_connection)
+        host = headers.fields.get("host")  # HTTPHeaders.get's rule, without the call
+        text = (host[0] if len(host) == 1 else ",".join(host)) if host else ""
+        request._set_up(start_line[0], start_line[1], start_line[2], headers, text or "127.0.0.1", connection, server_connection)
         return request
 
     def _set_up(
@@ -415,9 +417,11 @@ class HTTPServerRequest:
         uri: str,
         version: str,
         headers: HTTPHeaders,
+        host: str,
         connection: HTTPConnection | None,
         server_connection: object,
     ) -> None:
+        """Set every attribute: the one body of both constructors."""
         self.method = method
         self.uri = uri
         self.version = version
@@ -426,8 +430,7 @@ class HTTPServerRequest:
         context = getattr(connection, "context", None)
         self.remote_ip: str | None = getattr(context, "remote_ip", None)
         self.protocol: str = getattr(context, "protocol", "http")
-        host = headers.fields.get("host")  # HTTPHeaders.get's rule, without the call
-        self.host = ((host[0] if len(host) == 1 else ",".join(host)) if host else "") or "127.0.0.1"
+        self.host = host
         self.files = {}
         self.connection = connection
         self.server_connection = server_connection

@@ -154,7 +154,9 @@ SERVER_ARGUMENTS = frozenset(
         "trusted_downstream", "header_timeout", "min_body_rate", "max_connections", "trusted_proxies",
     }
 )  # fmt: skip
-KNOWN_KEYS = frozenset(f.name for f in dataclasses.fields(AppSettings)) | _OTHER_KNOWN
+# The settings' own fields: not the derived ones (init=False), which no one sets.
+_SETTING_FIELDS = frozenset(f.name for f in dataclasses.fields(AppSettings) if f.init)
+KNOWN_KEYS = _SETTING_FIELDS | _OTHER_KNOWN
 
 # Misspellings too far from the real key for the edit-distance check.
 _ALIASES = {
@@ -228,8 +230,7 @@ def resolve_settings(settings: dict[str, Any]) -> AppSettings:
         raise ValueError("setting 'xsrf_cookie_version': only 2 (masked tokens) is supported")
     if "gzip" in settings:
         settings.setdefault("compress_response", settings["gzip"])
-    fields = {f.name for f in dataclasses.fields(AppSettings)}
-    values = {k: v for k, v in settings.items() if k in fields}
+    values = {k: v for k, v in settings.items() if k in _SETTING_FIELDS}
     _check_types(values)
     if "security_headers" in values:
         overrides = values["security_headers"]

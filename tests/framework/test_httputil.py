@@ -389,6 +389,11 @@ def test_server_request_from_start_line_is_what_the_constructor_builds(target: s
     assert fast.headers.fields == built.headers.fields and fast.request_time() >= 0
 
 
+def test_server_request_takes_any_mapping_as_its_headers() -> None:
+    request = HTTPServerRequest("GET", "/", headers={"Host": "plain.test"})  # type: ignore[arg-type]  # as Tornado's does
+    assert request.host == "plain.test" and request.headers == {"Host": "plain.test"}
+
+
 def test_server_request_takes_remote_ip_and_protocol_from_its_connection_context() -> None:
     class Connection(HTTPConnection):
         context = SimpleNamespace(remote_ip="203.0.113.9", protocol="https")

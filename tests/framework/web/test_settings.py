@@ -246,6 +246,13 @@ def test_custom_settings_stay_available_to_handlers() -> None:
         assert fetch(server, "/").json() == {"site": "Demo", "same": True}
 
 
+def test_a_derived_field_of_the_settings_is_not_a_setting() -> None:
+    # AppSettings.response_fields is computed, never set: the name stays free for the application.
+    app = Application([], response_fields="the application's own", response_field=1)
+    assert app.settings["response_fields"] == "the application's own" and app.settings["response_field"] == 1
+    assert "server" in app.config.response_fields
+
+
 def test_debug_implies_serve_traceback() -> None:
     class BrokenHandler(RequestHandler):
         def get(self) -> None:
