@@ -44,19 +44,20 @@ Timeout = float | datetime.timedelta
 class WaiterQueue(Generic[_T]):
     """Pending futures in arrival order, each with the timer that would expire it."""
 
-    __slots__ = ("_pending", "_forget_waiter", "_quiet")
+    __slots__ = ("_pending", "_quiet")
 
     def __init__(self) -> None:
         # OrderedDict rather than deque (O(n) removal) or dict (popping its oldest
         # entry rescans deleted slots, so repeated notify(1) turns quadratic).
         self._pending: OrderedDict[asyncio.Future[_T], asyncio.TimerHandle | None] = OrderedDict()
-        # What each waiter's done-callback needs, made once per queue rather
-        # than once per waiter: the bound method, and the context it runs in
-        # (it reads no context variable; asyncio would copy the caller's
-        # context for every waiter). 128 bytes less per parked long poll
-        # (loadtest/longpoll_fanout.py). One context per queue, as a queue
-        # serves one loop: a context cannot be entered twice at once.
-        self._forget_waiter = self._forget
+        # The context every waiter's done-callback runs in, made once per
+        # queue: _forget reads no context variable, and asyncio would
+        # otherwise copy the caller's context for every waiter (64 bytes per
+        # parked long poll, loadtest/longpoll_fanout.py). The callback runs
+        # from the loop, never nested, and these primitives are not
+        # thread-safe (one loop each), so the context is never entered twice
+        # at once. (The bound method stays per waiter: kept on the queue it
+        # would make every primitive a reference cycle.)
         self._quiet = contextvars.Context()
 
     def __len__(self) -> int:
@@ -74,7 +75,7 @@ class WaiterQueue(Generic[_T]):
         waiter: asyncio.Future[_T] = loop.create_future()
         handle = None if deadline is None else loop.call_at(deadline, on_timeout, waiter)
         self._pending[waiter] = handle
-        waiter.add_done_callback(self._forget_waiter, context=self._quiet)
+        waiter.add_done_callback(self._forget, context=self._quiet)
         return waiter
 
     # Waking detaches ``_forget`` first: the waiter is already out of the map, and
@@ -89,7 +90,7 @@ class WaiterQueue(Generic[_T]):
             if handle is not None:
                 handle.cancel()
             if not waiter.done():
-                waiter.remove_done_callback(self._forget_waiter)
+                waiter.remove_done_callback(self._forget)
                 waiter.set_result(result)
                 return True
         return False
@@ -97,7 +98,7 @@ class WaiterQueue(Generic[_T]):
     def wake_all(self, result: _T) -> None:
         """Give ``result`` to every pending waiter, in arrival order, in one pass."""
         pending, self._pending = self._pending, OrderedDict()
-        forget = self._forget_waiter
+        forget = self._forget
         for waiter, handle in pending.items():
             if handle is not None:
                 handle.cancel()

@@ -326,8 +326,12 @@ if not PURE_PYTHON:
         pass
     else:
         _fast_parse_request_head = speedups.parse_request_head
-        speedups.bind_request_head(RequestHead)
-        _new_request_head = speedups.make_request_head
+        try:
+            speedups.bind_request_head(RequestHead)
+        except TypeError:  # RequestHead changed shape and speedups.c did not follow: its own __init__
+            pass
+        else:
+            _new_request_head = speedups.make_request_head
 
 
 class _MessageParser:

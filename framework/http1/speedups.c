@@ -770,6 +770,19 @@ bind_request_head(PyObject *module, PyObject *cls)
         return NULL;
     }
     PyTypeObject *type = (PyTypeObject *)cls;
+    /* Exactly the nine slots, on object itself, and no __init__ work of its own
+       (a __post_init__) that building without __init__ would skip. */
+    PyObject *slots = PyDict_GetItemString(type->tp_dict, "__slots__"); /* borrowed */
+    if (type->tp_base != &PyBaseObject_Type || slots == NULL || !PyTuple_Check(slots) ||
+        PyTuple_GET_SIZE(slots) != N_HEAD_FIELDS) {
+        PyErr_Format(PyExc_TypeError, "%s does not have exactly RequestHead's nine slots", type->tp_name);
+        return NULL;
+    }
+    int post_init = PyObject_HasAttrString(cls, "__post_init__");
+    if (post_init) {
+        PyErr_Format(PyExc_TypeError, "%s has a __post_init__", type->tp_name);
+        return NULL;
+    }
     Py_ssize_t offsets[N_HEAD_FIELDS];
     for (Py_ssize_t i = 0; i < N_HEAD_FIELDS; i++) {
         PyObject *descr = PyDict_GetItemString(type->tp_dict, head_fields[i]); /* borrowed */

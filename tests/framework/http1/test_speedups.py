@@ -551,7 +551,26 @@ def test_bind_request_head_refuses_a_class_laid_out_otherwise(speedups: ModuleTy
         method: str
         target: str
 
-    for cls in (NoSlots, TooFew, int):
+    @dataclasses.dataclass(slots=True)
+    class OneMore(RequestHead):  # its own slot beyond RequestHead's would stay unset
+        extra: str = ""
+
+    @dataclasses.dataclass(slots=True)
+    class PostInit:  # nine fields, but work in __init__ that would be skipped
+        method: str
+        target: str
+        version: str
+        headers: list[tuple[str, str]]
+        keep_alive: bool
+        expect_continue: bool
+        chunked: bool
+        content_length: int | None
+        fields: dict[str, list[str]]
+
+        def __post_init__(self) -> None:
+            self.method = self.method.upper()
+
+    for cls in (NoSlots, TooFew, OneMore, PostInit, int):
         with pytest.raises(TypeError):
             speedups.bind_request_head(cls)
     with pytest.raises(TypeError):
