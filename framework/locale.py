@@ -33,6 +33,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime
+import functools
 import gettext
 import logging
 import os
@@ -120,8 +121,9 @@ class _Catalog:
     # False until something is loaded or a default is chosen: see the module docstring.
     configured: bool = False
 
-    @property
+    @functools.cached_property
     def supported(self) -> frozenset[str]:
+        """The loaded codes and the default: computed once per catalog (a page asks on every render)."""
         return frozenset([*self.translations, self.default])
 
 
