@@ -218,8 +218,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
 
     def clear(self) -> None:
         """Reset headers and body to their defaults (Tornado's ``clear``)."""
-        # The cached Date read inline while the second lasts (speed: bench_inprocess).
         fields = dict(self.application.config.response_fields)  # Server, Content-Type, Date, nosniff, ...
+        # The cached Date list read inline while the second lasts (speed: bench_inprocess).
         fields["date"] = _date.values if int(time.time()) == _date.second else _date.now()
         self._headers = HTTPHeaders.adopt(fields)
         if self.request.request_id is not None:
