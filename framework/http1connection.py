@@ -440,8 +440,14 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     def _pump(self) -> None:
         parser = self.parser
         while self.transport is not None and not self.waiting and self.phase < _CLOSING:
-            if self.writing_paused and self.current is None:
-                return  # start no new request until the client reads; resume_writing goes on
+            if self.current is None:
+                if self.writing_paused:
+                    return  # start no new request until the client reads; resume_writing goes on
+            elif self.request_complete:
+                # The request is all in and the application is answering it:
+                # the next one, if any, waits in the buffer until it has.
+                self._lend_parser()
+                return
             try:
                 event = parser.next_event()
             except http1.ProtocolError as exc:
@@ -466,6 +472,23 @@ class HTTP1ServerProtocol(asyncio.Protocol):
                 if self.reading_paused and parser.buffered < _READ_HIGH_WATER // 2:
                     self._resume_reading()
                 return
+
+    def _lend_parser(self) -> None:
+        """Give the parser back while the application answers a request read to its end.
+
+        Only a parser holding nothing (no pipelined bytes, no EOF) goes; the
+        connection holds the pool's idle one meanwhile, and bytes that arrive
+        take a fresh parser that waits, unread, until the response is done
+        (``_pump``). A long poll then waits without a parser of its own
+        (loadtest/longpoll_fanout.py: bytes per waiter).
+        """
+        parser = self.parser
+        if parser.buffered or parser.eof_seen:
+            return
+        pool = self.state.parsers
+        parser.start_next()
+        if pool.give_back(parser):
+            self.parser = pool.idle
 
     def _start_request(self, head: http1.RequestHead) -> None:
         self.request_complete = False
@@ -587,7 +610,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             self.close()
             return
         parser = self.parser
-        parser.start_next()
+        parser.start_next()  # (a no-op for a parser lent or taken meanwhile: _lend_parser)
         if parser.buffered:
             self.phase = _HEAD
             self._set_deadline(self.config.header_timeout)

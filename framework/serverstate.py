@@ -219,7 +219,9 @@ class ParserPool:
     buffer is empty and its state is "before a head"), so it holds the
     pool's shared ``idle`` parser, which is never fed, and takes a real one
     when bytes arrive; it gives that back once a response leaves its buffer
-    empty. 10,000 idle connections then hold no parser each but share the
+    empty, and also as soon as a whole request is read and nothing follows
+    it, so a request the application takes its time over (a long poll) holds
+    no parser either. 10,000 idle connections then hold no parser each but share the
     few that active ones use (about 170 bytes per idle connection,
     ``loadtest/conn_memory.py``). Spares are kept up to a bound, so a burst
     of activity does not keep its parsers forever.
@@ -249,6 +251,8 @@ class ParserPool:
         refuse the next connection's first bytes). The bound may still drop
         a good one (True: the connection holds the idle parser either way).
         """
+        if parser is self.idle:
+            return True  # never a spare: lent out, it would be fed
         if not parser.reusable:
             return False
         if len(self._spare) < self.SPARE_MAX:

@@ -473,9 +473,15 @@ class _MessageParser:
     def start_next(self) -> None:
         """Begin the next message after the previous one was answered.
 
+        Nothing to do for a parser already at a message start (one a server
+        took for bytes that arrived while it answered the previous message
+        on another parser).
+
         Raises:
             RuntimeError: the current message is not complete yet.
         """
+        if self._state == _HEAD:
+            return
         if self._state != _DONE:
             raise RuntimeError("start_next() before the message was complete")
         self._state = _HEAD

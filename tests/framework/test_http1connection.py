@@ -478,6 +478,44 @@ async def test_an_idle_connection_borrows_a_parser_only_while_it_has_a_request()
 
 
 @async_test
+async def test_a_request_being_answered_holds_no_parser_once_it_is_all_read() -> None:
+    """A long poll waits without a parser: bytes that come meanwhile wait, unread, in a fresh one."""
+    Gate.opened, Gate.log = {"held": asyncio.Event()}, []
+    server, protocol, transport = connect(Application([(r"/(\w+)", Gated)]))
+    pool = server.state.parsers
+    protocol.data_received(get("/held"))
+    await eventually(lambda: Gate.log == ["start held"])
+    assert protocol.parser is pool.idle  # the request is read: its parser went back to the pool
+    protocol.data_received(get("/next"))  # pipelined while the first is answered
+    await asyncio.sleep(0.01)
+    assert protocol.parser is not pool.idle and protocol.parser.buffered
+    assert Gate.log == ["start held"]  # not parsed, let alone run, before the first response
+    Gate.opened["held"].set()
+    await eventually(lambda: count(transport) == 2)
+    assert [r.body for r in await transport.responses()] == [b"answer held", b"answer next"]
+    assert protocol.parser is pool.idle and pool.idle.buffered == 0 and pool.idle.at_message_start
+
+
+class GatedNoticingClose(Gated):
+    def on_connection_close(self) -> None:
+        Gate.log.append("client left")
+
+
+@async_test
+async def test_a_client_leaving_during_a_long_poll_without_a_parser_is_noticed() -> None:
+    """EOF while the connection holds the shared idle parser: the handler learns the client left."""
+    Gate.opened, Gate.log = {"held": asyncio.Event()}, []
+    server, protocol, transport = connect(Application([(r"/(\w+)", GatedNoticingClose)]))
+    protocol.data_received(get("/held"))
+    await eventually(lambda: Gate.log == ["start held"])
+    assert protocol.parser is server.state.parsers.idle
+    transport.peer_closes()
+    await eventually(lambda: Gate.log == ["start held", "client left"])
+    assert transport.closed and transport.written == b""
+    assert server.state.parsers.idle.at_message_start and not server.state.parsers.idle.eof_seen
+
+
+@async_test
 async def test_eof_on_an_idle_connection_leaves_the_shared_parser_untouched() -> None:
     server, protocol, transport = connect(Application([(r"/.*", Hello)]))
     protocol.data_received(get("/once"))
@@ -499,11 +537,12 @@ async def test_a_parser_that_saw_eof_is_not_lent_to_the_next_connection() -> Non
     """A client half-closes while its request is answered: its parser stays with it, not in the pool."""
     Gate.opened, Gate.log = {"held": asyncio.Event()}, []
     server, protocol, transport = connect(Application([(r"/(\w+)", Gated)]))
-    protocol.data_received(get("/held"))
+    protocol.data_received(get("/held") + get("/then"))  # a pipelined request keeps the parser here
     await eventually(lambda: Gate.log == ["start held"])
     assert protocol.eof_received() is False  # the EOF, before asyncio gets to close the transport
+    assert protocol.parser is not server.state.parsers.idle and protocol.parser.eof_seen
     Gate.opened["held"].set()
-    await eventually(lambda: count(transport) == 1)  # answered before connection_lost came
+    await eventually(lambda: count(transport) == 2)  # answered before connection_lost came
     assert protocol.parser is not server.state.parsers.idle
     later = HTTP1ServerProtocol(server.state)
     later_transport = FakeTransport()

@@ -317,6 +317,16 @@ def test_start_next_after_body_but_before_end_of_message_is_a_bug() -> None:
         parser.start_next()
 
 
+def test_start_next_at_a_message_start_changes_nothing() -> None:
+    """A server calls it on a parser it took while the previous message was answered elsewhere."""
+    parser = RequestParser()
+    parser.feed(GET[:5])  # part of a head, not yet parsed
+    parser.start_next()
+    assert parser.buffered == 5 and parser.at_message_start
+    parser.feed(GET[5:])
+    assert drain(parser) == (GET_EVENTS, PAUSED)
+
+
 # -- Expect: 100-continue -----------------------------------------------------
 
 
