@@ -269,7 +269,12 @@ class HTTPConnection:
     """The verbs an application uses to answer one request (Tornado's ``HTTPConnection``).
 
     The server implements it; tests may implement it over a fake transport.
+    Empty ``__slots__``, so that an implementation with slots of its own
+    carries no ``__dict__`` (one is made per request and lives as long as
+    it: loadtest/longpoll_fanout.py); a subclass without them gets one.
     """
+
+    __slots__ = ()
 
     def write_headers(
         self,
@@ -330,7 +335,10 @@ class HTTPMessageDelegate:
     ``headers_received`` and ``data_received`` may return an awaitable: the
     server reads no further from the connection until it completes, which is
     the flow control that lets a streaming handler write to disk at its pace.
+    Empty ``__slots__``, as on ``HTTPConnection`` and for the same reason.
     """
+
+    __slots__ = ()
 
     def headers_received(self, start_line: RequestStartLine, headers: HTTPHeaders) -> Awaitable[None] | None:
         """The request line and headers have arrived."""
@@ -364,11 +372,38 @@ class HTTPServerRequest:
     ``remote_ip`` and ``protocol`` come from the connection's ``context``
     (which applies ``xheaders`` when the server trusts a proxy). Query
     arguments are parsed at construction; cookies lazily on first use.
+
+    Slots, with a ``__dict__`` for any other attribute an application sets:
+    a request lives as long as its response takes (a long poll's whole
+    wait). ``query_arguments``, ``arguments``, ``body_arguments`` and
+    ``files`` are made on first use, so a request that has none holds no
+    empty dicts (loadtest/longpoll_fanout.py: bytes per waiter).
     """
 
-    path: str
-    query: str
-    files: dict[str, list[HTTPFile]]
+    __slots__ = (
+        "method",
+        "uri",
+        "version",
+        "headers",
+        "body",
+        "remote_ip",
+        "protocol",
+        "host",
+        "connection",
+        "server_connection",
+        "path",
+        "query",
+        "request_id",
+        "_query_arguments",
+        "_arguments",
+        "_body_arguments",
+        "_files",
+        "_cookies",
+        "_start_time",
+        "_finish_time",
+        "__dict__",
+        "__weakref__",
+    )
 
     def __init__(
         self,
@@ -431,22 +466,71 @@ class HTTPServerRequest:
         self.remote_ip: str | None = getattr(context, "remote_ip", None)
         self.protocol: str = getattr(context, "protocol", "http")
         self.host = host
-        self.files = {}
         self.connection = connection
         self.server_connection = server_connection
         self._start_time = time.time()
         self._finish_time: float | None = None
         self.path, _, self.query = uri.partition("?")
         if self.query:
-            self.query_arguments: dict[str, list[bytes]] = parse_qs_bytes(self.query, keep_blank_values=True)
-            self.arguments: dict[str, list[bytes]] = {k: list(v) for k, v in self.query_arguments.items()}
-        else:  # the usual case, without two calls (bench_inprocess)
-            self.query_arguments = {}
-            self.arguments = {}
-        self.body_arguments: dict[str, list[bytes]] = {}
+            query_arguments = parse_qs_bytes(self.query, keep_blank_values=True)
+            self._query_arguments: dict[str, list[bytes]] | None = query_arguments
+            self._arguments: dict[str, list[bytes]] | None = {k: list(v) for k, v in query_arguments.items()}
+        else:  # the usual case: made on first use, if ever
+            self._query_arguments = None
+            self._arguments = None
+        self._body_arguments: dict[str, list[bytes]] | None = None
+        self._files: dict[str, list[HTTPFile]] | None = None
         self._cookies: http.cookies.SimpleCookie | None = None
         # Set by the application when it tracks request ids (X-Request-Id).
         self.request_id: str | None = None
+
+    @property
+    def query_arguments(self) -> dict[str, list[bytes]]:
+        """Arguments of the query string: ``{name: [raw bytes values]}`` (Tornado's)."""
+        found = self._query_arguments
+        if found is None:
+            found = self._query_arguments = {}
+        return found
+
+    @query_arguments.setter
+    def query_arguments(self, value: dict[str, list[bytes]]) -> None:
+        self._query_arguments = value
+
+    @property
+    def arguments(self) -> dict[str, list[bytes]]:
+        """Query and body arguments together, query ones first (Tornado's)."""
+        found = self._arguments
+        if found is None:
+            found = self._arguments = {}
+        return found
+
+    @arguments.setter
+    def arguments(self, value: dict[str, list[bytes]]) -> None:
+        self._arguments = value
+
+    @property
+    def body_arguments(self) -> dict[str, list[bytes]]:
+        """Arguments of a urlencoded or multipart body, once ``parse_body`` ran (Tornado's)."""
+        found = self._body_arguments
+        if found is None:
+            found = self._body_arguments = {}
+        return found
+
+    @body_arguments.setter
+    def body_arguments(self, value: dict[str, list[bytes]]) -> None:
+        self._body_arguments = value
+
+    @property
+    def files(self) -> dict[str, list[HTTPFile]]:
+        """Uploaded files by field name, once ``parse_body`` ran (Tornado's)."""
+        found = self._files
+        if found is None:
+            found = self._files = {}
+        return found
+
+    @files.setter
+    def files(self, value: dict[str, list[HTTPFile]]) -> None:
+        self._files = value
 
     @property
     def host_name(self) -> str:

@@ -382,11 +382,30 @@ def test_server_request_from_start_line_is_what_the_constructor_builds(target: s
         start_line=start_line, headers=HTTPHeaders.adopt(dict(fields)), connection=connection, server_connection="srv"
     )
     fast = HTTPServerRequest.from_start_line(start_line, HTTPHeaders.adopt(dict(fields)), connection, "srv")
-    times = ("_start_time",)
-    assert {k: v for k, v in vars(fast).items() if k not in times and k != "headers"} == {
-        k: v for k, v in vars(built).items() if k not in times and k != "headers"
-    }
+    assert state_of(fast) == state_of(built)
     assert fast.headers.fields == built.headers.fields and fast.request_time() >= 0
+
+
+def state_of(request: HTTPServerRequest) -> dict[str, object]:
+    """Every attribute a request holds, its slots and its ``__dict__``, but the clock and the headers."""
+    skipped = {"__dict__", "__weakref__", "_start_time", "headers"}
+    state = {name: getattr(request, name) for name in HTTPServerRequest.__slots__ if name not in skipped}
+    assert len(state) > 10  # the slots are there to compare
+    return state | vars(request)
+
+
+def test_server_request_makes_its_argument_dicts_on_first_use_and_keeps_them() -> None:
+    request = HTTPServerRequest("GET", "/plain")
+    for name in ("query_arguments", "arguments", "body_arguments", "files"):
+        made = getattr(request, name)
+        assert made == {} and getattr(request, name) is made  # one dict, kept once made
+        made["k"] = [b"v"]
+        assert getattr(request, name) == {"k": [b"v"]}
+        replaced: dict[str, list[bytes]] = {}
+        setattr(request, name, replaced)
+        assert getattr(request, name) is replaced
+    request.anything_else = "an application's own attribute"  # type: ignore[attr-defined]  # as on Tornado's
+    assert vars(request) == {"anything_else": "an application's own attribute"}
 
 
 def test_server_request_takes_any_mapping_as_its_headers() -> None:
