@@ -12,12 +12,15 @@ Strategy: the long-polling chat parks thousands of requests on one ``Condition``
 and clients vanish while they wait. Every primitive therefore keeps its waiters in a
 :class:`WaiterQueue`, an insertion-ordered map from future to its timeout handle:
 adding, removing any waiter, and taking the oldest are all O(1), and waking everyone
-is one pass. Waking takes a waiter out and cancels its timer; a waiter that times
-out, or is cancelled because its task was (the client went away), is dropped by a
-done-callback that also cancels its timer, so an abandoned wait leaves nothing
-behind. Until that callback runs (the next loop iteration), waking skips futures
+is one pass. Waking takes a waiter out and cancels its timer, and skips futures
 that are already done, so a cancelled or timed-out waiter never swallows a
-``notify(1)`` or a ``release()``.
+``notify(1)`` or a ``release()``. A waiter with a timer is dropped as soon as it is
+done, by a done-callback that also cancels the timer. A waiter without one (a long
+poll's) gets no callback: one would cost each parked request about 180 bytes (the
+callback, and the list its task's own callback then needs) and each wake a call.
+When its task is cancelled (the client went away) it stays in the map until a
+sweep, which runs whenever the map has doubled since the last one: the map stays
+under twice the live waiters (plus a small floor) at O(1) amortised cost per wait.
 """
 
 from __future__ import annotations
@@ -40,11 +43,14 @@ _T = TypeVar("_T")
 #: An absolute deadline on the loop's clock, or a delay from now.
 Timeout = float | datetime.timedelta
 
+# The smallest map a WaiterQueue sweeps (see the module's docstring).
+_SWEEP_FLOOR = 64
+
 
 class WaiterQueue(Generic[_T]):
     """Pending futures in arrival order, each with the timer that would expire it."""
 
-    __slots__ = ("_pending", "_quiet")
+    __slots__ = ("_pending", "_quiet", "_sweep_at")
 
     def __init__(self) -> None:
         # OrderedDict rather than deque (O(n) removal) or dict (popping its oldest
@@ -59,9 +65,11 @@ class WaiterQueue(Generic[_T]):
         # at once. (The bound method stays per waiter: kept on the queue it
         # would make every primitive a reference cycle.)
         self._quiet = contextvars.Context()
+        self._sweep_at = _SWEEP_FLOOR
 
     def __len__(self) -> int:
-        return len(self._pending)
+        """Waiters still pending (an abandoned one not yet swept is not counted): O(n), for ``repr``."""
+        return sum(1 for waiter in self._pending if not waiter.done())
 
     def add(self, timeout: Timeout | None, on_timeout: Callable[[asyncio.Future[_T]], None]) -> asyncio.Future[_T]:
         """Park a new future on the running loop; ``on_timeout`` settles it at the deadline.
@@ -73,9 +81,14 @@ class WaiterQueue(Generic[_T]):
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop_deadline(loop, timeout)
         waiter: asyncio.Future[_T] = loop.create_future()
-        handle = None if deadline is None else loop.call_at(deadline, on_timeout, waiter)
-        self._pending[waiter] = handle
-        waiter.add_done_callback(self._forget, context=self._quiet)
+        pending = self._pending
+        if deadline is None:
+            pending[waiter] = None
+            if len(pending) >= self._sweep_at:
+                self._sweep()
+        else:
+            pending[waiter] = loop.call_at(deadline, on_timeout, waiter)
+            waiter.add_done_callback(self._forget, context=self._quiet)
         return waiter
 
     # Waking detaches ``_forget`` first: the waiter is already out of the map, and
@@ -90,7 +103,8 @@ class WaiterQueue(Generic[_T]):
             if handle is not None:
                 handle.cancel()
             if not waiter.done():
-                waiter.remove_done_callback(self._forget)
+                if handle is not None:
+                    waiter.remove_done_callback(self._forget)
                 waiter.set_result(result)
                 return True
         return False
@@ -98,13 +112,22 @@ class WaiterQueue(Generic[_T]):
     def wake_all(self, result: _T) -> None:
         """Give ``result`` to every pending waiter, in arrival order, in one pass."""
         pending, self._pending = self._pending, OrderedDict()
+        self._sweep_at = _SWEEP_FLOOR
         forget = self._forget
         for waiter, handle in pending.items():
             if handle is not None:
                 handle.cancel()
             if not waiter.done():
-                waiter.remove_done_callback(forget)
+                if handle is not None:
+                    waiter.remove_done_callback(forget)
                 waiter.set_result(result)
+
+    def _sweep(self) -> None:
+        """Drop the untimed waiters abandoned since the last sweep; the next comes when the map doubles."""
+        pending = self._pending
+        for waiter in [waiter for waiter, handle in pending.items() if handle is None and waiter.done()]:
+            del pending[waiter]
+        self._sweep_at = max(_SWEEP_FLOOR, 2 * len(pending))
 
     def _forget(self, waiter: asyncio.Future[_T]) -> None:
         """Done-callback: drop a waiter that timed out or was cancelled, and its timer."""
@@ -159,7 +182,8 @@ class Condition:
 
         Returns:
             A future: ``True`` once notified, ``False`` if the timeout passed first.
-            Cancelling it (or the task awaiting it) withdraws the wait at once.
+            Cancelling it (or the task awaiting it) withdraws the wait at once:
+            no notification goes to it.
 
         Raises:
             RuntimeError: called with no running event loop.

@@ -167,6 +167,27 @@ def test_many_abandoned_waits_leave_nothing_behind() -> None:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         assert pending(cond) == 0
+        # Untimed waiters get no done-callback: the abandoned ones are swept
+        # once the map has doubled, so it stays under twice the live waiters.
+        live = [cond.wait() for _ in range(100)]
+        assert len(cond._waiters._pending) == 100  # the map itself, not just the live count
+        cond.notify_all()
+        assert all(wait.result() for wait in live) and len(cond._waiters._pending) == 0
+
+    run(test)
+
+
+def test_waiters_abandoned_without_a_later_wait_go_at_the_next_notify() -> None:
+    async def test() -> None:
+        cond = Condition()
+        abandoned = [cond.wait() for _ in range(10)]
+        for wait in abandoned:
+            wait.cancel()
+        assert pending(cond) == 0 and len(cond._waiters._pending) == 10  # not swept yet: no callback
+        cond.notify(1)  # a cancelled waiter swallows nothing
+        kept = cond.wait()
+        cond.notify(1)
+        assert kept.result() is True and len(cond._waiters._pending) == 0
 
     run(test)
 
