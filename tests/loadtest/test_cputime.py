@@ -1,0 +1,42 @@
+"""loadtest/cputime.py end to end on the smallest server: the kernel's run-time clock gives a plausible figure."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+LOADTEST = Path(__file__).resolve().parents[2] / "loadtest"
+
+
+@pytest.mark.slow
+def test_the_bare_server_is_timed_over_interleaved_rounds(tmp_path: Path) -> None:
+    out = tmp_path / "cpu.json"
+    child = subprocess.run(
+        [sys.executable, str(LOADTEST / "cputime.py"), "--only", "asyncio_raw", "--requests", "200", "--warmup", "20"]
+        + ["--rounds", "2", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    rounds = json.loads(out.read_text())["us_per_request"]["asyncio_raw"]
+    # A recv and a send through asyncio's loop: microseconds each, not nothing and not milliseconds.
+    assert len(rounds) == 2 and all(1 < value < 5_000 for value in rounds)
+    assert "asyncio_raw" in child.stdout and "median of 2 rounds" in child.stdout
+
+
+def test_on_cpu_time_is_read_for_every_thread_and_only_grows() -> None:
+    sys.path.insert(0, str(LOADTEST))
+    try:
+        import cputime
+    finally:
+        sys.path.remove(str(LOADTEST))
+    first = cputime.on_cpu_ns(os.getpid())
+    sum(range(200_000))  # some work on this process's clock
+    assert cputime.on_cpu_ns(os.getpid()) > first > 0
