@@ -77,6 +77,7 @@ class _DateCache:
 
 
 _date = _DateCache()
+_NO_CHUNKS: tuple[()] = ()  # an empty write buffer, shared (see RequestHandler.clear)
 _new_tuple = tuple.__new__
 
 
@@ -225,7 +226,10 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         if self.request.request_id is not None:
             self._headers[self.application.config.request_id_header or "X-Request-Id"] = self.request.request_id
         self.set_default_headers()
-        self._write_buffer: list[bytes] = []
+        # Nothing written yet: a shared empty tuple rather than a list per
+        # response (a long poll holds its handler for its whole wait:
+        # loadtest/longpoll_fanout.py); the first write makes the list.
+        self._write_buffer: list[bytes] | tuple[()] = _NO_CHUNKS
         self._status_code = 200
         self._reason = "OK"
 
@@ -308,7 +312,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         if self._finished:
             raise RuntimeError("cannot write() after finish()")
         if type(chunk) is str:  # the usual case first
-            self._write_buffer.append(chunk.encode("utf-8"))
+            self._buffer(chunk.encode("utf-8"))
             return
         if isinstance(chunk, dict):
             chunk = escape.json_encode(chunk)
@@ -318,7 +322,14 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
             if isinstance(chunk, list):
                 message += "; wrap a list in a dict (a JSON array at the top level is unsafe)"
             raise TypeError(message)
-        self._write_buffer.append(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+        self._buffer(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+
+    def _buffer(self, data: bytes) -> None:
+        buffer = self._write_buffer
+        if buffer:
+            buffer.append(data)
+        else:  # the first chunk: a new list (until then the shared empty tuple, see clear())
+            self._write_buffer = [data]
 
     def flush(self, include_footers: bool = False) -> Awaitable[None]:
         """Send what is buffered now; the response becomes chunked if no length is known.
@@ -327,7 +338,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
             An awaitable that completes when the transport can take more.
         """
         chunk = b"".join(self._write_buffer)
-        self._write_buffer = []
+        self._write_buffer = _NO_CHUNKS
         connection = self.request.connection
         if connection is None:
             raise RuntimeError("this request has no connection to answer on (made without one, as in a unit test)")
@@ -381,13 +392,13 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         if self._status_code == 200 and self.request.method in ("GET", "HEAD") and "etag" not in fields:
             self.set_etag_header()
             if self.check_etag_header():
-                self._write_buffer = []
+                self._write_buffer = _NO_CHUNKS
                 self.set_status(304)
         status = self._status_code  # read after the ETag check, which may make it 304
         if status in (204, 304) or 100 <= status < 200:
             for name in ("Content-Length", "Content-Type", "Transfer-Encoding"):
                 self.clear_header(name)
-            self._write_buffer = []
+            self._write_buffer = _NO_CHUNKS
         elif "content-length" not in fields:
             fields["content-length"] = [str(sum(map(len, self._write_buffer)))]
 
