@@ -110,8 +110,15 @@ class HTTP1Connection(HTTPConnection):
         self._close_callback = callback
 
     def set_max_body_size(self, max_body_size: int) -> None:
-        """Change the body limit for this request (before its body is read)."""
-        self._proto.parser.set_max_body_size(max_body_size)
+        """Change the body limit for this request (before its body is read).
+
+        Once the body is all read there is nothing left to limit, and the
+        connection's parser may already be another request's (pipelined) or
+        the server's shared idle one: the call then changes nothing.
+        """
+        proto = self._proto
+        if proto.current is self and not proto.request_complete:
+            proto.parser.set_max_body_size(max_body_size)
 
     def set_body_timeout(self, timeout: float) -> None:
         """Change the body inactivity timeout for this request."""
@@ -447,6 +454,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
                 # The request is all in and the application is answering it:
                 # the next one, if any, waits in the buffer until it has.
                 self._lend_parser()
+                self._resume_if_drained()
                 return
             try:
                 event = parser.next_event()
@@ -469,9 +477,17 @@ class HTTP1ServerProtocol(asyncio.Protocol):
                     # half-closed) and resumed reading.
                     return
             else:  # NEED_DATA or PAUSED
-                if self.reading_paused and parser.buffered < _READ_HIGH_WATER // 2:
-                    self._resume_reading()
+                self._resume_if_drained()
                 return
+
+    def _resume_if_drained(self) -> None:
+        """Read again once the buffer that paused reading is down to half its high-water mark.
+
+        (While a request is answered too: a long poll must still see its
+        client leave.)
+        """
+        if self.reading_paused and self.parser.buffered < _READ_HIGH_WATER // 2:
+            self._resume_reading()
 
     def _lend_parser(self) -> None:
         """Give the parser back while the application answers a request read to its end.

@@ -98,15 +98,21 @@ class WaiterQueue(Generic[_T]):
 
     def wake_next(self, result: _T) -> bool:
         """Give ``result`` to the oldest waiter still pending; say whether there was one."""
-        while self._pending:
-            waiter, handle = self._pending.popitem(last=False)
+        pending = self._pending
+        while pending:
+            waiter, handle = pending.popitem(last=False)
             if handle is not None:
                 handle.cancel()
             if not waiter.done():
                 if handle is not None:
                     waiter.remove_done_callback(self._forget)
                 waiter.set_result(result)
+                # The next sweep comes when the map doubles from here, not
+                # from its peak: twice the live waiters, not twice the most.
+                if 2 * len(pending) < self._sweep_at:
+                    self._sweep_at = max(_SWEEP_FLOOR, 2 * len(pending))
                 return True
+        self._sweep_at = _SWEEP_FLOOR
         return False
 
     def wake_all(self, result: _T) -> None:

@@ -26,7 +26,7 @@ import pytest
 from framework.http1connection import HTTP1ServerProtocol
 from framework.httpserver import HTTPServer
 from framework.web import Application, RequestHandler, stream_request_body
-from tests.framework.harness import Response, async_test, eventually, get, read_response
+from tests.framework.harness import Response, async_test, eventually, get, post, read_response
 
 PEER = ("192.0.2.7", 50123)
 
@@ -513,6 +513,60 @@ async def test_a_client_leaving_during_a_long_poll_without_a_parser_is_noticed()
     await eventually(lambda: Gate.log == ["start held", "client left"])
     assert transport.closed and transport.written == b""
     assert server.state.parsers.idle.at_message_start and not server.state.parsers.idle.eof_seen
+
+
+class GatedPost(GatedNoticingClose):
+    async def post(self, name: str) -> None:
+        await self.get(name)
+
+
+@async_test
+async def test_reading_paused_by_a_pipelined_flood_resumes_while_the_last_request_is_answered() -> None:
+    """Once the buffer drains, the socket is read again during a long answer: a client leaving is seen."""
+    Gate.opened, Gate.log = {"a": asyncio.Event(), "b": asyncio.Event()}, []
+    _, protocol, transport = connect(Application([(r"/(\w+)", GatedPost)]))
+    protocol.data_received(get("/a") + post("/b", b"x" * 300_000))  # over the 256 KiB high-water mark
+    await eventually(lambda: Gate.log == ["start a"])
+    assert transport.reading_paused
+    Gate.opened["a"].set()
+    await eventually(lambda: Gate.log == ["start a", "end a", "start b"])  # /b read whole, and being answered
+    await eventually(lambda: not transport.reading_paused)
+    transport.peer_closes()
+    await eventually(lambda: Gate.log == ["start a", "end a", "start b", "client left"])
+
+
+class LatePrepare(RequestHandler):
+    """Raises the body limit in an async prepare(), when its own body is long read."""
+
+    opened: ClassVar[asyncio.Event]
+
+    async def prepare(self) -> None:
+        await LatePrepare.opened.wait()
+        assert self.request.connection is not None
+        self.request.connection.set_max_body_size(10**9)
+
+    def get(self) -> None:
+        self.write("late")
+
+
+class BodyLength(RequestHandler):
+    def post(self) -> None:
+        self.write(f"got {len(self.request.body)}")
+
+
+@async_test
+async def test_a_body_limit_set_after_the_body_was_read_does_not_reach_the_next_request() -> None:
+    LatePrepare.opened = asyncio.Event()
+    app = Application([(r"/late", LatePrepare), (r"/length", BodyLength)])
+    server, protocol, transport = connect(app, max_body_size=1000)
+    protocol.data_received(get("/late"))
+    await asyncio.sleep(0.01)
+    protocol.data_received(post("/length", b"z" * 5000))  # pipelined while /late is answered, over the limit
+    await asyncio.sleep(0.01)
+    LatePrepare.opened.set()
+    await eventually(lambda: count(transport) == 2)
+    assert [r.code for r in await transport.responses()] == [200, 413]
+    assert server.state.parsers.idle.max_body_size == 1000
 
 
 @async_test

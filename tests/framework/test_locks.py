@@ -177,6 +177,22 @@ def test_many_abandoned_waits_leave_nothing_behind() -> None:
     run(test)
 
 
+def test_abandoned_waits_are_swept_against_the_live_count_after_a_burst_drained() -> None:
+    async def test() -> None:
+        cond = Condition()
+        burst = [cond.wait() for _ in range(1000)]
+        cond.notify(1000)  # one at a time: the map shrinks to nothing
+        assert all(wait.result() for wait in burst)
+        kept = cond.wait()
+        for _ in range(500):
+            cond.wait().cancel()
+        assert len(cond._waiters._pending) <= 2 * 1 + 64  # not up to twice the burst's 1,000
+        cond.notify(1)
+        assert kept.result() is True
+
+    run(test)
+
+
 def test_waiters_abandoned_without_a_later_wait_go_at_the_next_notify() -> None:
     async def test() -> None:
         cond = Condition()
