@@ -586,9 +586,13 @@ class HTTPServerRequest:
         """
         if not self.body:
             return
-        parse_body_arguments(self.headers.get("Content-Type", ""), self.body, self.body_arguments, self.files, self.headers)
+        # The slots read once here, not through their properties (a call each, per form POST).
+        body_arguments = {} if self._body_arguments is None else self._body_arguments
+        files = {} if self._files is None else self._files
+        parse_body_arguments(self.headers.get("Content-Type", ""), self.body, body_arguments, files, self.headers)
+        self._body_arguments, self._files = body_arguments, files
         arguments = self.arguments
-        for name, values in self.body_arguments.items():
+        for name, values in body_arguments.items():
             merged = arguments.get(name)
             if merged is None:
                 arguments[name] = values[:]  # a copy: the two dicts never share a list

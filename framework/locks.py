@@ -18,9 +18,10 @@ that are already done, so a cancelled or timed-out waiter never swallows a
 done, by a done-callback that also cancels the timer. A waiter without one (a long
 poll's) gets no callback: one would cost each parked request about 180 bytes (the
 callback, and the list its task's own callback then needs) and each wake a call.
-When its task is cancelled (the client went away) it stays in the map until a
-sweep, which runs whenever the map has doubled since the last one: the map stays
-under twice the live waiters (plus a small floor) at O(1) amortised cost per wait.
+When its task is cancelled (the client went away) it stays in the map until the
+next wake or sweep. A sweep runs when the map has doubled since the last sweep or
+wake, so the map holds at most twice the waiters that were live then (plus a small
+floor), at O(1) amortised cost per wait.
 """
 
 from __future__ import annotations

@@ -311,8 +311,13 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         """
         if self._finished:
             raise RuntimeError("cannot write() after finish()")
-        if type(chunk) is str:  # the usual case first
-            self._buffer(chunk.encode("utf-8"))
+        if type(chunk) is str:  # the usual case first, _buffer() inline (a call per response)
+            data = chunk.encode("utf-8")
+            buffer = self._write_buffer
+            if buffer:
+                buffer.append(data)
+            else:
+                self._write_buffer = [data]
             return
         if isinstance(chunk, dict):
             chunk = escape.json_encode(chunk)
