@@ -439,7 +439,9 @@ class DefaultHostMatches(Matcher):
     """Matches when the application's ``default_host`` fits the pattern (Tornado's ``DefaultHostMatches``).
 
     Requests relayed by a proxy that sets ``X-Real-Ip`` never match, as in
-    Tornado, so they are routed by their real ``Host`` instead.
+    Tornado, so they are routed by their real ``Host`` instead. Nothing
+    matches while the application has no ``default_host`` (Tornado would
+    raise a TypeError there).
     """
 
     def __init__(self, application: Any, host_pattern: re.Pattern[str]) -> None:
@@ -447,9 +449,10 @@ class DefaultHostMatches(Matcher):
         self.host_pattern = host_pattern
 
     def match(self, request: HTTPServerRequest) -> dict[str, Any] | None:
-        if "X-Real-Ip" in request.headers:
+        default_host = self.application.default_host
+        if default_host is None or "X-Real-Ip" in request.headers:
             return None
-        return {} if self.host_pattern.match(self.application.default_host) else None
+        return {} if self.host_pattern.match(default_host) else None
 
 
 class PathMatches(Matcher):

@@ -388,6 +388,9 @@ def test_default_host_matches_unless_proxied() -> None:
     proxied = HTTPServerRequest(uri="/", headers=HTTPHeaders({"X-Real-Ip": "10.0.0.1"}))
     assert matcher.match(proxied) is None
     assert DefaultHostMatches(App(), re.compile("other$")).match(HTTPServerRequest(uri="/")) is None
+    app = App()
+    app.default_host = None  # type: ignore[assignment]  # set back to none after the rule was made
+    assert DefaultHostMatches(app, re.compile(".*")).match(HTTPServerRequest(uri="/")) is None
 
 
 def test_custom_matcher() -> None:
