@@ -81,7 +81,11 @@ class HTTP1Connection(HTTPConnection):
     __slots__ = (
         "_proto",
         "context",
-        "_head",
+        "_method",
+        "_target",
+        "_version",
+        "_request_keep_alive",
+        "expect_continue",
         "_headers_written",
         "_finished",
         "_chunked",
@@ -91,10 +95,18 @@ class HTTP1Connection(HTTPConnection):
         "keep_alive",
     )
 
-    def __init__(self, proto: HTTP1ServerProtocol, context: ConnectionContext, head: http1.RequestHead | None = None) -> None:
+    def __init__(self, proto: HTTP1ServerProtocol, context: ConnectionContext, head: http1.RequestHead) -> None:
         self._proto = proto
         self.context = context
-        self._head = head
+        # What the response needs of the request's head, not the head itself:
+        # it would live as long as the response takes, with its list of
+        # pairs (a long poll's whole wait: loadtest/longpoll_fanout.py).
+        self._method = head.method
+        self._target = head.target
+        self._version = head.version
+        self._request_keep_alive = head.keep_alive
+        #: The request asked for ``100 Continue`` before its body.
+        self.expect_continue = head.expect_continue
         self._headers_written = False
         self._finished = False
         self._chunked = False
@@ -167,8 +179,6 @@ class HTTP1Connection(HTTPConnection):
         """
         if self._headers_written:
             raise RuntimeError("write_headers() called twice")
-        head = self._head
-        assert head is not None  # the server sets it before the delegate sees the request
         proto = self._proto
         # Speed (bench_inprocess): the three framing fields are read from the
         # lower-case dict directly (HTTPHeaders.get's rule: values joined by
@@ -176,12 +186,16 @@ class HTTP1Connection(HTTPConnection):
         fields = headers.fields
         length = fields.get("content-length")
         framing = http1.frame_response(
-            head,
+            self._method,
+            self._version,
             start_line.code,
             content_length=None if length is None else length[0] if len(length) == 1 else ",".join(length),
             transfer_encoding=headers.get("Transfer-Encoding") if "transfer-encoding" in fields else None,
             connection=headers.get("Connection") if "connection" in fields else None,
-            keep_alive=proto.request_complete and not proto.draining and not proto.config.no_keep_alive,
+            keep_alive=self._request_keep_alive
+            and proto.request_complete
+            and not proto.draining
+            and not proto.config.no_keep_alive,
         )
         if chunk and framing.length is not None and framing.has_body and len(chunk) > framing.length:
             raise HTTPOutputError(f"{len(chunk)} body bytes for Content-Length {framing.length}")
@@ -231,8 +245,8 @@ class HTTP1Connection(HTTPConnection):
         elif self._expected is not None and self._written != self._expected:
             gen_log.warning(
                 "response to %s %s had %d body bytes, Content-Length said %d; closing",
-                self._head.method if self._head else "?",
-                self._head.target if self._head else "?",
+                self._method,
+                self._target,
                 self._written,
                 self._expected,
             )
@@ -587,11 +601,10 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             return
         if self.transport is None:
             return
-        head = self.current._head if self.current is not None else None
         if self.phase == _BODY:
             self.body_started += self.loop.time() - self.wait_started
             self._arm_body_deadline()
-            if head is not None and head.expect_continue:
+            if self.current is not None and self.current.expect_continue:
                 self._send_continue()
         self._resume_reading()
         self._process()

@@ -18,7 +18,6 @@ from framework.http1.grammar import (
     REQUEST_TARGET,
     TOKEN,
     Headers,
-    RequestHead,
     field_display_name,
     reason_phrase,
     validate_header_field,
@@ -55,7 +54,8 @@ _new_tuple = tuple.__new__
 
 
 def frame_response(
-    request: RequestHead,
+    method: str,
+    version: str,
     status: int,
     *,
     content_length: str | None,
@@ -67,17 +67,18 @@ def frame_response(
 
     RFC 9112 6.3 and 9.3: a known length is sent as is; otherwise HTTP/1.1
     gets chunked coding and HTTP/1.0 a body that ends with the connection.
-    ``keep_alive`` is the server's own wish (False while draining, or when the
-    request body was not read); the request's and the response's
+    ``method`` and ``version`` are the request's. ``keep_alive`` is whether
+    the connection may stay open: the request's head allowed it
+    (``RequestHead.keep_alive``) and so does the server (False while
+    draining, or when the request body was not read); the response's
     ``Connection`` can only turn it off.
 
     Raises:
         ValueError: ``content_length`` is not a non-negative integer.
     """
     # response_has_body(), inlined: this runs once per response.
-    has_body = not (request.method == "HEAD" or status < 200 or status == 204 or status == 304)
-    keep = keep_alive and request.keep_alive and (connection is None or "close" not in connection.lower())
-    version = request.version
+    has_body = not (method == "HEAD" or status < 200 or status == 204 or status == 304)
+    keep = keep_alive and (connection is None or "close" not in connection.lower())
     if content_length is not None:
         if not content_length.isdigit() or not content_length.isascii():
             raise ValueError(f"invalid Content-Length {content_length!r}")

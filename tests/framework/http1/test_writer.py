@@ -185,11 +185,19 @@ def test_frame_response(
     server_keep: bool,
     expected: tuple[object, ...],
 ) -> None:
-    framing = frame_response(head, status, content_length=length, transfer_encoding=te, connection=conn, keep_alive=server_keep)
+    framing = frame_response(
+        head.method,
+        head.version,
+        status,
+        content_length=length,
+        transfer_encoding=te,
+        connection=conn,
+        keep_alive=server_keep and head.keep_alive,  # what the server passes: its wish and the head's
+    )
     assert (framing.has_body, framing.chunked, framing.length, framing.keep_alive, framing.extra_headers) == expected
 
 
 @pytest.mark.parametrize("bad", ["-1", "5 ", "x", "²"])
 def test_frame_response_refuses_a_bad_content_length(bad: str) -> None:
     with pytest.raises(ValueError):
-        frame_response(_head(), 200, content_length=bad, transfer_encoding=None, connection=None, keep_alive=True)
+        frame_response("GET", "HTTP/1.1", 200, content_length=bad, transfer_encoding=None, connection=None, keep_alive=True)
