@@ -49,6 +49,7 @@ from serverproc import (
     interrupt_on_signals,
     pinned,
     select,
+    with_baseline,
 )
 
 DEFAULT = [
@@ -342,8 +343,7 @@ def main() -> int:
     if args.baseline is not None:
         if not (args.baseline / "loadtest" / "servers").is_dir() or not (args.baseline / "framework").is_dir():
             parser.error(f"--baseline {args.baseline}: not a checkout of this project")
-        ours = [c for c in contenders if c.name.startswith("framework_")]
-        contenders += [c.from_checkout(args.baseline.resolve(), "base") for c in ours]
+        contenders = with_baseline(contenders, args.baseline)
     # Workload-major, so each table's rows keep the contenders' order.
     pairs = [(w, c.name) for w in workloads for c in contenders if w in c.workloads]
     if not pairs:

@@ -30,7 +30,7 @@ import sys
 
 from bench import WORKLOAD_SPECS, Workload
 from instructions import DEFAULT, send
-from serverproc import REFERENCE, Contender, free_port, interrupt_on_signals, select
+from serverproc import REFERENCE, Contender, free_port, interrupt_on_signals, select, with_baseline
 
 
 def on_cpu_ns(pid: int) -> int:
@@ -73,9 +73,7 @@ def main() -> int:
     if not 1 <= args.requests <= 100_000 or not 1 <= args.rounds <= 50 or not 1 <= args.connections <= 100:
         parser.error("--requests must be 1..100000, --rounds 1..50 and --connections 1..100")
     workload = WORKLOAD_SPECS[args.workload]
-    contenders = [c for c in select(args.only, DEFAULT) if workload.name in c.workloads]
-    if args.baseline is not None:
-        contenders += [c.from_checkout(args.baseline.resolve(), "base") for c in contenders if c.name.startswith("framework_")]
+    contenders = with_baseline([c for c in select(args.only, DEFAULT) if workload.name in c.workloads], args.baseline)
     os.sched_setaffinity(0, {1} if (os.cpu_count() or 1) > 1 else {0})
     rounds: dict[str, list[float]] = {c.name: [] for c in contenders}
     for number in range(args.rounds):

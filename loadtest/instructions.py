@@ -35,7 +35,7 @@ import sys
 import tempfile
 
 from bench import WORKLOAD_SPECS, Workload
-from serverproc import REFERENCE, SAYS_HELLO, Contender, ServerProcess, free_port, interrupt_on_signals, select
+from serverproc import REFERENCE, SAYS_HELLO, Contender, ServerProcess, free_port, interrupt_on_signals, select, with_baseline
 
 DEFAULT = [
     "framework_raw",
@@ -153,9 +153,7 @@ def main() -> int:
     if not 1 <= args.requests <= 100_000 or not 1 <= args.connections <= 100:
         parser.error("--requests must be 1..100000 and --connections 1..100")
     workload = WORKLOAD_SPECS[args.workload]
-    contenders = [c for c in select(args.only, DEFAULT) if workload.name in c.workloads]
-    if args.baseline is not None:
-        contenders += [c.from_checkout(args.baseline.resolve(), "base") for c in contenders if c.name.startswith("framework_")]
+    contenders = with_baseline([c for c in select(args.only, DEFAULT) if workload.name in c.workloads], args.baseline)
     counts: dict[str, int] = {}
     for contender in contenders:
         counts[contender.name] = count(contender, workload, args.requests, args.connections, args.warmup)

@@ -142,6 +142,14 @@ def select(only: str | None, default: list[str]) -> list[Contender]:
     return chosen
 
 
+def with_baseline(contenders: list[Contender], baseline: Path | None) -> list[Contender]:
+    """``contenders``, then the framework's ones again as ``baseline`` (another checkout) runs them, as ``NAME@base``."""
+    if baseline is None:
+        return contenders
+    ours = [c for c in contenders if c.name.startswith("framework_")]
+    return contenders + [c.from_checkout(baseline.resolve(), "base") for c in ours]
+
+
 def interrupt_on_signals() -> None:
     """Make SIGINT and SIGTERM raise KeyboardInterrupt, so ``finally`` blocks stop the servers.
 
