@@ -7,7 +7,9 @@ cache miss). This counts each server's own time on a CPU, which the kernel
 keeps per thread in nanoseconds (``/proc/PID/task/*/schedstat``), across a
 fixed number of requests sent one at a time by this process (pinned to the
 other CPU, the server to CPU 0). Time a server spends waiting for the client
-is not on its clock, so a slow client does not blur it; other load on the
+is not on its clock, so a slow client does not blur it (the kernel brings
+a thread's clock up to date when it blocks, as a server does once it has
+answered, so the reading is exact there); other load on the
 machine still can, which is why every round starts every contender afresh,
 in turn, and the medians are compared. The client is ``instructions.py``'s
 (the same requests, each answer checked).
