@@ -572,6 +572,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             # raised its limit in prepare() gets its 100 Continue.
             return
         self.transport.write(_CONTINUE)
+        conn.expect_continue = False  # once: not again after each flow-control wait of the body
 
     def _finish_request(self) -> None:
         self.request_complete = True

@@ -32,31 +32,48 @@ import sys
 
 from bench import WORKLOAD_SPECS, Workload
 from instructions import DEFAULT, send
-from serverproc import REFERENCE, Contender, free_port, interrupt_on_signals, select, with_baseline
+from serverproc import REFERENCE, Contender, cpu_seconds, free_port, interrupt_on_signals, select, with_baseline
 
 
-def on_cpu_ns(pid: int) -> int:
-    """Nanoseconds every thread of ``pid`` has run on a CPU so far (the first field of ``schedstat``)."""
+def on_cpu_ns(pid: int) -> tuple[int, frozenset[str]]:
+    """Nanoseconds the live threads of ``pid`` have run on a CPU so far, and which threads those are.
+
+    The first field of each thread's ``schedstat``. A thread that has ended
+    is no longer counted, so a caller compares the two sets of threads.
+    """
     total = 0
+    threads = []
     for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/schedstat") as stat:
-            total += int(stat.read().split()[0])
-    return total
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as stat:
+                total += int(stat.read().split()[0])
+        except FileNotFoundError:  # it ended between the listing and the read
+            continue
+        threads.append(task)
+    return total, frozenset(threads)
 
 
 def measure(contender: Contender, workload: Workload, requests: int, connections: int, warmup: int) -> float:
-    """Microseconds of the server's CPU time per request, over ``requests`` requests of ``workload``."""
+    """Microseconds of the server's CPU time per request, over ``requests`` requests of ``workload``.
+
+    When one of the server's threads ended meanwhile (its time would drop
+    out of the sum), the process's own user and system time is used
+    instead, which keeps ended threads but counts in ticks of 10 ms.
+    """
     port = free_port()
     with contender.process(port=port, cpu=0) as server:
         sockets = [socket.create_connection(("127.0.0.1", port), timeout=30) for _ in range(connections)]
         try:
             send(sockets, warmup, workload)
-            before = on_cpu_ns(server.pid)
+            before, threads_before, ticks_before = *on_cpu_ns(server.pid), cpu_seconds(server.pid)
             send(sockets, requests, workload)
-            after = on_cpu_ns(server.pid)
+            after, threads_after, ticks_after = *on_cpu_ns(server.pid), cpu_seconds(server.pid)
         finally:
             for conn in sockets:
                 conn.close()
+    if not threads_before <= threads_after:
+        print(f"-- {contender.name}: a thread ended while measured; counting in ticks", file=sys.stderr)
+        return (ticks_after - ticks_before) * 1e6 / requests
     return (after - before) / requests / 1000
 
 

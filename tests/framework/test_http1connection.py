@@ -388,6 +388,22 @@ async def test_expect_100_continue_is_written_before_the_body_is_read() -> None:
     assert bytes(transport.written).endswith(b"3 bytes")
 
 
+@async_test
+async def test_expect_100_continue_is_written_once_however_often_the_body_waits() -> None:
+    _, protocol, transport = connect(Application([(r"/", SlowConsumer)]))
+    Drip.chunks, Drip.hold = [], None
+    protocol.data_received(b"PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\nExpect: 100-continue\r\n\r\n")
+    await eventually(lambda: bool(transport.written))
+    for piece in (b"ab", b"cd", b"ef"):  # each chunk makes the server wait for the handler
+        Drip.hold = asyncio.get_running_loop().create_future()
+        protocol.data_received(piece)
+        await eventually(lambda piece=piece: Drip.chunks[-1:] == [piece])
+        hold, Drip.hold = Drip.hold, None
+        hold.set_result(None)
+    await eventually(lambda: bytes(transport.written).endswith(b"6 bytes"))
+    assert bytes(transport.written).count(b"100 Continue") == 1
+
+
 # -- the client leaves ---------------------------------------------------------------------
 
 

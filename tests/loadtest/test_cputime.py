@@ -42,6 +42,7 @@ def test_on_cpu_time_counts_what_another_process_ran() -> None:
         try:
             assert child.stdout is not None and child.stdout.readline() == b"done\n"
             # Tens of milliseconds of Python, counted at least up to its last scheduler tick.
-            assert 20_000_000 < cputime.on_cpu_ns(child.pid) < 60_000_000_000
+            total, threads = cputime.on_cpu_ns(child.pid)
+            assert 20_000_000 < total < 60_000_000_000 and threads == {str(child.pid)}
         finally:
             child.kill()
