@@ -1,0 +1,27 @@
+"""loadtest/longpoll_memory.py end to end, on a few waiters: a plausible figure and the lines behind it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+LOADTEST = Path(__file__).resolve().parents[2] / "loadtest"
+
+
+def test_a_waiters_bytes_are_counted_and_traced_to_their_lines() -> None:
+    child = subprocess.run(
+        [sys.executable, str(LOADTEST / "longpoll_memory.py"), "--count", "50", "--top", "40", "--timeout", "30"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    first = child.stdout.splitlines()[0]
+    match = re.match(r"([\d,]+) bytes per waiter beyond its idle connection \(50 waiters", first)
+    assert match is not None, first
+    # A request, its handler and its task: kilobytes, neither nothing nor a leak's worth.
+    assert 500 < int(match[1].replace(",", "")) < 50_000
+    assert "tasks.Task(" in child.stdout  # the method's asyncio task is among the lines named
