@@ -524,10 +524,6 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self.request_complete = False
         context = self.context
         headers = HTTPHeaders.adopt(head.fields)
-        # The same fields as pairs are not read above the parser, and the head
-        # lives as long as the request (a long poll's whole wait): let them go
-        # (loadtest/longpoll_fanout.py, bytes per waiter).
-        head.headers.clear()
         if self.peer_trusted:
             context = dataclasses.replace(context)
             context.apply_xheaders(headers)
