@@ -47,6 +47,30 @@ _DEFAULT_FILTERS: dict[str, Callable[..., Any]] = {
 TemplatePath = str | tuple[str, ...] | None
 """One template directory, several searched in order, or none."""
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(jinja2.Environment):
+    """Jinja2's environment, with ``{{ row.name }}`` on a plain dict made cheap.
+
+    Jinja2 resolves ``row.name`` attribute first, item second: for a dict row
+    that raises and catches an ``AttributeError``, its message formatted, for
+    every field a page prints (a sixth of a 30-row table's render,
+    ``loadtest/instructions.py --workload template``). A plain ``dict`` has no
+    attributes but its class's, so for any other name the item is the answer
+    Jinja2 would reach, and it is taken without the exception. Subclasses of
+    ``dict`` may add attributes and keep Jinja2's own order.
+    """
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and type(attribute) is str and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return self.undefined(obj=obj, name=attribute)
+        return jinja2.Environment.getattr(self, obj, attribute)
+
+
 _environments: dict[tuple[TemplatePath, TemplateOptions], jinja2.Environment] = {}
 _lock = threading.Lock()
 
@@ -72,7 +96,7 @@ def _make_environment(template_path: TemplatePath, options: TemplateOptions) -> 
         if template_path
         else None
     )
-    env = jinja2.Environment(
+    env = _Environment(
         loader=loader,
         autoescape=options.autoescape,
         auto_reload=options.auto_reload,

@@ -13,6 +13,7 @@ import re
 import types
 from typing import Any
 
+import jinja2
 import pytest
 import requests
 
@@ -307,3 +308,32 @@ def test_render_without_a_server(tmp_path: pathlib.Path) -> None:
     assert template.environment(str(tmp_path), options) is template.environment(str(tmp_path), options)
     with pytest.raises(RuntimeError, match="template_path"):
         template.render(None, "plain.html", {})
+
+
+class Row(dict):  # a dict subclass may define attributes, which win over its items
+    name = "attribute"
+
+
+@pytest.mark.parametrize(
+    ("expression", "value"),
+    [
+        ("{{ row.name }}", {"name": "<item>"}),  # a plain dict's item, escaped
+        ("{{ row.keys()|list|join(',') }}", {"keys": "item", "a": 1}),  # dict's own methods still win
+        ("{{ row.items is callable }}", {"items": 1}),
+        ("{{ row.missing is defined }}", {}),  # a missing key is undefined, as in Jinja2
+        ("{{ row.name }}", Row(name="item")),
+        ("{{ row.real }}", 3),  # not a dict: attributes as Jinja2 finds them
+        ("{{ row.name }}", types.SimpleNamespace(name="<attr>")),
+    ],
+)
+def test_dotted_lookup_matches_jinja2(tmp_path: pathlib.Path, expression: str, value: Any) -> None:
+    write_template(tmp_path, "row.html", expression)
+    stock = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    expected = stock.from_string(expression).render(row=value)
+    assert template.render(str(tmp_path), "row.html", {"row": value}) == expected
+
+
+def test_dotted_lookup_of_a_missing_key_is_strict(tmp_path: pathlib.Path) -> None:
+    write_template(tmp_path, "row.html", "{{ row.missing }}")
+    with pytest.raises(jinja2.UndefinedError, match="missing"):
+        template.render(str(tmp_path), "row.html", {"row": {"name": "x"}})
