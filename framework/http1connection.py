@@ -576,6 +576,11 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self.deadline = None
         message = self.message
         assert message is not None
+        # Tornado's contract: a delegate gets finish() or on_connection_close(),
+        # never both; a client leaving from now on reaches the application
+        # through the close callback. Dropped before the call, so a long poll
+        # holds no delegate while it waits (loadtest/longpoll_memory.py).
+        self.message = None
         message.finish()
 
     def _wait_for(self, awaitable: Awaitable[None]) -> None:

@@ -216,14 +216,19 @@ async def test_drain_closes_idle_connections_and_finishes_in_flight_requests() -
 @async_test
 async def test_drain_aborts_a_request_that_never_finishes() -> None:
     closed = asyncio.Event()
+    told: list[str] = []
 
     class Never(HTTPServerConnectionDelegate):
         def start_request(self, server_conn: object, request_conn: HTTPConnection) -> HTTPMessageDelegate:
+            request_conn.set_close_callback(closed.set)
             return NeverMessage()
 
     class NeverMessage(HTTPMessageDelegate):
-        def on_connection_close(self) -> None:
-            closed.set()
+        def finish(self) -> None:
+            told.append("finish")
+
+        def on_connection_close(self) -> None:  # Tornado's rule: finish() or this, never both
+            told.append("on_connection_close")
 
     async with serving(Never()) as (server, port), connect(port) as (reader, writer):
         writer.write(get("/forever"))
@@ -233,6 +238,7 @@ async def test_drain_aborts_a_request_that_never_finishes() -> None:
         assert report == DrainReport(idle_closed=0, finished=0, aborted=1)
         assert await is_closed(reader)
         assert closed.is_set()
+        assert told == ["finish"]
         assert server.stats.open == 0
 
 

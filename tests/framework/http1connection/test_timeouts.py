@@ -245,16 +245,19 @@ async def test_pending_delegate_learns_the_client_disconnected() -> None:
 
         def finish(self) -> None:
             pending.append(self.conn)  # answered later, when a message arrives
+            self.conn.set_close_callback(closed.set)  # how a parked request learns its client left
 
-        def on_connection_close(self) -> None:
-            closed.set()
+        def on_connection_close(self) -> None:  # Tornado's rule: after finish(), never
+            told.append("on_connection_close")
 
+    told: list[str] = []
     async with serving(Poll()) as (server, port):
         async with connect(port) as (_, writer):
             writer.write(get("/updates"))
             await eventually(lambda: len(pending) == 1)
         await asyncio.wait_for(closed.wait(), WAIT)
         await eventually(lambda: server.stats.open == 0)
+    assert told == []
 
 
 @async_test
