@@ -203,7 +203,11 @@ def _run_method(handler: LifecycleMixin, result: Awaitable[None]) -> asyncio.Fut
     """
     if asyncio.iscoroutine(result):
         context = contextvars.copy_context()
-        task: asyncio.Future[None] = asyncio.get_running_loop().create_task(result, context=context)
+        # Named after the method ("PollHandler.get"): the coroutine's own
+        # string, where CPython 3.11 would format a "Task-N" per task (64
+        # bytes a parked long poll holds, loadtest/longpoll_memory.py).
+        name = getattr(result, "__qualname__", None)
+        task: asyncio.Future[None] = asyncio.get_running_loop().create_task(result, name=name, context=context)
         task.add_done_callback(_finish_method_task, context=context)
         _running_tasks[task] = handler  # kept until done (asyncio holds tasks weakly)
     else:

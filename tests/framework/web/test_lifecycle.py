@@ -139,6 +139,17 @@ def test_sync_async_and_gen_coroutine_methods() -> None:
         assert fetch(server, "/gen").text == "gen"
 
 
+def test_an_async_method_runs_in_a_task_named_after_it() -> None:
+    class NamedHandler(RequestHandler):
+        async def post(self) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self.write(task.get_name())
+
+    with running([("/", NamedHandler)]) as server:
+        assert fetch(server, "/", method="POST", data=b"").text.endswith("NamedHandler.post")
+
+
 def test_requests_whose_methods_return_one_shared_future_all_finish() -> None:
     # A plain method may return any awaitable, the same one for many requests.
     class Gate:
