@@ -10,17 +10,17 @@ is what ``framework.gen.TimeoutError`` names (Tornado: ``tornado.util.TimeoutErr
 
 Strategy: the long-polling chat parks thousands of requests on one ``Condition``,
 and clients vanish while they wait. Every primitive therefore keeps its waiters in a
-:class:`WaiterQueue`, an insertion-ordered map from future to its timeout handle:
-adding, removing any waiter, and taking the oldest are all O(1), and waking everyone
-is one pass. Waking takes a waiter out and cancels its timer, and skips futures
-that are already done, so a cancelled or timed-out waiter never swallows a
-``notify(1)`` or a ``release()``. A waiter with a timer is dropped as soon as it is
-done, by a done-callback that also cancels the timer. A waiter without one (a long
-poll's) gets no callback: one would cost each parked request about 180 bytes (the
-callback, and the list its task's own callback then needs) and each wake a call.
-When its task is cancelled (the client went away) it stays in the map until the
-next wake or sweep. A sweep runs when the map has doubled since the last sweep or
-wake, so the map holds at most twice the waiters that were live then (plus a small
+:class:`WaiterQueue`: a deque of futures in arrival order (8 bytes a waiter, where an
+ordered map took 85: loadtest/longpoll_memory.py), and beside it a map from each
+waiter that has a timeout to its timer. Waking takes waiters from the front and
+skips those already done (cancelled, timed out), so such a waiter never swallows a
+``notify(1)`` or a ``release()``; waking one also cancels its timer. A waiter with a
+timer gets a done-callback that cancels the timer when it is withdrawn first. A
+waiter without one (a long poll's) gets none: a callback would cost each parked
+request about 180 bytes (the callback, and the list its task's own callback then
+needs) and each wake a call. A done waiter stays in the deque until a wake reaches
+it or a sweep drops it. A sweep runs when the deque has doubled since the last sweep
+or wake, so it holds at most twice the waiters that were live then (plus a small
 floor), at O(1) amortised cost per wait.
 """
 
@@ -29,7 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import datetime
-from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Generic, TypeVar
@@ -49,14 +49,13 @@ _SWEEP_FLOOR = 64
 
 
 class WaiterQueue(Generic[_T]):
-    """Pending futures in arrival order, each with the timer that would expire it."""
+    """Pending futures in arrival order, and the timers that would expire those that have one."""
 
-    __slots__ = ("_pending", "_quiet", "_sweep_at")
+    __slots__ = ("_waiting", "_timers", "_quiet", "_sweep_at")
 
     def __init__(self) -> None:
-        # OrderedDict rather than deque (O(n) removal) or dict (popping its oldest
-        # entry rescans deleted slots, so repeated notify(1) turns quadratic).
-        self._pending: OrderedDict[asyncio.Future[_T], asyncio.TimerHandle | None] = OrderedDict()
+        self._waiting: deque[asyncio.Future[_T]] = deque()
+        self._timers: dict[asyncio.Future[_T], asyncio.TimerHandle] = {}
         # The context every waiter's done-callback runs in, made once per
         # queue: _forget reads no context variable, and asyncio would
         # otherwise copy the caller's context for every waiter (64 bytes per
@@ -69,8 +68,8 @@ class WaiterQueue(Generic[_T]):
         self._sweep_at = _SWEEP_FLOOR
 
     def __len__(self) -> int:
-        """Waiters still pending (an abandoned one not yet swept is not counted): O(n), for ``repr``."""
-        return sum(1 for waiter in self._pending if not waiter.done())
+        """Waiters still pending (a withdrawn one not yet swept is not counted): O(n), for ``repr``."""
+        return sum(1 for waiter in self._waiting if not waiter.done())
 
     def add(self, timeout: Timeout | None, on_timeout: Callable[[asyncio.Future[_T]], None]) -> asyncio.Future[_T]:
         """Park a new future on the running loop; ``on_timeout`` settles it at the deadline.
@@ -82,63 +81,64 @@ class WaiterQueue(Generic[_T]):
         loop = asyncio.get_running_loop()
         deadline = None if timeout is None else loop_deadline(loop, timeout)
         waiter: asyncio.Future[_T] = loop.create_future()
-        pending = self._pending
-        if deadline is None:
-            pending[waiter] = None
-            if len(pending) >= self._sweep_at:
-                self._sweep()
-        else:
-            pending[waiter] = loop.call_at(deadline, on_timeout, waiter)
+        waiting = self._waiting
+        waiting.append(waiter)
+        if deadline is not None:
+            self._timers[waiter] = loop.call_at(deadline, on_timeout, waiter)
             waiter.add_done_callback(self._forget, context=self._quiet)
+        if len(waiting) >= self._sweep_at:
+            self._sweep()
         return waiter
 
-    # Waking detaches ``_forget`` first: the waiter is already out of the map, and
-    # each done-callback costs asyncio a ``call_soon``. Measured with 10,000 tasks
+    # Waking detaches ``_forget`` first: the timer is cancelled here, and each
+    # done-callback costs asyncio a ``call_soon``. Measured with 10,000 tasks
     # parked on one Condition (min of 7 runs, CPython 3.11): notify_all 14.6 -> 7.3 ms,
     # until every task has resumed 43 -> 31 ms, 10,000 x notify(1) 10.9 -> 4.3 ms.
 
     def wake_next(self, result: _T) -> bool:
         """Give ``result`` to the oldest waiter still pending; say whether there was one."""
-        pending = self._pending
-        while pending:
-            waiter, handle = pending.popitem(last=False)
-            if handle is not None:
-                handle.cancel()
-            if not waiter.done():
-                if handle is not None:
-                    waiter.remove_done_callback(self._forget)
-                waiter.set_result(result)
-                # The next sweep comes when the map doubles from here, not
-                # from its peak: twice the live waiters, not twice the most.
-                if 2 * len(pending) < self._sweep_at:
-                    self._sweep_at = max(_SWEEP_FLOOR, 2 * len(pending))
-                return True
+        waiting = self._waiting
+        while waiting:
+            waiter = waiting.popleft()
+            if waiter.done():
+                continue
+            if self._timers:
+                self._disarm(waiter)
+            waiter.set_result(result)
+            # The next sweep comes when the deque doubles from here, not
+            # from its peak: twice the live waiters, not twice the most.
+            if 2 * len(waiting) < self._sweep_at:
+                self._sweep_at = max(_SWEEP_FLOOR, 2 * len(waiting))
+            return True
         self._sweep_at = _SWEEP_FLOOR
         return False
 
     def wake_all(self, result: _T) -> None:
         """Give ``result`` to every pending waiter, in arrival order, in one pass."""
-        pending, self._pending = self._pending, OrderedDict()
+        waiting, self._waiting = self._waiting, deque()
         self._sweep_at = _SWEEP_FLOOR
-        forget = self._forget
-        for waiter, handle in pending.items():
-            if handle is not None:
-                handle.cancel()
+        timed = bool(self._timers)
+        for waiter in waiting:
             if not waiter.done():
-                if handle is not None:
-                    waiter.remove_done_callback(forget)
+                if timed:
+                    self._disarm(waiter)
                 waiter.set_result(result)
 
+    def _disarm(self, waiter: asyncio.Future[_T]) -> None:
+        """Cancel a waiter's timer, if it has one, and the done-callback that would."""
+        handle = self._timers.pop(waiter, None)
+        if handle is not None:
+            handle.cancel()
+            waiter.remove_done_callback(self._forget)
+
     def _sweep(self) -> None:
-        """Drop the untimed waiters abandoned since the last sweep; the next comes when the map doubles."""
-        pending = self._pending
-        for waiter in [waiter for waiter, handle in pending.items() if handle is None and waiter.done()]:
-            del pending[waiter]
-        self._sweep_at = max(_SWEEP_FLOOR, 2 * len(pending))
+        """Drop the waiters withdrawn since the last sweep; the next comes when the deque doubles."""
+        self._waiting = deque(waiter for waiter in self._waiting if not waiter.done())
+        self._sweep_at = max(_SWEEP_FLOOR, 2 * len(self._waiting))
 
     def _forget(self, waiter: asyncio.Future[_T]) -> None:
-        """Done-callback: drop a waiter that timed out or was cancelled, and its timer."""
-        handle = self._pending.pop(waiter, None)
+        """Done-callback of a timed waiter that timed out or was cancelled: drop its timer."""
+        handle = self._timers.pop(waiter, None)
         if handle is not None:
             handle.cancel()
 

@@ -168,11 +168,11 @@ def test_many_abandoned_waits_leave_nothing_behind() -> None:
         await asyncio.gather(*tasks, return_exceptions=True)
         assert pending(cond) == 0
         # Untimed waiters get no done-callback: the abandoned ones are swept
-        # once the map has doubled, so it stays under twice the live waiters.
+        # once the deque has doubled, so it stays under twice the live waiters.
         live = [cond.wait() for _ in range(100)]
-        assert len(cond._waiters._pending) == 100  # the map itself, not just the live count
+        assert len(cond._waiters._waiting) == 100  # the deque itself, not just the live count
         cond.notify_all()
-        assert all(wait.result() for wait in live) and len(cond._waiters._pending) == 0
+        assert all(wait.result() for wait in live) and len(cond._waiters._waiting) == 0
 
     run(test)
 
@@ -181,12 +181,12 @@ def test_abandoned_waits_are_swept_against_the_live_count_after_a_burst_drained(
     async def test() -> None:
         cond = Condition()
         burst = [cond.wait() for _ in range(1000)]
-        cond.notify(1000)  # one at a time: the map shrinks to nothing
+        cond.notify(1000)  # one at a time: the deque shrinks to nothing
         assert all(wait.result() for wait in burst)
         kept = cond.wait()
         for _ in range(500):
             cond.wait().cancel()
-        assert len(cond._waiters._pending) <= 2 * 1 + 64  # not up to twice the burst's 1,000
+        assert len(cond._waiters._waiting) <= 2 * 1 + 64  # not up to twice the burst's 1,000
         cond.notify(1)
         assert kept.result() is True
 
@@ -199,11 +199,11 @@ def test_waiters_abandoned_without_a_later_wait_go_at_the_next_notify() -> None:
         abandoned = [cond.wait() for _ in range(10)]
         for wait in abandoned:
             wait.cancel()
-        assert pending(cond) == 0 and len(cond._waiters._pending) == 10  # not swept yet: no callback
+        assert pending(cond) == 0 and len(cond._waiters._waiting) == 10  # not swept yet: no callback
         cond.notify(1)  # a cancelled waiter swallows nothing
         kept = cond.wait()
         cond.notify(1)
-        assert kept.result() is True and len(cond._waiters._pending) == 0
+        assert kept.result() is True and len(cond._waiters._waiting) == 0
 
     run(test)
 
