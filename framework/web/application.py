@@ -484,7 +484,7 @@ class _HandlerDelegate(HTTPMessageDelegate):
     def _make_handler(self) -> RequestHandler:
         assert self.request is not None  # headers_received routed it
         handler = self.handler_class(self.application, self.request, **self.handler_kwargs)
-        if self.path_args or self.path_kwargs:  # else the handler's own empty ones stand
+        if self.path_args or self.path_kwargs:  # else the handler makes empty ones if read
             handler.path_args = self.path_args  # type: ignore[assignment]
             handler.path_kwargs = self.path_kwargs  # type: ignore[assignment]
         self.handler = handler

@@ -103,8 +103,6 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
     short form never reads megabytes first.
     """
 
-    path_args: list[str]
-    path_kwargs: dict[str, str]
     # Set by finish() and by the first chunk through ``transforms``; read
     # only when the application has transforms, so class defaults until then.
     _finishing: bool = False
@@ -113,8 +111,9 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
     def __init__(self, application: HandlerApplication, request: HTTPServerRequest, **kwargs: Any) -> None:
         self.application = application
         self.request = request
-        self.path_args = []
-        self.path_kwargs = {}
+        # The route's groups, made on first read where it has none (see path_args).
+        self._path_args: list[str] | None = None
+        self._path_kwargs: dict[str, str] | None = None
         self._headers_written = False
         self._finished = False
         self._auto_finish = True
@@ -131,6 +130,35 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
             request.connection.set_close_callback(self.on_connection_close)
         if kwargs or cls.initialize is not RequestHandler.initialize:
             self.initialize(**kwargs)
+
+    @property
+    def path_args(self) -> list[str]:
+        """The route's unnamed groups, decoded, as the method's positional arguments (Tornado's attribute).
+
+        A route without any gets a new empty list here, on first read, rather
+        than one per request: a long poll holds its handler for its whole
+        wait (loadtest/longpoll_memory.py).
+        """
+        args = self._path_args
+        if args is None:
+            args = self._path_args = []
+        return args
+
+    @path_args.setter
+    def path_args(self, value: list[str]) -> None:
+        self._path_args = value
+
+    @property
+    def path_kwargs(self) -> dict[str, str]:
+        """The route's named groups, decoded, as the method's keyword arguments (Tornado's attribute)."""
+        kwargs = self._path_kwargs
+        if kwargs is None:
+            kwargs = self._path_kwargs = {}
+        return kwargs
+
+    @path_kwargs.setter
+    def path_kwargs(self, value: dict[str, str]) -> None:
+        self._path_kwargs = value
 
     # -- hooks for subclasses ------------------------------------------------
 

@@ -57,8 +57,8 @@ class LifecycleMixin:
 
     application: HandlerApplication
     request: HTTPServerRequest
-    path_args: list[Any]
-    path_kwargs: dict[str, Any]
+    _path_args: list[Any] | None
+    _path_kwargs: dict[str, Any] | None
     SUPPORTED_METHODS: ClassVar[tuple[str, ...]]
     _finished: bool
     _auto_finish: bool
@@ -90,7 +90,7 @@ class LifecycleMixin:
         try:
             if self.request.method not in self.SUPPORTED_METHODS:
                 self._method_not_allowed()
-            if self.path_args or self.path_kwargs:
+            if self._path_args or self._path_kwargs:
                 self._decode_path_args()
             if self.request.method not in ("GET", "HEAD", "OPTIONS") and self.application.config.xsrf_cookies:
                 self.check_xsrf_cookie()
@@ -108,8 +108,8 @@ class LifecycleMixin:
             method = getattr(self, self.request.method.lower(), None)
             if method is None:
                 self._method_not_allowed()
-            args, kwargs = self.path_args, self.path_kwargs
-            result = method(*args, **kwargs) if args or kwargs else method()
+            args, kwargs = self._path_args, self._path_kwargs
+            result = method(*(args or ()), **(kwargs or {})) if args or kwargs else method()
             if result is not None and hasattr(result, "__await__"):
                 return _run_method(self, result)
             if self._auto_finish and not self._finished:
@@ -182,9 +182,9 @@ class LifecycleMixin:
         raise HTTPError(405)
 
     def _decode_path_args(self) -> None:
-        args, kwargs = self.path_args, self.path_kwargs
-        self.path_args = [self.decode_argument(a) if isinstance(a, bytes) else a for a in args]
-        self.path_kwargs = {k: (self.decode_argument(v, name=k) if isinstance(v, bytes) else v) for k, v in kwargs.items()}
+        args, kwargs = self._path_args or (), self._path_kwargs or {}
+        self._path_args = [self.decode_argument(a) if isinstance(a, bytes) else a for a in args]
+        self._path_kwargs = {k: (self.decode_argument(v, name=k) if isinstance(v, bytes) else v) for k, v in kwargs.items()}
 
 
 def _run_method(handler: LifecycleMixin, result: Awaitable[None]) -> asyncio.Future[None]:

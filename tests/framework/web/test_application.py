@@ -248,6 +248,25 @@ def test_positional_and_named_groups() -> None:
         }
 
 
+def test_a_route_without_groups_gives_each_handler_its_own_empty_path_arguments() -> None:
+    class GroupLessHandler(RequestHandler):
+        def prepare(self) -> None:
+            self.seen = {"path_args": list(self.path_args), "path_kwargs": dict(self.path_kwargs)}
+            self.path_args.append("added in prepare")  # the method receives what prepare() leaves
+            self.path_kwargs["extra"] = "too"
+
+        def get(self, added: str, extra: str) -> None:
+            self.write(dict(self.seen, method=[added, extra]))
+
+    with running([(r"/plain", GroupLessHandler)]) as server:
+        for _ in range(2):  # the second request starts from empty ones again
+            assert fetch(server, "/plain").json() == {
+                "path_args": [],
+                "path_kwargs": {},
+                "method": ["added in prepare", "too"],
+            }
+
+
 def test_path_arguments_are_percent_decoded() -> None:
     class StoryHandler(RequestHandler):
         def get(self, story: str) -> None:
