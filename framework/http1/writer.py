@@ -47,10 +47,12 @@ class ResponseFraming(NamedTuple):
     chunked: bool
     length: int | None
     keep_alive: bool
-    extra_headers: Headers
+    extra_headers: Sequence[tuple[str, str]]
 
 
 _new_tuple = tuple.__new__
+# The usual response's framing headers: none, and no list made for them.
+_NO_EXTRA: Final[tuple[()]] = ()
 
 
 def frame_response(
@@ -85,23 +87,23 @@ def frame_response(
         if keep and version == "HTTP/1.1":  # the usual response: nothing to add
             # tuple.__new__ skips the named tuple's Python-level __new__
             # (0.4 -> 0.2 µs, bench_inprocess).
-            return _new_tuple(ResponseFraming, (has_body, False, int(content_length) if has_body else 0, True, []))
-        framing = ResponseFraming(has_body, False, int(content_length) if has_body else 0, keep, [])
+            return _new_tuple(ResponseFraming, (has_body, False, int(content_length) if has_body else 0, True, _NO_EXTRA))
+        chunked, length = False, int(content_length) if has_body else 0
     elif not has_body:
-        framing = ResponseFraming(False, False, 0, keep, [])
+        chunked, length = False, 0
     elif transfer_encoding is not None:
-        framing = ResponseFraming(True, False, None, keep, [])
+        chunked, length = False, None
     elif version == "HTTP/1.1":
-        framing = ResponseFraming(True, True, None, keep, [("Transfer-Encoding", "chunked")])
+        chunked, length = True, None
     else:  # HTTP/1.0: the body ends when the connection closes
-        keep = False
-        framing = ResponseFraming(True, False, None, False, [])
+        chunked, length, keep = False, None, False
+    extra = [("Transfer-Encoding", "chunked")] if chunked else []
     if keep:
         if version == "HTTP/1.0":
-            framing.extra_headers.append(("Connection", "keep-alive"))
+            extra.append(("Connection", "keep-alive"))
     elif connection is None:
-        framing.extra_headers.append(("Connection", "close"))
-    return framing
+        extra.append(("Connection", "close"))
+    return ResponseFraming(has_body, chunked, length, keep, extra)
 
 
 def serialize_response_head(

@@ -247,10 +247,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
 
     def clear(self) -> None:
         """Reset headers and body to their defaults (Tornado's ``clear``)."""
-        fields = dict(self.application.config.response_fields)  # Server, Content-Type, Date, nosniff, ...
-        # The cached Date list read inline while the second lasts (speed: bench_inprocess).
-        fields["date"] = _date.values if int(time.time()) == _date.second else _date.now()
-        self._headers = HTTPHeaders.adopt(fields)
+        # The default headers are made on first use (see _headers).
+        self._header_map: HTTPHeaders | None = None
         if self.request.request_id is not None:
             self._headers[self.application.config.request_id_header or "X-Request-Id"] = self.request.request_id
         self.set_default_headers()
@@ -260,6 +258,30 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         self._write_buffer: list[bytes] | tuple[()] = _NO_CHUNKS
         self._status_code = 200
         self._reason = "OK"
+
+    @property
+    def _headers(self) -> HTTPHeaders:
+        """The response's header map, made from the defaults when first used.
+
+        Private in Tornado too, where applications read it all the same. Not
+        made by ``clear()``: a long poll waits without one until it answers
+        (loadtest/longpoll_memory.py), and its ``Date`` is the time of the
+        answer rather than of the request.
+        """
+        headers = self._header_map
+        return headers if headers is not None else self._make_header_map()
+
+    @_headers.setter
+    def _headers(self, value: HTTPHeaders) -> None:
+        self._header_map = value
+
+    def _make_header_map(self) -> HTTPHeaders:
+        """The default headers, as the response's header map (the hot path calls this, not the property)."""
+        fields = dict(self.application.config.response_fields)  # Server, Content-Type, nosniff, ...
+        # The cached Date list read inline while the second lasts (speed: bench_inprocess).
+        fields["date"] = _date.values if int(time.time()) == _date.second else _date.now()
+        headers = self._header_map = HTTPHeaders.adopt(fields)
+        return headers
 
     def set_status(self, status_code: int, reason: str | None = None) -> None:
         """Set the status; a non-standard code needs a ``reason``.
@@ -385,7 +407,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
                     self._headers.add("Set-Cookie", cookie)
             # tuple.__new__ skips the named tuple's Python-level __new__ (bench_inprocess).
             start_line = _new_tuple(ResponseStartLine, (self.request.version, self._status_code, self._reason))
-            result = connection.write_headers(start_line, self._headers, chunk)
+            headers = self._header_map  # read, not the property (speed: bench_inprocess)
+            result = connection.write_headers(start_line, headers if headers is not None else self._make_header_map(), chunk)
             # Only once they are out: if serialising raised, send_error() may still answer 500.
             self._headers_written = True
             return result
@@ -405,7 +428,11 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
             self.write(chunk)
         if not self._headers_written:
             self._prepare_final_headers()
-        self._finishing = True
+        if self.application.transforms:
+            # Only they read it. A new attribute set this late would make
+            # CPython 3.11 give each handler a dict of its own once thousands
+            # exist at once (a long poll's fan-out), so it is not set for none.
+            self._finishing = True
         result = self.flush()
         self.request.connection.finish()  # type: ignore[union-attr]  # flush() raised if it is None
         self._finished = True
@@ -421,7 +448,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         # Speed (bench_inprocess): the header map's lower-case dict is read
         # and written directly for the names decided here, instead of an
         # HTTPHeaders call (and its lower()) per check.
-        fields = self._headers.fields
+        headers = self._header_map
+        fields = (headers if headers is not None else self._make_header_map()).fields
         if self._status_code == 200 and self.request.method in ("GET", "HEAD") and "etag" not in fields:
             self.set_etag_header()
             if self.check_etag_header():
@@ -433,7 +461,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
                 self.clear_header(name)
             self._write_buffer = _NO_CHUNKS
         elif "content-length" not in fields:
-            fields["content-length"] = [str(sum(map(len, self._write_buffer)))]
+            chunks = self._write_buffer
+            fields["content-length"] = [str(len(chunks[0]) if len(chunks) == 1 else sum(map(len, chunks)))]
 
     def _transform(self, chunk: bytes) -> bytes:
         """Pass a chunk through the application's ``transforms`` (Tornado's ``OutputTransform``s).
@@ -566,7 +595,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         if type(self).compute_etag is RequestHandler.compute_etag:
             # Our own quoted hex digest needs no checking (speed: set_header
             # and its validation are most of set_etag_header, bench_inprocess).
-            self._headers.fields["etag"] = [etag]
+            headers = self._header_map
+            (headers if headers is not None else self._make_header_map()).fields["etag"] = [etag]
         else:
             self.set_header("Etag", etag)
 

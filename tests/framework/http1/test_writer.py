@@ -194,7 +194,7 @@ def test_frame_response(
         connection=conn,
         keep_alive=server_keep and head.keep_alive,  # what the server passes: its wish and the head's
     )
-    assert (framing.has_body, framing.chunked, framing.length, framing.keep_alive, framing.extra_headers) == expected
+    assert (framing.has_body, framing.chunked, framing.length, framing.keep_alive, list(framing.extra_headers)) == expected
 
 
 @pytest.mark.parametrize("bad", ["-1", "5 ", "x", "²"])

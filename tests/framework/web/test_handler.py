@@ -218,6 +218,26 @@ def test_a_header_added_to_a_default_one_stays_in_its_own_response() -> None:
     assert plain.headers["Server"] == "framework" and plain.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_the_header_map_holds_the_defaults_when_first_read_and_writes_through() -> None:
+    # Tornado's private ``_headers``, which applications read and write all the same.
+    class MapHandler(RequestHandler):
+        async def get(self) -> None:
+            await asyncio.sleep(0)  # the map is made when first used, not with the handler
+            seen = {name: self._headers.get(name) for name in ("Server", "Content-Type", "X-Content-Type-Options")}
+            self._headers["X-Direct"] = "yes"
+            self.write(seen)
+
+    with running([("/", MapHandler)]) as server:
+        response = fetch(server, "/")
+    assert response.json() == {
+        "Server": "framework",
+        "Content-Type": "text/html; charset=UTF-8",
+        "X-Content-Type-Options": "nosniff",
+    }
+    assert response.headers["X-Direct"] == "yes" and response.headers["Date"].endswith(" GMT")
+    assert response.headers["Content-Type"] == "application/json; charset=UTF-8"  # write(dict) set it after
+
+
 @pytest.mark.parametrize(
     "value",
     # RFC 9110 5.5: no CTL but HTAB, so not only CR, LF and NUL.
