@@ -8,12 +8,14 @@ with one ``POST /notify`` and reports the time from the server's
 last response received (client clock). Traffic goes to 127.0.0.1 only; every
 phase is bounded in time.
 
-    .venv/bin/python loadtest/longpoll_fanout.py --count 10000 [--rounds 3]
+    .venv/bin/python loadtest/longpoll_fanout.py --count 10000 [--rounds 3] [--baseline DIR]
 
 Each round runs the framework's server (``servers/longpoll.py``) and then the
 floor (``servers/longpoll_raw.py``: a bare asyncio Protocol writing one
 response per waiter in a plain loop), so the two are compared in the same
-run; ``--only framework`` skips the floor.
+run; ``--only framework`` skips the floor. ``--baseline DIR`` adds the
+framework's server as another checkout has it (``framework@base``), in the
+same interleaved rounds.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from serverproc import (
     ROOT,
@@ -64,7 +67,7 @@ class Waiter(asyncio.Protocol):
             self.done.set_exception(ConnectionError(str(exc)))
 
 
-async def run(port: int, count: int, server_pid: int) -> dict[str, float]:
+async def run(port: int, count: int, server_pid: int) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(500)
     transports = []
@@ -101,22 +104,33 @@ async def run(port: int, count: int, server_pid: int) -> dict[str, float]:
         "notify_to_last_written_ms": server["elapsed"] * 1000,
         "notify_request_to_last_received_ms": (max(received) - sent) * 1000,
         "woken": server["woken"],
+        # Collections per generation between the notify and the last response
+        # (the framework's server counts them; a full one can double the time).
+        "gc_during_fanout": server.get("gc_during_fanout"),
     }
 
 
 SCRIPTS = {"framework": "longpoll.py", "floor": "longpoll_raw.py"}
 
 
-def measure(name: str, port: int, count: int) -> dict[str, float]:
-    """One run of one server: start it pinned to CPU 0, load it from CPU 1, stop it."""
+BASE = "framework@base"
+
+
+def measure(name: str, port: int, count: int, baseline: Path | None = None) -> dict[str, Any]:
+    """One run of one server: start it pinned to CPU 0, load it from CPU 1, stop it.
+
+    ``framework@base`` is the framework's server as the ``baseline`` checkout has it.
+    """
     port = port or free_port()
+    root = baseline.resolve() if name == BASE and baseline is not None else ROOT
+    script = root / SERVERS.relative_to(ROOT) / SCRIPTS["framework" if name == BASE else name]
     server = ServerProcess(
         name,
-        [sys.executable, str(SERVERS / SCRIPTS[name]), f"--port={port}"],
+        [sys.executable, str(script), f"--port={port}"],
         port=port,
         ready=answers("/stats"),
         cpu=0,
-        env={"PYTHONPATH": str(ROOT)},
+        env={"PYTHONPATH": str(root)},
     )
     with server:
         os.sched_setaffinity(0, {1})
@@ -130,15 +144,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="interleaved rounds; medians are reported")
     parser.add_argument("--only", choices=sorted(SCRIPTS), help="run one server only")
     parser.add_argument("--json", type=Path, help="also write every run's figures to this file")
+    parser.add_argument("--baseline", type=Path, help="another checkout whose framework server runs too, as framework@base")
     args = parser.parse_args()
     hard = raise_nofile_limit()
     if hard < args.count + 100:
         sys.exit(f"open-file hard limit {hard} is too low for {args.count} connections")
     names = [args.only] if args.only else list(SCRIPTS)
-    results: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    if args.baseline is not None:
+        names.insert(1, BASE)
+    results: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for _ in range(args.rounds):
         for name in names:
-            results[name].append(measure(name, args.port, args.count))
+            results[name].append(measure(name, args.port, args.count, args.baseline))
     print(json.dumps(results, indent=2))
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2))
@@ -146,10 +163,12 @@ def main() -> None:
         written = statistics.median(r["notify_to_last_written_ms"] for r in runs)
         received = statistics.median(r["notify_request_to_last_received_ms"] for r in runs)
         memory = statistics.median(r["bytes_per_waiter"] for r in runs)
+        full = [r["gc_during_fanout"][2] for r in runs if r["gc_during_fanout"] is not None]
         print(
-            f"{name:9s} {args.count} waiters: {memory:.0f} bytes each (server RSS); "
+            f"{name:14s} {args.count} waiters: {memory:.0f} bytes each (server RSS); "
             f"notify_all -> last response written {written:.1f} ms; "
             f"-> last response received by the client {received:.1f} ms (median of {len(runs)})"
+            + (f"; full collections during the fan-out: {full}" if full else "")
         )
 
 
