@@ -118,6 +118,10 @@ class GzipMessageDelegate(HTTPMessageDelegate):
             return
         if not self._inflater.eof:
             self._fail(400, "truncated gzip request body")
+            # The request ends without finish(), and the connection has let go
+            # of this delegate (it did before calling finish()): tell the one
+            # inside, whose request will never finish.
+            self._delegate.on_connection_close()
             return
         if self._headers is not None:
             self._headers["Content-Length"] = str(self._inflated)

@@ -352,7 +352,12 @@ class HTTPMessageDelegate:
         """The whole request has arrived."""
 
     def on_connection_close(self) -> None:
-        """The connection closed before the request was finished."""
+        """The connection closed before the whole request arrived.
+
+        As in Tornado, a delegate whose headers arrived gets either ``finish()``
+        or this, never both: a client that leaves while the response is being
+        prepared is told through ``HTTPConnection.set_close_callback``.
+        """
 
 
 class HTTPServerConnectionDelegate:

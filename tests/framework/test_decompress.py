@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from framework.decompress import PIECE
+from framework.httputil import HTTPConnection, HTTPHeaders, HTTPMessageDelegate, HTTPServerConnectionDelegate, RequestStartLine
 from framework.testing import serve
 from framework.web import Application, RequestHandler, stream_request_body
 
@@ -106,6 +107,33 @@ def test_a_corrupt_or_truncated_body_is_a_400(body: bytes) -> None:
     with serve(app(), decompress_request=True) as server:
         response = post_gzip(server.url("/form"), body, **FORM)
     assert response.status_code == 400
+
+
+def test_a_truncated_body_ends_the_inner_delegate_with_on_connection_close() -> None:
+    """Tornado's rule for a message delegate: ``finish()`` or ``on_connection_close()``, exactly one."""
+    calls: list[str] = []
+
+    class Recorder(HTTPMessageDelegate):
+        def headers_received(self, start_line: RequestStartLine, headers: HTTPHeaders) -> None:
+            calls.append("headers")
+
+        def data_received(self, chunk: bytes) -> None:
+            calls.append("data")
+
+        def finish(self) -> None:
+            calls.append("finish")
+
+        def on_connection_close(self) -> None:
+            calls.append("on_connection_close")
+
+    class Recording(HTTPServerConnectionDelegate):
+        def start_request(self, server_conn: object, request_conn: HTTPConnection) -> HTTPMessageDelegate:
+            return Recorder()
+
+    with serve(Recording(), decompress_request=True) as server:
+        response = post_gzip(server.url("/"), gzip.compress(b"x" * 100)[:-6])
+    assert response.status_code == 400
+    assert calls == ["headers", "data", "on_connection_close"]
 
 
 def test_unknown_server_arguments_still_fail_loudly() -> None:
