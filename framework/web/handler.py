@@ -247,10 +247,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
 
     def clear(self) -> None:
         """Reset headers and body to their defaults (Tornado's ``clear``)."""
-        # The default headers are made on first use (see _headers).
+        # The default headers (the request id's among them) are made on first use (see _headers).
         self._header_map: HTTPHeaders | None = None
-        if self.request.request_id is not None:
-            self._headers[self.application.config.request_id_header or "X-Request-Id"] = self.request.request_id
         self.set_default_headers()
         # Nothing written yet: a shared empty tuple rather than a list per
         # response (a long poll holds its handler for its whole wait:
@@ -281,6 +279,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         # The cached Date list read inline while the second lasts (speed: bench_inprocess).
         fields["date"] = _date.values if int(time.time()) == _date.second else _date.now()
         headers = self._header_map = HTTPHeaders.adopt(fields)
+        if self.request.request_id is not None:
+            headers[self.application.config.request_id_header or "X-Request-Id"] = self.request.request_id
         return headers
 
     def set_status(self, status_code: int, reason: str | None = None) -> None:

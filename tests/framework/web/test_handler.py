@@ -218,6 +218,22 @@ def test_a_header_added_to_a_default_one_stays_in_its_own_response() -> None:
     assert plain.headers["Server"] == "framework" and plain.headers["X-Content-Type-Options"] == "nosniff"
 
 
+@pytest.mark.parametrize("settings", [{}, {"request_id_header": "X-Request-Id"}], ids=["plain", "request-ids"])
+def test_a_handler_holds_no_header_map_until_it_uses_one(settings: dict[str, Any]) -> None:
+    # A long poll waits for minutes; its response headers are made when it answers.
+    class WaitingHandler(RequestHandler):
+        async def get(self) -> None:
+            await asyncio.sleep(0)
+            made_before = self._header_map is not None
+            self.write({"made_before": made_before})
+
+    with running([("/", WaitingHandler)], **settings) as server:
+        response = fetch(server, "/", headers={"X-Request-Id": "abc-123"})
+    assert response.json() == {"made_before": False}
+    if settings:
+        assert response.headers["X-Request-Id"] == "abc-123"
+
+
 def test_the_header_map_holds_the_defaults_when_first_read_and_writes_through() -> None:
     # Tornado's private ``_headers``, which applications read and write all the same.
     class MapHandler(RequestHandler):
