@@ -21,7 +21,9 @@ request about 180 bytes (the callback, and the list its task's own callback then
 needs) and each wake a call. A done waiter stays in the deque until a wake reaches
 it or a sweep drops it. A sweep runs when the deque has doubled since the last sweep
 or wake, so it holds at most twice the waiters that were live then (plus a small
-floor), at O(1) amortised cost per wait.
+floor), and also once the timed waiters withdrawn since the last sweep (counted by
+their done-callbacks) are half the deque, so a burst of timeouts leaves nothing
+behind; either way at O(1) amortised cost per wait.
 """
 
 from __future__ import annotations
@@ -44,14 +46,14 @@ _T = TypeVar("_T")
 #: An absolute deadline on the loop's clock, or a delay from now.
 Timeout = float | datetime.timedelta
 
-# The smallest map a WaiterQueue sweeps (see the module's docstring).
+# The smallest deque a WaiterQueue sweeps (see the module's docstring).
 _SWEEP_FLOOR = 64
 
 
 class WaiterQueue(Generic[_T]):
     """Pending futures in arrival order, and the timers that would expire those that have one."""
 
-    __slots__ = ("_waiting", "_timers", "_quiet", "_sweep_at")
+    __slots__ = ("_waiting", "_timers", "_quiet", "_sweep_at", "_withdrawn")
 
     def __init__(self) -> None:
         self._waiting: deque[asyncio.Future[_T]] = deque()
@@ -66,6 +68,7 @@ class WaiterQueue(Generic[_T]):
         # would make every primitive a reference cycle.)
         self._quiet = contextvars.Context()
         self._sweep_at = _SWEEP_FLOOR
+        self._withdrawn = 0  # timed waiters withdrawn since the last sweep
 
     def __len__(self) -> int:
         """Waiters still pending (a withdrawn one not yet swept is not counted): O(n), for ``repr``."""
@@ -91,9 +94,10 @@ class WaiterQueue(Generic[_T]):
         return waiter
 
     # Waking detaches ``_forget`` first: the timer is cancelled here, and each
-    # done-callback costs asyncio a ``call_soon``. Measured with 10,000 tasks
-    # parked on one Condition (min of 7 runs, CPython 3.11): notify_all 14.6 -> 7.3 ms,
-    # until every task has resumed 43 -> 31 ms, 10,000 x notify(1) 10.9 -> 4.3 ms.
+    # done-callback costs asyncio a ``call_soon``. (Measured when the waiters
+    # were an ordered map, with 10,000 tasks parked on one Condition, min of 7
+    # runs, CPython 3.11: notify_all 14.6 -> 7.3 ms, until every task has
+    # resumed 43 -> 31 ms, 10,000 x notify(1) 10.9 -> 4.3 ms.)
 
     def wake_next(self, result: _T) -> bool:
         """Give ``result`` to the oldest waiter still pending; say whether there was one."""
@@ -117,6 +121,7 @@ class WaiterQueue(Generic[_T]):
         """Give ``result`` to every pending waiter, in arrival order, in one pass."""
         waiting, self._waiting = self._waiting, deque()
         self._sweep_at = _SWEEP_FLOOR
+        self._withdrawn = 0
         timed = bool(self._timers)
         for waiter in waiting:
             if not waiter.done():
@@ -125,22 +130,30 @@ class WaiterQueue(Generic[_T]):
                 waiter.set_result(result)
 
     def _disarm(self, waiter: asyncio.Future[_T]) -> None:
-        """Cancel a waiter's timer, if it has one, and the done-callback that would."""
-        handle = self._timers.pop(waiter, None)
-        if handle is not None:
-            handle.cancel()
+        """A waiter being woken: cancel its timer, if it has one, and the done-callback that would."""
+        if self._cancel_timer(waiter):
             waiter.remove_done_callback(self._forget)
+
+    def _cancel_timer(self, waiter: asyncio.Future[_T]) -> bool:
+        """Cancel ``waiter``'s timer; say whether it had one."""
+        handle = self._timers.pop(waiter, None)
+        if handle is None:
+            return False
+        handle.cancel()
+        return True
 
     def _sweep(self) -> None:
         """Drop the waiters withdrawn since the last sweep; the next comes when the deque doubles."""
         self._waiting = deque(waiter for waiter in self._waiting if not waiter.done())
         self._sweep_at = max(_SWEEP_FLOOR, 2 * len(self._waiting))
+        self._withdrawn = 0
 
     def _forget(self, waiter: asyncio.Future[_T]) -> None:
-        """Done-callback of a timed waiter that timed out or was cancelled: drop its timer."""
-        handle = self._timers.pop(waiter, None)
-        if handle is not None:
-            handle.cancel()
+        """Done-callback of a timed waiter that timed out or was cancelled: its timer goes now, it at a sweep."""
+        self._cancel_timer(waiter)
+        self._withdrawn += 1
+        if 2 * self._withdrawn > len(self._waiting) >= _SWEEP_FLOOR:
+            self._sweep()
 
 
 def loop_deadline(loop: asyncio.AbstractEventLoop, timeout: Timeout) -> float:

@@ -6,8 +6,8 @@ clock (``IOLoop.current().time() + 5``) or a ``datetime.timedelta``, and raise
 the builtin ``TimeoutError`` (``framework.util.TimeoutError``).
 
 Strategy: consumers waiting in :meth:`Queue.get` sit in the same waiter queue
-the locks use (``framework.locks``: O(1) removal of a waiter that times out or
-is cancelled, its timer cancelled with it), and an item put while one waits is
+the locks use (``framework.locks``: a waiter that times out or is cancelled
+has its timer cancelled at once and leaves at O(1) amortised cost), and an item put while one waits is
 handed to the oldest waiter directly. Producers waiting in :meth:`Queue.put`
 carry their item, so they sit in a map of their own, from future to item and
 timer; the first one still pending enters the queue the moment a ``get``

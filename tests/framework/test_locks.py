@@ -193,6 +193,18 @@ def test_abandoned_waits_are_swept_against_the_live_count_after_a_burst_drained(
     run(test)
 
 
+def test_timed_waiters_that_time_out_leave_the_deque_without_a_later_wait() -> None:
+    async def test() -> None:
+        cond = Condition()
+        waits = [cond.wait(timeout=NOW) for _ in range(1000)]
+        assert await asyncio.gather(*waits) == [False] * 1000
+        await asyncio.sleep(0)  # their done-callbacks have run
+        assert len(cond._waiters._waiting) < 64  # swept once half the deque had withdrawn
+        assert live_timers() == []
+
+    run(test)
+
+
 def test_waiters_abandoned_without_a_later_wait_go_at_the_next_notify() -> None:
     async def test() -> None:
         cond = Condition()
