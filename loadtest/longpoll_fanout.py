@@ -36,6 +36,7 @@ from serverproc import (
     SERVERS,
     ServerProcess,
     answers,
+    check_baseline,
     free_port,
     raise_nofile_limit,
     rss_bytes,
@@ -151,6 +152,7 @@ def main() -> None:
         sys.exit(f"open-file hard limit {hard} is too low for {args.count} connections")
     names = [args.only] if args.only else list(SCRIPTS)
     if args.baseline is not None:
+        check_baseline(args.baseline)
         names.insert(1, BASE)
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for _ in range(args.rounds):

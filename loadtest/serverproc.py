@@ -146,8 +146,26 @@ def with_baseline(contenders: list[Contender], baseline: Path | None) -> list[Co
     """``contenders``, then the framework's ones again as ``baseline`` (another checkout) runs them, as ``NAME@base``."""
     if baseline is None:
         return contenders
+    check_baseline(baseline)
     ours = [c for c in contenders if c.name.startswith("framework_")]
     return contenders + [c.from_checkout(baseline.resolve(), "base") for c in ours]
+
+
+def check_baseline(baseline: Path) -> None:
+    """Refuse a baseline checkout that lacks the compiled accelerator this one has.
+
+    The build is not tracked (``.gitignore``), so a fresh ``git worktree``
+    would run the pure-Python parser and writer: an unfair comparison.
+
+    Raises:
+        SystemExit: this checkout has ``framework/http1/speedups`` built and ``baseline`` has not.
+    """
+    pattern = "framework/http1/speedups*.so"
+    if any(ROOT.glob(pattern)) and not any(baseline.glob(pattern)):
+        raise SystemExit(
+            f"{baseline} has no compiled framework/http1/speedups while this checkout has: build it there first "
+            f"(cd {baseline} && {sys.executable} setup.py build_ext --inplace)"
+        )
 
 
 def interrupt_on_signals() -> None:

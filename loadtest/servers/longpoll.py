@@ -47,8 +47,7 @@ class PollHandler(RequestHandler):
         self.finish("message\n")
         state["woken"] += 1
         state["last_written_at"] = ioloop.IOLoop.current().time()
-        if state["waiting"] == 0:
-            at_last_written[:] = collections
+        at_last_written[:] = collections
 
     def on_connection_close(self) -> None:
         state["disconnected"] += 1

@@ -1,4 +1,4 @@
-"""loadtest/longpoll_fanout.py end to end, on a few waiters: both servers answer every one."""
+"""loadtest/longpoll_fanout.py end to end, on a few waiters: every server answers every one."""
 
 from __future__ import annotations
 
@@ -16,7 +16,17 @@ LOADTEST = Path(__file__).resolve().parents[2] / "loadtest"
 def test_every_waiter_of_both_servers_is_answered_after_one_notify(tmp_path: Path) -> None:
     out = tmp_path / "fanout.json"
     child = subprocess.run(
-        [sys.executable, str(LOADTEST / "longpoll_fanout.py"), "--count", "20", "--port", "0", "--json", str(out)],
+        # This checkout as its own baseline: the option's mechanism, not a comparison.
+        [
+            sys.executable,
+            str(LOADTEST / "longpoll_fanout.py"),
+            "--count",
+            "20",
+            "--json",
+            str(out),
+            "--baseline",
+            str(LOADTEST.parent),
+        ],
         capture_output=True,
         text=True,
         timeout=120,
@@ -24,8 +34,12 @@ def test_every_waiter_of_both_servers_is_answered_after_one_notify(tmp_path: Pat
     )
     assert child.returncode == 0, child.stderr[-2000:]
     results = json.loads(out.read_text())
-    assert sorted(results) == ["floor", "framework"]
+    assert sorted(results) == ["floor", "framework", "framework@base"]
     for runs in results.values():
         (run,) = runs
         assert run["woken"] == 20
         assert run["notify_to_last_written_ms"] > 0
+    for name in ("framework", "framework@base"):  # collections during the fan-out, by generation
+        (run,) = results[name]
+        assert len(run["gc_during_fanout"]) == 3 and min(run["gc_during_fanout"]) >= 0
+    assert results["floor"][0]["gc_during_fanout"] is None
