@@ -441,6 +441,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         self.on_finish()
         if self._ui is not None:  # UI methods and modules hold the handler: drop the cycle
             self._ui = None
+        self._release_after_finish()
         return result
 
     def _prepare_final_headers(self) -> None:

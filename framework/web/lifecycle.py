@@ -23,6 +23,7 @@ import asyncio
 import contextvars
 import logging
 import types
+import weakref
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
@@ -37,10 +38,11 @@ app_log = logging.getLogger("framework.application")
 gen_log = logging.getLogger("framework.general")
 
 # Tasks of handlers that are still running, each with its handler when it
-# runs an HTTP method (_run_method); asyncio keeps only weak references.
+# runs an HTTP method (_run_method), held weakly once that handler has
+# finished (_release_after_finish); asyncio keeps only weak references.
 # Dict keys rather than a set: about 40 bytes per entry instead of up to 128
 # once a set has grown, for every waiting long poll (loadtest/longpoll_fanout.py).
-_running_tasks: dict[asyncio.Future[Any], LifecycleMixin | None] = {}
+_running_tasks: dict[asyncio.Future[Any], LifecycleMixin | weakref.ReferenceType[LifecycleMixin] | None] = {}
 
 
 def _forget(task: asyncio.Future[Any]) -> None:
@@ -133,6 +135,27 @@ class LifecycleMixin:
         except Exception as error:
             self._handle_request_exception(error)
 
+    def _release_after_finish(self) -> None:
+        """The response is finished: the task running this handler's method holds it weakly from now on.
+
+        So the handler, its request and its response's objects go as soon as
+        the method returns, within its step, rather than a loop iteration
+        later with the task's done-callback: a fan-out of thousands of long
+        polls then leaves no garbage for the collector to count, which is
+        what started a full collection over every waiter in the middle of
+        one (loadtest/longpoll_fanout.py counts them). A method that raises
+        after finish() keeps its handler alive through the traceback, and
+        the exception reaches ``log_exception`` as in Tornado.
+        """
+        if not _running_tasks:
+            return  # no async method is running (the usual synchronous finish)
+        try:
+            task = asyncio.current_task()
+        except RuntimeError:  # no running loop: finished from plain code (a test)
+            return
+        if task is not None and _running_tasks.get(task) is self:
+            _running_tasks[task] = weakref.ref(self)
+
     def _receive_chunk(self, chunk: bytes) -> Awaitable[None] | None:
         try:
             result = self.data_received(chunk)
@@ -219,9 +242,19 @@ def _run_method(handler: LifecycleMixin, result: Awaitable[None]) -> asyncio.Fut
 
 def _finish_method_task(task: asyncio.Future[Any]) -> None:
     """Done-callback of a coroutine method's task: its handler finishes or answers the exception."""
-    handler = _running_tasks.pop(task, None)
-    if handler is not None:
-        handler._method_done(task)
+    entry = _running_tasks.pop(task, None)
+    if isinstance(entry, weakref.ReferenceType):
+        handler = entry()
+        if handler is None:
+            if not task.cancelled() and task.exception() is not None:
+                # Raised after finish(), and nothing holds the handler any more
+                # (its method's frame is not in the traceback): logged, not lost.
+                name = task.get_name() if isinstance(task, asyncio.Task) else repr(task)
+                app_log.error("uncaught exception in %s after its response finished", name, exc_info=task.exception())
+            return
+        entry = handler
+    if entry is not None:
+        entry._method_done(task)
 
 
 def execute(handler: LifecycleMixin, body_error: HTTPInputError | None = None) -> None:

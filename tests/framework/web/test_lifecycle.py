@@ -20,6 +20,7 @@ import contextvars
 import socket
 import threading
 import time
+import weakref
 from typing import Any
 
 import pytest
@@ -223,6 +224,72 @@ def test_on_finish_of_an_async_method_sees_the_context_variables_it_set() -> Non
         assert finished.wait(WAIT)
     assert seen == ["first", "second"]
     assert request_tag.get() == "unset"  # nothing leaked out of the requests
+
+
+def test_a_handler_that_finished_goes_as_soon_as_its_async_method_returns() -> None:
+    # Not a loop iteration later with its task's done-callback: a fan-out of
+    # thousands of long polls leaves no garbage behind it.
+    seen: list[bool] = []
+    checked = threading.Event()
+
+    class EarlyHandler(RequestHandler):
+        async def get(self) -> None:
+            await asyncio.sleep(0)
+            self.finish("done")
+            handler = weakref.ref(self)
+
+            def check() -> None:  # queued before the task's own done-callback
+                seen.append(handler() is None)
+                checked.set()
+
+            asyncio.get_running_loop().call_soon(check)
+
+    with running([("/", EarlyHandler)]) as server:
+        assert fetch(server, "/").text == "done"
+        assert checked.wait(WAIT)
+    assert seen == [True]
+
+
+def test_an_exception_after_finish_still_reaches_log_exception() -> None:
+    logged: list[str] = []
+    done = threading.Event()
+
+    class LateFailureHandler(RequestHandler):
+        async def get(self) -> None:
+            self.finish("answered")
+            await asyncio.sleep(0)
+            raise ValueError("after the response")
+
+        def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+            logged.append(f"{self.request.path}: {value}")
+            done.set()
+
+    with running([("/late", LateFailureHandler)]) as server:
+        assert fetch(server, "/late").text == "answered"
+        assert done.wait(WAIT)
+    assert logged == ["/late: after the response"]
+
+
+def test_an_exception_after_finish_with_no_handler_left_is_logged_all_the_same(caplog: pytest.LogCaptureFixture) -> None:
+    done = threading.Event()
+
+    class ForgetfulHandler(RequestHandler):
+        async def get(self) -> None:
+            self.finish("answered")
+            finished = done
+            del self  # nothing in the traceback will hold the handler
+            await asyncio.sleep(0)
+            finished.set()
+            raise ValueError("after the response, handler gone")
+
+    with running([("/", ForgetfulHandler)]) as server:
+        assert fetch(server, "/").text == "answered"
+        assert done.wait(WAIT)
+        deadline = time.monotonic() + WAIT
+        while "handler gone" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert "uncaught exception in" in caplog.text and "ForgetfulHandler.get" in caplog.text
+    assert "after the response, handler gone" in caplog.text
 
 
 def test_on_finish_is_called_once_after_an_error() -> None:
