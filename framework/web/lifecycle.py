@@ -184,8 +184,9 @@ class LifecycleMixin:
         if isinstance(exc, StreamClosedError):
             # The client went away while we wrote: nothing to answer, nothing broken.
             gen_log.debug("client closed the connection during %s", self._request_summary())
-            self._finished = True
-            self.on_finish()
+            if not self._finished:  # (finish() already ran on_finish: not twice)
+                self._finished = True
+                self.on_finish()
             return
         try:
             self.log_exception(type(exc), exc, exc.__traceback__)
@@ -241,20 +242,46 @@ def _run_method(handler: LifecycleMixin, result: Awaitable[None]) -> asyncio.Fut
 
 
 def _finish_method_task(task: asyncio.Future[Any]) -> None:
-    """Done-callback of a coroutine method's task: its handler finishes or answers the exception."""
+    """Done-callback of a coroutine method's task: its handler finishes or answers the exception.
+
+    A handler that finished and is gone (see ``_release_after_finish``) has
+    nothing left to answer; an exception its method raised afterwards is
+    logged here (``_log_after_finish``).
+    """
     entry = _running_tasks.pop(task, None)
     if isinstance(entry, weakref.ReferenceType):
         handler = entry()
         if handler is None:
             if not task.cancelled() and task.exception() is not None:
-                # Raised after finish(), and nothing holds the handler any more
-                # (its method's frame is not in the traceback): logged, not lost.
-                name = task.get_name() if isinstance(task, asyncio.Task) else repr(task)
-                app_log.error("uncaught exception in %s after its response finished", name, exc_info=task.exception())
+                _log_after_finish(task)
             return
         entry = handler
     if entry is not None:
         entry._method_done(task)
+
+
+def _log_after_finish(task: asyncio.Future[Any]) -> None:
+    """Report what a finished handler's method raised once nothing held the handler any more.
+
+    Only a method that let go of ``self`` itself (its frame, in the
+    traceback, would otherwise keep the handler and its ``log_exception``)
+    gets here. As ``_handle_request_exception`` and the default
+    ``log_exception`` would: ``Finish`` is quiet, a vanished client a debug
+    line, an ``HTTPError`` a warning, anything else an error with its
+    traceback, and a ``BaseException`` that is not an ``Exception`` goes on.
+    """
+    exc = task.exception()
+    name = task.get_name() if isinstance(task, asyncio.Task) else repr(task)
+    if not isinstance(exc, Exception):
+        raise exc  # type: ignore[misc]  # KeyboardInterrupt and the like go on to the loop
+    if isinstance(exc, Finish):
+        return
+    if isinstance(exc, StreamClosedError):
+        gen_log.debug("client closed the connection during %s, after its response finished", name)
+    elif isinstance(exc, HTTPError):
+        gen_log.warning("%s after the response of %s finished", exc, name)
+    else:
+        app_log.error("uncaught exception in %s after its response finished", name, exc_info=exc)
 
 
 def execute(handler: LifecycleMixin, body_error: HTTPInputError | None = None) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import logging
 import socket
 import threading
 import time
@@ -27,7 +28,9 @@ import pytest
 import requests
 
 from framework import gen
+from framework.iostream import StreamClosedError
 from framework.web import (
+    Finish,
     HTTPError,
     RequestHandler,
 )
@@ -270,7 +273,20 @@ def test_an_exception_after_finish_still_reaches_log_exception() -> None:
     assert logged == ["/late: after the response"]
 
 
-def test_an_exception_after_finish_with_no_handler_left_is_logged_all_the_same(caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    ("raised", "level", "text"),
+    [
+        (ValueError("after the response, handler gone"), logging.ERROR, "after the response, handler gone"),
+        (HTTPError(409), logging.WARNING, "409"),
+        (Finish(), None, None),  # as with a handler: not an error
+        (StreamClosedError(), logging.DEBUG, "client closed the connection"),
+    ],
+    ids=["error", "http-error", "finish", "client-gone"],
+)
+def test_an_exception_after_finish_with_no_handler_left_is_reported_as_with_one(
+    caplog: pytest.LogCaptureFixture, raised: BaseException, level: int | None, text: str | None
+) -> None:
+    caplog.set_level(logging.DEBUG)
     done = threading.Event()
 
     class ForgetfulHandler(RequestHandler):
@@ -280,16 +296,49 @@ def test_an_exception_after_finish_with_no_handler_left_is_logged_all_the_same(c
             del self  # nothing in the traceback will hold the handler
             await asyncio.sleep(0)
             finished.set()
-            raise ValueError("after the response, handler gone")
+            raise raised
+
+    def reported() -> list[logging.LogRecord]:
+        return [
+            r
+            for r in caplog.records
+            if "after its response finished" in r.getMessage() or "after the response of" in r.getMessage()
+        ]
 
     with running([("/", ForgetfulHandler)]) as server:
         assert fetch(server, "/").text == "answered"
         assert done.wait(WAIT)
-        deadline = time.monotonic() + WAIT
-        while "handler gone" not in caplog.text and time.monotonic() < deadline:
+        deadline = time.monotonic() + (0.2 if level is None else WAIT)  # the done-callback runs on the server's loop
+        while not reported() and time.monotonic() < deadline:
             time.sleep(0.01)
-    assert "uncaught exception in" in caplog.text and "ForgetfulHandler.get" in caplog.text
-    assert "after the response, handler gone" in caplog.text
+    after = reported()
+    if level is None:
+        assert after == []
+    else:
+        assert [r.levelno for r in after] == [level]
+        assert "ForgetfulHandler.get" in after[0].getMessage()
+        assert text is not None and text in caplog.text
+
+
+def test_a_client_gone_after_finish_does_not_run_on_finish_twice() -> None:
+    calls: list[str] = []
+    done = threading.Event()
+
+    class LateWriteHandler(RequestHandler):
+        async def get(self) -> None:
+            self.finish("answered")
+            await asyncio.sleep(0)
+            done.set()
+            raise StreamClosedError()
+
+        def on_finish(self) -> None:
+            calls.append("on_finish")
+
+    with running([("/", LateWriteHandler)]) as server:
+        assert fetch(server, "/").text == "answered"
+        assert done.wait(WAIT)
+        time.sleep(0.2)  # room for a second call, were there one
+    assert calls == ["on_finish"]
 
 
 def test_on_finish_is_called_once_after_an_error() -> None:
