@@ -105,6 +105,14 @@ static const char *const head_fields[] = {
 #define N_HEAD_FIELDS ((Py_ssize_t)(sizeof head_fields / sizeof head_fields[0]))
 
 /*
+ * The fields whose presence leaves a request head with decisions that only
+ * the Python parser makes (_begin_request: its body's framing, keep-alive,
+ * an expectation). read_request_head builds the whole event only without them.
+ */
+static const char *const deciding_fields[] = {"content-length", "transfer-encoding", "connection", "expect"};
+#define N_DECIDING_FIELDS ((int)(sizeof deciding_fields / sizeof deciding_fields[0]))
+
+/*
  * The module's state: the two versions served, the common methods and names,
  * made once, and RequestHead with where each of its slots lives (bound by
  * bind_request_head()).
@@ -117,6 +125,8 @@ typedef struct {
     PyObject *lower[N_COMMON_NAMES];   /* "user-agent", the dict key */
     PyTypeObject *head_type;
     Py_ssize_t head_offsets[N_HEAD_FIELDS];
+    PyObject *host;                        /* "host" */
+    PyObject *deciding[N_DECIDING_FIELDS]; /* "content-length", ...: see read_request_head */
 } speedups_state;
 
 static inline speedups_state *
@@ -477,11 +487,14 @@ PyDoc_STRVAR(parse_request_head_doc,
 "    CR or LF, a name that is not a token, obs-fold, too many fields): the\n"
 "    Python parser then reads it, and raises its usual ProtocolError.");
 
+static PyObject *decided_head(speedups_state *state, const unsigned char *p, const head_spans *spans, PyObject *parts);
+
+/* parse_request_head, and read_request_head when `decide` is set. */
 static PyObject *
-parse_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+parse_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs, const char *name, int decide)
 {
     if (nargs != 3) {
-        PyErr_Format(PyExc_TypeError, "parse_request_head() takes 3 arguments (%zd given)", nargs);
+        PyErr_Format(PyExc_TypeError, "%s() takes 3 arguments (%zd given)", name, nargs);
         return NULL;
     }
     /*
@@ -512,7 +525,11 @@ parse_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     head_spans spans;
     PyObject *result;
     if (scan_head((const unsigned char *)view.buf, view.len, max_headers, max_target, &spans)) {
-        result = build_head(get_state(module), (const unsigned char *)view.buf, &spans);
+        speedups_state *state = get_state(module);
+        result = build_head(state, (const unsigned char *)view.buf, &spans);
+        if (decide && result != NULL) {
+            result = decided_head(state, (const unsigned char *)view.buf, &spans, result);
+        }
     }
     else {
         result = Py_None;
@@ -520,6 +537,81 @@ parse_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     PyBuffer_Release(&view);
     return result;
+}
+
+static PyObject *
+parse_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return parse_head(module, args, nargs, "parse_request_head", 0);
+}
+
+/*
+ * The whole RequestHead for `parts` (build_head's tuple, whose reference this
+ * takes) when the head leaves nothing to decide: HTTP/1.1, an origin-form
+ * target, exactly one Host, and none of the deciding fields, so no body and
+ * keep-alive (RFC 9112 6.3 and 9.3, as _begin_request decides them).
+ * Otherwise `parts` itself, for Python to decide; NULL on error.
+ */
+static PyObject *
+decided_head(speedups_state *state, const unsigned char *p, const head_spans *spans, PyObject *parts)
+{
+    PyTypeObject *type = state->head_type;
+    PyObject *fields = PyTuple_GET_ITEM(parts, 4);
+    if (type == NULL || !spans->http11 || p[spans->target_start] != '/') {
+        return parts;
+    }
+    PyObject *host = PyDict_GetItemWithError(fields, state->host); /* borrowed */
+    if (host == NULL || PyList_GET_SIZE(host) != 1) {
+        goto undecided;
+    }
+    for (int i = 0; i < N_DECIDING_FIELDS; i++) {
+        if (PyDict_GetItemWithError(fields, state->deciding[i]) != NULL || PyErr_Occurred()) {
+            goto undecided;
+        }
+    }
+    PyObject *head = type->tp_alloc(type, 0); /* slots zeroed, as in make_request_head */
+    if (head == NULL) {
+        goto error;
+    }
+    /* In RequestHead's order (head_fields): method, target, version, headers, keep_alive,
+       expect_continue, chunked, content_length, fields. */
+    PyObject *values[N_HEAD_FIELDS] = {
+        PyTuple_GET_ITEM(parts, 0), PyTuple_GET_ITEM(parts, 1), PyTuple_GET_ITEM(parts, 2),
+        PyTuple_GET_ITEM(parts, 3), Py_True, Py_False, Py_False, Py_None, fields,
+    };
+    for (Py_ssize_t i = 0; i < N_HEAD_FIELDS; i++) {
+        Py_INCREF(values[i]);
+        *(PyObject **)((char *)head + state->head_offsets[i]) = values[i];
+    }
+    Py_DECREF(parts);
+    return head;
+
+undecided:
+    if (!PyErr_Occurred()) {
+        return parts;
+    }
+error:
+    Py_DECREF(parts);
+    return NULL;
+}
+
+PyDoc_STRVAR(read_request_head_doc,
+"read_request_head(head, max_headers, max_target_bytes, /)\n"
+"--\n"
+"\n"
+"parse_request_head, and the whole event where the head leaves nothing to decide.\n"
+"\n"
+"Returns:\n"
+"    None where parse_request_head declines. The bound RequestHead (see\n"
+"    bind_request_head) for an HTTP/1.1 request with an origin-form target,\n"
+"    exactly one Host and no Content-Length, Transfer-Encoding, Connection\n"
+"    or Expect: no body and keep-alive, what the Python parser decides for\n"
+"    it. Otherwise parse_request_head's tuple, for Python to decide.");
+
+static PyObject *
+read_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    return parse_head(module, args, nargs, "read_request_head", 1);
 }
 
 /* ------------------------------------------------------------------------
@@ -841,6 +933,7 @@ static PyMethodDef speedups_methods[] = {
     {"parse_request_head", (PyCFunction)(void (*)(void))parse_request_head, METH_FASTCALL, parse_request_head_doc},
     {"serialize_response_fields", (PyCFunction)(void (*)(void))serialize_response_fields, METH_FASTCALL,
      serialize_response_fields_doc},
+    {"read_request_head", (PyCFunction)(void (*)(void))read_request_head, METH_FASTCALL, read_request_head_doc},
     {"bind_request_head", bind_request_head, METH_O, bind_request_head_doc},
     {"make_request_head", (PyCFunction)(void (*)(void))make_request_head, METH_FASTCALL, make_request_head_doc},
     {NULL, NULL, 0, NULL},
@@ -858,6 +951,16 @@ speedups_exec(PyObject *module)
     for (int i = 0; i < N_COMMON_METHODS; i++) {
         state->methods[i] = PyUnicode_InternFromString(common_methods[i]);
         if (state->methods[i] == NULL) {
+            return -1;
+        }
+    }
+    state->host = PyUnicode_InternFromString("host");
+    if (state->host == NULL) {
+        return -1;
+    }
+    for (int i = 0; i < N_DECIDING_FIELDS; i++) {
+        state->deciding[i] = PyUnicode_InternFromString(deciding_fields[i]);
+        if (state->deciding[i] == NULL) {
             return -1;
         }
     }
@@ -894,6 +997,10 @@ speedups_traverse(PyObject *module, visitproc visit, void *arg)
         Py_VISIT(state->lower[i]);
     }
     Py_VISIT(state->head_type);
+    Py_VISIT(state->host);
+    for (int i = 0; i < N_DECIDING_FIELDS; i++) {
+        Py_VISIT(state->deciding[i]);
+    }
     return 0;
 }
 
@@ -911,6 +1018,10 @@ speedups_clear(PyObject *module)
         Py_CLEAR(state->lower[i]);
     }
     Py_CLEAR(state->head_type);
+    Py_CLEAR(state->host);
+    for (int i = 0; i < N_DECIDING_FIELDS; i++) {
+        Py_CLEAR(state->deciding[i]);
+    }
     return 0;
 }
 

@@ -12,6 +12,11 @@ def parse_request_head(
 ) -> tuple[str, str, str, list[tuple[str, str]], dict[str, list[str]]] | None:
     """Split a plain request head (no blank line) into (method, target, version, headers, fields), or None."""
 
+def read_request_head(
+    head: bytes | bytearray | memoryview, max_headers: int, max_target_bytes: int, /
+) -> Any:
+    """``parse_request_head``, or the bound RequestHead itself where the head leaves nothing to decide."""
+
 def serialize_response_fields(
     status: int, fields: Mapping[str, list[str]], extra: Sequence[tuple[str, str]], reason: str, version: str, /
 ) -> bytes | None:

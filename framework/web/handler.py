@@ -168,10 +168,6 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
     # Typed as a loose callable so subclasses may declare their own keywords.
     initialize: Callable[..., None] = _initialize
 
-    def prepare(self) -> Awaitable[None] | None:
-        """Called before the HTTP method; may finish the request (or be async)."""
-        return None
-
     def on_finish(self) -> None:
         """Called after the response was sent: clean-up and logging go here."""
 
@@ -249,7 +245,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         """Reset headers and body to their defaults (Tornado's ``clear``)."""
         # The default headers (the request id's among them) are made on first use (see _headers).
         self._header_map: HTTPHeaders | None = None
-        self.set_default_headers()
+        if type(self).set_default_headers is not RequestHandler.set_default_headers:  # (the base's is a no-op: a call less)
+            self.set_default_headers()
         # Nothing written yet: a shared empty tuple rather than a list per
         # response (a long poll holds its handler for its whole wait:
         # loadtest/longpoll_fanout.py); the first write makes the list.
@@ -438,7 +435,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         self._finished = True
         self.request._finish_time = time.time()
         self.application.log_request(self)
-        self.on_finish()
+        if type(self).on_finish is not RequestHandler.on_finish:  # (the base's is a no-op: a call less)
+            self.on_finish()
         if self._ui is not None:  # UI methods and modules hold the handler: drop the cycle
             self._ui = None
         self._release_after_finish()
@@ -453,7 +451,12 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         fields = (headers if headers is not None else self._make_header_map()).fields
         if self._status_code == 200 and self.request.method in ("GET", "HEAD") and "etag" not in fields:
             self.set_etag_header()
-            if self.check_etag_header():
+            # The base check_etag_header finds nothing to match without an
+            # If-None-Match, the usual request: not called then (a call less).
+            if (
+                "if-none-match" in self.request.headers.fields
+                or type(self).check_etag_header is not RequestHandler.check_etag_header
+            ) and self.check_etag_header():
                 self._write_buffer = _NO_CHUNKS
                 self.set_status(304)
         status = self._status_code  # read after the ETag check, which may make it 304

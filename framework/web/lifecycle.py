@@ -65,9 +65,16 @@ class LifecycleMixin:
     _finished: bool
     _auto_finish: bool
 
-    if TYPE_CHECKING:  # supplied by RequestHandler
+    def prepare(self) -> Awaitable[None] | None:
+        """Called before the HTTP method; may finish the request (or be async).
 
-        def prepare(self) -> Awaitable[None] | None: ...
+        Tornado's ``RequestHandler.prepare``. Defined here, with the steps
+        that call it, so ``_execute_prepare`` can tell a subclass's own from
+        this no-op and skip the call.
+        """
+        return None
+
+    if TYPE_CHECKING:  # supplied by RequestHandler
 
         def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Awaitable[None]: ...
 
@@ -96,6 +103,8 @@ class LifecycleMixin:
                 self._decode_path_args()
             if self.request.method not in ("GET", "HEAD", "OPTIONS") and self.application.config.xsrf_cookies:
                 self.check_xsrf_cookie()
+            if type(self).prepare is LifecycleMixin.prepare:
+                return None  # the no-op above: a call less per request
             result = self.prepare()
         except Exception as exc:
             self._handle_request_exception(exc)

@@ -45,11 +45,11 @@ def http1_implementation(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
     if request.param == "compiled":
         speedups = compiled_speedups()
         speedups.bind_request_head(RequestHead)
-        monkeypatch.setattr(parser, "_fast_parse_request_head", speedups.parse_request_head)
+        monkeypatch.setattr(parser, "_fast_read_request_head", speedups.read_request_head)
         monkeypatch.setattr(parser, "_new_request_head", speedups.make_request_head)
         monkeypatch.setattr(writer, "_fast_serialize_response_fields", speedups.serialize_response_fields)
     else:
-        monkeypatch.setattr(parser, "_fast_parse_request_head", None)
+        monkeypatch.setattr(parser, "_fast_read_request_head", None)
         monkeypatch.setattr(parser, "_new_request_head", RequestHead)
         monkeypatch.setattr(writer, "_fast_serialize_response_fields", None)
     return str(request.param)

@@ -67,7 +67,7 @@ def python_parts(head: bytes, limits: Limits = DEFAULT) -> object:
 @contextmanager
 def pure_python() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(parser, "_fast_parse_request_head", None)
+        patch.setattr(parser, "_fast_read_request_head", None)
         patch.setattr(parser, "_new_request_head", RequestHead)
         patch.setattr(writer, "_fast_serialize_response_fields", None)
         yield
@@ -290,6 +290,78 @@ def test_parse_request_head_on_any_bytes_is_none_or_the_python_result(head: byte
         assert_same_parts(compiled, python_parts(head))
 
 
+# -- read_request_head ----------------------------------------------------------
+
+
+def python_event(head: bytes, limits: Limits = DEFAULT) -> object:
+    """What the pure-Python parser makes of ``head``: its RequestHead event, or its error."""
+    with pure_python():
+        request_parser = RequestParser(limits)
+        request_parser.feed(head + b"\r\n\r\n")
+        try:
+            return request_parser.next_event()
+        except ProtocolError as exc:
+            return ("error", exc.message, exc.status)
+
+
+def assert_read_matches_python(speedups: ModuleType, head: bytes, limits: Limits = DEFAULT) -> object:
+    """read_request_head's answer is None, parse_request_head's parts, or the whole event Python makes."""
+    speedups.bind_request_head(RequestHead)
+    answer = speedups.read_request_head(head, limits.max_headers, limits.max_target_bytes)
+    if type(answer) is RequestHead:
+        event = python_event(head, limits)
+        assert answer == event
+        assert answer.fields == event.fields and list(answer.fields) == list(event.fields)  # type: ignore[union-attr]
+        assert not answer.chunked and answer.content_length is None and answer.keep_alive
+    elif answer is not None:
+        assert_same_parts(answer, speedups.parse_request_head(head, limits.max_headers, limits.max_target_bytes))
+    return answer
+
+
+DECIDED_HEADS = [
+    b"GET / HTTP/1.1\r\nHost: a",
+    b"GET /x?y=1 HTTP/1.1\r\nhost: a\r\nUser-Agent: b\r\nAccept: */*",
+    b"DELETE /item/1 HTTP/1.1\r\nHost: a\r\nKeep-Alive: 5\r\nX-Connection: close",  # not Connection itself
+    b"POST / HTTP/1.1\r\nHost: a",  # a POST without a body is as plain as a GET
+]
+
+UNDECIDED_HEADS = [
+    b"GET / HTTP/1.0\r\nHost: a",  # keep-alive is HTTP/1.0's own rule
+    b"GET / HTTP/1.1",  # no Host: Python refuses it
+    b"GET / HTTP/1.1\r\nHost: a\r\nHost: b",
+    b"GET http://example.com/ HTTP/1.1\r\nHost: a",  # absolute-form: rewritten by Python
+    b"OPTIONS * HTTP/1.1\r\nHost: a",
+    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5",
+    b"POST / HTTP/1.1\r\nHost: a\r\ncontent-length: 0",
+    b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked",
+    b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close",
+    b"GET / HTTP/1.1\r\nHost: a\r\nCONNECTION: keep-alive",
+    b"GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue",
+    b"GET / HTTP/1.1\r\nHost: a\r\nExpect: something-else",  # Python: 417
+]
+
+
+@pytest.mark.parametrize("head", DECIDED_HEADS)
+def test_read_request_head_answers_the_whole_event_when_nothing_is_left_to_decide(speedups: ModuleType, head: bytes) -> None:
+    assert type(assert_read_matches_python(speedups, head)) is RequestHead
+
+
+@pytest.mark.parametrize("head", UNDECIDED_HEADS)
+def test_read_request_head_leaves_python_the_decisions_a_field_or_the_version_brings(speedups: ModuleType, head: bytes) -> None:
+    assert type(assert_read_matches_python(speedups, head)) is tuple
+
+
+@pytest.mark.parametrize("head", UNUSUAL_HEADS)
+def test_read_request_head_declines_what_parse_request_head_declines(speedups: ModuleType, head: bytes) -> None:
+    assert speedups.read_request_head(head, DEFAULT.max_headers, DEFAULT.max_target_bytes) is None
+
+
+@settings(max_examples=800, deadline=None)
+@given(request_heads(), LIMITS)
+def test_read_request_head_is_none_the_python_parts_or_the_python_event(head: bytes, limits: Limits) -> None:
+    assert_read_matches_python(compiled_speedups(), head, limits)
+
+
 def parser_outcome(data: bytes, limits: Limits) -> object:
     """What a RequestParser makes of ``data``: its events (with each head's fields), or its error."""
     request_parser = RequestParser(limits)
@@ -309,7 +381,7 @@ def test_the_parser_gives_the_same_events_or_errors_either_way(head: bytes, limi
     with pure_python():
         python = parser_outcome(data, limits)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(parser, "_fast_parse_request_head", speedups.parse_request_head)
+        patch.setattr(parser, "_fast_read_request_head", speedups.read_request_head)
         compiled = parser_outcome(data, limits)
     assert compiled == python
 
@@ -454,6 +526,9 @@ def run_every_path(speedups: ModuleType, rounds: int) -> None:
         assert speedups.parse_request_head(good, 128, 8192) is not None
         assert speedups.parse_request_head(bytearray(good), 128, 8192) is not None
         assert speedups.parse_request_head(b"GET / HTTP/1.1\r\nHost: a\x00", 128, 8192) is None
+        assert type(speedups.read_request_head(b"GET / HTTP/1.1\r\nHost: a", 128, 8192)) is RequestHead
+        assert type(speedups.read_request_head(good, 128, 8192)) is tuple
+        assert speedups.read_request_head(b"GET / HTTP/1.1\r\nHost: a\x00", 128, 8192) is None
         assert speedups.serialize_response_fields(200, fields, [("Connection", "close")], "OK", "HTTP/1.1") is not None
         assert speedups.serialize_response_fields(200, {"x": ["a\r\n"]}, (), "OK", "HTTP/1.1") is None
         assert speedups.make_request_head("GET", "/", "HTTP/1.1", [], True, False, False, None, {}).method == "GET"
@@ -495,6 +570,8 @@ def test_the_accelerator_keeps_the_reference_counts_of_what_it_is_given(speedups
     for _ in range(1000):
         speedups.parse_request_head(head, 128, 8192)
         speedups.parse_request_head(b"GET / HTTP/1.1\r\n", 128, 8192)  # declined: None
+        speedups.read_request_head(head, 128, 8192)  # a tuple: Content-Length decides
+        speedups.read_request_head(b"GET / HTTP/1.1\r\nHost: a", 128, 8192)  # the whole RequestHead
         speedups.serialize_response_fields(200, fields, extra, "OK", "HTTP/1.1")
         speedups.serialize_response_fields(200, fields, extra, "O\nK", "HTTP/1.1")
     assert [sys.getrefcount(obj) for obj in watched] == counts
@@ -586,7 +663,7 @@ def test_bind_request_head_refuses_a_class_laid_out_otherwise(speedups: ModuleTy
 
 LOADED = (
     "from framework.http1 import parser, writer; "
-    "print(parser._fast_parse_request_head is not None, writer._fast_serialize_response_fields is not None)"
+    "print(parser._fast_read_request_head is not None, writer._fast_serialize_response_fields is not None)"
 )
 
 
