@@ -443,12 +443,49 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     # -- the event pump -----------------------------------------------------
 
     def _process(self) -> None:
-        """Pull parser events and hand them to the delegate until blocked."""
+        """Pull parser events and hand them to the delegate until blocked.
+
+        The loop is written inside the guard rather than in a method of its
+        own: a call less per request (loadtest/instructions.py).
+        """
         if self.processing:
             return
         self.processing = True
         try:
-            self._pump()
+            parser = self.parser
+            while self.transport is not None and not self.waiting and self.phase < _CLOSING:
+                if self.current is None:
+                    if self.writing_paused:
+                        return  # start no new request until the client reads; resume_writing goes on
+                elif self.request_complete:
+                    # The request is all in and the application is answering it:
+                    # the next one, if any, waits in the buffer until it has.
+                    self._lend_parser()
+                    self._resume_if_drained()
+                    return
+                try:
+                    event = parser.next_event()
+                except http1.ProtocolError as exc:
+                    self._on_protocol_error(exc)
+                    return
+                kind = type(event)
+                if kind is http1.Body:
+                    assert self.message is not None
+                    result = self.message.data_received(event.data)  # type: ignore[union-attr]
+                    if result is not None:
+                        self._wait_for(result)
+                elif kind is http1.RequestHead:
+                    self._start_request(event)  # type: ignore[arg-type]
+                elif kind is http1.EndOfMessage:
+                    self._finish_request()
+                    if self.phase == _IDLE:
+                        # Answered, and nothing more buffered: response_finished
+                        # gave this parser back to the pool (unless the client
+                        # half-closed) and resumed reading.
+                        return
+                else:  # NEED_DATA or PAUSED
+                    self._resume_if_drained()
+                    return
         except Exception:
             # The delegate raised. This may run inside another request's
             # finish() (pipelining) or a future's callback, where the error
@@ -457,42 +494,6 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             self.close()
         finally:
             self.processing = False
-
-    def _pump(self) -> None:
-        parser = self.parser
-        while self.transport is not None and not self.waiting and self.phase < _CLOSING:
-            if self.current is None:
-                if self.writing_paused:
-                    return  # start no new request until the client reads; resume_writing goes on
-            elif self.request_complete:
-                # The request is all in and the application is answering it:
-                # the next one, if any, waits in the buffer until it has.
-                self._lend_parser()
-                self._resume_if_drained()
-                return
-            try:
-                event = parser.next_event()
-            except http1.ProtocolError as exc:
-                self._on_protocol_error(exc)
-                return
-            kind = type(event)
-            if kind is http1.Body:
-                assert self.message is not None
-                result = self.message.data_received(event.data)  # type: ignore[union-attr]
-                if result is not None:
-                    self._wait_for(result)
-            elif kind is http1.RequestHead:
-                self._start_request(event)  # type: ignore[arg-type]
-            elif kind is http1.EndOfMessage:
-                self._finish_request()
-                if self.phase == _IDLE:
-                    # Answered, and nothing more buffered: response_finished
-                    # gave this parser back to the pool (unless the client
-                    # half-closed) and resumed reading.
-                    return
-            else:  # NEED_DATA or PAUSED
-                self._resume_if_drained()
-                return
 
     def _resume_if_drained(self) -> None:
         """Read again once the buffer that paused reading is down to half its high-water mark.
@@ -509,7 +510,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         Only a parser holding nothing (no pipelined bytes, no EOF) goes; the
         connection holds the pool's idle one meanwhile, and bytes that arrive
         take a fresh parser that waits, unread, until the response is done
-        (``_pump``). A long poll then waits without a parser of its own
+        (``_process``). A long poll then waits without a parser of its own
         (loadtest/longpoll_fanout.py: bytes per waiter).
         """
         parser = self.parser
@@ -642,25 +643,27 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             return
         parser = self.parser
         parser.start_next()  # (a no-op for a parser lent or taken meanwhile: _lend_parser)
-        if parser.buffered:
+        pool = self.state.parsers
+        # Asked first, as it takes back only a parser with nothing buffered
+        # and no EOF (the usual case: a call less than asking `buffered` too).
+        if pool.give_back(parser):
+            self.parser = pool.idle
+        elif parser.buffered:  # the next request, pipelined
             self.phase = _HEAD
             self._set_deadline(self.config.header_timeout)
-        else:
-            self.phase = _IDLE
-            pool = self.state.parsers
-            if pool.give_back(parser):  # (a half-closed client keeps its own: serverstate.ParserPool)
-                self.parser = pool.idle
-            self._set_deadline(self.config.idle_connection_timeout)  # (None: Tornado's "no idle limit")
-            if self.draining:
-                self.close()
-            elif self.reading_paused:
-                # Nothing buffered, so nothing to pump (a long poll's fan-out
-                # answers here: loadtest/longpoll_fanout.py); reading resumes
-                # if the buffer had paused it.
-                self._resume_reading()
+            if not self.processing:  # else the running _process goes on by itself
+                self._process()
             return
-        if not self.processing:  # else the running _pump goes on by itself
-            self._process()
+        # (else nothing buffered, but a half-closed client keeps its own: serverstate.ParserPool)
+        self.phase = _IDLE
+        self._set_deadline(self.config.idle_connection_timeout)  # (None: Tornado's "no idle limit")
+        if self.draining:
+            self.close()
+        elif self.reading_paused:
+            # Nothing buffered, so nothing to pump (a long poll's fan-out
+            # answers here: loadtest/longpoll_fanout.py); reading resumes
+            # if the buffer had paused it.
+            self._resume_reading()
 
     def _abandon_request(self) -> None:
         conn, message = self.current, self.message
