@@ -87,6 +87,12 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
     Define ``get()``, ``post()`` and so on; each may be a plain method, an
     ``async def`` or a ``gen.coroutine``. Groups of the route's regex arrive
     as arguments (strings, percent-decoded).
+
+    One difference from Tornado: the hooks (``initialize``, ``prepare``,
+    ``on_finish``, ``on_connection_close``, ``set_default_headers``,
+    ``compute_etag``, ``check_etag_header``) are looked up on the class, which
+    lets the server skip the base's no-op ones. A hook assigned to a handler
+    instance (``self.on_finish = ...``) is not called: define it on a subclass.
     """
 
     SUPPORTED_METHODS: ClassVar[tuple[str, ...]] = ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
@@ -126,9 +132,9 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         # The two hooks below are skipped where the class keeps the base's
         # no-op (a bound method and a call less per request).
         cls = type(self)
-        if request.connection is not None and cls.on_connection_close is not RequestHandler.on_connection_close:
+        if request.connection is not None and cls.on_connection_close is not _BASE_ON_CONNECTION_CLOSE:
             request.connection.set_close_callback(self.on_connection_close)
-        if kwargs or cls.initialize is not RequestHandler.initialize:
+        if kwargs or cls.initialize is not _BASE_INITIALIZE:
             self.initialize(**kwargs)
 
     @property
@@ -245,7 +251,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         """Reset headers and body to their defaults (Tornado's ``clear``)."""
         # The default headers (the request id's among them) are made on first use (see _headers).
         self._header_map: HTTPHeaders | None = None
-        if type(self).set_default_headers is not RequestHandler.set_default_headers:  # (the base's is a no-op: a call less)
+        if type(self).set_default_headers is not _BASE_SET_DEFAULT_HEADERS:  # (the base's is a no-op: a call less)
             self.set_default_headers()
         # Nothing written yet: a shared empty tuple rather than a list per
         # response (a long poll holds its handler for its whole wait:
@@ -435,7 +441,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         self._finished = True
         self.request._finish_time = time.time()
         self.application.log_request(self)
-        if type(self).on_finish is not RequestHandler.on_finish:  # (the base's is a no-op: a call less)
+        if type(self).on_finish is not _BASE_ON_FINISH:  # (the base's is a no-op: a call less)
             self.on_finish()
         if self._ui is not None:  # UI methods and modules hold the handler: drop the cycle
             self._ui = None
@@ -454,8 +460,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
             # The base check_etag_header finds nothing to match without an
             # If-None-Match, the usual request: not called then (a call less).
             if (
-                "if-none-match" in self.request.headers.fields
-                or type(self).check_etag_header is not RequestHandler.check_etag_header
+                "if-none-match" in self.request.headers.fields or type(self).check_etag_header is not _BASE_CHECK_ETAG_HEADER
             ) and self.check_etag_header():
                 self._write_buffer = _NO_CHUNKS
                 self.set_status(304)
@@ -596,7 +601,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         etag = self.compute_etag()
         if etag is None:
             return
-        if type(self).compute_etag is RequestHandler.compute_etag:
+        if type(self).compute_etag is _BASE_COMPUTE_ETAG:
             # Our own quoted hex digest needs no checking (speed: set_header
             # and its validation are most of set_etag_header, bench_inprocess).
             headers = self._header_map
@@ -682,6 +687,20 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
 # Header names that passed http1.validate_header_field (bounded: a handler
 # setting endless distinct names must not grow it).
 _CHECKED_NAMES: set[str] = set()
+
+
+# The base class's own hooks, as defined above. Where a subclass keeps one
+# that does nothing, the call is skipped (``type(self).hook is not _BASE_...``).
+# Taken here once, not read from RequestHandler at each request: a hook patched
+# onto RequestHandler itself (as tracing tools wrap on_finish) is then a hook
+# of its own, and runs. A hook assigned to a handler instance is not seen:
+# define it on a subclass.
+_BASE_INITIALIZE = RequestHandler.initialize
+_BASE_ON_CONNECTION_CLOSE = RequestHandler.on_connection_close
+_BASE_SET_DEFAULT_HEADERS = RequestHandler.set_default_headers
+_BASE_ON_FINISH = RequestHandler.on_finish
+_BASE_CHECK_ETAG_HEADER = RequestHandler.check_etag_header
+_BASE_COMPUTE_ETAG = RequestHandler.compute_etag
 
 
 def _check_sendable(what: str, text: str) -> None:

@@ -103,7 +103,7 @@ class LifecycleMixin:
                 self._decode_path_args()
             if self.request.method not in ("GET", "HEAD", "OPTIONS") and self.application.config.xsrf_cookies:
                 self.check_xsrf_cookie()
-            if type(self).prepare is LifecycleMixin.prepare:
+            if type(self).prepare is _BASE_PREPARE:
                 return None  # the no-op above: a call less per request
             result = self.prepare()
         except Exception as exc:
@@ -218,6 +218,10 @@ class LifecycleMixin:
         args, kwargs = self._path_args or (), self._path_kwargs or {}
         self._path_args = [self.decode_argument(a) if isinstance(a, bytes) else a for a in args]
         self._path_kwargs = {k: (self.decode_argument(v, name=k) if isinstance(v, bytes) else v) for k, v in kwargs.items()}
+
+
+# The no-op prepare above, taken once: a prepare patched onto the class later is one of its own.
+_BASE_PREPARE = LifecycleMixin.prepare
 
 
 def _run_method(handler: LifecycleMixin, result: Awaitable[None]) -> asyncio.Future[None]:

@@ -709,3 +709,68 @@ def test_a_handlers_max_body_size_may_be_larger_than_the_servers() -> None:
         assert fetch(server, "/large", "POST", data=b"x" * 32768).text == "32768"
         assert fetch(server, "/form", "POST", data=b"x" * 2048).status_code == 413
         assert fetch(server, "/plain", "PUT", data=b"x" * 8192).status_code == 413  # the server's limit
+
+
+# -- hooks patched onto RequestHandler itself ------------------------------------------
+# The base's no-op hooks are skipped per request; one patched onto the class
+# (as tracing tools wrap on_finish) is a hook of its own and must still run.
+
+
+class PlainHandler(RequestHandler):
+    def get(self) -> None:
+        self.write("ok")
+
+
+def test_on_finish_patched_onto_the_base_class_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+    done = threading.Event()
+
+    def traced_on_finish(self: RequestHandler) -> None:
+        seen.append(self.get_status())
+        done.set()
+
+    monkeypatch.setattr(RequestHandler, "on_finish", traced_on_finish)
+    with running([("/", PlainHandler)]) as server:
+        assert fetch(server, "/").status_code == 200
+        assert done.wait(WAIT), "the patched on_finish never ran"
+    assert seen == [200]
+
+
+def test_set_default_headers_patched_onto_the_base_class_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    def security_headers(self: RequestHandler) -> None:
+        self.set_header("X-Frame-Options", "DENY")
+
+    monkeypatch.setattr(RequestHandler, "set_default_headers", security_headers)
+    with running([("/", PlainHandler)]) as server:
+        assert fetch(server, "/").headers.get("X-Frame-Options") == "DENY"
+
+
+def test_check_etag_header_patched_onto_the_base_class_runs_without_if_none_match(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def always_matches(self: RequestHandler) -> bool:
+        return True
+
+    monkeypatch.setattr(RequestHandler, "check_etag_header", always_matches)
+    with running([("/", PlainHandler)]) as server:
+        assert fetch(server, "/").status_code == 304
+
+
+def test_prepare_patched_onto_the_base_class_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    def prepare(self: RequestHandler) -> None:
+        self.finish("from the patched prepare")
+
+    monkeypatch.setattr(RequestHandler, "prepare", prepare)
+    with running([("/", PlainHandler)]) as server:
+        assert fetch(server, "/").text == "from the patched prepare"
+
+
+def test_prepare_patched_onto_the_lifecycle_mixin_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from framework.web.lifecycle import LifecycleMixin
+
+    def prepare(self: RequestHandler) -> None:
+        self.finish("from the mixin's patched prepare")
+
+    monkeypatch.setattr(LifecycleMixin, "prepare", prepare)
+    with running([("/", PlainHandler)]) as server:
+        assert fetch(server, "/").text == "from the mixin's patched prepare"
