@@ -106,10 +106,11 @@ static const char *const head_fields[] = {
 
 /*
  * The fields whose presence leaves a request head with decisions that only
- * the Python parser makes (_begin_request: its body's framing, keep-alive,
- * an expectation). read_request_head builds the whole event only without them.
+ * the Python parser makes (_begin_request: a chunked body, keep-alive, an
+ * expectation). read_request_head builds the whole event only without them;
+ * Content-Length it reads itself when it is one plain number.
  */
-static const char *const deciding_fields[] = {"content-length", "transfer-encoding", "connection", "expect"};
+static const char *const deciding_fields[] = {"transfer-encoding", "connection", "expect"};
 #define N_DECIDING_FIELDS ((int)(sizeof deciding_fields / sizeof deciding_fields[0]))
 
 /*
@@ -126,6 +127,7 @@ typedef struct {
     PyTypeObject *head_type;
     Py_ssize_t head_offsets[N_HEAD_FIELDS];
     PyObject *host;                        /* "host" */
+    PyObject *content_length;              /* "content-length" */
     PyObject *deciding[N_DECIDING_FIELDS]; /* "content-length", ...: see read_request_head */
 } speedups_state;
 
@@ -546,15 +548,48 @@ parse_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /*
+ * The body length a Content-Length field's values give when they are one
+ * plain number of 1 to 18 ASCII digits (what _content_length reads without
+ * its set, so it fits an int64), as a new int; else NULL and no error, for
+ * Python to decide (merging repeats, refusing the rest).
+ */
+static PyObject *
+plain_content_length(PyObject *values)
+{
+    if (!PyList_Check(values) || PyList_GET_SIZE(values) != 1) {
+        return NULL;
+    }
+    PyObject *text = PyList_GET_ITEM(values, 0);
+    if (!PyUnicode_Check(text) || !PyUnicode_IS_ASCII(text)) {
+        return NULL;
+    }
+    Py_ssize_t n = PyUnicode_GET_LENGTH(text);
+    const unsigned char *digits = PyUnicode_1BYTE_DATA(text);
+    if (n < 1 || n > 18) {
+        return NULL;
+    }
+    long long length = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (digits[i] < '0' || digits[i] > '9') {
+            return NULL;
+        }
+        length = length * 10 + (digits[i] - '0');
+    }
+    return PyLong_FromLongLong(length);
+}
+
+/*
  * The whole RequestHead for `parts` (build_head's tuple, whose reference this
  * takes) when the head leaves nothing to decide: HTTP/1.1, an origin-form
- * target, exactly one Host, and none of the deciding fields, so no body and
- * keep-alive (RFC 9112 6.3 and 9.3, as _begin_request decides them).
- * Otherwise `parts` itself, for Python to decide; NULL on error.
+ * target, exactly one Host, none of the deciding fields and at most one plain
+ * Content-Length, so keep-alive and a body of that length or none (RFC 9112
+ * 6.3 and 9.3, as _begin_request decides them). Otherwise `parts` itself, for
+ * Python to decide; NULL on error.
  */
 static PyObject *
 decided_head(speedups_state *state, const unsigned char *p, const head_spans *spans, PyObject *parts)
 {
+    PyObject *length = Py_None; /* a new reference once read: released on every path below */
     PyTypeObject *type = state->head_type;
     PyObject *fields = PyTuple_GET_ITEM(parts, 4);
     if (type == NULL || !spans->http11 || p[spans->target_start] != '/') {
@@ -569,6 +604,16 @@ decided_head(speedups_state *state, const unsigned char *p, const head_spans *sp
             goto undecided;
         }
     }
+    PyObject *declared = PyDict_GetItemWithError(fields, state->content_length); /* borrowed */
+    if (declared != NULL) {
+        length = plain_content_length(declared);
+        if (length == NULL) {
+            goto undecided; /* (or a MemoryError: undecided sees it) */
+        }
+    }
+    else if (PyErr_Occurred()) {
+        goto error;
+    }
     PyObject *head = type->tp_alloc(type, 0); /* slots zeroed, as in make_request_head */
     if (head == NULL) {
         goto error;
@@ -577,11 +622,14 @@ decided_head(speedups_state *state, const unsigned char *p, const head_spans *sp
        expect_continue, chunked, content_length, fields. */
     PyObject *values[N_HEAD_FIELDS] = {
         PyTuple_GET_ITEM(parts, 0), PyTuple_GET_ITEM(parts, 1), PyTuple_GET_ITEM(parts, 2),
-        PyTuple_GET_ITEM(parts, 3), Py_True, Py_False, Py_False, Py_None, fields,
+        PyTuple_GET_ITEM(parts, 3), Py_True, Py_False, Py_False, length, fields,
     };
     for (Py_ssize_t i = 0; i < N_HEAD_FIELDS; i++) {
         Py_INCREF(values[i]);
         *(PyObject **)((char *)head + state->head_offsets[i]) = values[i];
+    }
+    if (length != Py_None) {
+        Py_DECREF(length);
     }
     Py_DECREF(parts);
     return head;
@@ -591,6 +639,9 @@ undecided:
         return parts;
     }
 error:
+    if (length != NULL && length != Py_None) {
+        Py_DECREF(length);
+    }
     Py_DECREF(parts);
     return NULL;
 }
@@ -604,9 +655,10 @@ PyDoc_STRVAR(read_request_head_doc,
 "Returns:\n"
 "    None where parse_request_head declines. The bound RequestHead (see\n"
 "    bind_request_head) for an HTTP/1.1 request with an origin-form target,\n"
-"    exactly one Host and no Content-Length, Transfer-Encoding, Connection\n"
-"    or Expect: no body and keep-alive, what the Python parser decides for\n"
-"    it. Otherwise parse_request_head's tuple, for Python to decide.");
+"    exactly one Host, no Transfer-Encoding, Connection or Expect, and no\n"
+"    Content-Length or one of 1 to 18 ASCII digits: keep-alive and a body of\n"
+"    that length or none, what the Python parser decides for it. Otherwise\n"
+"    parse_request_head's tuple, for Python to decide.");
 
 static PyObject *
 read_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
@@ -955,7 +1007,8 @@ speedups_exec(PyObject *module)
         }
     }
     state->host = PyUnicode_InternFromString("host");
-    if (state->host == NULL) {
+    state->content_length = PyUnicode_InternFromString("content-length");
+    if (state->host == NULL || state->content_length == NULL) {
         return -1;
     }
     for (int i = 0; i < N_DECIDING_FIELDS; i++) {
@@ -998,6 +1051,7 @@ speedups_traverse(PyObject *module, visitproc visit, void *arg)
     }
     Py_VISIT(state->head_type);
     Py_VISIT(state->host);
+    Py_VISIT(state->content_length);
     for (int i = 0; i < N_DECIDING_FIELDS; i++) {
         Py_VISIT(state->deciding[i]);
     }
@@ -1019,6 +1073,7 @@ speedups_clear(PyObject *module)
     }
     Py_CLEAR(state->head_type);
     Py_CLEAR(state->host);
+    Py_CLEAR(state->content_length);
     for (int i = 0; i < N_DECIDING_FIELDS; i++) {
         Py_CLEAR(state->deciding[i]);
     }

@@ -229,7 +229,7 @@ METHODS = [b"GET", b"POST", b"M-SEARCH", b"~!#$%&'*+.^_`|", b"get", b"", b"G T",
 TARGETS = [b"/", b"/a?b=c", b"*", b"http://h:80/p", b"h:443", b"/%e9", b"/caf\xe9", b"", b"/a b", b"/\x7f"]
 VERSIONS = [b"HTTP/1.1", b"HTTP/1.0", b"HTTP/2.0", b"http/1.1", b"HTTP/1.1 ", b"HTTP/1.10", b"HTTP/1", b""]
 NAMES = [b"Host", b"host", b"HOST", b"Content-Length", b"X-A", b"x_y.z~", b"", b"X A", b"X\xe9", b" Host", b"X:Y"]
-VALUES = [b"a", b"", b" a ", b"\ta\t", b"caf\xe9", b"a:b", b"a\x00", b"a\rb", b"a\nb", b"\x7f"]
+VALUES = [b"a", b"12", b"", b" a ", b"\ta\t", b"caf\xe9", b"a:b", b"a\x00", b"a\rb", b"a\nb", b"\x7f"]
 SEPARATORS = [b": ", b":", b":\t", b": \t ", b" : "]
 LINE_ENDS = [b"\r\n", b"\n", b"\r", b"\r\n "]
 ODD_BYTES = st.sampled_from(list(b"\x00\t\n\r :\x7f\x80\xffAa-/"))
@@ -250,7 +250,7 @@ def request_heads(draw: st.DrawFn) -> bytes:
 
     lines = [piece(METHODS, 4) + b" " + piece(TARGETS, 6) + b" " + piece(VERSIONS, 2)]
     for _ in range(draw(st.integers(0, 6))):
-        lines.append(piece(NAMES, 6) + piece(SEPARATORS, 4) + piece(VALUES, 6))
+        lines.append(piece(NAMES, 6) + piece(SEPARATORS, 4) + piece(VALUES, 7))
     ends = [piece(LINE_ENDS, 1) for _ in lines[1:]]
     data = bytearray(lines[0] + b"".join(end + line for end, line in zip(ends, lines[1:], strict=True)))
     for _ in range(draw(st.integers(0, 1 if clean else 3))):  # mutations: replace, insert or delete one byte
@@ -312,7 +312,8 @@ def assert_read_matches_python(speedups: ModuleType, head: bytes, limits: Limits
         event = python_event(head, limits)
         assert answer == event
         assert answer.fields == event.fields and list(answer.fields) == list(event.fields)  # type: ignore[union-attr]
-        assert not answer.chunked and answer.content_length is None and answer.keep_alive
+        assert not answer.chunked and not answer.expect_continue and answer.keep_alive
+        assert type(answer.content_length) is type(event.content_length)  # type: ignore[union-attr]
     elif answer is not None:
         assert_same_parts(answer, speedups.parse_request_head(head, limits.max_headers, limits.max_target_bytes))
     return answer
@@ -323,6 +324,10 @@ DECIDED_HEADS = [
     b"GET /x?y=1 HTTP/1.1\r\nhost: a\r\nUser-Agent: b\r\nAccept: */*",
     b"DELETE /item/1 HTTP/1.1\r\nHost: a\r\nKeep-Alive: 5\r\nX-Connection: close",  # not Connection itself
     b"POST / HTTP/1.1\r\nHost: a",  # a POST without a body is as plain as a GET
+    b"POST /form HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Type: application/x-www-form-urlencoded",
+    b"POST / HTTP/1.1\r\nHost: a\r\ncontent-length: 0",
+    b"PUT / HTTP/1.1\r\nHost: a\r\nCONTENT-LENGTH:007",
+    b"PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 999999999999999999",  # 18 digits
 ]
 
 UNDECIDED_HEADS = [
@@ -331,8 +336,16 @@ UNDECIDED_HEADS = [
     b"GET / HTTP/1.1\r\nHost: a\r\nHost: b",
     b"GET http://example.com/ HTTP/1.1\r\nHost: a",  # absolute-form: rewritten by Python
     b"OPTIONS * HTTP/1.1\r\nHost: a",
-    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5",
-    b"POST / HTTP/1.1\r\nHost: a\r\ncontent-length: 0",
+    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5",  # Python merges it
+    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5",
+    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6",  # Python: 400
+    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5",
+    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1",
+    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length:",
+    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5 5",
+    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \xb2",  # a digit to str.isdigit, not ASCII
+    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000000000000000",  # 19 digits: Python's 413
+    b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue",
     b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked",
     b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close",
     b"GET / HTTP/1.1\r\nHost: a\r\nCONNECTION: keep-alive",
@@ -360,6 +373,27 @@ def test_read_request_head_declines_what_parse_request_head_declines(speedups: M
 @given(request_heads(), LIMITS)
 def test_read_request_head_is_none_the_python_parts_or_the_python_event(head: bytes, limits: Limits) -> None:
     assert_read_matches_python(compiled_speedups(), head, limits)
+
+
+PLAIN_FIELDS = [b"User-Agent: b", b"Accept: */*", b"X-Forwarded-For: 1.2.3.4", b"Keep-Alive: 5"]
+DECIDING_FIELDS = [b"Connection: close", b"Connection: keep-alive", b"Transfer-Encoding: chunked", b"Expect: 100-continue"]
+LENGTHS = [b"0", b"5", b"007", b"18", b"999999999999999999", b"1000000000000000000", b"", b"+5", b"5, 5", b"5 5", b"\xb2", b"x"]
+
+
+@st.composite
+def near_decided_heads(draw: st.DrawFn) -> bytes:
+    """A request line the accelerator reads and a Host, with fields that may leave something to decide."""
+    line = draw(st.sampled_from([b"GET / HTTP/1.1", b"POST /form HTTP/1.1", b"GET /a?b HTTP/1.0", b"GET * HTTP/1.1"]))
+    fields = [b"Host: a"] * draw(st.sampled_from([1, 1, 1, 2])) + draw(st.lists(st.sampled_from(PLAIN_FIELDS), max_size=3))
+    fields += [b"Content-Length: " + draw(st.sampled_from(LENGTHS)) for _ in range(draw(st.integers(0, 2)))]
+    fields += draw(st.lists(st.sampled_from(DECIDING_FIELDS), max_size=1))
+    return b"\r\n".join([line, *draw(st.permutations(fields))])
+
+
+@settings(max_examples=500, deadline=None)
+@given(near_decided_heads())
+def test_read_request_head_decides_as_python_does_near_the_plain_case(head: bytes) -> None:
+    assert_read_matches_python(compiled_speedups(), head)
 
 
 def parser_outcome(data: bytes, limits: Limits) -> object:
