@@ -119,6 +119,43 @@ def test_wrapping_a_foreign_loop_is_stable_and_does_not_keep_it_alive() -> None:
         wrapper.asyncio_loop
 
 
+def test_a_freed_loop_leaves_no_entry_that_a_later_loop_could_find() -> None:
+    """The registry is keyed by the loop's id: the entry must go with the loop, before its id is reused."""
+    first = asyncio.new_event_loop()
+    wrapper = first.run_until_complete(_current_ioloop())
+    first.close()
+    del first
+    gc.collect()
+    # Loops made now may take the freed one's id; none of them may inherit its IOLoop.
+    for _ in range(20):
+        later = asyncio.new_event_loop()
+        try:
+            found = later.run_until_complete(_current_ioloop())
+            assert found is not wrapper
+            assert found.asyncio_loop is later
+        finally:
+            later.close()
+
+
+def test_a_closed_ioloop_leaves_its_loop_free_to_wrap_again() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        first = IOLoop(asyncio_loop=loop)
+        first.close()
+        loop = asyncio.new_event_loop()  # close() closed the wrapped loop: wrap a fresh one
+        second = IOLoop(asyncio_loop=loop)
+        assert loop.run_until_complete(_current_ioloop()) is second
+        third_loop = asyncio.new_event_loop()
+        assert third_loop.run_until_complete(_current_ioloop()) is not second
+        third_loop.close()
+    finally:
+        loop.close()
+
+
+async def _current_ioloop() -> IOLoop:
+    return IOLoop.current()
+
+
 def test_wrapping_a_loop_twice_is_an_error(io_loop: IOLoop) -> None:
     with pytest.raises(RuntimeError):
         IOLoop(asyncio_loop=io_loop.asyncio_loop)
