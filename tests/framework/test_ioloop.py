@@ -137,7 +137,7 @@ def test_a_freed_loop_leaves_no_entry_that_a_later_loop_could_find() -> None:
             later.close()
 
 
-def test_a_closed_ioloop_leaves_its_loop_free_to_wrap_again() -> None:
+def test_after_close_each_new_loop_finds_its_own_ioloop() -> None:
     loop = asyncio.new_event_loop()
     try:
         first = IOLoop(asyncio_loop=loop)
