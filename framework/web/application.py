@@ -115,7 +115,7 @@ class Application(routing.ReversibleRouter):
         # A subclass that routes its own way always goes through find_handler.
         cls = type(self)
         self._literal_fast_path = (
-            cls.find_handler is Application.find_handler and cls.get_handler_delegate is Application.get_handler_delegate
+            cls.find_handler is _BASE_FIND_HANDLER and cls.get_handler_delegate is _BASE_GET_HANDLER_DELEGATE
         )
 
     def _settings_changed(self, config: AppSettings) -> None:
@@ -259,6 +259,12 @@ class Application(routing.ReversibleRouter):
             log_function(handler)
             return
         log_access(handler)
+
+
+# Application's own routing methods, taken once: a subclass's, or one patched onto
+# Application later (a tracing wrapper), makes every request go through find_handler.
+_BASE_FIND_HANDLER = Application.find_handler
+_BASE_GET_HANDLER_DELEGATE = Application.get_handler_delegate
 
 
 def log_access(handler: RequestHandler) -> None:

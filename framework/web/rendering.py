@@ -114,7 +114,7 @@ class TemplateMixin:
         )
 
     def _custom_loader(self) -> bool:
-        return type(self).create_template_loader is not TemplateMixin.create_template_loader
+        return type(self).create_template_loader is not _BASE_CREATE_TEMPLATE_LOADER
 
     def _template_loader(self) -> template.BaseLoader:
         path = self.get_template_path()
@@ -244,6 +244,10 @@ class _Resources:
         for files, names in ((module.javascript_files(), self.js_files), (module.css_files(), self.css_files)):
             if files:
                 names.extend([files] if isinstance(files, str) else files)
+
+
+# The mixin's own loader, taken once: one patched onto TemplateMixin later counts as custom.
+_BASE_CREATE_TEMPLATE_LOADER = TemplateMixin.create_template_loader
 
 
 def inject_resources(handler: TemplateMixin, html: bytes, modules: Iterable[PageModule]) -> bytes:

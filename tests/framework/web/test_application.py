@@ -365,3 +365,22 @@ def test_absolute_form_request_is_routed_by_its_path_and_takes_its_host() -> Non
     status, _, body = split_response(raw)
     assert status == "HTTP/1.1 200 OK"
     assert body == b"real.example /where 1"
+
+
+def test_find_handler_patched_onto_application_sees_literal_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The literal-route fast path is taken only with Application's own find_handler, even one patched later."""
+    seen: list[str] = []
+    original = framework.web.Application.find_handler
+
+    def traced(self: framework.web.Application, request: Any, **kwargs: Any) -> Any:
+        seen.append(request.path)
+        return original(self, request, **kwargs)
+
+    class Plain(framework.web.RequestHandler):
+        def get(self) -> None:
+            self.write("ok")
+
+    monkeypatch.setattr(framework.web.Application, "find_handler", traced)
+    with running([("/", Plain)]) as server:
+        assert fetch(server, "/").status_code == 200
+    assert seen == ["/"]

@@ -774,3 +774,30 @@ def test_prepare_patched_onto_the_lifecycle_mixin_runs(monkeypatch: pytest.Monke
     monkeypatch.setattr(LifecycleMixin, "prepare", prepare)
     with running([("/", PlainHandler)]) as server:
         assert fetch(server, "/").text == "from the mixin's patched prepare"
+
+
+def test_initialize_patched_onto_the_base_class_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[str] = []
+    monkeypatch.setattr(RequestHandler, "initialize", lambda self: seen.append("initialize"))
+    with running([("/", PlainHandler)]) as server:
+        assert fetch(server, "/").status_code == 200
+    assert seen == ["initialize"]
+
+
+def test_create_template_loader_patched_onto_the_mixin_is_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    from framework import template
+    from framework.web.rendering import TemplateMixin
+
+    (tmp_path / "page.html").write_text("jinja {{ 1 + 1 }}")
+
+    def loader(self: RequestHandler, path: str) -> template.BaseLoader:
+        return template.DictLoader({"page.html": "own loader {{ 1 + 1 }}"})
+
+    monkeypatch.setattr(TemplateMixin, "create_template_loader", loader)
+
+    class Page(RequestHandler):
+        def get(self) -> None:
+            self.render("page.html")
+
+    with running([("/", Page)], template_path=str(tmp_path)) as server:
+        assert fetch(server, "/").text == "own loader 2"
