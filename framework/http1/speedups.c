@@ -128,7 +128,7 @@ typedef struct {
     Py_ssize_t head_offsets[N_HEAD_FIELDS];
     PyObject *host;                        /* "host" */
     PyObject *content_length;              /* "content-length" */
-    PyObject *deciding[N_DECIDING_FIELDS]; /* "content-length", ...: see read_request_head */
+    PyObject *deciding[N_DECIDING_FIELDS]; /* "transfer-encoding", ...: see read_request_head */
 } speedups_state;
 
 static inline speedups_state *

@@ -604,7 +604,10 @@ def test_the_accelerator_keeps_the_reference_counts_of_what_it_is_given(speedups
     for _ in range(1000):
         speedups.parse_request_head(head, 128, 8192)
         speedups.parse_request_head(b"GET / HTTP/1.1\r\n", 128, 8192)  # declined: None
-        speedups.read_request_head(head, 128, 8192)  # a tuple: Content-Length decides
+        speedups.read_request_head(head, 128, 8192)  # a tuple: HTTP/1.0 decides
+        speedups.read_request_head(
+            b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 123456789012345", 128, 8192
+        )  # a length read in C
         speedups.read_request_head(b"GET / HTTP/1.1\r\nHost: a", 128, 8192)  # the whole RequestHead
         speedups.serialize_response_fields(200, fields, extra, "OK", "HTTP/1.1")
         speedups.serialize_response_fields(200, fields, extra, "O\nK", "HTTP/1.1")
