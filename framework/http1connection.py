@@ -11,6 +11,12 @@ streamed bodies). No new request is started while the transport's write
 buffer is over its high-water mark, so a client that pipelines without
 reading cannot make the server hold its responses in memory.
 
+Corked writes: after a loop iteration's first write from a task, others
+from tasks (long polls woken by one ``notify_all()``) wait for one pass at
+the start of the next iteration (``_write_corked``), one write per
+connection, so the handlers run back to back and then the sends
+(loadtest/longpoll_fanout.py).
+
 Each connection has one deadline, re-armed lazily: a phase change only moves
 it, and the server's ``DeadlineWheel`` (one loop timer per second of
 deadlines, not one per connection) asks the connection when its slot comes
@@ -68,6 +74,9 @@ _IDLE, _HEAD, _BODY, _APP, _CLOSING, _LINGER = range(6)
 _LINGER_SECONDS = 2.0
 _LINGER_MAX_BYTES = 16 * 1024 * 1024
 _CONTINUE = http1.serialize_response_head(100, [])
+# Corked bytes a connection may hold: a handler writing and flushing in a
+# loop without yielding still meets the transport's flow control.
+_CORK_LIMIT = 16 * 1024
 _new_tuple = tuple.__new__
 
 
@@ -279,6 +288,22 @@ class _Closed:
 _CLOSED = _Closed()
 
 
+def _write_corked(state: ServerState) -> None:
+    """The end of a loop iteration's corking: each connection's bytes, in one pass.
+
+    Scheduled (``call_soon``) by the iteration's first write from a task, so
+    it runs at the start of the next one, before the callbacks the handlers
+    scheduled after it. A connection closed meanwhile has dropped its bytes.
+    """
+    state.corking = False
+    pending = state.corked.copy()
+    state.corked.clear()
+    for proto, data in pending.items():
+        transport = cast(HTTP1ServerProtocol, proto).transport
+        if transport is not None:
+            transport.write(data)
+
+
 class HTTP1ServerProtocol(asyncio.Protocol):
     """One client connection: parser in, delegate driven, responses out."""
 
@@ -403,6 +428,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.state.remove(self)
+        self.state.corked.pop(self, None)  # (nowhere to write it now)
         self.transport = None
         self._leave_wheel()
         waiter, self.write_waiter = self.write_waiter, None
@@ -418,6 +444,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         transport = self.transport
         if conn is not self.current or transport is None:
             raise RuntimeError("detach() of a request that is not the connection's current one")
+        self._uncork()  # (a 101 written from a task: before the new protocol's bytes)
         leftover = self.parser.take_buffer()
         self.phase = _CLOSING
         self.transport = None
@@ -568,6 +595,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             # invite it. Asked now, after headers_received, so a handler that
             # raised its limit in prepare() gets its 100 Continue.
             return
+        self._uncork()
         self.transport.write(_CONTINUE)
         conn.expect_continue = False  # once: not again after each flow-control wait of the body
 
@@ -620,17 +648,38 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     # -- the response side --------------------------------------------------
 
     def send(self, data: bytes) -> Awaitable[None]:
-        """Write bytes; the result completes when the transport wants more."""
+        """Write bytes, or cork them (the module's docstring); the result completes when the transport wants more.
+
+        A synchronous handler's bytes, and ``_CORK_LIMIT`` of them, go out at once, after what was corked.
+        """
         transport = self.transport
         if transport is None:
             return _CLOSED
         if data:
-            transport.write(data)
+            state = self.state
+            corked = state.corked
+            held = corked.pop(self, None) if corked else None
+            if held is not None:
+                data = held + data
+            if self.processing or not state.corking or self.phase >= _CLOSING or len(data) >= _CORK_LIMIT:
+                transport.write(data)
+                if not state.corking and not self.processing:
+                    # The iteration's first write from a task: any more are corked.
+                    state.corking = True
+                    self.loop.call_soon(_write_corked, state)
+            else:
+                corked[self] = data
         if not self.writing_paused:
             return _READY
         if self.write_waiter is None:
             self.write_waiter = self.loop.create_future()
         return self.write_waiter
+
+    def _uncork(self) -> None:
+        """Write what this connection has corked now: a direct write must not overtake it."""
+        data = self.state.corked.pop(self, None)
+        if data is not None and self.transport is not None:
+            self.transport.write(data)
 
     def response_finished(self, conn: HTTP1Connection) -> None:
         """Called by ``HTTP1Connection.finish``: close, or go on to the next request."""
@@ -698,6 +747,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             ("X-Content-Type-Options", "nosniff"),
             ("Connection", "close"),
         ]
+        self._uncork()
         transport.write(http1.serialize_response_head(status, headers) + body)
         self.close()
 
@@ -710,6 +760,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         transport = self.transport
         if transport is None or self.phase >= _CLOSING:
             return
+        self._uncork()
         unread = self.parser.in_message or self.parser.buffered > 0
         if unread and transport.can_write_eof():
             self.phase = _LINGER
@@ -729,7 +780,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             self.transport.close()
 
     def abort(self) -> None:
-        """Drop the connection at once, without flushing."""
+        """Drop the connection at once, without flushing (what is corked too)."""
+        self.state.corked.pop(self, None)
         if self.transport is not None:
             self.transport.abort()
 

@@ -280,9 +280,16 @@ class ServerState:
         upgraded: transports handed to another protocol (a WebSocket after
             its 101), each with the callback that asks it to close when the
             server drains; weak, so closed ones go away by themselves.
+        corked: the bytes each connection holds back until the end of the
+            loop iteration, to be written then with the others (the
+            connection module's corked writes: a long poll's fan-out).
+        corking: whether writes from tasks are corked now (one went out
+            this iteration already).
     """
 
-    __slots__ = ("_closed_waiter", "config", "connections", "deadlines", "delegate", "parsers", "upgraded")
+    __slots__ = (
+        "_closed_waiter", "config", "connections", "corked", "corking", "deadlines", "delegate", "parsers", "upgraded",
+    )  # fmt: skip
 
     def __init__(self, config: ServerConfig, delegate: HTTPServerConnectionDelegate) -> None:
         self.config = config
@@ -291,6 +298,8 @@ class ServerState:
         self.parsers = ParserPool(config.limits)
         self.connections: dict[ServedConnection, None] = {}
         self.upgraded: weakref.WeakKeyDictionary[asyncio.Transport, Callable[[], object] | None] = weakref.WeakKeyDictionary()
+        self.corked: dict[ServedConnection, bytes] = {}
+        self.corking = False
         self._closed_waiter: asyncio.Future[None] | None = None
 
     def add(self, conn: ServedConnection) -> int:

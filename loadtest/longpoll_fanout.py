@@ -15,7 +15,9 @@ floor (``servers/longpoll_raw.py``: a bare asyncio Protocol writing one
 response per waiter in a plain loop), so the two are compared in the same
 run; ``--only framework`` skips the floor. ``--baseline DIR`` adds the
 framework's server as another checkout has it (``framework@base``), in the
-same interleaved rounds.
+same interleaved rounds. ``--uvloop`` adds both servers on uvloop
+(``framework+uvloop``, ``floor+uvloop``: requirements-bench.txt), uvloop's
+own row as the other benchmarks have it.
 """
 
 from __future__ import annotations
@@ -105,13 +107,20 @@ async def run(port: int, count: int, server_pid: int) -> dict[str, Any]:
         "notify_to_last_written_ms": server["elapsed"] * 1000,
         "notify_request_to_last_received_ms": (max(received) - sent) * 1000,
         "woken": server["woken"],
+        "woken_by_then": server.get("woken_by_then"),  # (when the time was noted: all of them, or it is early)
         # Collections per generation between the notify and the last response
         # (the framework's server counts them; a full one can double the time).
         "gc_during_fanout": server.get("gc_during_fanout"),
     }
 
 
-SCRIPTS = {"framework": "longpoll.py", "floor": "longpoll_raw.py"}
+# Each server's script and its arguments.
+SCRIPTS = {
+    "framework": ("longpoll.py", ()),
+    "floor": ("longpoll_raw.py", ()),
+    "framework+uvloop": ("longpoll.py", ("--uvloop",)),
+    "floor+uvloop": ("longpoll_raw.py", ("--uvloop",)),
+}
 
 
 BASE = "framework@base"
@@ -124,10 +133,10 @@ def measure(name: str, port: int, count: int, baseline: Path | None = None) -> d
     """
     port = port or free_port()
     root = baseline.resolve() if name == BASE and baseline is not None else ROOT
-    script = root / SERVERS.relative_to(ROOT) / SCRIPTS["framework" if name == BASE else name]
+    script, extra = SCRIPTS["framework" if name == BASE else name]
     server = ServerProcess(
         name,
-        [sys.executable, str(script), f"--port={port}"],
+        [sys.executable, str(root / SERVERS.relative_to(ROOT) / script), f"--port={port}", *extra],
         port=port,
         ready=answers("/stats"),
         cpu=0,
@@ -146,11 +155,14 @@ def main() -> None:
     parser.add_argument("--only", choices=sorted(SCRIPTS), help="run one server only")
     parser.add_argument("--json", type=Path, help="also write every run's figures to this file")
     parser.add_argument("--baseline", type=Path, help="another checkout whose framework server runs too, as framework@base")
+    parser.add_argument("--uvloop", action="store_true", help="also run both servers on uvloop")
     args = parser.parse_args()
     hard = raise_nofile_limit()
     if hard < args.count + 100:
         sys.exit(f"open-file hard limit {hard} is too low for {args.count} connections")
-    names = [args.only] if args.only else list(SCRIPTS)
+    names = [args.only] if args.only else ["framework", "floor"]
+    if args.uvloop and not args.only:
+        names += ["framework+uvloop", "floor+uvloop"]
     if args.baseline is not None:
         check_baseline(args.baseline)
         names.insert(1, BASE)
@@ -166,6 +178,9 @@ def main() -> None:
         received = statistics.median(r["notify_request_to_last_received_ms"] for r in runs)
         memory = statistics.median(r["bytes_per_waiter"] for r in runs)
         full = [r["gc_during_fanout"][2] for r in runs if r["gc_during_fanout"] is not None]
+        early = [r["woken_by_then"] for r in runs if r.get("woken_by_then") not in (None, r["count"])]
+        if early:
+            print(f"{name}: the time was noted with only {early} of {args.count} woken: the written figure is too early")
         print(
             f"{name:14s} {args.count} waiters: {memory:.0f} bytes each (server RSS); "
             f"notify_all -> last response written {written:.1f} ms; "

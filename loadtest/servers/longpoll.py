@@ -1,15 +1,24 @@
 """A long-poll server for loadtest/longpoll_fanout.py: waiters on one Condition, woken at once.
 
 ``GET /poll`` waits on a ``framework.locks.Condition``; ``POST /notify`` wakes
-every waiter with one ``notify_all()`` and notes the loop time; each woken
-handler notes when its response was written; ``GET /stats`` reports waiters,
-wakes and the time from the notify to the last response written.
+every waiter with one ``notify_all()`` and notes the loop time; ``GET /stats``
+reports waiters, wakes and the time from the notify to the last response
+written.
+
+That last time is noted by a callback the first woken handler schedules
+after its ``finish()``. All the waiters wake in one loop iteration, so the
+callback runs at the start of the next: after every response of the fan-out
+went to its transport, whether each was written during its handler's step
+or corked until the end of the iteration (the connection module's corked
+writes), and before the tasks' done-callbacks. ``woken_by_then`` says how
+many had been woken when it ran.
 """
 
 from __future__ import annotations
 
 import gc
 import os
+import sys
 
 import startup
 
@@ -17,7 +26,7 @@ from framework import ioloop, locks
 from framework.web import Application, RequestHandler
 
 condition = locks.Condition()
-state = {"waiting": 0, "woken": 0, "notified_at": 0.0, "last_written_at": 0.0, "disconnected": 0}
+state = {"waiting": 0, "woken": 0, "woken_by_then": 0, "notified_at": 0.0, "last_written_at": 0.0, "disconnected": 0}
 # Garbage collections by generation, so far, at the notify and at the last
 # response: a full (generation 2) collection over every waiter's objects
 # during the fan-out can take as long as the fan-out itself.
@@ -45,15 +54,21 @@ class PollHandler(RequestHandler):
         if self.request.connection is None:
             return
         self.finish("message\n")
+        if not state["woken"]:
+            ioloop.IOLoop.current().add_callback(note_written)
         state["woken"] += 1
-        state["last_written_at"] = ioloop.IOLoop.current().time()
-        at_last_written[:] = collections
 
     def on_connection_close(self) -> None:
         state["disconnected"] += 1
         wait = getattr(self, "wait", None)
         if wait is not None:
             wait.cancel()
+
+
+def note_written() -> None:
+    state["last_written_at"] = ioloop.IOLoop.current().time()
+    state["woken_by_then"] = state["woken"]
+    at_last_written[:] = collections
 
 
 class NotifyHandler(RequestHandler):
@@ -71,7 +86,9 @@ class StatsHandler(RequestHandler):
 
 
 def main() -> None:
-    args = startup.command_line(__doc__, uvloop=False).parse_args()
+    args = startup.command_line(__doc__).parse_args()
+    if args.uvloop and not ioloop.use_uvloop():
+        sys.exit(startup.NO_UVLOOP)
     app = Application([(r"/poll", PollHandler), (r"/notify", NotifyHandler), (r"/stats", StatsHandler)])
     app.listen(args.port, startup.HOST, backlog=4096)
     startup.run_until_signalled(ioloop.IOLoop.current().start)

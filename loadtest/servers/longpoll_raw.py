@@ -78,8 +78,9 @@ async def serve(port: int) -> None:
 
 
 def main() -> None:
-    args = startup.command_line(__doc__, uvloop=False).parse_args()
-    startup.run_until_signalled(lambda: asyncio.run(serve(args.port)))
+    args = startup.command_line(__doc__).parse_args()
+    loop = startup.uvloop_module().new_event_loop() if args.uvloop else asyncio.new_event_loop()
+    startup.run_until_signalled(lambda: loop.run_until_complete(serve(args.port)))
 
 
 if __name__ == "__main__":

@@ -38,6 +38,7 @@ class FakeTransport(asyncio.Transport):
         super().__init__()
         self.protocol: HTTP1ServerProtocol | None = None
         self.written = bytearray()
+        self.writes = 0  # how many write() calls
         self.closed = False
         self.eof_written = False
         self.reading_paused = False
@@ -49,6 +50,7 @@ class FakeTransport(asyncio.Transport):
     def write(self, data: bytes | bytearray | memoryview) -> None:
         assert not self.closed and not self.eof_written, "write after close or write_eof"
         self.written += data
+        self.writes += 1
 
     def can_write_eof(self) -> bool:
         return True

@@ -1,0 +1,191 @@
+"""Tests for framework/http1connection.py's corked writes, on the fake transport.
+
+The first response a task writes in a loop iteration goes out at once; the
+ones other tasks write in the same iteration wait for its end and go out
+then, one write per connection; a synchronous handler's goes out at once; a
+direct write never overtakes corked bytes; closing writes them first,
+aborting or losing the connection drops them. What was written is read back
+with the harness's response reader.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from framework.http1connection import HTTP1ServerProtocol
+from framework.httpserver import HTTPServer
+from framework.httputil import HTTPHeaders, ResponseStartLine
+from framework.web import Application, RequestHandler
+from tests.framework.harness import async_test, eventually, get
+from tests.framework.test_http1connection import FakeTransport, connect, count
+
+
+class Parked(RequestHandler):
+    """Waits for the test's event, then answers; notes how many writes its server's transports had by then."""
+
+    async def get(self) -> None:
+        settings = self.application.settings
+        await settings["wake"].wait()
+        self.finish(f"woken {self.request.path}")
+        settings["seen"].append(sum(transport.writes for transport in settings["transports"]))
+
+
+class Hello(RequestHandler):
+    def get(self) -> None:
+        self.write(f"hello {self.request.path}")
+
+
+def parked_app(**settings: Any) -> Application:
+    return Application([(r"/parked.*", Parked), (r"/.*", Hello)], wake=asyncio.Event(), seen=[], transports=[], **settings)
+
+
+def connections(app: Application, n: int) -> list[tuple[HTTP1ServerProtocol, FakeTransport]]:
+    """``n`` connections on one server, as its listener would make them."""
+    server = HTTPServer(app)
+    made = []
+    for _ in range(n):
+        protocol = HTTP1ServerProtocol(server.state)
+        transport = FakeTransport()
+        transport.protocol = protocol
+        protocol.connection_made(transport)
+        app.settings["transports"].append(transport)
+        made.append((protocol, transport))
+    return made
+
+
+@async_test
+async def test_responses_finished_together_are_written_after_all_their_handlers_ran_one_write_each() -> None:
+    app = parked_app()
+    conns = connections(app, 3)
+    for i, (protocol, _) in enumerate(conns):
+        protocol.data_received(get(f"/parked/{i}"))
+    await asyncio.sleep(0)  # the three handlers start and wait
+    app.settings["wake"].set()
+    await eventually(lambda: all(transport.writes for _, transport in conns))
+    assert app.settings["seen"] == [1, 1, 1]  # the first went out at once, the others not while any ran
+    for i, (_, transport) in enumerate(conns):
+        [response] = await transport.responses()
+        assert (response.code, response.body) == (200, f"woken /parked/{i}".encode())
+        assert transport.writes == 1 and not transport.sending_done
+
+
+@async_test
+async def test_a_synchronous_handlers_response_goes_out_within_data_received() -> None:
+    _, protocol, transport = connect(parked_app())
+    protocol.data_received(get("/now"))
+    assert count(transport) == 1 and transport.writes == 1  # no loop iteration in between
+
+
+@async_test
+async def test_a_pipelined_answer_written_at_once_follows_the_corked_one_before_it() -> None:
+    app = parked_app()
+    (first_protocol, _), (protocol, transport) = connections(app, 2)
+    first_protocol.data_received(get("/parked/first"))
+    protocol.data_received(get("/parked") + get("/after"))
+    await asyncio.sleep(0)
+    app.settings["wake"].set()
+    await eventually(lambda: count(transport) == 2)
+    parked, after = await transport.responses()
+    assert (parked.body, after.body) == (b"woken /parked", b"hello /after")
+    # The corked answer went out with the next, which was written at once, within the parked handler's finish().
+    assert app.settings["seen"] == [1, 2]
+    assert transport.writes == 1
+
+
+@async_test
+async def test_closing_writes_the_corked_response_first() -> None:
+    app = parked_app()
+    [(protocol, transport)] = connections(app, 1)
+    protocol.data_received(get("/parked", headers="Connection: close\r\n"))
+    await asyncio.sleep(0)
+    app.settings["wake"].set()
+    await eventually(lambda: transport.closed)
+    [response] = await transport.responses()  # (the fake transport refuses a write after close)
+    assert response.body == b"woken /parked" and response.headers["connection"] == "close"
+
+
+@async_test
+async def test_a_large_write_is_not_held() -> None:
+    big = b"x" * (64 * 1024)
+
+    class Big(RequestHandler):
+        async def get(self) -> None:
+            self.write(big)
+            await self.flush()
+            self.application.settings["seen"].append(self.application.settings["transports"][0].writes)
+
+    app = Application([(r"/", Big)], seen=[], transports=[])
+    [(protocol, transport)] = connections(app, 1)
+    protocol.data_received(get("/"))
+    await eventually(lambda: bool(app.settings["seen"]))
+    assert app.settings["seen"] == [1]  # written during the handler's step, not at the end of the iteration
+    await eventually(lambda: count(transport) == 1)
+    [response] = await transport.responses()
+    assert response.body == big
+
+
+@async_test
+async def test_small_writes_from_a_task_are_joined_into_one() -> None:
+    class Chunks(RequestHandler):
+        async def get(self) -> None:
+            for part in (b"one ", b"two ", b"three"):
+                self.write(part)
+                await self.flush()
+            self.finish()
+
+    app = Application([(r"/", Chunks)])
+    _, protocol, transport = connect(app)
+    protocol.data_received(get("/"))
+    await eventually(lambda: transport.written.endswith(b"0\r\n\r\n"))
+    [response] = await transport.responses()
+    assert response.body == b"one two three" and response.headers["transfer-encoding"] == "chunked"
+    assert transport.writes == 2  # the head and "one " at once, the rest corked together
+
+
+def start_answer(protocol: HTTP1ServerProtocol) -> None:
+    """A response head written from outside the connection's callbacks: corked."""
+    conn = protocol.current
+    assert conn is not None
+    conn.write_headers(ResponseStartLine("HTTP/1.1", 200, "OK"), HTTPHeaders({"Content-Length": "2"}), b"ok")
+
+
+class Holding(RequestHandler):
+    """Answers nothing: the test writes on its connection."""
+
+    async def get(self) -> None:
+        await asyncio.Event().wait()
+
+
+@async_test
+async def test_a_lost_or_aborted_connection_drops_what_it_had_corked() -> None:
+    for end in ("lost", "abort"):
+        app = Application([(r"/", Holding)], transports=[])
+        [(first, _), (protocol, transport)] = connections(app, 2)
+        for each in (first, protocol):
+            each.data_received(get("/"))
+        start_answer(first)  # the iteration's first write from outside the connections: at once
+        start_answer(protocol)
+        assert transport.writes == 0 and protocol.state.corked
+        if end == "lost":
+            protocol.connection_lost(None)
+        else:
+            protocol.abort()
+        assert not protocol.state.corked
+        await asyncio.sleep(0)  # the end of the iteration: nothing to write, nothing raised
+        assert transport.writes == 0
+
+
+@async_test
+async def test_a_detached_transport_has_the_corked_bytes_written_before_it_is_handed_over() -> None:
+    app = Application([(r"/", Holding)], transports=[])
+    [(first, _), (protocol, transport)] = connections(app, 2)
+    for each in (first, protocol):
+        each.data_received(get("/"))
+    start_answer(first)
+    start_answer(protocol)
+    assert transport.writes == 0
+    conn = protocol.current
+    assert conn is not None
+    handed, _ = conn.detach_transport()
+    assert handed is transport and transport.written.endswith(b"\r\n\r\nok")
