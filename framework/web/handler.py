@@ -128,6 +128,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         # request on CPython 3.11 (loadtest/instructions.py).
         self._new_cookies = None
         self._ui = None
+        self._method_task = None
         self.clear()  # sets the headers, the write buffer and the status, as in Tornado
         # The two hooks below are skipped where the class keeps the base's
         # no-op (a bound method and a call less per request).

@@ -64,6 +64,7 @@ class LifecycleMixin:
     SUPPORTED_METHODS: ClassVar[tuple[str, ...]]
     _finished: bool
     _auto_finish: bool
+    _method_task: asyncio.Future[Any] | None  # the task running an async method (_run_method), until finish()
 
     def prepare(self) -> Awaitable[None] | None:
         """Called before the HTTP method; may finish the request (or be async).
@@ -156,13 +157,13 @@ class LifecycleMixin:
         after finish() keeps its handler alive through the traceback, and
         the exception reaches ``log_exception`` as in Tornado.
         """
-        if not _running_tasks:
-            return  # no async method is running (the usual synchronous finish)
-        try:
-            task = asyncio.current_task()
-        except RuntimeError:  # no running loop: finished from plain code (a test)
-            return
-        if task is not None and _running_tasks.get(task) is self:
+        task = self._method_task
+        if task is None:
+            return  # no async method of this handler's is running (the usual synchronous finish)
+        # Whichever task finishes it (another handler may): until the method
+        # returns, its own frame holds the handler anyway.
+        self._method_task = None
+        if _running_tasks.get(task) is self:
             _running_tasks[task] = weakref.ref(self)
 
     def _receive_chunk(self, chunk: bytes) -> Awaitable[None] | None:
@@ -247,6 +248,7 @@ def _run_method(handler: LifecycleMixin, result: Awaitable[None]) -> asyncio.Fut
         task: asyncio.Future[None] = asyncio.get_running_loop().create_task(result, name=name, context=context)
         task.add_done_callback(_finish_method_task, context=context)
         _running_tasks[task] = handler  # kept until done (asyncio holds tasks weakly)
+        handler._method_task = task  # for _release_after_finish (the cycle through the frame ends with it)
     else:
         task = asyncio.ensure_future(result)
         _keep(task)
@@ -270,6 +272,7 @@ def _finish_method_task(task: asyncio.Future[Any]) -> None:
             return
         entry = handler
     if entry is not None:
+        entry._method_task = None  # (finish() did not run: a traceback in the task must not hold a cycle)
         entry._method_done(task)
 
 
