@@ -260,6 +260,44 @@ def test_a_handler_that_finished_goes_as_soon_as_its_async_method_returns() -> N
     assert seen == [True]
 
 
+def test_a_handler_finished_by_another_request_goes_as_soon_as_its_own_method_returns() -> None:
+    # As a chat room's poster finishes its waiters: their tasks are not the one that calls finish().
+    seen: list[bool] = []
+    checked = threading.Event()
+    waiting: list[tuple[RequestHandler, asyncio.Event]] = []
+    parked = threading.Event()
+
+    class Waiter(RequestHandler):
+        async def get(self) -> None:
+            wake = asyncio.Event()
+            waiting.append((self, wake))
+            parked.set()
+            await wake.wait()
+            handler = weakref.ref(self)
+
+            def check() -> None:  # queued before the task's own done-callback
+                seen.append(handler() is None)
+                checked.set()
+
+            asyncio.get_running_loop().call_soon(check)
+
+    class Poster(RequestHandler):
+        def post(self) -> None:
+            waiter, wake = waiting.pop()
+            waiter.finish("from the poster")
+            wake.set()
+            self.finish("posted")
+
+    with running([("/wait", Waiter), ("/post", Poster)]) as server:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            waited = pool.submit(fetch, server, "/wait")
+            assert parked.wait(WAIT)
+            assert fetch(server, "/post", method="POST", data=b"").text == "posted"
+            assert waited.result(WAIT).text == "from the poster"
+        assert checked.wait(WAIT)
+    assert seen == [True]
+
+
 def test_an_exception_after_finish_still_reaches_log_exception() -> None:
     logged: list[str] = []
     done = threading.Event()
