@@ -17,7 +17,9 @@ run; ``--only framework`` skips the floor. ``--baseline DIR`` adds the
 framework's server as another checkout has it (``framework@base``), in the
 same interleaved rounds. ``--uvloop`` adds both servers on uvloop
 (``framework+uvloop``, ``floor+uvloop``: requirements-bench.txt), uvloop's
-own row as the other benchmarks have it.
+own row as the other benchmarks have it. ``--contenders`` adds the same
+fan-out on Tornado (``longpoll.py`` itself, its imports answered by Tornado)
+and on aiohttp (one ``asyncio.Event``), also from requirements-bench.txt.
 """
 
 from __future__ import annotations
@@ -120,6 +122,8 @@ SCRIPTS = {
     "floor": ("longpoll_raw.py", ()),
     "framework+uvloop": ("longpoll.py", ("--uvloop",)),
     "floor+uvloop": ("longpoll_raw.py", ("--uvloop",)),
+    "tornado": ("longpoll_tornado.py", ()),
+    "aiohttp": ("longpoll_aiohttp.py", ()),
 }
 
 
@@ -156,6 +160,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write every run's figures to this file")
     parser.add_argument("--baseline", type=Path, help="another checkout whose framework server runs too, as framework@base")
     parser.add_argument("--uvloop", action="store_true", help="also run both servers on uvloop")
+    parser.add_argument("--contenders", action="store_true", help="also run the fan-out on Tornado and aiohttp")
     args = parser.parse_args()
     hard = raise_nofile_limit()
     if hard < args.count + 100:
@@ -163,6 +168,8 @@ def main() -> None:
     names = [args.only] if args.only else ["framework", "floor"]
     if args.uvloop and not args.only:
         names += ["framework+uvloop", "floor+uvloop"]
+    if args.contenders and not args.only:
+        names += ["tornado", "aiohttp"]
     if args.baseline is not None:
         check_baseline(args.baseline)
         names.insert(1, BASE)

@@ -42,4 +42,23 @@ def test_every_waiter_of_both_servers_is_answered_after_one_notify(tmp_path: Pat
     for name in ("framework", "framework@base"):  # collections during the fan-out, by generation
         (run,) = results[name]
         assert len(run["gc_during_fanout"]) == 3 and min(run["gc_during_fanout"]) >= 0
+        assert run["woken_by_then"] == 20  # the written time was noted once all were answered
     assert results["floor"][0]["gc_during_fanout"] is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["tornado", "aiohttp"])
+def test_the_contenders_answer_every_waiter_after_one_notify(tmp_path: Path, name: str) -> None:
+    pytest.importorskip(name)  # requirements-bench.txt
+    out = tmp_path / "fanout.json"
+    child = subprocess.run(
+        [sys.executable, str(LOADTEST / "longpoll_fanout.py"), "--count", "20", "--only", name, "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    ((run,),) = json.loads(out.read_text()).values()
+    assert run["woken"] == 20 and run["woken_by_then"] == 20
+    assert run["notify_to_last_written_ms"] > 0
