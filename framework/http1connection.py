@@ -57,7 +57,7 @@ from framework.httputil import (
     ResponseStartLine,
 )
 from framework.iostream import IOStream, StreamClosedError
-from framework.serverstate import ConnectionContext, ServerState, is_trusted
+from framework.serverstate import ConnectionContext, ServerState, body_deadline, is_trusted
 
 __all__ = ["HTTP1Connection", "HTTP1ServerProtocol"]
 
@@ -291,17 +291,22 @@ _CLOSED = _Closed()
 def _write_corked(state: ServerState) -> None:
     """The end of a loop iteration's corking: each connection's bytes, in one pass.
 
-    Scheduled (``call_soon``) by the iteration's first write from a task, so
-    it runs at the start of the next one, before the callbacks the handlers
-    scheduled after it. A connection closed meanwhile has dropped its bytes.
+    Scheduled by the iteration's first write from a task (``call_soon``): it runs first in the next.
+    A loop stopped in between writes them when it runs again; ``close()`` and a drain write them first.
     """
     state.corking = False
     pending = state.corked.copy()
     state.corked.clear()
-    for proto, data in pending.items():
-        transport = cast(HTTP1ServerProtocol, proto).transport
-        if transport is not None:
+    for served, data in pending.items():
+        proto = cast(HTTP1ServerProtocol, served)
+        transport = proto.transport
+        if transport is None:
+            continue
+        try:
             transport.write(data)
+        except Exception:  # one connection's failure, not the others': they still get their bytes
+            gen_log.error("writing corked bytes to %s failed; aborting it", proto.context.remote_ip, exc_info=True)
+            transport.abort()
 
 
 class HTTP1ServerProtocol(asyncio.Protocol):
@@ -419,6 +424,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     def eof_received(self) -> bool:
         # A client that half-closes is treated as gone: browsers never
         # half-close, and a waiting long-poll must learn its client left.
+        self._uncork()  # (returning False closes the transport: what is corked goes first)
         if self.phase >= _CLOSING or self.parser is self.state.parsers.idle:
             return False  # (idle: nothing buffered, nothing to finish)
         self.parser.feed_eof()
@@ -648,32 +654,41 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     # -- the response side --------------------------------------------------
 
     def send(self, data: bytes) -> Awaitable[None]:
-        """Write bytes, or cork them (the module's docstring); the result completes when the transport wants more.
-
-        A synchronous handler's bytes, and ``_CORK_LIMIT`` of them, go out at once, after what was corked.
-        """
+        """Write bytes (after any corked), or cork them (module docstring); the result completes when the transport wants more."""
         transport = self.transport
         if transport is None:
             return _CLOSED
         if data:
-            state = self.state
-            corked = state.corked
-            held = corked.pop(self, None) if corked else None
-            if held is not None:
-                data = held + data
-            if self.processing or not state.corking or self.phase >= _CLOSING or len(data) >= _CORK_LIMIT:
-                transport.write(data)
-                if not state.corking and not self.processing:
-                    # The iteration's first write from a task: any more are corked.
-                    state.corking = True
-                    self.loop.call_soon(_write_corked, state)
+            if not self.processing:
+                self._write_or_cork(transport, data)
             else:
-                corked[self] = data
+                corked = self.state.corked
+                if corked and self in corked:
+                    data = corked[self] + data
+                    del corked[self]
+                transport.write(data)
         if not self.writing_paused:
             return _READY
         if self.write_waiter is None:
             self.write_waiter = self.loop.create_future()
         return self.write_waiter
+
+    def _write_or_cork(self, transport: asyncio.Transport, data: bytes) -> None:
+        """A write from a task: at once if it is the iteration's first (then any more are corked), else corked."""
+        state = self.state
+        corked = state.corked
+        held = corked.get(self) if corked else None
+        if held is not None:
+            data = held + data  # (before anything is taken out: a str raises here, to its writer)
+        if state.corking and self.phase < _CLOSING and len(data) < _CORK_LIMIT:
+            corked[self] = data if type(data) is bytes else bytes(data)  # (the writer may reuse its buffer)
+            return
+        if held is not None:
+            del corked[self]
+        if not state.corking:
+            state.corking = True
+            self.loop.call_soon(_write_corked, state)
+        transport.write(data)
 
     def _uncork(self) -> None:
         """Write what this connection has corked now: a direct write must not overtake it."""
@@ -708,10 +723,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self._set_deadline(self.config.idle_connection_timeout)  # (None: Tornado's "no idle limit")
         if self.draining:
             self.close()
-        elif self.reading_paused:
-            # Nothing buffered, so nothing to pump (a long poll's fan-out
-            # answers here: loadtest/longpoll_fanout.py); reading resumes
-            # if the buffer had paused it.
+        elif self.reading_paused:  # (nothing buffered, nothing to pump: reading resumes)
             self._resume_reading()
 
     def _abandon_request(self) -> None:
@@ -741,12 +753,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         if transport is None:
             return
         body = f"{status} {http1.reason_phrase(status)}: {message}\n".encode("utf-8", "replace")
-        headers = [
-            ("Content-Type", "text/plain; charset=utf-8"),
-            ("Content-Length", str(len(body))),
-            ("X-Content-Type-Options", "nosniff"),
-            ("Connection", "close"),
-        ]
+        headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+        headers += [("X-Content-Type-Options", "nosniff"), ("Connection", "close")]
         self._uncork()
         transport.write(http1.serialize_response_head(status, headers) + body)
         self.close()
@@ -794,24 +802,13 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self._set_deadline_at(self.loop.time() + seconds)
 
     def _arm_body_deadline(self) -> None:
-        """The body's deadline: ``body_timeout`` of silence, and a minimum average rate.
-
-        The rate rule is Apache mod_reqtimeout's ``body=T,MinRate=R``: the body
-        gets ``body_timeout`` seconds of grace, plus one second for every
-        ``min_body_rate`` bytes received. A client trickling a byte every few
-        seconds resets the silence timer forever, but not this one. Time
-        spent waiting for the application is not counted (``body_started``
-        moves on by it).
-        """
+        """The body's deadline (``serverstate.body_deadline``); time waiting for the application moves ``body_started`` on."""
         timeout = self.body_timeout
         if timeout is None:
             self.deadline = None
             return
-        deadline = self.loop.time() + timeout
-        rate = self.config.min_body_rate
-        if rate:
-            deadline = min(deadline, self.body_started + timeout + self.body_received / rate)
-        self._set_deadline_at(deadline)
+        now = self.loop.time()
+        self._set_deadline_at(body_deadline(now, timeout, self.body_started, self.body_received, self.config.min_body_rate))
 
     def _set_deadline_at(self, deadline: float) -> None:
         self.deadline = deadline

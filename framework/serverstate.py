@@ -132,6 +132,20 @@ def _is_ip(text: str) -> bool:
     return False
 
 
+def body_deadline(now: float, timeout: float, started: float, received: int, min_rate: float | None) -> float:
+    """When a request body being read times out: ``timeout`` of silence, and a minimum average rate.
+
+    The rate rule is Apache mod_reqtimeout's ``body=T,MinRate=R``: the body
+    gets ``timeout`` seconds of grace from ``started``, plus one second for
+    every ``min_rate`` bytes ``received``. A client trickling a byte every few
+    seconds resets the silence timer forever, but not this one.
+    """
+    deadline = now + timeout
+    if min_rate:
+        deadline = min(deadline, started + timeout + received / min_rate)
+    return deadline
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ServerConfig:
     """Everything a connection needs to know of its server's settings, resolved once."""

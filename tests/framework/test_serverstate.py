@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from framework import http1
-from framework.serverstate import DeadlineWheel, ParserPool
+from framework.serverstate import DeadlineWheel, ParserPool, body_deadline
 from tests.framework.harness import async_test, eventually
 
 
@@ -96,3 +96,11 @@ def test_the_pool_takes_back_only_a_parser_as_good_as_new() -> None:
     assert pool.take() is not ended and pool.take() is not pipelined
     fresh = pool.take()
     assert pool.give_back(fresh) is True and pool.take() is fresh
+
+
+def test_a_body_times_out_after_its_silence_or_when_it_falls_below_the_minimum_rate() -> None:
+    # 10 s of silence allowed; at least 1,000 bytes a second on average after the 10 s of grace.
+    assert body_deadline(100.0, 10.0, 100.0, 0, None) == 110.0  # no rate: silence only
+    assert body_deadline(100.0, 10.0, 100.0, 0, 1000.0) == 110.0  # nothing received yet: the grace
+    assert body_deadline(105.0, 10.0, 100.0, 2000, 1000.0) == 112.0  # 2,000 bytes earned 2 s, before the silence's 115
+    assert body_deadline(105.0, 10.0, 100.0, 50_000, 1000.0) == 115.0  # fast enough: the silence decides

@@ -11,7 +11,10 @@ with the harness's response reader.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
+
+import pytest
 
 from framework.http1connection import HTTP1ServerProtocol
 from framework.httpserver import HTTPServer
@@ -157,16 +160,22 @@ class Holding(RequestHandler):
         await asyncio.Event().wait()
 
 
+def second_corked(app: Application, n: int = 2) -> list[tuple[HTTP1ServerProtocol, FakeTransport]]:
+    """``n`` connections holding a request each; the first answered at once, the others' answers corked."""
+    made = connections(app, n)
+    for protocol, _ in made:
+        protocol.data_received(get("/"))
+    for protocol, _ in made:
+        start_answer(protocol)
+    assert [transport.writes for _, transport in made] == [1] + [0] * (n - 1)
+    return made
+
+
 @async_test
 async def test_a_lost_or_aborted_connection_drops_what_it_had_corked() -> None:
     for end in ("lost", "abort"):
-        app = Application([(r"/", Holding)], transports=[])
-        [(first, _), (protocol, transport)] = connections(app, 2)
-        for each in (first, protocol):
-            each.data_received(get("/"))
-        start_answer(first)  # the iteration's first write from outside the connections: at once
-        start_answer(protocol)
-        assert transport.writes == 0 and protocol.state.corked
+        [_, (protocol, transport)] = second_corked(Application([(r"/", Holding)], transports=[]))
+        assert protocol.state.corked
         if end == "lost":
             protocol.connection_lost(None)
         else:
@@ -178,14 +187,66 @@ async def test_a_lost_or_aborted_connection_drops_what_it_had_corked() -> None:
 
 @async_test
 async def test_a_detached_transport_has_the_corked_bytes_written_before_it_is_handed_over() -> None:
-    app = Application([(r"/", Holding)], transports=[])
-    [(first, _), (protocol, transport)] = connections(app, 2)
-    for each in (first, protocol):
-        each.data_received(get("/"))
-    start_answer(first)
-    start_answer(protocol)
-    assert transport.writes == 0
+    [_, (protocol, transport)] = second_corked(Application([(r"/", Holding)], transports=[]))
     conn = protocol.current
     assert conn is not None
     handed, _ = conn.detach_transport()
     assert handed is transport and transport.written.endswith(b"\r\n\r\nok")
+
+
+@async_test
+async def test_a_client_that_half_closes_gets_its_corked_answer_before_the_connection_closes() -> None:
+    # printf 'GET / ...' | nc -N: the client's FIN arrives before the end of the iteration.
+    [_, (protocol, transport)] = second_corked(Application([(r"/", Holding)], transports=[]))
+    transport.peer_closes()
+    assert transport.closed and transport.written.endswith(b"\r\n\r\nok")  # (the fake refuses writes after close)
+
+
+class FailingTransport(FakeTransport):
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        raise RuntimeError("this transport fails")
+
+
+@async_test
+async def test_a_transport_failing_in_the_corked_pass_is_aborted_and_the_others_still_written(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = Application([(r"/", Holding)], transports=[])
+    made = connections(app, 4)
+    failing = FailingTransport()
+    failing.protocol = made[1][0]
+    made[1] = (made[1][0], failing)
+    made[1][0].transport = failing  # as if the listener had made this connection on it
+    for protocol, _ in made:
+        protocol.data_received(get("/"))
+    for protocol, _ in made:
+        start_answer(protocol)
+    with caplog.at_level(logging.ERROR, logger="framework.general"):
+        await eventually(lambda: made[3][1].writes == 1)
+    assert made[2][1].writes == 1 and failing.closed
+    assert "writing corked bytes to 192.0.2.7 failed" in caplog.text
+
+
+@async_test
+async def test_an_error_answer_or_a_100_continue_follows_the_corked_answer_before_it() -> None:
+    for pipelined, expected in (
+        (b"GARBAGE\r\n\r\n", b"HTTP/1.1 400 "),
+        (b"POST /x HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n", b"HTTP/1.1 100 Continue"),
+    ):
+        [_, (protocol, transport)] = second_corked(Application([(r"/.*", Holding)], transports=[]))
+        protocol.current.finish()  # type: ignore[union-attr]  # the corked answer is complete: the next request is read
+        protocol.data_received(pipelined)
+        written = bytes(transport.written)
+        assert written.startswith(b"HTTP/1.1 200 OK") and written.index(b"ok") < written.index(expected)
+
+
+@async_test
+async def test_corked_bytes_are_a_copy_and_a_str_is_refused_to_its_writer_without_losing_them() -> None:
+    [_, (protocol, transport)] = second_corked(Application([(r"/", Holding)], transports=[]))
+    buffer = bytearray(b"later")
+    protocol.send(buffer)
+    buffer[:] = b"XXXXX"  # the writer reuses its buffer before the end of the iteration
+    with pytest.raises(TypeError):
+        protocol.send("text")  # type: ignore[arg-type]
+    await eventually(lambda: transport.writes == 1)
+    assert transport.written.endswith(b"\r\n\r\noklater")
