@@ -25,7 +25,7 @@ Phases: reading a head (``header_timeout``: a total deadline from the head's
 first byte, so trickling bytes does not extend it: slowloris), idle between
 requests (``idle_connection_timeout``), reading a body (``body_timeout`` of
 silence, and a minimum average rate, ``min_body_rate``: see
-``_arm_body_deadline``), and waiting for the application (no limit, so
+``serverstate.body_deadline``), and waiting for the application (no limit, so
 long-polls live; time the application takes is never counted against the
 client).
 
@@ -291,7 +291,7 @@ _CLOSED = _Closed()
 def _write_corked(state: ServerState) -> None:
     """The end of a loop iteration's corking: each connection's bytes, in one pass.
 
-    Scheduled by the iteration's first write from a task (``call_soon``): it runs first in the next.
+    Scheduled by the iteration's first write from a task (``call_soon``): it runs in the next, before what was queued later.
     A loop stopped in between writes them when it runs again; ``close()`` and a drain write them first.
     """
     state.corking = False

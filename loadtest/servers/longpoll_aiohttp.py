@@ -30,7 +30,7 @@ async def poll(request: web.Request) -> web.Response:
     state["waiting"] += 1
     try:
         await event.wait()
-    except asyncio.CancelledError:  # aiohttp cancels the handler of a client that left
+    except asyncio.CancelledError:  # (only with handler_cancellation=True: aiohttp's default leaves it waiting)
         state["disconnected"] += 1
         raise
     finally:

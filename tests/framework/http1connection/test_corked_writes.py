@@ -110,22 +110,17 @@ async def test_closing_writes_the_corked_response_first() -> None:
 
 @async_test
 async def test_a_large_write_is_not_held() -> None:
-    big = b"x" * (64 * 1024)
-
-    class Big(RequestHandler):
-        async def get(self) -> None:
-            self.write(big)
-            await self.flush()
-            self.application.settings["seen"].append(self.application.settings["transports"][0].writes)
-
-    app = Application([(r"/", Big)], seen=[], transports=[])
-    [(protocol, transport)] = connections(app, 1)
-    protocol.data_received(get("/"))
-    await eventually(lambda: bool(app.settings["seen"]))
-    assert app.settings["seen"] == [1]  # written during the handler's step, not at the end of the iteration
-    await eventually(lambda: count(transport) == 1)
-    [response] = await transport.responses()
-    assert response.body == big
+    [(first, _), (protocol, transport)] = connections(Application([(r"/", Holding)], transports=[]), 2)
+    for each in (first, protocol):
+        each.data_received(get("/"))
+    start_answer(first)  # the iteration's first write from outside the connections: the next ones would be corked
+    conn = protocol.current
+    assert conn is not None
+    big = b"x" * (16 * 1024)  # _CORK_LIMIT
+    conn.write_headers(ResponseStartLine("HTTP/1.1", 200, "OK"), HTTPHeaders({"Content-Length": str(len(big))}), b"")
+    assert transport.writes == 0  # the head alone: corked
+    conn.write(big)
+    assert transport.writes == 1 and transport.written.endswith(big)  # the head and the body at once, in one write
 
 
 @async_test
@@ -181,7 +176,7 @@ async def test_a_lost_or_aborted_connection_drops_what_it_had_corked() -> None:
         else:
             protocol.abort()
         assert not protocol.state.corked
-        await asyncio.sleep(0)  # the end of the iteration: nothing to write, nothing raised
+        await asyncio.sleep(0)  # the end of the iteration: nothing left to write on it
         assert transport.writes == 0
 
 
@@ -242,11 +237,15 @@ async def test_an_error_answer_or_a_100_continue_follows_the_corked_answer_befor
 
 @async_test
 async def test_corked_bytes_are_a_copy_and_a_str_is_refused_to_its_writer_without_losing_them() -> None:
-    [_, (protocol, transport)] = second_corked(Application([(r"/", Holding)], transports=[]))
-    buffer = bytearray(b"later")
-    protocol.send(buffer)
-    buffer[:] = b"XXXXX"  # the writer reuses its buffer before the end of the iteration
+    [(first, _), (protocol, transport)] = connections(Application([(r"/", Holding)], transports=[]), 2)
+    first.data_received(get("/"))
+    start_answer(first)  # the iteration's first write from outside the connections: the next ones are corked
+    buffer = bytearray(b"early ")
+    protocol.send(buffer)  # the first bytes this connection corks
+    buffer[:] = b"XXXXXX"  # the writer reuses its buffer before the end of the iteration
+    protocol.send(memoryview(b"later"))
     with pytest.raises(TypeError):
         protocol.send("text")  # type: ignore[arg-type]
+    assert transport.writes == 0
     await eventually(lambda: transport.writes == 1)
-    assert transport.written.endswith(b"\r\n\r\noklater")
+    assert transport.written == b"early later"
