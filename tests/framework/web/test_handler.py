@@ -18,6 +18,7 @@ sockets are closed before a test ends (warnings are errors).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import socket
 import threading
@@ -497,6 +498,38 @@ def test_compute_etag_override() -> None:
         assert fetch(server, "/none", headers={"If-None-Match": "*"}).status_code == 200
         assert fetch(server, "/fixed").headers["Etag"] == '"v1"'
         assert fetch(server, "/fixed", headers={"If-None-Match": '"v1"'}).status_code == 304
+
+
+def test_set_etag_header_overridden_or_called_by_the_handler_sets_the_default_etag() -> None:
+    # The default ETag, the body's quoted SHA-1, however it is reached: the
+    # inlined path of finish(), a set_etag_header override calling the base's,
+    # or a handler calling it itself before finish().
+    body = b"tagged body"
+    expected = f'"{hashlib.sha1(body).hexdigest()}"'
+
+    class Plain(RequestHandler):
+        def get(self) -> None:
+            self.write(body)
+
+    class Overriding(RequestHandler):
+        def set_etag_header(self) -> None:
+            super().set_etag_header()
+            self.set_header("X-Etag-Hook", "ran")
+
+        def get(self) -> None:
+            self.write(body)
+
+    class Early(RequestHandler):
+        def get(self) -> None:
+            self.write(body)
+            self.set_etag_header()
+
+    with running([("/plain", Plain), ("/overriding", Overriding), ("/early", Early)]) as server:
+        plain, overriding, early = (fetch(server, path) for path in ("/plain", "/overriding", "/early"))
+        revalidated = fetch(server, "/overriding", headers={"If-None-Match": expected})
+    assert plain.headers["Etag"] == overriding.headers["Etag"] == early.headers["Etag"] == expected
+    assert overriding.headers["X-Etag-Hook"] == "ran"
+    assert revalidated.status_code == 304
 
 
 def test_head_request_gets_headers_without_body() -> None:
