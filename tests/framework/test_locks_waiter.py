@@ -1,0 +1,209 @@
+"""The waiters' future (``framework.locks.Waiter``) and the batched wake of ``WaiterQueue.wake_all``.
+
+A ``Waiter`` keeps its latest done-callback aside so that ``wake_all`` can run
+thousands of them from one loop callback; to everything else it must behave
+as an ``asyncio.Future``: callbacks in the order added, each in its context,
+removable until it is done, scheduled when it completes in any way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from framework.locks import Condition, Waiter, WaiterQueue, _run_kept_callbacks
+
+marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="unset")
+
+
+def run(test: Callable[[], Awaitable[None]]) -> None:
+    async def main() -> None:
+        await test()
+
+    asyncio.run(main())
+
+
+async def settle() -> None:
+    """Let every callback scheduled so far run (and those they schedule, a few rounds deep)."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def recorder(calls: list[Any], name: str) -> Callable[[asyncio.Future[Any]], None]:
+    return lambda future: calls.append((name, future.result() if not future.cancelled() else "cancelled"))
+
+
+def never_woken(future: asyncio.Future[Any]) -> None:
+    raise AssertionError("a removed callback ran")
+
+
+@pytest.mark.parametrize("complete", ["set_result", "wake_next", "wake_all"])
+def test_callbacks_run_in_the_order_added_however_the_waiter_completes(complete: str) -> None:
+    async def test() -> None:
+        queue: WaiterQueue[str] = WaiterQueue()
+        waiter = queue.add(None, lambda w: None)
+        calls: list[Any] = []
+        for name in ("first", "second", "third"):  # the third is the kept one, the others in asyncio's list
+            waiter.add_done_callback(recorder(calls, name))
+        if complete == "set_result":
+            waiter.set_result("done")
+        elif complete == "wake_next":
+            assert queue.wake_next("done")
+        else:
+            queue.wake_all("done")
+        assert calls == []  # (never synchronously: as asyncio)
+        await settle()
+        assert calls == [("first", "done"), ("second", "done"), ("third", "done")]
+
+    run(test)
+
+
+def test_a_callback_added_once_done_is_scheduled_at_once() -> None:
+    async def test() -> None:
+        waiter: Waiter[int] = Waiter(loop=asyncio.get_running_loop())
+        waiter.set_result(7)
+        calls: list[Any] = []
+        waiter.add_done_callback(recorder(calls, "late"))
+        await settle()
+        assert calls == [("late", 7)]
+
+    run(test)
+
+
+def test_remove_done_callback_counts_the_kept_and_the_listed_ones() -> None:
+    async def test() -> None:
+        waiter: Waiter[int] = Waiter(loop=asyncio.get_running_loop())
+        calls: list[Any] = []
+        waiter.add_done_callback(never_woken)
+        waiter.add_done_callback(recorder(calls, "kept"))
+        waiter.add_done_callback(never_woken)  # now the kept one; the other two are listed
+        assert waiter.remove_done_callback(never_woken) == 2
+        waiter.set_result(1)
+        assert waiter.remove_done_callback(never_woken) == 0
+        await settle()
+        assert calls == [("kept", 1)]
+
+    run(test)
+
+
+def test_a_removed_kept_callback_leaves_the_next_one_kept() -> None:
+    async def test() -> None:
+        queue: WaiterQueue[int] = WaiterQueue()
+        waiter = queue.add(None, lambda w: None)
+        calls: list[Any] = []
+        waiter.add_done_callback(never_woken)
+        assert waiter.remove_done_callback(never_woken) == 1
+        waiter.add_done_callback(recorder(calls, "after"))
+        queue.wake_all(3)
+        await settle()
+        assert calls == [("after", 3)]
+
+    run(test)
+
+
+@pytest.mark.parametrize("complete", ["cancel", "set_exception"])
+def test_cancel_and_set_exception_run_the_kept_callback(complete: str) -> None:
+    async def test() -> None:
+        waiter: Waiter[int] = Waiter(loop=asyncio.get_running_loop())
+        seen: list[asyncio.Future[int]] = []
+        waiter.add_done_callback(seen.append)
+        if complete == "cancel":
+            assert waiter.cancel()
+            assert not waiter.cancel()  # (already done: nothing scheduled twice)
+        else:
+            waiter.set_exception(ValueError("no"))
+            with pytest.raises(asyncio.InvalidStateError):
+                waiter.set_result(1)
+        await settle()
+        assert seen == [waiter]
+        assert waiter.cancelled() if complete == "cancel" else isinstance(waiter.exception(), ValueError)
+
+    run(test)
+
+
+def test_the_kept_callback_runs_in_the_context_it_was_added_with() -> None:
+    async def test() -> None:
+        queue: WaiterQueue[int] = WaiterQueue()
+        seen: list[str] = []
+        for value in ("one", "two"):
+            context = contextvars.copy_context()
+            context.run(marker.set, value)
+            queue.add(None, lambda w: None).add_done_callback(lambda future: seen.append(marker.get()), context=context)
+        implicit = queue.add(None, lambda w: None)
+        marker.set("copied when added")
+        implicit.add_done_callback(lambda future: seen.append(marker.get()))
+        marker.set("changed later")
+        queue.wake_all(0)
+        await settle()
+        assert seen == ["one", "two", "copied when added"]
+
+    run(test)
+
+
+def test_wake_all_runs_the_woken_tasks_from_one_loop_callback() -> None:
+    async def test() -> None:
+        loop: Any = asyncio.get_running_loop()
+        condition = Condition()
+        woken: list[int] = []
+
+        async def wait(index: int) -> None:
+            await condition.wait()
+            woken.append(index)
+
+        tasks = [asyncio.ensure_future(wait(index)) for index in range(1000)]
+        await settle()
+        before = len(loop._ready)  # asyncio's queue of callbacks (private; read only here)
+        condition.notify_all()
+        assert len(loop._ready) == before + 1  # one for the thousand, where asyncio would queue a thousand
+        await asyncio.gather(*tasks)
+        assert woken == list(range(1000))
+
+    run(test)
+
+
+def test_an_exception_in_one_kept_callback_is_reported_and_the_rest_still_run() -> None:
+    async def test() -> None:
+        loop = asyncio.get_running_loop()
+        reported: list[dict[str, Any]] = []
+        loop.set_exception_handler(lambda loop, context: reported.append(context))
+        queue: WaiterQueue[int] = WaiterQueue()
+        calls: list[Any] = []
+        queue.add(None, lambda w: None).add_done_callback(recorder(calls, "before"))
+        failing = queue.add(None, lambda w: None)
+        failing.add_done_callback(never_woken)
+        queue.add(None, lambda w: None).add_done_callback(recorder(calls, "after"))
+        queue.wake_all(5)
+        await settle()
+        assert calls == [("before", 5), ("after", 5)]
+        assert len(reported) == 1
+        assert isinstance(reported[0]["exception"], AssertionError)
+        assert reported[0]["future"] is failing
+
+    run(test)
+
+
+def test_a_keyboard_interrupt_in_a_batch_leaves_the_rest_scheduled() -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        calls: list[Any] = []
+
+        def interrupt(future: asyncio.Future[Any]) -> None:
+            raise KeyboardInterrupt
+
+        waiters: list[Waiter[Any]] = []
+        for callback in (recorder(calls, "first"), interrupt, recorder(calls, "third")):
+            waiter: Waiter[Any] = Waiter(loop=loop)
+            waiter.add_done_callback(callback)
+            asyncio.Future.set_result(waiter, "x")  # as wake_all settles them: the kept callbacks stay
+            waiters.append(waiter)
+        with pytest.raises(KeyboardInterrupt):
+            _run_kept_callbacks(loop, waiters)
+        assert calls == [("first", "x")]
+        loop.run_until_complete(settle())
+        assert calls == [("first", "x"), ("third", "x")]
+    finally:
+        loop.close()
