@@ -118,6 +118,30 @@ static const char *const deciding_fields[] = {"transfer-encoding", "connection",
  * made once, and RequestHead with where each of its slots lives (bound by
  * bind_request_head()).
  */
+/*
+ * Names and texts serialize_response_fields has already checked, found by
+ * identity: a response's fields are mostly the same str objects every time
+ * (Server, Content-Type, the Date of this second, the names handlers set as
+ * literals), so their per-character checks, and the display form of each
+ * name, are done once rather than per response. Each slot holds a strong
+ * reference, so an address is never reused while it is there; str objects
+ * cannot change. Direct-mapped by address; a collision just evicts.
+ */
+#define SEEN_SLOTS 64
+#define SEEN_NAME_MAX 40
+
+typedef struct {
+    PyObject *name; /* a key found to be a token, or NULL */
+    Py_ssize_t len;
+    char display[SEEN_NAME_MAX]; /* as copy_display_name writes it */
+} seen_name;
+
+static inline size_t
+seen_slot(PyObject *object)
+{
+    return ((uintptr_t)object >> 4) & (SEEN_SLOTS - 1);
+}
+
 typedef struct {
     PyObject *http11;
     PyObject *http10;
@@ -129,6 +153,8 @@ typedef struct {
     PyObject *host;                        /* "host" */
     PyObject *content_length;              /* "content-length" */
     PyObject *deciding[N_DECIDING_FIELDS]; /* "transfer-encoding", ...: see read_request_head */
+    seen_name seen_names[SEEN_SLOTS];      /* see serialize_response_fields */
+    PyObject *seen_texts[SEEN_SLOTS];
 } speedups_state;
 
 static inline speedups_state *
@@ -712,16 +738,18 @@ token_len(PyObject *s)
     return n;
 }
 
+static Py_ssize_t checked_text_len(speedups_state *state, PyObject *text);
+
 /* Bytes that "name: value\r\n" lines take for one value list, or -1 to decline. */
 static Py_ssize_t
-values_len(Py_ssize_t name_len, PyObject *values)
+values_len(speedups_state *state, Py_ssize_t name_len, PyObject *values)
 {
     if (!PyList_CheckExact(values)) {
         return -1;
     }
     Py_ssize_t total = 0;
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(values); i++) {
-        Py_ssize_t n = plain_text_len(PyList_GET_ITEM(values, i));
+        Py_ssize_t n = checked_text_len(state, PyList_GET_ITEM(values, i));
         if (n < 0) {
             return -1;
         }
@@ -786,6 +814,52 @@ copy_field_tail(char *out, PyObject *value)
     return out;
 }
 
+/* token_len, remembered (with the display form) for a name short enough to keep. */
+static Py_ssize_t
+checked_name_len(speedups_state *state, PyObject *key)
+{
+    seen_name *seen = &state->seen_names[seen_slot(key)];
+    if (seen->name == key) {
+        return seen->len;
+    }
+    Py_ssize_t n = token_len(key);
+    if (n > 0 && n <= SEEN_NAME_MAX) {
+        copy_display_name(seen->display, key);
+        seen->len = n;
+        Py_INCREF(key);
+        Py_XSETREF(seen->name, key); /* (a str's release runs no Python code) */
+    }
+    return n;
+}
+
+/* copy_display_name, from the remembered form where there is one. */
+static char *
+copy_name(speedups_state *state, char *out, PyObject *key)
+{
+    seen_name *seen = &state->seen_names[seen_slot(key)];
+    if (seen->name == key) {
+        memcpy(out, seen->display, (size_t)seen->len);
+        return out + seen->len;
+    }
+    return copy_display_name(out, key); /* (evicted by a later name of the same response) */
+}
+
+/* plain_text_len, remembered for a text found plain. */
+static Py_ssize_t
+checked_text_len(speedups_state *state, PyObject *text)
+{
+    PyObject **seen = &state->seen_texts[seen_slot(text)];
+    if (*seen == text) {
+        return PyUnicode_GET_LENGTH(text);
+    }
+    Py_ssize_t n = plain_text_len(text);
+    if (n >= 0) {
+        Py_INCREF(text);
+        Py_XSETREF(*seen, text);
+    }
+    return n;
+}
+
 PyDoc_STRVAR(serialize_response_fields_doc,
 "serialize_response_fields(status, fields, extra, reason, version, /)\n"
 "--\n"
@@ -832,7 +906,7 @@ format_long(char *out, long value)
 static PyObject *
 serialize_response_fields(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    (void)module;
+    speedups_state *state = get_state(module);
     if (nargs != 5) {
         PyErr_Format(PyExc_TypeError, "serialize_response_fields() takes 5 arguments (%zd given)", nargs);
         return NULL;
@@ -853,7 +927,7 @@ serialize_response_fields(PyObject *module, PyObject *const *args, Py_ssize_t na
     int code_len = format_long(code_text, code); /* f"{status}" for an int */
 
     /* Pass 1: validate and measure. status-line = HTTP-version SP status-code SP reason-phrase CRLF */
-    Py_ssize_t version_len = plain_text_len(version), reason_len = plain_text_len(reason);
+    Py_ssize_t version_len = checked_text_len(state, version), reason_len = checked_text_len(state, reason);
     if (version_len < 0 || reason_len < 0) {
         Py_RETURN_NONE;
     }
@@ -861,8 +935,8 @@ serialize_response_fields(PyObject *module, PyObject *const *args, Py_ssize_t na
     Py_ssize_t pos = 0;
     PyObject *key, *values;
     while (PyDict_Next(fields, &pos, &key, &values)) { /* borrowed; nothing here can run Python code */
-        Py_ssize_t name_len = token_len(key);
-        Py_ssize_t lines_len = name_len < 0 ? -1 : values_len(name_len, values);
+        Py_ssize_t name_len = checked_name_len(state, key);
+        Py_ssize_t lines_len = name_len < 0 ? -1 : values_len(state, name_len, values);
         if (lines_len < 0) {
             Py_RETURN_NONE;
         }
@@ -900,7 +974,7 @@ serialize_response_fields(PyObject *module, PyObject *const *args, Py_ssize_t na
     pos = 0;
     while (PyDict_Next(fields, &pos, &key, &values)) {
         for (Py_ssize_t i = 0; i < PyList_GET_SIZE(values); i++) {
-            out = copy_display_name(out, key);
+            out = copy_name(state, out, key);
             out = copy_field_tail(out, PyList_GET_ITEM(values, i));
         }
     }
@@ -1099,6 +1173,10 @@ speedups_clear(PyObject *module)
     Py_CLEAR(state->content_length);
     for (int i = 0; i < N_DECIDING_FIELDS; i++) {
         Py_CLEAR(state->deciding[i]);
+    }
+    for (int i = 0; i < SEEN_SLOTS; i++) {
+        Py_CLEAR(state->seen_names[i].name);
+        Py_CLEAR(state->seen_texts[i]);
     }
     return 0;
 }

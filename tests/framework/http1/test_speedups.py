@@ -606,6 +606,8 @@ def test_the_accelerator_keeps_the_reference_counts_of_what_it_is_given(speedups
     fields = {"content-type": ["text/plain"], "x": ["a", "b"]}
     extra = [("Connection", "close")]
     watched = [head, fields, fields["x"], fields["x"][0], extra, extra[0], "HTTP/1.1", "OK"]
+    # Once first: the texts it has checked stay referenced, one each (the next test).
+    speedups.serialize_response_fields(200, fields, extra, "OK", "HTTP/1.1")
     counts = [sys.getrefcount(obj) for obj in watched]
     nones = sys.getrefcount(None)
     for _ in range(1000):
@@ -622,6 +624,23 @@ def test_the_accelerator_keeps_the_reference_counts_of_what_it_is_given(speedups
     # None is immortal from Python 3.12 on; before, a reference kept per decline would show here.
     assert abs(sys.getrefcount(None) - nones) < 100
     head.extend(b"\r\nX: 1")  # the buffer export was released: the bytearray can grow again
+
+
+def test_the_texts_remembered_as_checked_are_a_bounded_few(speedups: ModuleType) -> None:
+    # Each serialised name and value is kept (a strong reference, found by
+    # identity next time) in one of 64 slots: a thousand distinct ones leave
+    # at most 64 of each held, and the bytes are the same whether remembered or not.
+    names = [f"x-name-{index}" for index in range(1000)]
+    values = [f"value {index}" for index in range(1000)]
+    texts = names + values
+    alone = [sys.getrefcount(text) for text in texts]
+    for _ in range(2):
+        for index, (name, value) in enumerate(zip(names, values, strict=True)):
+            head = speedups.serialize_response_fields(200, {name: [value]}, (), "OK", "HTTP/1.1")
+            assert head == f"HTTP/1.1 200 OK\r\nX-Name-{index}: value {index}\r\n\r\n".encode()
+    now = [sys.getrefcount(text) for text in texts]
+    held = sum(after > before for after, before in zip(now, alone, strict=True))
+    assert 0 < held <= 2 * 64
 
 
 # -- RequestHead without its __init__ -------------------------------------------------
