@@ -458,7 +458,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
             self.on_finish()
         if self._ui is not None:  # UI methods and modules hold the handler: drop the cycle
             self._ui = None
-        self._release_after_finish()
+        if self._method_task is not None:  # (an async method's: else nothing to release, and a call less)
+            self._release_after_finish()
         return result
 
     def _prepare_final_headers(self) -> None:
