@@ -114,21 +114,19 @@ static const char *const deciding_fields[] = {"transfer-encoding", "connection",
 #define N_DECIDING_FIELDS ((int)(sizeof deciding_fields / sizeof deciding_fields[0]))
 
 /*
- * The module's state: the two versions served, the common methods and names,
- * made once, and RequestHead with where each of its slots lives (bound by
- * bind_request_head()).
- */
-/*
  * Names and texts serialize_response_fields has already checked, found by
  * identity: a response's fields are mostly the same str objects every time
  * (Server, Content-Type, the Date of this second, the names handlers set as
  * literals), so their per-character checks, and the display form of each
  * name, are done once rather than per response. Each slot holds a strong
  * reference, so an address is never reused while it is there; str objects
- * cannot change. Direct-mapped by address; a collision just evicts.
+ * cannot change. Direct-mapped by address; a collision just evicts. Only
+ * short texts are kept (a megabyte value, or a session cookie, is not held on
+ * to after its response).
  */
 #define SEEN_SLOTS 64
 #define SEEN_NAME_MAX 40
+#define SEEN_TEXT_MAX 128
 
 typedef struct {
     PyObject *name; /* a key found to be a token, or NULL */
@@ -142,6 +140,11 @@ seen_slot(PyObject *object)
     return ((uintptr_t)object >> 4) & (SEEN_SLOTS - 1);
 }
 
+/*
+ * The module's state: the two versions served, the common methods and names,
+ * made once, and RequestHead with where each of its slots lives (bound by
+ * bind_request_head()).
+ */
 typedef struct {
     PyObject *http11;
     PyObject *http10;
@@ -844,7 +847,7 @@ copy_name(speedups_state *state, char *out, PyObject *key)
     return copy_display_name(out, key); /* (evicted by a later name of the same response) */
 }
 
-/* plain_text_len, remembered for a text found plain. */
+/* plain_text_len, remembered for a short text found plain. */
 static Py_ssize_t
 checked_text_len(speedups_state *state, PyObject *text)
 {
@@ -853,7 +856,7 @@ checked_text_len(speedups_state *state, PyObject *text)
         return PyUnicode_GET_LENGTH(text);
     }
     Py_ssize_t n = plain_text_len(text);
-    if (n >= 0) {
+    if (n >= 0 && n <= SEEN_TEXT_MAX) {
         Py_INCREF(text);
         Py_XSETREF(*seen, text);
     }

@@ -186,16 +186,77 @@ def test_an_exception_in_one_kept_callback_is_reported_and_the_rest_still_run() 
     run(test)
 
 
-def test_a_keyboard_interrupt_in_a_batch_leaves_the_rest_scheduled() -> None:
-    loop = asyncio.new_event_loop()
+def test_a_callback_unequal_to_itself_is_still_removed_while_kept() -> None:
+    class Unequal:
+        def __eq__(self, other: object) -> bool:
+            return False
+
+        __hash__ = object.__hash__
+
+        def __call__(self, future: asyncio.Future[Any]) -> None:
+            raise AssertionError("a removed callback ran")
+
+    async def test() -> None:
+        waiter: Waiter[int] = Waiter(loop=asyncio.get_running_loop())
+        callback = Unequal()
+        waiter.add_done_callback(callback)
+        assert waiter.remove_done_callback(callback) == 1  # (asyncio tests identity first too)
+        waiter.set_result(1)
+        await settle()
+
+    run(test)
+
+
+def test_waiters_of_two_loops_each_wake_on_their_own() -> None:
+    condition = Condition()
+    other = asyncio.new_event_loop()  # not running when the notify comes, not closed
     try:
         calls: list[Any] = []
 
-        def interrupt(future: asyncio.Future[Any]) -> None:
-            raise KeyboardInterrupt
+        async def park() -> None:
+            condition.wait().add_done_callback(recorder(calls, "other loop"))
 
+        other.run_until_complete(park())
+
+        async def test() -> None:
+            task = asyncio.ensure_future(waiting(condition.wait()))
+            await settle()
+            condition.notify_all()
+            assert await asyncio.wait_for(task, 10) is True
+            assert calls == []  # (its callback waits for its own loop)
+
+        run(test)
+        other.run_until_complete(settle())
+        assert calls == [("other loop", True)]
+    finally:
+        other.close()
+
+
+async def waiting(future: Awaitable[bool]) -> bool:
+    return await future
+
+
+def interrupt(future: asyncio.Future[Any]) -> None:
+    raise KeyboardInterrupt
+
+
+def interrupt_handler(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("raised_by", ["callback", "exception handler"])
+def test_a_keyboard_interrupt_in_a_batch_leaves_the_rest_scheduled(raised_by: str) -> None:
+    loop = asyncio.new_event_loop()
+    try:
+        calls: list[Any] = []
+        if raised_by == "exception handler":
+            loop.set_exception_handler(interrupt_handler)
         waiters: list[Waiter[Any]] = []
-        for callback in (recorder(calls, "first"), interrupt, recorder(calls, "third")):
+        for callback in (
+            recorder(calls, "first"),
+            interrupt if raised_by == "callback" else never_woken,
+            recorder(calls, "third"),
+        ):
             waiter: Waiter[Any] = Waiter(loop=loop)
             waiter.add_done_callback(callback)
             asyncio.Future.set_result(waiter, "x")  # as wake_all settles them: the kept callbacks stay

@@ -643,6 +643,13 @@ def test_the_texts_remembered_as_checked_are_a_bounded_few(speedups: ModuleType)
     assert 0 < held <= 2 * 64
 
 
+def test_long_texts_are_not_remembered(speedups: ModuleType) -> None:
+    value = "v" * 1000  # (a large value, or a secret, is not held on to after its response)
+    before = sys.getrefcount(value)
+    speedups.serialize_response_fields(200, {"x-long": [value]}, (), "OK", "HTTP/1.1")
+    assert sys.getrefcount(value) == before
+
+
 # -- RequestHead without its __init__ -------------------------------------------------
 
 
