@@ -245,9 +245,10 @@ class WaiterQueue(Generic[_T]):
                     self._disarm(waiter)
                 _settle(waiter, result)  # (schedules only the callbacks in asyncio's list)
                 if waiter._kept is not None:
+                    owner = waiter.get_loop()
                     if loop is None:
-                        loop = waiter.get_loop()
-                    if waiter.get_loop() is loop:
+                        loop = owner
+                    if owner is loop:
                         batch.append(waiter)
                     else:  # (a primitive shared across loops: each waiter wakes on its own)
                         waiter._schedule_kept()
