@@ -218,11 +218,8 @@ class WaiterQueue(Generic[_T]):
                 continue
             if self._timers:
                 self._disarm(waiter)
-            kept, context = waiter._kept, waiter._kept_context
             _settle(waiter, result)
-            if kept is not None:
-                waiter._kept = waiter._kept_context = None
-                waiter.get_loop().call_soon(kept, waiter, context=context)
+            waiter._schedule_kept()
             # The next sweep comes when the deque doubles from here, not
             # from its peak: twice the live waiters, not twice the most.
             if 2 * len(waiting) < self._sweep_at:

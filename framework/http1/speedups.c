@@ -741,7 +741,21 @@ token_len(PyObject *s)
     return n;
 }
 
-static Py_ssize_t checked_text_len(speedups_state *state, PyObject *text);
+/* plain_text_len, remembered for a short text found plain. */
+static Py_ssize_t
+checked_text_len(speedups_state *state, PyObject *text)
+{
+    PyObject **seen = &state->seen_texts[seen_slot(text)];
+    if (*seen == text) {
+        return PyUnicode_GET_LENGTH(text);
+    }
+    Py_ssize_t n = plain_text_len(text);
+    if (n >= 0 && n <= SEEN_TEXT_MAX) {
+        Py_INCREF(text);
+        Py_XSETREF(*seen, text);
+    }
+    return n;
+}
 
 /* Bytes that "name: value\r\n" lines take for one value list, or -1 to decline. */
 static Py_ssize_t
@@ -845,22 +859,6 @@ copy_name(speedups_state *state, char *out, PyObject *key)
         return out + seen->len;
     }
     return copy_display_name(out, key); /* (evicted by a later name of the same response) */
-}
-
-/* plain_text_len, remembered for a short text found plain. */
-static Py_ssize_t
-checked_text_len(speedups_state *state, PyObject *text)
-{
-    PyObject **seen = &state->seen_texts[seen_slot(text)];
-    if (*seen == text) {
-        return PyUnicode_GET_LENGTH(text);
-    }
-    Py_ssize_t n = plain_text_len(text);
-    if (n >= 0 && n <= SEEN_TEXT_MAX) {
-        Py_INCREF(text);
-        Py_XSETREF(*seen, text);
-    }
-    return n;
 }
 
 PyDoc_STRVAR(serialize_response_fields_doc,
