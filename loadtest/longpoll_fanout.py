@@ -20,6 +20,16 @@ same interleaved rounds. ``--uvloop`` adds both servers on uvloop
 own row as the other benchmarks have it. ``--contenders`` adds the same
 fan-out on Tornado (``longpoll.py`` itself, its imports answered by Tornado)
 and on aiohttp (one ``asyncio.Event``), also from requirements-bench.txt.
+
+``--instructions`` runs each server under valgrind's callgrind instead and
+reports the instructions it executes per waiter from the notify until every
+waiter is answered and the loop has done what the wake left it (the tasks'
+done-callbacks): dumps (``instructions.py``'s) after the waiters are parked
+and after a ``/stats`` request sent once the last response arrived, which the
+server reads only after that work. The same figure on every run, however
+noisy the machine, where the times above move by 10 ms between rounds; no
+memory or time is reported then. A few thousand waiters are enough
+(``--count 2000``): under valgrind each costs about fifty times as long.
 """
 
 from __future__ import annotations
@@ -30,11 +40,13 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
+from instructions import dump, total
 from serverproc import (
     ROOT,
     SERVERS,
@@ -72,8 +84,15 @@ class Waiter(asyncio.Protocol):
             self.done.set_exception(ConnectionError(str(exc)))
 
 
-async def run(port: int, count: int, server_pid: int) -> dict[str, Any]:
+async def run(port: int, count: int, server_pid: int, *, counted: bool = False) -> dict[str, Any]:
+    """Park ``count`` waiters, wake them with one notify, and read the server's figures.
+
+    ``counted``: the server runs under callgrind, which dumps its counters
+    just before the notify and after the ``/stats`` that follows the last
+    response (and is slower: its deadlines are longer).
+    """
     loop = asyncio.get_running_loop()
+    slower = 20 if counted else 1
     gate = asyncio.Semaphore(500)
     transports = []
     dones: list[asyncio.Future[float]] = []
@@ -81,24 +100,29 @@ async def run(port: int, count: int, server_pid: int) -> dict[str, Any]:
     async def open_one() -> None:
         async with gate:
             done: asyncio.Future[float] = loop.create_future()
-            transport, _ = await asyncio.wait_for(loop.create_connection(lambda: Waiter(done), "127.0.0.1", port), 30)
+            connecting = loop.create_connection(lambda: Waiter(done), "127.0.0.1", port)
+            transport, _ = await asyncio.wait_for(connecting, 30 * slower)
             transports.append(transport)
             dones.append(done)
 
     before = rss_bytes(server_pid)
     await asyncio.gather(*(open_one() for _ in range(count)))
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 60 * slower
     while (await asyncio.to_thread(stats, port))["waiting"] < count:
         if time.monotonic() > deadline:
             raise RuntimeError("waiters never all arrived")
         await asyncio.sleep(0.2)
     await asyncio.sleep(1)
     after = rss_bytes(server_pid)
+    if counted:
+        await asyncio.to_thread(dump, server_pid)
     sent = time.perf_counter()
     request = urllib.request.Request(f"http://127.0.0.1:{port}/notify", method="POST", data=b"")
-    await asyncio.to_thread(lambda: urllib.request.urlopen(request, timeout=30).read())
-    received = await asyncio.wait_for(asyncio.gather(*dones), 120)
+    await asyncio.to_thread(lambda: urllib.request.urlopen(request, timeout=30 * slower).read())
+    received = await asyncio.wait_for(asyncio.gather(*dones), 120 * slower)
     server = await asyncio.to_thread(stats, port)
+    if counted:
+        await asyncio.to_thread(dump, server_pid)
     for transport in transports:
         transport.close()
     return {
@@ -130,25 +154,31 @@ SCRIPTS = {
 BASE = "framework@base"
 
 
-def measure(name: str, port: int, count: int, baseline: Path | None = None) -> dict[str, Any]:
+def measure(name: str, port: int, count: int, baseline: Path | None = None, *, counted: bool = False) -> dict[str, Any]:
     """One run of one server: start it pinned to CPU 0, load it from CPU 1, stop it.
 
-    ``framework@base`` is the framework's server as the ``baseline`` checkout has it.
+    ``framework@base`` is the framework's server as the ``baseline`` checkout
+    has it. ``counted``: under callgrind, adding ``instructions_per_waiter``.
     """
     port = port or free_port()
     root = baseline.resolve() if name == BASE and baseline is not None else ROOT
     script, extra = SCRIPTS["framework" if name == BASE else name]
-    server = ServerProcess(
-        name,
-        [sys.executable, str(root / SERVERS.relative_to(ROOT) / script), f"--port={port}", *extra],
-        port=port,
-        ready=answers("/stats"),
-        cpu=0,
-        env={"PYTHONPATH": str(root)},
-    )
-    with server:
-        os.sched_setaffinity(0, {1})
-        return asyncio.run(run(port, count, server.pid))
+    argv = [sys.executable, str(root / SERVERS.relative_to(ROOT) / script), f"--port={port}", *extra]
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "callgrind.out"
+        if counted:
+            argv = ["valgrind", "--tool=callgrind", "--compress-strings=no", f"--callgrind-out-file={out}", *argv]
+        server = ServerProcess(name, argv, port=port, ready=answers("/stats"), cpu=0, env={"PYTHONPATH": str(root)})
+        server.start(timeout=180 if counted else 15)
+        try:
+            os.sched_setaffinity(0, {1})
+            result = asyncio.run(run(port, count, server.pid, counted=counted))
+        finally:
+            server.stop()
+        if counted:
+            dumps = sorted(Path(folder).glob("callgrind.out.*"), key=lambda p: int(p.name.rsplit(".", 1)[1]))
+            result["instructions_per_waiter"] = total(dumps[1]) // count
+    return result
 
 
 def main() -> None:
@@ -161,6 +191,9 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="another checkout whose framework server runs too, as framework@base")
     parser.add_argument("--uvloop", action="store_true", help="also run both servers on uvloop")
     parser.add_argument("--contenders", action="store_true", help="also run the fan-out on Tornado and aiohttp")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions per waiter under callgrind instead of timing"
+    )
     args = parser.parse_args()
     hard = raise_nofile_limit()
     if hard < args.count + 100:
@@ -176,11 +209,15 @@ def main() -> None:
     results: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
     for _ in range(args.rounds):
         for name in names:
-            results[name].append(measure(name, args.port, args.count, args.baseline))
+            results[name].append(measure(name, args.port, args.count, args.baseline, counted=args.instructions))
     print(json.dumps(results, indent=2))
     if args.json is not None:
         args.json.write_text(json.dumps(results, indent=2))
     for name, runs in results.items():
+        if args.instructions:
+            counts = [r["instructions_per_waiter"] for r in runs]
+            print(f"{name:14s} {args.count} waiters: {statistics.median(counts):,.0f} instructions per waiter {counts}")
+            continue
         written = statistics.median(r["notify_to_last_written_ms"] for r in runs)
         received = statistics.median(r["notify_request_to_last_received_ms"] for r in runs)
         memory = statistics.median(r["bytes_per_waiter"] for r in runs)

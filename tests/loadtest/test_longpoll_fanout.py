@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -64,3 +65,27 @@ def test_the_contenders_answer_every_waiter_after_one_notify(tmp_path: Path, nam
     ((run,),) = json.loads(out.read_text()).values()
     assert run["woken"] == 20 and run["woken_by_then"] == 20
     assert run["notify_to_last_written_ms"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("callgrind_control") is None, reason="valgrind is not installed (a benchmark tool)")
+def test_instructions_per_waiter_are_counted_between_two_dumps(tmp_path: Path) -> None:
+    out = tmp_path / "fanout.json"
+    child = subprocess.run(
+        [sys.executable, str(LOADTEST / "longpoll_fanout.py"), "--count", "20", "--instructions", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    results = json.loads(out.read_text())
+    assert sorted(results) == ["floor", "framework"]
+    for runs in results.values():
+        (run,) = runs
+        assert run["woken"] == 20
+    # A woken waiter costs its server thousands of instructions (a response
+    # written at the least), and the framework's handler more than the floor's loop.
+    floor, framework = results["floor"][0]["instructions_per_waiter"], results["framework"][0]["instructions_per_waiter"]
+    assert 1_000 < floor < framework < 10_000_000
+    assert "instructions per waiter" in child.stdout
