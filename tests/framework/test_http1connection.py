@@ -1,4 +1,4 @@
-"""Tests for framework/http1connection.py: the connection protocol on a fake transport.
+"""Tests for framework/http1connection/: the connection protocol on a fake transport.
 
 As uvicorn's ``tests/protocols/test_http.py`` does: no socket, no server
 listening. An ``HTTP1ServerProtocol`` is made on a real ``HTTPServer``'s

@@ -1,4 +1,4 @@
-"""Tests for framework/http1connection.py's corked writes, on the fake transport.
+"""Tests for framework/http1connection/protocol.py's corked writes, on the fake transport.
 
 The first response a task writes in a loop iteration goes out at once; the
 ones other tasks write in the same iteration wait for its end and go out

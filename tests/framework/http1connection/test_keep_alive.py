@@ -1,4 +1,4 @@
-"""Tests for framework/http1connection.py over real sockets: keep-alive, pipelining, response framing.
+"""Tests for framework/http1connection/ over real sockets: keep-alive, pipelining, response framing.
 
 Which responses keep the connection (HTTP/1.1, HTTP/1.0, ``Connection:
 close``, ``no_keep_alive``), pipelined requests answered in order, how a

@@ -1,4 +1,4 @@
-"""Tests for framework/http1connection.py over real sockets: bad input, body limits, 100-continue, flow control.
+"""Tests for framework/http1connection/ over real sockets: bad input, body limits, 100-continue, flow control.
 
 Bad input is answered with its status and the connection closed; a body over
 the limit is a 413 even when sent in full; a delegate may raise or lower the

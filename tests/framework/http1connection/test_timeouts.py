@@ -1,4 +1,4 @@
-"""Tests for framework/http1connection.py over real sockets: timeouts, and learning that the client left.
+"""Tests for framework/http1connection/ over real sockets: timeouts, and learning that the client left.
 
 The header timeout (a partial head, silence, bytes trickled to stretch it),
 the idle keep-alive timeout, the body's silence timeout and minimum rate, and
