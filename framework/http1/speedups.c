@@ -124,7 +124,7 @@ static const char *const deciding_fields[] = {"transfer-encoding", "connection",
  * short texts are kept (a megabyte value, or a session cookie, is not held on
  * to after its response).
  */
-#define SEEN_SLOTS 64
+#define SEEN_SLOTS 256
 #define SEEN_NAME_MAX 40
 #define SEEN_TEXT_MAX 128
 

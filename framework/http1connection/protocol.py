@@ -109,10 +109,10 @@ def _write_corked(state: ServerState) -> None:
     A loop stopped in between writes them when it runs again; ``close()`` and a drain write them first.
     """
     state.corking = False
-    pending = state.corked.copy()
+    # Only this module's protocols cork (a cast per connection would be a call each).
+    pending: dict[HTTP1ServerProtocol, bytes] = state.corked.copy()  # type: ignore[assignment]
     state.corked.clear()
-    for served, data in pending.items():
-        proto = cast(HTTP1ServerProtocol, served)
+    for proto, data in pending.items():
         transport = proto.transport
         if transport is None:
             continue
