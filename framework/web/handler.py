@@ -79,10 +79,29 @@ class _DateCache:
 _date = _DateCache()
 
 
+# The last one-part body of at most _MEMO_LIMIT bytes hashed by _body_etag,
+# with its tag: one tuple, replaced whole, so a body is never paired with
+# another's tag. A long poll's fan-out writes the same message to thousands
+# of waiters, a health check or a broadcast the same bytes again and again;
+# the SHA-1 (OpenSSL's: about 4,000 instructions however short the body) is
+# then computed once, and a different body costs one comparison of bytes
+# (loadtest/longpoll_fanout.py --instructions: 4.3k per waiter).
+_MEMO_LIMIT = 4096
+_last_etag: tuple[bytes, str] = (b"", f'"{hashlib.sha1(b"").hexdigest()}"')
+
+
 def _body_etag(parts: list[bytes] | tuple[()]) -> str:
     """The default ETag: the quoted SHA-1 of the body's parts (Tornado's ``compute_etag``)."""
+    global _last_etag
     if len(parts) == 1:  # the usual case: one write(), hashed without a loop
-        return f'"{hashlib.sha1(parts[0]).hexdigest()}"'
+        body = parts[0]
+        last = _last_etag
+        if body == last[0]:
+            return last[1]
+        tag = f'"{hashlib.sha1(body).hexdigest()}"'
+        if type(body) is bytes and len(body) <= _MEMO_LIMIT:  # (never a buffer its writer may change)
+            _last_etag = (body, tag)
+        return tag
     hasher = hashlib.sha1()
     for part in parts:
         hasher.update(part)

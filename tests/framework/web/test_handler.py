@@ -27,6 +27,8 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import framework.web
 from framework import gen
@@ -38,6 +40,7 @@ from framework.web import (
     RequestHandler,
     asynchronous,
 )
+from framework.web.handler import _body_etag
 from tests.framework.harness import WAIT, app_errors, decode_chunked, fetch, raw_exchange, running, split_response
 
 
@@ -476,6 +479,24 @@ def test_etag_and_if_none_match_give_304_without_body() -> None:
     # RFC 9110 15.4.5: no Content-Length other than the 200's, no representation headers.
     assert "content-length" not in headers
     assert "content-type" not in headers
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.binary(max_size=80), min_size=1, max_size=5))
+def test_the_default_etag_is_the_bodys_sha1_whatever_was_tagged_before(bodies: list[bytes]) -> None:
+    # Twice over: the second pass meets each body again, as the last one
+    # tagged (remembered) or after another (not).
+    for body in bodies + bodies:
+        assert _body_etag([body]) == f'"{hashlib.sha1(body).hexdigest()}"'
+        assert _body_etag([body[:1], body[1:]]) == f'"{hashlib.sha1(body).hexdigest()}"'
+
+
+def test_a_buffer_written_and_changed_afterwards_is_tagged_by_what_it_holds() -> None:
+    buffer = bytearray(b"first")
+    assert _body_etag([buffer]) == f'"{hashlib.sha1(b"first").hexdigest()}"'  # type: ignore[list-item]
+    buffer[:] = b"other"
+    assert _body_etag([buffer]) == f'"{hashlib.sha1(b"other").hexdigest()}"'  # type: ignore[list-item]
+    assert _body_etag([b"first"]) == f'"{hashlib.sha1(b"first").hexdigest()}"'
 
 
 def test_compute_etag_override() -> None:
