@@ -168,7 +168,10 @@ def measure(name: str, port: int, count: int, baseline: Path | None = None, *, c
         out = Path(folder) / "callgrind.out"
         if counted:
             argv = ["valgrind", "--tool=callgrind", "--compress-strings=no", f"--callgrind-out-file={out}", *argv]
-        server = ServerProcess(name, argv, port=port, ready=answers("/stats"), cpu=0, env={"PYTHONPATH": str(root)})
+        env = {"PYTHONPATH": str(root)}
+        if counted:  # (the same string hashes every run: dict layouts, and so the count, repeat)
+            env["PYTHONHASHSEED"] = "0"
+        server = ServerProcess(name, argv, port=port, ready=answers("/stats"), cpu=0, env=env)
         server.start(timeout=180 if counted else 15)
         try:
             os.sched_setaffinity(0, {1})

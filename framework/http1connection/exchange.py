@@ -167,17 +167,16 @@ class HTTP1Connection(HTTPConnection):
         # commas), not with three HTTPHeaders.get calls.
         fields = headers.fields
         length = fields.get("content-length")
+        # By position (see frame_response): method, version, status,
+        # content_length, transfer_encoding, connection, keep_alive.
         framing = http1.frame_response(
             self._method,
             self._version,
             start_line.code,
-            content_length=None if length is None else length[0] if len(length) == 1 else ",".join(length),
-            transfer_encoding=headers.get("Transfer-Encoding") if "transfer-encoding" in fields else None,
-            connection=headers.get("Connection") if "connection" in fields else None,
-            keep_alive=self._request_keep_alive
-            and proto.request_complete
-            and not proto.draining
-            and not proto.config.no_keep_alive,
+            None if length is None else length[0] if len(length) == 1 else ",".join(length),
+            headers.get("Transfer-Encoding") if "transfer-encoding" in fields else None,
+            headers.get("Connection") if "connection" in fields else None,
+            self._request_keep_alive and proto.request_complete and not proto.draining and not proto.config.no_keep_alive,
         )
         if chunk and framing.length is not None and framing.has_body and len(chunk) > framing.length:
             raise HTTPOutputError(f"{len(chunk)} body bytes for Content-Length {framing.length}")
