@@ -76,7 +76,7 @@ def frame_response(
 
     Every argument may be given by position: the server's one call does so,
     since CPython 3.11 runs a call with keywords on its generic, unspecialised
-    path (loadtest/longpoll_fanout.py --instructions: about 2k instructions
+    path (loadtest/longpoll_fanout.py --instructions: about 2.5k instructions
     per response).
 
     Raises:

@@ -28,7 +28,8 @@ gen_log = logging.getLogger("framework.general")
 class ConnectionProtocol(Protocol):
     """What an exchange uses of its connection (``protocol.HTTP1ServerProtocol``).
 
-    Named here so that the two modules do not import each other, not even for types.
+    Named here so that this module need not import ``protocol`` (which imports
+    it), not even for types.
     """
 
     config: ServerConfig

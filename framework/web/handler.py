@@ -85,7 +85,8 @@ _date = _DateCache()
 # of waiters, a health check or a broadcast the same bytes again and again;
 # the SHA-1 (OpenSSL's: about 4,000 instructions however short the body) is
 # then computed once, and a different body costs one comparison of bytes
-# (loadtest/longpoll_fanout.py --instructions: 4.3k per waiter).
+# (loadtest/longpoll_fanout.py --instructions: 2.2k fewer per waiter). Only
+# exact bytes are compared and kept.
 _MEMO_LIMIT = 4096
 _last_etag: tuple[bytes, str] = (b"", f'"{hashlib.sha1(b"").hexdigest()}"')
 
@@ -95,11 +96,13 @@ def _body_etag(parts: list[bytes] | tuple[()]) -> str:
     global _last_etag
     if len(parts) == 1:  # the usual case: one write(), hashed without a loop
         body = parts[0]
+        if type(body) is not bytes:  # (a subclass may compare as it likes, a buffer may change)
+            return f'"{hashlib.sha1(body).hexdigest()}"'
         last = _last_etag
         if body == last[0]:
             return last[1]
         tag = f'"{hashlib.sha1(body).hexdigest()}"'
-        if type(body) is bytes and len(body) <= _MEMO_LIMIT:  # (never a buffer its writer may change)
+        if len(body) <= _MEMO_LIMIT:
             _last_etag = (body, tag)
         return tag
     hasher = hashlib.sha1()

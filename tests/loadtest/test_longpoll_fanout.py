@@ -68,6 +68,7 @@ def test_the_contenders_answer_every_waiter_after_one_notify(tmp_path: Path, nam
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # (two servers under valgrind: 40 s on a quiet machine)
 @pytest.mark.skipif(shutil.which("callgrind_control") is None, reason="valgrind is not installed (a benchmark tool)")
 def test_instructions_per_waiter_are_counted_between_two_dumps(tmp_path: Path) -> None:
     out = tmp_path / "fanout.json"

@@ -491,6 +491,17 @@ def test_the_default_etag_is_the_bodys_sha1_whatever_was_tagged_before(bodies: l
         assert _body_etag([body[:1], body[1:]]) == f'"{hashlib.sha1(body).hexdigest()}"'
 
 
+def test_a_bytes_subclass_equal_to_the_last_body_is_hashed_for_itself() -> None:
+    class Lenient(bytes):
+        def __eq__(self, other: object) -> bool:
+            return True
+
+        __hash__ = bytes.__hash__
+
+    assert _body_etag([b"remembered"]) == f'"{hashlib.sha1(b"remembered").hexdigest()}"'
+    assert _body_etag([Lenient(b"other")]) == f'"{hashlib.sha1(b"other").hexdigest()}"'
+
+
 def test_a_buffer_written_and_changed_afterwards_is_tagged_by_what_it_holds() -> None:
     buffer = bytearray(b"first")
     assert _body_etag([buffer]) == f'"{hashlib.sha1(b"first").hexdigest()}"'  # type: ignore[list-item]
