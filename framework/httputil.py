@@ -23,7 +23,7 @@ import http.cookies
 import logging
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from typing import Any, NamedTuple, TypeVar, overload
 
 from framework import http1, multipart
@@ -288,6 +288,17 @@ class HTTPConnection:
             An awaitable that completes when the transport can take more data.
         """
         raise NotImplementedError()
+
+    def write_prepared(
+        self, status: int, reason: str, prepared: http1.PreparedFields, fields: Sequence[tuple[str, str]], body: bytes
+    ) -> Awaitable[None] | None:
+        """Send a whole response on prepared fields, then ``fields`` and the length; None if this connection cannot.
+
+        Not in Tornado. The server's connection frames it without a header
+        map (``http1.prepared_response``); given None, the caller sends the
+        same fields through ``write_headers``.
+        """
+        return None
 
     def write(self, chunk: bytes) -> Awaitable[None]:
         """Send a body chunk (framed as the headers decided)."""

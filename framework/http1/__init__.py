@@ -62,9 +62,12 @@ from framework.http1.parser import parse_fields as parse_fields
 from framework.http1.parser import parse_request_line as parse_request_line
 from framework.http1.parser import parse_status_line as parse_status_line
 from framework.http1.writer import LAST_CHUNK as LAST_CHUNK
+from framework.http1.writer import PreparedFields as PreparedFields
 from framework.http1.writer import ResponseFraming as ResponseFraming
 from framework.http1.writer import encode_chunk as encode_chunk
 from framework.http1.writer import frame_response as frame_response
+from framework.http1.writer import prepared_response as prepared_response
+from framework.http1.writer import serialize_prepared_response as serialize_prepared_response
 from framework.http1.writer import serialize_request_head as serialize_request_head
 from framework.http1.writer import serialize_response_fields as serialize_response_fields
 from framework.http1.writer import serialize_response_head as serialize_response_head

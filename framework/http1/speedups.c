@@ -988,6 +988,117 @@ serialize_response_fields(PyObject *module, PyObject *const *args, Py_ssize_t na
     return head;
 }
 
+PyDoc_STRVAR(prepared_response_doc,
+"prepared_response(method, version, status, reason, block, fields, body, keep_alive, /)\n"
+"--\n"
+"\n"
+"The whole of a usual response on prepared fields, head and body, or None.\n"
+"\n"
+"Usual: the connection stays open (keep_alive is True), the request is HTTP/1.1\n"
+"and not HEAD, and the status has a body (not 1xx, 204 or 304), so the framing\n"
+"is a Content-Length and nothing else (writer.frame_response).\n"
+"\n"
+"Args:\n"
+"    method, version: the request's.\n"
+"    status: the status code (an exact int); reason: its phrase, already chosen.\n"
+"    block: the prepared fields' lines (PreparedFields.block, exact bytes).\n"
+"    fields: (lower-case name, value) pairs written after them, names as\n"
+"        field_display_name shows them.\n"
+"    body: the whole body (exact bytes).\n"
+"\n"
+"Returns:\n"
+"    What writer.prepared_response sends for the same arguments, or None for\n"
+"    anything else or anything unusual (a name that is not a token, a control\n"
+"    character, a character beyond Latin-1, a type other than the exact\n"
+"    built-in ones): the Python writer then frames, validates, and raises.");
+
+/* s is an exact str holding the ASCII text[0:n]. */
+static int
+str_is(PyObject *s, const char *text, Py_ssize_t n)
+{
+    return PyUnicode_CheckExact(s) && PyUnicode_IS_ASCII(s) && PyUnicode_GET_LENGTH(s) == n
+           && memcmp(PyUnicode_1BYTE_DATA(s), text, (size_t)n) == 0;
+}
+
+static PyObject *
+prepared_response(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    speedups_state *state = get_state(module);
+    if (nargs != 8) {
+        PyErr_Format(PyExc_TypeError, "prepared_response() takes 8 arguments (%zd given)", nargs);
+        return NULL;
+    }
+    PyObject *method = args[0], *version = args[1], *status = args[2], *reason = args[3];
+    PyObject *block = args[4], *fields = args[5], *body = args[6], *keep_alive = args[7];
+    PyObject *const *pairs;
+    Py_ssize_t count;
+    if (keep_alive != Py_True || !PyLong_CheckExact(status) || !PyBytes_CheckExact(block) || !PyBytes_CheckExact(body)
+        || !extra_items(fields, &pairs, &count) || !PyUnicode_CheckExact(method) || str_is(method, "HEAD", 4)
+        || !(version == state->http11 || str_is(version, "HTTP/1.1", 8))) {
+        Py_RETURN_NONE;
+    }
+    int overflow;
+    long code = PyLong_AsLongAndOverflow(status, &overflow);
+    if (overflow || (code == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    if (code < 200 || code > 999 || code == 204 || code == 304) { /* no body, or not a status _status_line takes */
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t reason_len = checked_text_len(state, reason);
+    if (reason_len < 0) {
+        Py_RETURN_NONE;
+    }
+    char length_text[24];
+    int length_len = format_long(length_text, (long)PyBytes_GET_SIZE(body));
+    static const char version_text[] = "HTTP/1.1 ", length_name[] = "Content-Length: ";
+    /* status-line = HTTP-version SP status-code SP reason-phrase CRLF; then the
+     * fields, Content-Length, the blank line and the body. */
+    Py_ssize_t total = (Py_ssize_t)(sizeof version_text - 1) + 3 + 1 + reason_len + 2 + PyBytes_GET_SIZE(block)
+                       + (Py_ssize_t)(sizeof length_name - 1) + length_len + 2 + 2 + PyBytes_GET_SIZE(body);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *pair = pairs[i];
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            Py_RETURN_NONE;
+        }
+        Py_ssize_t name_len = checked_name_len(state, PyTuple_GET_ITEM(pair, 0));
+        Py_ssize_t value_len = name_len < 0 ? -1 : checked_text_len(state, PyTuple_GET_ITEM(pair, 1));
+        if (value_len < 0) {
+            Py_RETURN_NONE;
+        }
+        total += name_len + 2 + value_len + 2;
+    }
+
+    /* Pass 2: copy (nothing measured above can change: see serialize_response_fields). */
+    PyObject *message = PyBytes_FromStringAndSize(NULL, total);
+    if (message == NULL) {
+        return NULL;
+    }
+    char *out = PyBytes_AS_STRING(message);
+    memcpy(out, version_text, sizeof version_text - 1);
+    out += sizeof version_text - 1;
+    out += format_long(out, code); /* three digits: 200 <= code <= 999 */
+    *out++ = ' ';
+    out = copy_text(out, reason);
+    *out++ = '\r';
+    *out++ = '\n';
+    memcpy(out, PyBytes_AS_STRING(block), (size_t)PyBytes_GET_SIZE(block));
+    out += PyBytes_GET_SIZE(block);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        out = copy_name(state, out, PyTuple_GET_ITEM(pairs[i], 0));
+        out = copy_field_tail(out, PyTuple_GET_ITEM(pairs[i], 1));
+    }
+    memcpy(out, length_name, sizeof length_name - 1);
+    out += sizeof length_name - 1;
+    memcpy(out, length_text, (size_t)length_len);
+    out += length_len;
+    memcpy(out, "\r\n\r\n", 4);
+    out += 4;
+    memcpy(out, PyBytes_AS_STRING(body), (size_t)PyBytes_GET_SIZE(body));
+    return message;
+}
+
 /* ------------------------------------------------------------------------
  * RequestHead, built without its Python constructor
  *
@@ -1084,6 +1195,7 @@ static PyMethodDef speedups_methods[] = {
     {"serialize_response_fields", (PyCFunction)(void (*)(void))serialize_response_fields, METH_FASTCALL,
      serialize_response_fields_doc},
     {"read_request_head", (PyCFunction)(void (*)(void))read_request_head, METH_FASTCALL, read_request_head_doc},
+    {"prepared_response", (PyCFunction)(void (*)(void))prepared_response, METH_FASTCALL, prepared_response_doc},
     {"bind_request_head", bind_request_head, METH_O, bind_request_head_doc},
     {"make_request_head", (PyCFunction)(void (*)(void))make_request_head, METH_FASTCALL, make_request_head_doc},
     {NULL, NULL, 0, NULL},

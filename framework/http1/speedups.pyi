@@ -22,6 +22,19 @@ def serialize_response_fields(
 ) -> bytes | None:
     """Render a response head from ``{lower-case name: [values]}`` plus extra pairs, or None."""
 
+def prepared_response(
+    method: str,
+    version: str,
+    status: int,
+    reason: str,
+    block: bytes,
+    fields: Sequence[tuple[str, str]],
+    body: bytes,
+    keep_alive: bool,
+    /,
+) -> bytes | None:
+    """The whole of a usual response (kept open, HTTP/1.1, not HEAD, with a body) on prepared fields, or None."""
+
 def bind_request_head(cls: type, /) -> None:
     """Make ``make_request_head`` build ``cls`` (a slots dataclass with RequestHead's fields), or TypeError."""
 

@@ -195,6 +195,135 @@ def serialize_response_fields(
     return text.encode("latin-1")
 
 
+class PreparedFields:
+    """Header fields checked and serialised once, for the many responses that send them unchanged.
+
+    A response that sets no header of its own sends the application's
+    defaults (``Server``, ``Content-Type``, this second's ``Date``, the
+    security headers): made into one block of lines here once a second, such
+    a response is framed without a header map or a serialiser pass of its own
+    (``serialize_prepared_response``; loadtest/longpoll_fanout.py
+    --instructions).
+
+    Attributes:
+        fields: the fields as given, ``{lower-case name: [values]}``
+            (``HTTPHeaders``' storage): what the block says, for a reader
+            that wants a header map after all.
+        block: their lines, as ``serialize_response_fields`` writes them.
+
+    Raises:
+        ValueError: as ``serialize_response_head``.
+    """
+
+    __slots__ = ("fields", "block")
+
+    def __init__(self, fields: Mapping[str, list[str]]) -> None:
+        self.fields: Mapping[str, list[str]] = dict(fields)
+        head = serialize_response_fields(200, self.fields)
+        self.block: bytes = head[head.index(b"\r\n") + 2 : -2]
+
+
+# Status lines already checked, by (status, reason): bounded, as reasons may be an application's own.
+_STATUS_LINES: dict[tuple[int, str], bytes] = {(200, "OK"): b"HTTP/1.1 200 OK\r\n"}
+_STATUS_LINES_MAX = 256
+
+
+def serialize_prepared_response(
+    status: int,
+    reason: str,
+    prepared: PreparedFields,
+    fields: Sequence[tuple[str, str]],
+    content_length: str,
+    extra: Sequence[tuple[str, str]],
+) -> bytes:
+    """A response head: the status line, ``prepared``'s block, ``fields``, ``Content-Length``, ``extra``.
+
+    ``fields`` are this response's own, as (lower-case name, value) pairs
+    (an ``ETag``, a request id), written as ``serialize_response_fields``
+    writes names; ``extra`` the framing fields ``frame_response`` decided,
+    as given. The head is the same as ``serialize_response_fields`` makes of
+    all of them in that order, and it is checked as strictly.
+
+    Raises:
+        ValueError: the reason, a name or a value is unsafe, or
+            ``content_length`` is not a decimal number.
+    """
+    line = _STATUS_LINES.get((status, reason))
+    if line is None:
+        line = _status_line(status, reason)
+    text = ""
+    names = DISPLAY_NAMES
+    for name, value in fields:
+        display = names[name] if name in names else field_display_name(name)
+        if name not in _TOKEN_NAMES or not value.isascii() or not value.isprintable():
+            validate_header_field(display, value)  # (a name not seen before, a tab, or Latin-1 beyond ASCII)
+            if len(_TOKEN_NAMES) < _TOKEN_NAMES_MAX:
+                _TOKEN_NAMES.add(name)
+        text += f"{display}: {value}\r\n"
+    if not content_length.isdigit() or not content_length.isascii():
+        raise ValueError(f"invalid Content-Length {content_length!r}")
+    text += f"Content-Length: {content_length}\r\n"
+    for name, value in extra:
+        validate_header_field(name, value)
+        text += f"{name}: {value}\r\n"
+    return line + prepared.block + (text + "\r\n").encode("latin-1")
+
+
+# The compiled twin of prepared_response (speedups.c) for the usual response
+# (kept open, HTTP/1.1, not HEAD, a status with a body), or None where it is
+# not built or FRAMEWORK_HTTP1_PURE=1; it declines (None) anything else, as
+# _fast_serialize_response_fields does. Speed (longpoll_fanout.py
+# --instructions): framing and serialising in Python cost about 14k
+# instructions a response, this about 1k.
+_fast_prepared_response: Callable[[str, str, int, str, bytes, Sequence[tuple[str, str]], bytes, bool], bytes | None] | None = None
+if not PURE_PYTHON:
+    try:
+        from framework.http1.speedups import prepared_response as _fast_prepared_response
+    except ImportError:  # not built: pure Python
+        pass
+
+
+def prepared_response(
+    method: str,
+    version: str,
+    status: int,
+    reason: str,
+    prepared: PreparedFields,
+    fields: Sequence[tuple[str, str]],
+    body: bytes,
+    keep_alive: bool,
+) -> tuple[bytes, ResponseFraming]:
+    """A whole response on prepared fields (head and body, one bytes object) and its framing.
+
+    ``frame_response`` frames it with ``body``'s length as its
+    ``Content-Length``; ``serialize_prepared_response`` writes the head.
+    ``method``, ``version`` and ``keep_alive`` are as ``frame_response``
+    takes them; the body is left out where the response has none (HEAD).
+    Every argument is positional (see ``frame_response``).
+
+    Raises:
+        ValueError: as ``serialize_prepared_response``.
+    """
+    if _fast_prepared_response is not None:
+        message = _fast_prepared_response(method, version, status, reason, prepared.block, fields, body, keep_alive)
+        if message is not None:
+            return message, _new_tuple(ResponseFraming, (True, False, len(body), True, _NO_EXTRA))
+    length = str(len(body))
+    framing = frame_response(method, version, status, length, None, None, keep_alive)
+    head = serialize_prepared_response(status, reason, prepared, fields, length, framing.extra_headers)
+    return (head + body if framing.has_body else head), framing
+
+
+def _status_line(status: int, reason: str) -> bytes:
+    """``HTTP/1.1 <status> <reason>``, checked, and remembered while there is room."""
+    if not 100 <= status <= 999:
+        raise ValueError(f"invalid status code {status}")
+    line = _render_head(f"HTTP/1.1 {status} {reason}\r\n", [])[:-2]
+    if len(_STATUS_LINES) < _STATUS_LINES_MAX:
+        _STATUS_LINES[(status, reason)] = line
+    return line
+
+
 # Header names already found to be tokens. Speed (bench_inprocess): the same
 # few names recur on every response, and a set lookup per name is cheaper
 # than joining the names for one regex. Bounded, so odd names cannot grow it.

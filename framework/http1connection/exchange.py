@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from framework import http1
@@ -162,7 +162,6 @@ class HTTP1Connection(HTTPConnection):
         """
         if self._headers_written:
             raise RuntimeError("write_headers() called twice")
-        proto = self._proto
         # Speed (bench_inprocess): the three framing fields are read from the
         # lower-case dict directly (HTTPHeaders.get's rule: values joined by
         # commas), not with three HTTPHeaders.get calls.
@@ -177,7 +176,7 @@ class HTTP1Connection(HTTPConnection):
             None if length is None else length[0] if len(length) == 1 else ",".join(length),
             headers.get("Transfer-Encoding") if "transfer-encoding" in fields else None,
             headers.get("Connection") if "connection" in fields else None,
-            self._request_keep_alive and proto.request_complete and not proto.draining and not proto.config.no_keep_alive,
+            self._may_keep_alive(),
         )
         if chunk and framing.length is not None and framing.has_body and len(chunk) > framing.length:
             raise HTTPOutputError(f"{len(chunk)} body bytes for Content-Length {framing.length}")
@@ -186,13 +185,48 @@ class HTTP1Connection(HTTPConnection):
         data = http1.serialize_response_fields(
             start_line.code, fields, extra=framing.extra_headers, reason=start_line.reason or None
         )
+        if chunk and framing.has_body:  # what _frame() does; the length was checked above
+            self._commit(framing, len(chunk))
+            data += http1.encode_chunk(chunk) if framing.chunked else chunk
+        else:
+            self._commit(framing, 0)
+        return self._proto.send(data)
+
+    def write_prepared(
+        self,
+        status: int,
+        reason: str,
+        prepared: http1.PreparedFields,
+        fields: Sequence[tuple[str, str]],
+        body: bytes,
+    ) -> Awaitable[None]:
+        """Send a whole response of prepared fields in one write, framed without a header map.
+
+        What ``write_headers`` sends of the same fields and body
+        (``HTTPConnection.write_prepared``); ``http1`` frames and checks it.
+
+        Raises:
+            ValueError: a name or value in ``fields`` is unsafe.
+            RuntimeError: headers were already written.
+        """
+        if self._headers_written:
+            raise RuntimeError("write_headers() called twice")
+        data, framing = http1.prepared_response(
+            self._method, self._version, status, reason, prepared, fields, body, self._may_keep_alive()
+        )
+        self._commit(framing, len(body) if framing.has_body else 0)
+        return self._proto.send(data)
+
+    def _may_keep_alive(self) -> bool:
+        """Whether the connection may stay open after this response, as far as the request and server go."""
+        proto = self._proto
+        return self._request_keep_alive and proto.request_complete and not proto.draining and not proto.config.no_keep_alive
+
+    def _commit(self, framing: http1.ResponseFraming, written: int) -> None:
+        """The head is serialised: from here on the response is framed so, ``written`` body bytes in."""
         self._chunked, self._expected, self.keep_alive = framing.chunked, framing.length, framing.keep_alive
         self._headers_written = True
-        if chunk and framing.has_body:
-            # What _frame() does; the length was checked above.
-            self._written = len(chunk)
-            data += http1.encode_chunk(chunk) if framing.chunked else chunk
-        return proto.send(data)
+        self._written = written
 
     def write(self, chunk: bytes) -> Awaitable[None]:
         """Send a body chunk, framed as the headers decided."""

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import datetime
 import functools
-import hashlib
 import http.cookies
 import logging
 import time
 import traceback
 import types
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from framework import escape, http1
@@ -42,6 +41,7 @@ from framework.web.errors import HTTPError
 from framework.web.lifecycle import LifecycleMixin
 from framework.web.locale import Locale, get_locale
 from framework.web.rendering import TemplateMixin
+from framework.web.responsehead import body_etag, prepared_headers
 
 __all__ = ["RequestHandler", "asynchronous", "removeslash", "addslash", "stream_request_body"]
 
@@ -54,64 +54,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 _HeaderValue = str | bytes | int | datetime.datetime
 
 
-class _DateCache:
-    """The ``Date`` header changes once a second; format it once a second.
-
-    ``values`` is the header map's value list itself, shared by every
-    response of that second (``HTTPHeaders`` replaces lists, never changes
-    them): one list less per response, and per waiting long poll.
-    """
-
-    __slots__ = ("second", "values")
-
-    def __init__(self) -> None:
-        self.second = -1
-        self.values = [""]
-
-    def now(self) -> list[str]:
-        second = int(time.time())
-        if second != self.second:
-            self.second = second
-            self.values = [format_timestamp(second)]
-        return self.values
-
-
-_date = _DateCache()
-
-
-# The last one-part body of at most _MEMO_LIMIT bytes hashed by _body_etag,
-# with its tag: one tuple, replaced whole, so a body is never paired with
-# another's tag. A long poll's fan-out writes the same message to thousands
-# of waiters, a health check or a broadcast the same bytes again and again;
-# the SHA-1 (OpenSSL's: about 4,000 instructions however short the body) is
-# then computed once, and a different body costs one comparison of bytes
-# (loadtest/longpoll_fanout.py --instructions: 2.2k fewer per waiter). Only
-# exact bytes are compared and kept.
-_MEMO_LIMIT = 4096
-_last_etag: tuple[bytes, str] = (b"", f'"{hashlib.sha1(b"").hexdigest()}"')
-
-
-def _body_etag(parts: list[bytes] | tuple[()]) -> str:
-    """The default ETag: the quoted SHA-1 of the body's parts (Tornado's ``compute_etag``)."""
-    global _last_etag
-    if len(parts) == 1:  # the usual case: one write(), hashed without a loop
-        body = parts[0]
-        if type(body) is not bytes:  # (a subclass may compare as it likes, a buffer may change)
-            return f'"{hashlib.sha1(body).hexdigest()}"'
-        last = _last_etag
-        if body == last[0]:
-            return last[1]
-        tag = f'"{hashlib.sha1(body).hexdigest()}"'
-        if len(body) <= _MEMO_LIMIT:
-            _last_etag = (body, tag)
-        return tag
-    hasher = hashlib.sha1()
-    for part in parts:
-        hasher.update(part)
-    return f'"{hasher.hexdigest()}"'
-
-
 _NO_CHUNKS: tuple[()] = ()  # an empty write buffer, shared (see RequestHandler.clear)
+_NO_FIELDS: tuple[()] = ()  # a prepared response's own fields when it has none
 _new_tuple = tuple.__new__
 
 
@@ -147,6 +91,9 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
     # only when the application has transforms, so class defaults until then.
     _finishing: bool = False
     _transforms: list[OutputTransform] | None = None
+    # Set by _send_prepared: the prepared fields, this response's own fields
+    # and the body's length, from which _headers makes the map if read.
+    _prepared_sent: tuple[http1.PreparedFields, Sequence[tuple[str, str]], int] | None = None
 
     def __init__(self, application: HandlerApplication, request: HTTPServerRequest, **kwargs: Any) -> None:
         self.application = application
@@ -305,7 +252,13 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         answer rather than of the request.
         """
         headers = self._header_map
-        return headers if headers is not None else self._make_header_map()
+        if headers is not None:
+            return headers
+        sent = self._prepared_sent
+        if sent is not None:  # what _send_prepared sent, as a map (a reader after finish())
+            headers = self._header_map = prepared_headers(*sent)
+            return headers
+        return self._make_header_map()
 
     @_headers.setter
     def _headers(self, value: HTTPHeaders) -> None:
@@ -313,10 +266,10 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
 
     def _make_header_map(self) -> HTTPHeaders:
         """The default headers, as the response's header map (the hot path calls this, not the property)."""
-        fields = dict(self.application.config.response_fields)  # Server, Content-Type, nosniff, ...
-        # The cached Date list read inline while the second lasts (speed: bench_inprocess).
-        fields["date"] = _date.values if int(time.time()) == _date.second else _date.now()
-        headers = self._header_map = HTTPHeaders.adopt(fields)
+        defaults = self.application.config.default_fields  # Server, Content-Type, Date, nosniff, ...
+        # This second's fields read inline while it lasts (speed: bench_inprocess).
+        prepared = defaults.prepared if int(time.time()) == defaults.second else defaults.now()
+        headers = self._header_map = HTTPHeaders.adopt(dict(prepared.fields))
         if self.request.request_id is not None:
             headers[self.application.config.request_id_header or "X-Request-Id"] = self.request.request_id
         return headers
@@ -464,14 +417,18 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
             raise RuntimeError("finish() called twice")
         if chunk is not None:
             self.write(chunk)
-        if not self._headers_written:
-            self._prepare_final_headers()
-        if self.application.transforms:
-            # Only they read it. A new attribute set this late would make
-            # CPython 3.11 give each handler a dict of its own once thousands
-            # exist at once (a long poll's fan-out), so it is not set for none.
-            self._finishing = True
-        result = self.flush()
+        result = None
+        if not self._headers_written and self._header_map is None:
+            result = self._send_prepared()
+        if result is None:  # (the response has a header map, or needs one)
+            if not self._headers_written:
+                self._prepare_final_headers()
+            if self.application.transforms:
+                # Only they read it. A new attribute set this late would make
+                # CPython 3.11 give each handler a dict of its own once thousands
+                # exist at once (a long poll's fan-out), so it is not set for none.
+                self._finishing = True
+            result = self.flush()
         self.request.connection.finish()  # type: ignore[union-attr]  # flush() raised if it is None
         self._finished = True
         self.request._finish_time = time.time()
@@ -482,6 +439,50 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
             self._ui = None
         if self._method_task is not None:  # (an async method's: else nothing to release, and a call less)
             self._release_after_finish()
+        return result
+
+    def _send_prepared(self) -> Awaitable[None] | None:
+        """Send the whole response on the application's prepared default fields; None if it needs a header map.
+
+        For a response that set no header and no cookie, goes through no
+        transform and has a body (not 1xx, 204 or 304): the usual one. The
+        connection frames it without a header map (``write_prepared``):
+        about a third of a long poll's wake (loadtest/longpoll_fanout.py
+        --instructions). What it sends is what the header map would have
+        held, and ``_headers`` reads it back afterwards.
+        """
+        request = self.request
+        connection = request.connection
+        status = self._status_code
+        if connection is None or self._new_cookies is not None or self.application.transforms:
+            return None
+        if status < 200 or status == 204 or status == 304:
+            return None
+        fields: Sequence[tuple[str, str]] = _NO_FIELDS
+        request_id = request.request_id
+        if request_id is not None:
+            fields = [((self.application.config.request_id_header or "X-Request-Id").lower(), request_id)]
+        if status == 200 and request.method in ("GET", "HEAD"):
+            cls = type(self)
+            if (
+                cls.set_etag_header is not _BASE_SET_ETAG_HEADER
+                or cls.compute_etag is not _BASE_COMPUTE_ETAG
+                or cls.check_etag_header is not _BASE_CHECK_ETAG_HEADER
+                or "if-none-match" in request.headers.fields
+            ):
+                return None  # (an ETag of the handler's own, or a 304 to decide)
+            etag = ("etag", body_etag(self._write_buffer))
+            fields = [etag] if request_id is None else [*fields, etag]
+        chunks = self._write_buffer
+        body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        defaults = self.application.config.default_fields
+        prepared = defaults.prepared if int(time.time()) == defaults.second else defaults.now()
+        result = connection.write_prepared(status, self._reason, prepared, fields, body)
+        if result is None:
+            return None  # (a connection other than the server's: a test's, say)
+        self._write_buffer = _NO_CHUNKS
+        self._headers_written = True
+        self._prepared_sent = (prepared, fields, len(body))
         return result
 
     def _prepare_final_headers(self) -> None:
@@ -496,7 +497,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
             if cls.set_etag_header is _BASE_SET_ETAG_HEADER and cls.compute_etag is _BASE_COMPUTE_ETAG:
                 # Both, inlined (two calls less: longpoll_fanout.py); our own quoted
                 # hex digest needs none of set_header's checks.
-                fields["etag"] = [_body_etag(self._write_buffer)]
+                fields["etag"] = [body_etag(self._write_buffer)]
             else:
                 self.set_etag_header()
             # The base check_etag_header finds nothing to match without an
@@ -630,7 +631,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
 
     def compute_etag(self) -> str | None:
         """A hash of the body, or None to send no ETag (override to customise)."""
-        return _body_etag(self._write_buffer)
+        return body_etag(self._write_buffer)
 
     def set_etag_header(self) -> None:
         """Set ``Etag`` from ``compute_etag()``."""

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from framework import http1
 from framework.template.syntax import WHITESPACE_MODES
+from framework.web.responsehead import DefaultFields
 
 if TYPE_CHECKING:
     from framework.template.loaders import BaseLoader
@@ -111,18 +112,18 @@ class AppSettings:
     log_function: Callable[[Any], None] | None = None
     websocket_ping_interval: float | None = None
     websocket_ping_timeout: float | None = None
-    # Derived, not a setting: the header map every response starts from
-    # (RequestHandler.clear()): Server, Content-Type, a Date placeholder and
-    # the security headers, in the order they are sent. Each response's map
-    # is a copy of this dict sharing its lists, one list each less per
-    # request (loadtest/instructions.py); HTTPHeaders replaces a list rather
-    # than change it, so sharing is safe.
-    response_fields: Mapping[str, list[str]] = dataclasses.field(init=False, repr=False, compare=False)
+    # Derived, not a setting: the fields every response starts from
+    # (RequestHandler.clear()): Server, Content-Type, Date and the security
+    # headers, in the order they are sent, serialised once a second for a
+    # response that changes none of them. A response that does copies its
+    # fields' dict, sharing the lists (HTTPHeaders replaces a list rather
+    # than change it, so sharing is safe).
+    default_fields: DefaultFields = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         fields = {"server": ["framework"], "content-type": ["text/html; charset=UTF-8"], "date": [""]}
         fields.update((name, [value]) for name, value in self.security_headers)
-        object.__setattr__(self, "response_fields", fields)  # frozen: set once, here
+        object.__setattr__(self, "default_fields", DefaultFields(fields))  # frozen: set once, here
 
 
 # Keys Tornado documents that we accept beyond the fields above: read

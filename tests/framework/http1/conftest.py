@@ -48,8 +48,10 @@ def http1_implementation(request: pytest.FixtureRequest, monkeypatch: pytest.Mon
         monkeypatch.setattr(parser, "_fast_read_request_head", speedups.read_request_head)
         monkeypatch.setattr(parser, "_new_request_head", speedups.make_request_head)
         monkeypatch.setattr(writer, "_fast_serialize_response_fields", speedups.serialize_response_fields)
+        monkeypatch.setattr(writer, "_fast_prepared_response", speedups.prepared_response)
     else:
         monkeypatch.setattr(parser, "_fast_read_request_head", None)
         monkeypatch.setattr(parser, "_new_request_head", RequestHead)
         monkeypatch.setattr(writer, "_fast_serialize_response_fields", None)
+        monkeypatch.setattr(writer, "_fast_prepared_response", None)
     return str(request.param)

@@ -70,6 +70,7 @@ def pure_python() -> Iterator[None]:
         patch.setattr(parser, "_fast_read_request_head", None)
         patch.setattr(parser, "_new_request_head", RequestHead)
         patch.setattr(writer, "_fast_serialize_response_fields", None)
+        patch.setattr(writer, "_fast_prepared_response", None)
         yield
 
 
@@ -556,6 +557,101 @@ def test_serialize_response_fields_is_none_or_the_python_result(
         assert compiled == python_head(*arguments)
 
 
+# -- prepared_response --------------------------------------------------------
+
+BLOCK = writer.PreparedFields({"server": ["framework"], "date": ["Thu, 03 Dec 2026 16:00:00 GMT"]})
+
+
+def python_prepared(
+    method: str, version: str, status: int, reason: str, fields: Sequence[tuple[str, str]], body: bytes, keep_alive: bool
+) -> object:
+    """The pure-Python writer's whole response on BLOCK, with its framing; or the ValueError it raises."""
+    with pure_python():
+        try:
+            return writer.prepared_response(method, version, status, reason, BLOCK, fields, body, keep_alive)
+        except ValueError as exc:
+            return exc
+
+
+def usual(message: bytes, body: bytes) -> tuple[bytes, tuple[object, ...]]:
+    """The compiled twin's answer as the Python writer gives it: it answers only where the framing is
+    a length, kept open, nothing added."""
+    return message, (True, False, len(body), True, ())
+
+
+ORDINARY_PREPARED: list[tuple[str, str, int, str, Sequence[tuple[str, str]], bytes, bool]] = [
+    ("GET", "HTTP/1.1", 200, "OK", [("etag", '"1133e3ac"')], b"message\n", True),
+    ("POST", "HTTP/1.1", 404, "Not Found", [("x-request-id", "r1"), ("etag", "caf\xe9")], b"", True),
+    ("PUT", "HTTP/1.1", 999, "", (), b"x" * 5000, True),
+    ("GET", "HTTP/1.1", 201, "Made \t here", [("X-Upper-Name", "v"), ("a" * 60, "long name")], b"1", True),
+]
+
+
+@pytest.mark.parametrize(("method", "version", "status", "reason", "fields", "body", "keep_alive"), ORDINARY_PREPARED)
+def test_prepared_response_answers_for_ordinary_responses(
+    speedups: ModuleType,
+    method: str,
+    version: str,
+    status: int,
+    reason: str,
+    fields: Sequence[tuple[str, str]],
+    body: bytes,
+    keep_alive: bool,
+) -> None:
+    compiled = speedups.prepared_response(method, version, status, reason, BLOCK.block, fields, body, keep_alive)
+    assert compiled is not None
+    assert usual(compiled, body) == python_prepared(method, version, status, reason, fields, body, keep_alive)
+
+
+UNUSUAL_PREPARED: list[tuple[object, ...]] = [
+    ("HEAD", "HTTP/1.1", 200, "OK", (), b"x", True),  # no body: the framing is not the usual one
+    ("GET", "HTTP/1.0", 200, "OK", (), b"x", True),
+    ("GET", "HTTP/1.1", 200, "OK", (), b"x", False),
+    ("GET", "HTTP/1.1", 200, "OK", (), b"x", 1),
+    ("GET", "HTTP/1.1", 204, "OK", (), b"", True),
+    ("GET", "HTTP/1.1", 304, "OK", (), b"", True),
+    ("GET", "HTTP/1.1", 101, "OK", (), b"", True),
+    ("GET", "HTTP/1.1", 1000, "OK", (), b"", True),
+    ("GET", "HTTP/1.1", HTTPStatus.OK, "OK", (), b"", True),
+    ("GET", "HTTP/1.1", 200, Text("OK"), (), b"", True),
+    ("GET", "HTTP/1.1", 200, "O\nK", (), b"", True),
+    ("GET", "HTTP/1.1", 200, "\u20ac", (), b"", True),
+    ("GET", "HTTP/1.1", 200, "OK", [("x", "a\r\nEvil: 1")], b"", True),
+    ("GET", "HTTP/1.1", 200, "OK", [("x y", "a")], b"", True),
+    ("GET", "HTTP/1.1", 200, "OK", [["x", "a"]], b"", True),
+    ("GET", "HTTP/1.1", 200, "OK", [("x", "a", "b")], b"", True),
+    ("GET", "HTTP/1.1", 200, "OK", iter([("x", "a")]), b"", True),
+    ("GET", "HTTP/1.1", 200, "OK", (), bytearray(b"x"), True),
+    (Text("GET"), "HTTP/1.1", 200, "OK", (), b"", True),
+]
+
+
+@pytest.mark.parametrize("arguments", UNUSUAL_PREPARED)
+def test_prepared_response_declines_the_unusual(speedups: ModuleType, arguments: tuple[object, ...]) -> None:
+    method, version, status, reason, fields, body, keep_alive = arguments
+    assert speedups.prepared_response(method, version, status, reason, BLOCK.block, fields, body, keep_alive) is None
+    with pytest.raises(TypeError):
+        speedups.prepared_response(method, version, status, reason, BLOCK.block, fields, body)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.sampled_from(["GET", "POST", "HEAD", "get"]),
+    st.sampled_from(["HTTP/1.1", "HTTP/1.0", "HTTP/1.1 "]),
+    st.one_of(st.integers(100, 999), st.sampled_from([200, 204, 304]), st.integers()),
+    st.one_of(COMMON_TEXT, ODD_TEXT),
+    st.lists(st.tuples(st.one_of(COMMON_NAMES, ODD_NAMES), st.one_of(COMMON_TEXT, ODD_TEXT)), max_size=3),
+    st.binary(max_size=40),
+    st.booleans(),
+)
+def test_prepared_response_is_none_or_the_python_result(
+    method: str, version: str, status: int, reason: str, fields: list[tuple[str, str]], body: bytes, keep_alive: bool
+) -> None:
+    compiled = compiled_speedups().prepared_response(method, version, status, reason, BLOCK.block, fields, body, keep_alive)
+    if compiled is not None:
+        assert usual(compiled, body) == python_prepared(method, version, status, reason, fields, body, keep_alive)
+
+
 # -- memory -------------------------------------------------------------------
 
 
@@ -572,11 +668,14 @@ def run_every_path(speedups: ModuleType, rounds: int) -> None:
         assert speedups.read_request_head(b"GET / HTTP/1.1\r\nHost: a\x00", 128, 8192) is None
         assert speedups.serialize_response_fields(200, fields, [("Connection", "close")], "OK", "HTTP/1.1") is not None
         assert speedups.serialize_response_fields(200, {"x": ["a\r\n"]}, (), "OK", "HTTP/1.1") is None
+        assert speedups.prepared_response("GET", "HTTP/1.1", 200, "OK", b"X: 1\r\n", [("etag", "e")], b"b", True) is not None
+        assert speedups.prepared_response("GET", "HTTP/1.1", 200, "OK", b"", [("e", "\r")], b"b", True) is None
         assert speedups.make_request_head("GET", "/", "HTTP/1.1", [], True, False, False, None, {}).method == "GET"
         for call in (
             lambda: speedups.parse_request_head("text", 1, 1),
             lambda: speedups.parse_request_head(good, 1, 2**80),
             lambda: speedups.serialize_response_fields(200),
+            lambda: speedups.prepared_response(200),
         ):
             try:
                 call()

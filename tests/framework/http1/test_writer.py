@@ -11,9 +11,12 @@ import pytest
 from framework.http1 import (
     LAST_CHUNK,
     EndOfMessage,
+    PreparedFields,
     RequestHead,
     encode_chunk,
     frame_response,
+    prepared_response,
+    serialize_prepared_response,
     serialize_request_head,
     serialize_response_fields,
     serialize_response_head,
@@ -108,6 +111,100 @@ def test_serialize_response_fields_refuses_text_beyond_latin_1() -> None:
         serialize_response_fields(200, {"x": ["\u20ac"]})
     with pytest.raises(ValueError):
         serialize_response_fields(200, {}, reason="\u20ac")
+
+
+# -- prepared fields: checked and serialised once, sent by many responses -----
+
+DEFAULTS = {
+    "server": ["framework"],
+    "content-type": ["text/html"],
+    "date": ["Thu, 03 Dec 2026 16:00:00 GMT"],
+    "x-two": ["1", "2"],
+}
+
+
+def test_prepared_fields_are_the_lines_serialize_response_fields_writes() -> None:
+    prepared = PreparedFields(DEFAULTS)
+    assert prepared.block == serialize_response_fields(200, DEFAULTS)[len(b"HTTP/1.1 200 OK\r\n") : -2]
+    assert prepared.block.startswith(b"Server: framework\r\n") and prepared.block.endswith(b"X-Two: 2\r\n")
+    assert prepared.fields == DEFAULTS and prepared.fields is not DEFAULTS
+    assert PreparedFields({}).block == b""
+
+
+@pytest.mark.parametrize(("name", "value"), UNSAFE_HEADERS)
+def test_prepared_fields_refuse_unsafe_headers(name: str, value: str) -> None:
+    with pytest.raises(ValueError):
+        PreparedFields({name.lower(): [value]})
+
+
+def whole_head(status: int, reason: str, own: list[tuple[str, str]], length: int, extra: list[tuple[str, str]]) -> bytes:
+    """What serialize_response_fields writes of the prepared fields, ``own`` and the length, in that order."""
+    fields = {**DEFAULTS, **{name: [value] for name, value in own}, "content-length": [str(length)]}
+    return serialize_response_fields(status, fields, extra=extra, reason=reason)
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "own", "extra"),
+    [
+        (200, "OK", [("etag", '"abc"')], []),
+        (404, "Not Found", [("x-request-id", "r-1"), ("etag", "caf\xe9\tx")], [("Connection", "close")]),
+        (599, "", [], [("Connection", "keep-alive")]),
+        (201, "Made \t here", [("X-Mixed-Case", "v")], []),
+    ],
+)
+def test_a_prepared_head_is_the_head_of_the_same_fields(
+    status: int, reason: str, own: list[tuple[str, str]], extra: list[tuple[str, str]]
+) -> None:
+    head = serialize_prepared_response(status, reason, PreparedFields(DEFAULTS), own, "12", extra)
+    assert head == whole_head(status, reason, own, 12, extra)
+
+
+@pytest.mark.parametrize(("name", "value"), UNSAFE_HEADERS)
+def test_a_prepared_head_refuses_unsafe_headers(name: str, value: str) -> None:
+    prepared = PreparedFields(DEFAULTS)
+    with pytest.raises(ValueError):
+        serialize_prepared_response(200, "OK", prepared, [(name.lower(), value)], "0", [])
+    with pytest.raises(ValueError):
+        serialize_prepared_response(200, "OK", prepared, [], "0", [(name, value)])
+    with pytest.raises(ValueError):
+        prepared_response("GET", "HTTP/1.1", 200, "OK", prepared, [(name.lower(), value)], b"", True)
+
+
+@pytest.mark.parametrize("reason", ["OK\r\nSet-Cookie: x=1", "O\nK", "O\x00K", "O\x7fK", "\u20ac"])
+def test_a_prepared_head_refuses_an_unsafe_reason(reason: str) -> None:
+    with pytest.raises(ValueError):
+        serialize_prepared_response(200, reason, PreparedFields(DEFAULTS), [], "0", [])
+    with pytest.raises(ValueError):
+        prepared_response("GET", "HTTP/1.1", 200, reason, PreparedFields(DEFAULTS), [], b"", True)
+
+
+@pytest.mark.parametrize(("status", "length"), [(200, "-1"), (200, "1 "), (200, "\u0661"), (200, ""), (1000, "0"), (99, "0")])
+def test_a_prepared_head_refuses_a_bad_status_or_length(status: int, length: str) -> None:
+    with pytest.raises(ValueError):
+        serialize_prepared_response(status, "X", PreparedFields(DEFAULTS), [], length, [])
+
+
+@pytest.mark.parametrize(
+    ("method", "version", "status", "keep_alive"),
+    [
+        ("GET", "HTTP/1.1", 200, True),  # the usual response
+        ("POST", "HTTP/1.1", 404, True),
+        ("HEAD", "HTTP/1.1", 200, True),  # the length of the body it would have had, and no body
+        ("GET", "HTTP/1.0", 200, True),  # Connection: keep-alive
+        ("GET", "HTTP/1.1", 200, False),  # Connection: close
+        ("GET", "HTTP/1.1", 205, True),
+    ],
+)
+def test_a_prepared_response_is_framed_as_frame_response_frames_it(
+    method: str, version: str, status: int, keep_alive: bool
+) -> None:
+    body = b"hello, world"
+    message, framing = prepared_response(
+        method, version, status, "Why", PreparedFields(DEFAULTS), [("etag", '"e"')], body, keep_alive
+    )
+    assert framing == frame_response(method, version, status, str(len(body)), None, None, keep_alive)
+    head = whole_head(status, "Why", [("etag", '"e"')], len(body), list(framing.extra_headers))
+    assert message == (head + body if method != "HEAD" else head)
 
 
 def test_serialize_response_fields_refuses_every_ctl_on_its_fast_path() -> None:

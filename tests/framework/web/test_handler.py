@@ -27,11 +27,10 @@ from typing import Any
 
 import pytest
 import requests
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import framework.web
 from framework import gen
+from framework.httputil import HTTPConnection, HTTPHeaders, HTTPServerRequest, ResponseStartLine
 from framework.ioloop import IOLoop
 from framework.testing import serve
 from framework.web import (
@@ -40,7 +39,6 @@ from framework.web import (
     RequestHandler,
     asynchronous,
 )
-from framework.web.handler import _body_etag
 from tests.framework.harness import WAIT, app_errors, decode_chunked, fetch, raw_exchange, running, split_response
 
 
@@ -256,6 +254,90 @@ def test_the_header_map_holds_the_defaults_when_first_read_and_writes_through() 
     }
     assert response.headers["X-Direct"] == "yes" and response.headers["Date"].endswith(" GMT")
     assert response.headers["Content-Type"] == "application/json; charset=UTF-8"  # write(dict) set it after
+
+
+def header_lines(raw: bytes) -> tuple[bytes, list[bytes]]:
+    """The status line and the field lines of one raw response, its Date's value left out."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status, *lines = head.split(b"\r\n")
+    return status, [b"Date: (now)" if line.startswith(b"Date: ") else line for line in lines] + [b"", body]
+
+
+@pytest.mark.parametrize(
+    ("request_line", "status", "settings"),
+    [
+        (b"GET /plain HTTP/1.1", 200, {}),
+        (b"GET /plain HTTP/1.1", 200, {"request_id_header": "X-Request-Id"}),
+        (b"HEAD /plain HTTP/1.1", 200, {}),
+        (b"POST /plain HTTP/1.1", 200, {}),
+        (b"GET /plain?status=404 HTTP/1.1", 404, {}),
+        (b"GET /plain HTTP/1.0", 200, {}),
+    ],
+)
+def test_a_response_that_touches_no_header_is_sent_as_its_header_map_would_be(
+    request_line: bytes, status: int, settings: dict[str, Any]
+) -> None:
+    # The same response twice: on the prepared default fields (no header
+    # touched) and through a header map (one default set to what it was).
+    class Plain(RequestHandler):
+        def get(self) -> None:
+            self.set_status(int(self.get_argument("status", "200")))
+            self.write("the same body")
+
+        post = get
+        head = get
+
+    class Mapped(Plain):
+        def prepare(self) -> None:
+            self.set_header("Server", "framework")
+
+    with running([("/plain", Plain), ("/mapped", Mapped)], **settings) as server:
+        answers = []
+        for path in (b"/plain", b"/mapped"):
+            line = request_line.replace(b"/plain", path)
+            raw = raw_exchange(server.port, line + b"\r\nHost: t\r\nX-Request-Id: r-1\r\nConnection: close\r\n\r\n")
+            answers.append(header_lines(raw))
+    assert answers[0] == answers[1]
+    status_line, lines = answers[0]
+    assert status_line.startswith(b"HTTP/1.1 %d " % status)
+    assert (b"X-Request-Id: r-1" in lines) == bool(settings)
+    assert b"Content-Length: 13" in lines and (b"Etag: " in b"".join(lines)) == (status == 200 and b"POST" not in request_line)
+
+
+def test_the_header_map_read_after_a_prepared_response_is_what_was_sent() -> None:
+    seen: list[dict[str, str]] = []
+
+    class Reader(RequestHandler):
+        def get(self) -> None:
+            self.finish("body")
+            seen.append(dict(self._headers.get_all()))
+
+        def on_finish(self) -> None:
+            seen.append(dict(self._headers.get_all()))
+
+    with running([("/", Reader)]) as server:
+        response = fetch(server, "/")
+    assert len(seen) == 2 and seen[0] == seen[1]
+    assert {name: seen[0][name] for name in response.headers} == dict(response.headers)
+    assert seen[0]["Etag"] == f'"{hashlib.sha1(b"body").hexdigest()}"' and seen[0]["Content-Length"] == "4"
+
+
+def test_a_connection_without_prepared_responses_gets_the_header_map() -> None:
+    written: list[tuple[ResponseStartLine, dict[str, str], bytes | None]] = []
+
+    class Recording(HTTPConnection):
+        def write_headers(self, start_line: ResponseStartLine, headers: HTTPHeaders, chunk: bytes | None = None) -> Any:
+            written.append((start_line, dict(headers.get_all()), chunk))
+
+        def finish(self) -> None:
+            pass
+
+    request = HTTPServerRequest(method="GET", uri="/", connection=Recording())
+    handler = RequestHandler(Application(), request)
+    handler.finish("body")
+    [(start_line, headers, chunk)] = written
+    assert (start_line.code, chunk) == (200, b"body")
+    assert headers["Etag"] == f'"{hashlib.sha1(b"body").hexdigest()}"' and headers["Content-Length"] == "4"
 
 
 @pytest.mark.parametrize(
@@ -479,35 +561,6 @@ def test_etag_and_if_none_match_give_304_without_body() -> None:
     # RFC 9110 15.4.5: no Content-Length other than the 200's, no representation headers.
     assert "content-length" not in headers
     assert "content-type" not in headers
-
-
-@settings(max_examples=50, deadline=None)
-@given(st.lists(st.binary(max_size=80), min_size=1, max_size=5))
-def test_the_default_etag_is_the_bodys_sha1_whatever_was_tagged_before(bodies: list[bytes]) -> None:
-    # Twice over: the second pass meets each body again, as the last one
-    # tagged (remembered) or after another (not).
-    for body in bodies + bodies:
-        assert _body_etag([body]) == f'"{hashlib.sha1(body).hexdigest()}"'
-        assert _body_etag([body[:1], body[1:]]) == f'"{hashlib.sha1(body).hexdigest()}"'
-
-
-def test_a_bytes_subclass_equal_to_the_last_body_is_hashed_for_itself() -> None:
-    class Lenient(bytes):
-        def __eq__(self, other: object) -> bool:
-            return True
-
-        __hash__ = bytes.__hash__
-
-    assert _body_etag([b"remembered"]) == f'"{hashlib.sha1(b"remembered").hexdigest()}"'
-    assert _body_etag([Lenient(b"other")]) == f'"{hashlib.sha1(b"other").hexdigest()}"'
-
-
-def test_a_buffer_written_and_changed_afterwards_is_tagged_by_what_it_holds() -> None:
-    buffer = bytearray(b"first")
-    assert _body_etag([buffer]) == f'"{hashlib.sha1(b"first").hexdigest()}"'  # type: ignore[list-item]
-    buffer[:] = b"other"
-    assert _body_etag([buffer]) == f'"{hashlib.sha1(b"other").hexdigest()}"'  # type: ignore[list-item]
-    assert _body_etag([b"first"]) == f'"{hashlib.sha1(b"first").hexdigest()}"'
 
 
 def test_compute_etag_override() -> None:

@@ -247,10 +247,10 @@ def test_custom_settings_stay_available_to_handlers() -> None:
 
 
 def test_a_derived_field_of_the_settings_is_not_a_setting() -> None:
-    # AppSettings.response_fields is computed, never set: the name stays free for the application.
-    app = Application([], response_fields="the application's own", response_field=1)
-    assert app.settings["response_fields"] == "the application's own" and app.settings["response_field"] == 1
-    assert "server" in app.config.response_fields
+    # AppSettings.default_fields is computed, never set: the name stays free for the application.
+    app = Application([], default_fields="the application's own", default_field=1)
+    assert app.settings["default_fields"] == "the application's own" and app.settings["default_field"] == 1
+    assert "server" in app.config.default_fields.prepared.fields
 
 
 def test_debug_implies_serve_traceback() -> None:
