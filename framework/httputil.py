@@ -292,11 +292,14 @@ class HTTPConnection:
     def write_prepared(
         self, status: int, reason: str, prepared: http1.PreparedFields, fields: Sequence[tuple[str, str]], body: bytes
     ) -> Awaitable[None] | None:
-        """Send a whole response on prepared fields, then ``fields`` and the length; None if this connection cannot.
+        """Send a whole response on prepared fields, or None if this connection cannot (Not in Tornado).
 
-        Not in Tornado. The server's connection frames it without a header
-        map (``http1.prepared_response``); given None, the caller sends the
-        same fields through ``write_headers``.
+        Args: as ``http1.prepared_response`` (the server's connection frames
+        it so); ``fields`` are the response's own, after the prepared ones.
+
+        Returns:
+            As ``write_headers``; None here: the caller sends the same
+            fields through ``write_headers`` instead.
         """
         return None
 

@@ -238,15 +238,25 @@ def serialize_prepared_response(
 ) -> bytes:
     """A response head: the status line, ``prepared``'s block, ``fields``, ``Content-Length``, ``extra``.
 
-    ``fields`` are this response's own, as (lower-case name, value) pairs
-    (an ``ETag``, a request id), written as ``serialize_response_fields``
-    writes names; ``extra`` the framing fields ``frame_response`` decided,
-    as given. The head is the same as ``serialize_response_fields`` makes of
-    all of them in that order, and it is checked as strictly.
+    The same head as ``serialize_response_fields`` makes of all of them in
+    that order, checked as strictly.
+
+    Args:
+        status: the status code, three digits.
+        reason: its phrase, already chosen.
+        prepared: the fields checked and serialised beforehand.
+        fields: this response's own, (lower-case name, value) pairs (an
+            ``ETag``, a request id), names written as ``serialize_response_fields``
+            writes them.
+        content_length: the body's length, in decimal.
+        extra: the framing fields ``frame_response`` decided, written as given.
+
+    Returns:
+        The head, ending with the blank line.
 
     Raises:
-        ValueError: the reason, a name or a value is unsafe, or
-            ``content_length`` is not a decimal number.
+        ValueError: the status is not three digits, the reason, a name or a
+            value is unsafe, or ``content_length`` is not a decimal number.
     """
     line = _STATUS_LINES.get((status, reason))
     if line is None:
@@ -254,11 +264,11 @@ def serialize_prepared_response(
     text = ""
     names = DISPLAY_NAMES
     for name, value in fields:
-        display = names[name] if name in names else field_display_name(name)
         if name not in _TOKEN_NAMES or not value.isascii() or not value.isprintable():
-            validate_header_field(display, value)  # (a name not seen before, a tab, or Latin-1 beyond ASCII)
+            validate_header_field(name, value)  # (a name not seen before, a tab, or Latin-1 beyond ASCII)
             if len(_TOKEN_NAMES) < _TOKEN_NAMES_MAX:
-                _TOKEN_NAMES.add(name)
+                _TOKEN_NAMES.add(name)  # (the name itself was checked: a token)
+        display = names[name] if name in names else field_display_name(name)
         text += f"{display}: {value}\r\n"
     if not content_length.isdigit() or not content_length.isascii():
         raise ValueError(f"invalid Content-Length {content_length!r}")
@@ -297,17 +307,30 @@ def prepared_response(
 
     ``frame_response`` frames it with ``body``'s length as its
     ``Content-Length``; ``serialize_prepared_response`` writes the head.
-    ``method``, ``version`` and ``keep_alive`` are as ``frame_response``
-    takes them; the body is left out where the response has none (HEAD).
-    Every argument is positional (see ``frame_response``).
+    For a status that has a body: a 1xx, 204 or 304 response carries no
+    ``Content-Length`` of a body (RFC 9110 8.6), so it has no place here.
+    Every argument may be given by position (see ``frame_response``).
+
+    Args:
+        method, version: the request's, as ``frame_response`` takes them.
+        status, reason: as ``serialize_prepared_response`` takes them.
+        prepared, fields: the prepared fields, then this response's own.
+        body: the whole body; left out of the message where the response
+            has none (a HEAD request's), its length still sent.
+        keep_alive: whether the connection may stay open (``frame_response``).
+
+    Returns:
+        The message, head and body in one bytes object, and its framing.
 
     Raises:
-        ValueError: as ``serialize_prepared_response``.
+        ValueError: a status without a body, or as ``serialize_prepared_response``.
     """
     if _fast_prepared_response is not None:
         message = _fast_prepared_response(method, version, status, reason, prepared.block, fields, body, keep_alive)
         if message is not None:
             return message, _new_tuple(ResponseFraming, (True, False, len(body), True, _NO_EXTRA))
+    if status < 200 or status == 204 or status == 304:
+        raise ValueError(f"a {status} response has no body to prepare: serialise its head with serialize_response_fields")
     length = str(len(body))
     framing = frame_response(method, version, status, length, None, None, keep_alive)
     head = serialize_prepared_response(status, reason, prepared, fields, length, framing.extra_headers)

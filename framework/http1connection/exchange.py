@@ -203,16 +203,25 @@ class HTTP1Connection(HTTPConnection):
         """Send a whole response of prepared fields in one write, framed without a header map.
 
         What ``write_headers`` sends of the same fields and body
-        (``HTTPConnection.write_prepared``); ``http1`` frames and checks it.
+        (``HTTPConnection.write_prepared``; an empty reason is the status's
+        own phrase there too); ``http1`` frames and checks it.
 
         Raises:
-            ValueError: a name or value in ``fields`` is unsafe.
+            ValueError: a status without a body (1xx, 204, 304), or a name,
+                value or reason that is unsafe.
             RuntimeError: headers were already written.
         """
         if self._headers_written:
             raise RuntimeError("write_headers() called twice")
         data, framing = http1.prepared_response(
-            self._method, self._version, status, reason, prepared, fields, body, self._may_keep_alive()
+            self._method,
+            self._version,
+            status,
+            reason or http1.reason_phrase(status),
+            prepared,
+            fields,
+            body,
+            self._may_keep_alive(),
         )
         self._commit(framing, len(body) if framing.has_body else 0)
         return self._proto.send(data)

@@ -233,6 +233,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         """Reset headers and body to their defaults (Tornado's ``clear``)."""
         # The default headers (the request id's among them) are made on first use (see _headers).
         self._header_map: HTTPHeaders | None = None
+        if self._prepared_sent is not None:  # (read from the class default until a prepared response)
+            self._prepared_sent = None
         if type(self).set_default_headers is not _BASE_SET_DEFAULT_HEADERS:  # (the base's is a no-op: a call less)
             self.set_default_headers()
         # Nothing written yet: a shared empty tuple rather than a list per
@@ -268,7 +270,9 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         """The default headers, as the response's header map (the hot path calls this, not the property)."""
         defaults = self.application.config.default_fields  # Server, Content-Type, Date, nosniff, ...
         # This second's fields read inline while it lasts (speed: bench_inprocess).
-        prepared = defaults.prepared if int(time.time()) == defaults.second else defaults.now()
+        second, prepared = defaults.current
+        if int(time.time()) != second:
+            prepared = defaults.now()
         headers = self._header_map = HTTPHeaders.adopt(dict(prepared.fields))
         if self.request.request_id is not None:
             headers[self.application.config.request_id_header or "X-Request-Id"] = self.request.request_id
@@ -283,9 +287,12 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         (RFC 9112 4), and an error about bad input must not become a 500.
 
         Raises:
-            ValueError: unknown code without a reason; the status is then left
+            ValueError: unknown code without a reason, or a code that is not
+                three digits (RFC 9110 15: 100-999); the status is then left
                 as it was.
         """
+        if not 100 <= status_code <= 999:
+            raise ValueError(f"invalid status code {status_code}: a status code is three digits")
         if reason is not None:
             phrase = http1.sendable_reason(escape.to_unicode(reason))
         else:
@@ -456,6 +463,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         status = self._status_code
         if connection is None or self._new_cookies is not None or self.application.transforms:
             return None
+        if type(self).flush is not _BASE_FLUSH:  # (Tornado's finish() calls it: a handler's own runs)
+            return None
         if status < 200 or status == 204 or status == 304:
             return None
         fields: Sequence[tuple[str, str]] = _NO_FIELDS
@@ -476,7 +485,9 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         chunks = self._write_buffer
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         defaults = self.application.config.default_fields
-        prepared = defaults.prepared if int(time.time()) == defaults.second else defaults.now()
+        second, prepared = defaults.current
+        if int(time.time()) != second:
+            prepared = defaults.now()
         result = connection.write_prepared(status, self._reason, prepared, fields, body)
         if result is None:
             return None  # (a connection other than the server's: a test's, say)
@@ -734,6 +745,7 @@ _BASE_ON_FINISH = RequestHandler.on_finish
 _BASE_CHECK_ETAG_HEADER = RequestHandler.check_etag_header
 _BASE_COMPUTE_ETAG = RequestHandler.compute_etag
 _BASE_SET_ETAG_HEADER = RequestHandler.set_etag_header
+_BASE_FLUSH = RequestHandler.flush
 
 
 def _check_sendable(what: str, text: str) -> None:

@@ -24,12 +24,13 @@ __all__ = ["DefaultFields", "body_etag", "prepared_headers"]
 class DefaultFields:
     """An application's default fields with this second's ``Date``, serialised once a second.
 
-    ``prepared`` is valid while ``int(time.time()) == second``; read it
-    inline then (a call less per response: loadtest/instructions.py), and
-    call ``now()`` otherwise.
+    ``current`` is ``(second, prepared)``: one tuple, replaced whole, so a
+    thread never pairs one second with another's fields. Read it inline and
+    call ``now()`` only when ``int(time.time())`` is another second (a call
+    less per response: loadtest/instructions.py).
     """
 
-    __slots__ = ("_fields", "second", "prepared")
+    __slots__ = ("_fields", "current")
 
     def __init__(self, fields: Mapping[str, list[str]]) -> None:
         """``fields``: the defaults in the order they are sent, with a ``date`` placeholder among them.
@@ -38,17 +39,18 @@ class DefaultFields:
             ValueError: a name or value could never be sent (checked here, at start-up).
         """
         self._fields = dict(fields)
-        self.second = int(time.time())
-        self.prepared = self._prepare(self.second)
+        second = int(time.time())
+        self.current: tuple[int, http1.PreparedFields] = (second, self._prepare(second))
 
     def now(self) -> http1.PreparedFields:
         """The fields for the current second."""
         second = int(time.time())
-        if second != self.second:
-            # The fields first: a reader that sees the new second sees them.
-            self.prepared = self._prepare(second)
-            self.second = second
-        return self.prepared
+        current = self.current
+        if second == current[0]:
+            return current[1]
+        prepared = self._prepare(second)
+        self.current = (second, prepared)
+        return prepared
 
     def _prepare(self, second: int) -> http1.PreparedFields:
         fields = dict(self._fields)
@@ -57,7 +59,16 @@ class DefaultFields:
 
 
 def prepared_headers(prepared: http1.PreparedFields, fields: Sequence[tuple[str, str]], content_length: int) -> HTTPHeaders:
-    """The header map of a response sent on prepared fields (``HTTPConnection.write_prepared``): the same fields, in order."""
+    """The header map of a response sent on prepared fields (``HTTPConnection.write_prepared``).
+
+    Args:
+        prepared: the fields it was sent on.
+        fields: its own fields after them, (lower-case name, value) pairs.
+        content_length: its body's length.
+
+    Returns:
+        A new map of the same fields in the same order (the prepared lists shared, never changed).
+    """
     merged = dict(prepared.fields)
     for name, value in fields:
         merged[name] = [value]

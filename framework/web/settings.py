@@ -123,7 +123,24 @@ class AppSettings:
     def __post_init__(self) -> None:
         fields = {"server": ["framework"], "content-type": ["text/html; charset=UTF-8"], "date": [""]}
         fields.update((name, [value]) for name, value in self.security_headers)
+        _check_request_id_header(self.request_id_header, fields)
         object.__setattr__(self, "default_fields", DefaultFields(fields))  # frozen: set once, here
+
+
+def _check_request_id_header(name: str | None, defaults: Mapping[str, list[str]]) -> None:
+    """Refuse a request id header that could never be sent, or that would repeat a default one.
+
+    Raises:
+        ValueError: the name is not a token, or every response already has it.
+    """
+    if name is None:
+        return
+    try:
+        http1.validate_header_field(name, "")
+    except ValueError:
+        raise ValueError(f"setting 'request_id_header' must be a header name (a token), got {name!r}") from None
+    if name.lower() in defaults:
+        raise ValueError(f"setting 'request_id_header' names {name!r}, a header every response already has")
 
 
 # Keys Tornado documents that we accept beyond the fields above: read

@@ -184,6 +184,22 @@ def test_a_prepared_head_refuses_a_bad_status_or_length(status: int, length: str
         serialize_prepared_response(status, "X", PreparedFields(DEFAULTS), [], length, [])
 
 
+@pytest.mark.parametrize("status", [100, 101, 199, 204, 304])
+def test_a_response_without_a_body_is_not_prepared(status: int) -> None:
+    # RFC 9110 8.6: no Content-Length in a 1xx or 204; a 304's would be the 200's.
+    with pytest.raises(ValueError):
+        prepared_response("GET", "HTTP/1.1", status, "X", PreparedFields(DEFAULTS), [], b"", True)
+
+
+def test_a_name_that_only_displays_as_a_token_is_refused_and_not_remembered() -> None:
+    # "\xdfx" capitalises to "Ssx", a token; the name itself is not one, and
+    # must not be remembered as one (the client's serialiser trusts that set).
+    with pytest.raises(ValueError):
+        serialize_prepared_response(200, "OK", PreparedFields(DEFAULTS), [("\xdfx", "v")], "0", [])
+    with pytest.raises(ValueError):
+        serialize_request_head("GET", "/", [("\xdfx", "v")])
+
+
 @pytest.mark.parametrize(
     ("method", "version", "status", "keep_alive"),
     [

@@ -271,6 +271,7 @@ def header_lines(raw: bytes) -> tuple[bytes, list[bytes]]:
         (b"HEAD /plain HTTP/1.1", 200, {}),
         (b"POST /plain HTTP/1.1", 200, {}),
         (b"GET /plain?status=404 HTTP/1.1", 404, {}),
+        (b"GET /plain?status=200&reason= HTTP/1.1", 200, {}),  # an empty reason: the status's own phrase
         (b"GET /plain HTTP/1.0", 200, {}),
     ],
 )
@@ -281,7 +282,7 @@ def test_a_response_that_touches_no_header_is_sent_as_its_header_map_would_be(
     # touched) and through a header map (one default set to what it was).
     class Plain(RequestHandler):
         def get(self) -> None:
-            self.set_status(int(self.get_argument("status", "200")))
+            self.set_status(int(self.get_argument("status", "200")), self.get_argument("reason", None))
             self.write("the same body")
 
         post = get
@@ -320,6 +321,43 @@ def test_the_header_map_read_after_a_prepared_response_is_what_was_sent() -> Non
     assert len(seen) == 2 and seen[0] == seen[1]
     assert {name: seen[0][name] for name in response.headers} == dict(response.headers)
     assert seen[0]["Etag"] == f'"{hashlib.sha1(b"body").hexdigest()}"' and seen[0]["Content-Length"] == "4"
+
+
+def test_finish_calls_a_handlers_own_flush() -> None:
+    class Flushing(RequestHandler):
+        def get(self) -> None:
+            self.write("body")
+
+        def flush(self, include_footers: bool = False) -> Any:
+            self.set_header("X-Flushed", "yes")
+            return super().flush(include_footers)
+
+    with running([("/", Flushing)]) as server:
+        response = fetch(server, "/")
+    assert (response.text, response.headers["X-Flushed"]) == ("body", "yes")
+
+
+def test_a_status_code_is_three_digits() -> None:
+    handler = RequestHandler(Application(), HTTPServerRequest(uri="/"))
+    for code in (99, 1000, -200):
+        with pytest.raises(ValueError):
+            handler.set_status(code, "Odd")
+    handler.set_status(999, "Odd")
+    assert handler.get_status() == 999
+
+
+def test_clear_after_a_prepared_response_reads_the_defaults_again() -> None:
+    seen: list[dict[str, str]] = []
+
+    class Clearing(RequestHandler):
+        def get(self) -> None:
+            self.finish("body")
+            self.clear()
+            seen.append(dict(self._headers.get_all()))
+
+    with running([("/", Clearing)]) as server:
+        assert fetch(server, "/").headers["Content-Length"] == "4"
+    assert "Etag" not in seen[0] and "Content-Length" not in seen[0] and seen[0]["Server"] == "framework"
 
 
 def test_a_connection_without_prepared_responses_gets_the_header_map() -> None:

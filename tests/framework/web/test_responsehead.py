@@ -25,25 +25,26 @@ def test_the_default_fields_are_serialised_in_order_with_this_seconds_date(monke
     monkeypatch.setattr(responsehead.time, "time", lambda: 1_700_000_000.5)
     defaults = DefaultFields(FIELDS)
     date = format_timestamp(1_700_000_000)
-    assert defaults.second == 1_700_000_000
-    assert defaults.prepared.fields == {**FIELDS, "date": [date]}
+    second, prepared = defaults.current
+    assert second == 1_700_000_000
+    assert prepared.fields == {**FIELDS, "date": [date]}
     assert (
-        defaults.prepared.block
+        prepared.block
         == (
             f"Server: framework\r\nContent-Type: text/html; charset=UTF-8\r\nDate: {date}\r\nX-Content-Type-Options: nosniff\r\n"
         ).encode()
     )
-    assert defaults.now() is defaults.prepared  # the same second: the same object
+    assert defaults.now() is prepared  # the same second: the same object
 
 
 def test_the_default_fields_follow_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     now = [1_700_000_000.9]
     monkeypatch.setattr(responsehead.time, "time", lambda: now[0])
     defaults = DefaultFields(FIELDS)
-    first = defaults.prepared
+    first = defaults.current[1]
     now[0] += 0.2
     later = defaults.now()
-    assert later is not first and defaults.second == 1_700_000_001 and defaults.prepared is later
+    assert later is not first and defaults.current == (1_700_000_001, later)
     assert later.fields["date"] == [format_timestamp(1_700_000_001)]
     assert first.fields["date"] == [format_timestamp(1_700_000_000)]  # (a response of the last second keeps its own)
 

@@ -250,7 +250,7 @@ def test_a_derived_field_of_the_settings_is_not_a_setting() -> None:
     # AppSettings.default_fields is computed, never set: the name stays free for the application.
     app = Application([], default_fields="the application's own", default_field=1)
     assert app.settings["default_fields"] == "the application's own" and app.settings["default_field"] == 1
-    assert "server" in app.config.default_fields.prepared.fields
+    assert "server" in app.config.default_fields.now().fields
 
 
 def test_debug_implies_serve_traceback() -> None:
@@ -323,3 +323,10 @@ def test_a_handler_may_still_clear_a_security_header() -> None:
 def test_invalid_security_headers_setting_fails_at_start_up(value: Any) -> None:
     with pytest.raises(ValueError, match="security_headers|header"):
         Application([], security_headers=value)
+
+
+@pytest.mark.parametrize("name", ["Server", "content-type", "X-Content-Type-Options", "X Request Id", "X-Id\r\n", ""])
+def test_a_request_id_header_that_could_not_be_sent_or_repeats_a_default_fails_at_start_up(name: str) -> None:
+    with pytest.raises(ValueError, match="request_id_header"):
+        Application([], request_id_header=name)
+    assert Application([], request_id_header="X-Trace").config.request_id_header == "X-Trace"
