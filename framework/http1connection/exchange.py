@@ -165,6 +165,7 @@ class HTTP1Connection(HTTPConnection):
         # Speed (bench_inprocess): the three framing fields are read from the
         # lower-case dict directly (HTTPHeaders.get's rule: values joined by
         # commas), not with three HTTPHeaders.get calls.
+        proto = self._proto
         fields = headers.fields
         length = fields.get("content-length")
         # By position (see frame_response): method, version, status,
@@ -176,7 +177,7 @@ class HTTP1Connection(HTTPConnection):
             None if length is None else length[0] if len(length) == 1 else ",".join(length),
             headers.get("Transfer-Encoding") if "transfer-encoding" in fields else None,
             headers.get("Connection") if "connection" in fields else None,
-            self._may_keep_alive(),
+            self._request_keep_alive and proto.request_complete and not proto.draining and not proto.config.no_keep_alive,
         )
         if chunk and framing.length is not None and framing.has_body and len(chunk) > framing.length:
             raise HTTPOutputError(f"{len(chunk)} body bytes for Content-Length {framing.length}")
@@ -185,12 +186,12 @@ class HTTP1Connection(HTTPConnection):
         data = http1.serialize_response_fields(
             start_line.code, fields, extra=framing.extra_headers, reason=start_line.reason or None
         )
+        self._chunked, self._expected, self.keep_alive = framing.chunked, framing.length, framing.keep_alive
+        self._headers_written = True
         if chunk and framing.has_body:  # what _frame() does; the length was checked above
-            self._commit(framing, len(chunk))
+            self._written = len(chunk)
             data += http1.encode_chunk(chunk) if framing.chunked else chunk
-        else:
-            self._commit(framing, 0)
-        return self._proto.send(data)
+        return proto.send(data)
 
     def write_prepared(
         self,
@@ -213,29 +214,17 @@ class HTTP1Connection(HTTPConnection):
         """
         if self._headers_written:
             raise RuntimeError("write_headers() called twice")
-        data, framing = http1.prepared_response(
-            self._method,
-            self._version,
-            status,
-            reason or http1.reason_phrase(status),
-            prepared,
-            fields,
-            body,
-            self._may_keep_alive(),
-        )
-        self._commit(framing, len(body) if framing.has_body else 0)
-        return self._proto.send(data)
-
-    def _may_keep_alive(self) -> bool:
-        """Whether the connection may stay open after this response, as far as the request and server go."""
         proto = self._proto
-        return self._request_keep_alive and proto.request_complete and not proto.draining and not proto.config.no_keep_alive
-
-    def _commit(self, framing: http1.ResponseFraming, written: int) -> None:
-        """The head is serialised: from here on the response is framed so, ``written`` body bytes in."""
+        # write_headers' keep-alive rule and commit, inline there and here (a call each less).
+        keep_alive = self._request_keep_alive and proto.request_complete and not proto.draining and not proto.config.no_keep_alive
+        data, framing = http1.prepared_response(
+            self._method, self._version, status, reason or http1.reason_phrase(status), prepared, fields, body, keep_alive
+        )
         self._chunked, self._expected, self.keep_alive = framing.chunked, framing.length, framing.keep_alive
         self._headers_written = True
-        self._written = written
+        if framing.has_body:
+            self._written = len(body)
+        return proto.send(data)
 
     def write(self, chunk: bytes) -> Awaitable[None]:
         """Send a body chunk, framed as the headers decided."""
