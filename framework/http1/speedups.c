@@ -861,6 +861,31 @@ copy_name(speedups_state *state, char *out, PyObject *key)
     return copy_display_name(out, key); /* (evicted by a later name of the same response) */
 }
 
+/*
+ * Bytes that "name: value\r\n" lines take for (name, value) pairs, or -1 to
+ * decline. `shown`: names are written as field_display_name shows them, and
+ * names and values are remembered once checked; else names as given.
+ */
+static Py_ssize_t
+pairs_len(speedups_state *state, PyObject *const *pairs, Py_ssize_t count, int shown)
+{
+    Py_ssize_t total = 0;
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *pair = pairs[i];
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            return -1;
+        }
+        PyObject *name = PyTuple_GET_ITEM(pair, 0), *value = PyTuple_GET_ITEM(pair, 1);
+        Py_ssize_t name_len = shown ? checked_name_len(state, name) : token_len(name);
+        Py_ssize_t value_len = name_len < 0 ? -1 : shown ? checked_text_len(state, value) : plain_text_len(value);
+        if (value_len < 0) {
+            return -1;
+        }
+        total += name_len + 2 + value_len + 2;
+    }
+    return total;
+}
+
 PyDoc_STRVAR(serialize_response_fields_doc,
 "serialize_response_fields(status, fields, extra, reason, version, /)\n"
 "--\n"
@@ -943,18 +968,11 @@ serialize_response_fields(PyObject *module, PyObject *const *args, Py_ssize_t na
         }
         total += lines_len;
     }
-    for (Py_ssize_t i = 0; i < extra_count; i++) {
-        PyObject *pair = extra_pairs[i];
-        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2) {
-            Py_RETURN_NONE;
-        }
-        Py_ssize_t name_len = token_len(PyTuple_GET_ITEM(pair, 0));
-        Py_ssize_t value_len = plain_text_len(PyTuple_GET_ITEM(pair, 1));
-        if (name_len < 0 || value_len < 0) {
-            Py_RETURN_NONE;
-        }
-        total += name_len + 2 + value_len + 2;
+    Py_ssize_t extra_len = pairs_len(state, extra_pairs, extra_count, 0);
+    if (extra_len < 0) {
+        Py_RETURN_NONE;
     }
+    total += extra_len;
 
     /* Pass 2: copy, no checks left. Allocating a bytes object runs no Python code
      * (bytes are not tracked by the garbage collector, so no finaliser runs), so
@@ -1057,18 +1075,11 @@ prepared_response(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
      * fields, Content-Length, the blank line and the body. */
     Py_ssize_t total = (Py_ssize_t)(sizeof version_text - 1) + 3 + 1 + reason_len + 2 + PyBytes_GET_SIZE(block)
                        + (Py_ssize_t)(sizeof length_name - 1) + length_len + 2 + 2 + PyBytes_GET_SIZE(body);
-    for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *pair = pairs[i];
-        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2) {
-            Py_RETURN_NONE;
-        }
-        Py_ssize_t name_len = checked_name_len(state, PyTuple_GET_ITEM(pair, 0));
-        Py_ssize_t value_len = name_len < 0 ? -1 : checked_text_len(state, PyTuple_GET_ITEM(pair, 1));
-        if (value_len < 0) {
-            Py_RETURN_NONE;
-        }
-        total += name_len + 2 + value_len + 2;
+    Py_ssize_t fields_len = pairs_len(state, pairs, count, 1);
+    if (fields_len < 0) {
+        Py_RETURN_NONE;
     }
+    total += fields_len;
 
     /* Pass 2: copy (nothing measured above can change: see serialize_response_fields). */
     PyObject *message = PyBytes_FromStringAndSize(NULL, total);
