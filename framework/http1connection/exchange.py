@@ -162,10 +162,10 @@ class HTTP1Connection(HTTPConnection):
         """
         if self._headers_written:
             raise RuntimeError("write_headers() called twice")
+        proto = self._proto
         # Speed (bench_inprocess): the three framing fields are read from the
         # lower-case dict directly (HTTPHeaders.get's rule: values joined by
         # commas), not with three HTTPHeaders.get calls.
-        proto = self._proto
         fields = headers.fields
         length = fields.get("content-length")
         # By position (see frame_response): method, version, status,
@@ -188,7 +188,8 @@ class HTTP1Connection(HTTPConnection):
         )
         self._chunked, self._expected, self.keep_alive = framing.chunked, framing.length, framing.keep_alive
         self._headers_written = True
-        if chunk and framing.has_body:  # what _frame() does; the length was checked above
+        if chunk and framing.has_body:
+            # What _frame() does; the length was checked above.
             self._written = len(chunk)
             data += http1.encode_chunk(chunk) if framing.chunked else chunk
         return proto.send(data)
