@@ -1,4 +1,4 @@
-"""Tests for framework/httputil.py: every public name, as Tornado's ``httputil_test`` exercises them.
+"""Tests for framework/httputil/ (the package): every public name, as Tornado's ``httputil_test`` exercises them.
 
 The module is the seam between server and application (``HTTPConnection``,
 ``HTTPMessageDelegate``, ``HTTPServerConnectionDelegate``), the request and

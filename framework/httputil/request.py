@@ -1,0 +1,253 @@
+"""``HTTPServerRequest``: one HTTP request, as handlers see it (Tornado's)."""
+
+from __future__ import annotations
+
+import http.cookies
+import time
+from typing import Any
+
+from framework.httputil.fieldvalues import parse_cookie, split_host_and_port
+from framework.httputil.forms import HTTPFile, parse_body_arguments
+from framework.httputil.headers import HTTPHeaders
+from framework.httputil.query import parse_qs_bytes
+from framework.httputil.seam import HTTPConnection
+from framework.httputil.startline import RequestStartLine
+
+
+class HTTPServerRequest:
+    """One HTTP request, as handlers see it (Tornado's ``HTTPServerRequest``).
+
+    ``remote_ip`` and ``protocol`` come from the connection's ``context``
+    (which applies ``xheaders`` when the server trusts a proxy). Query
+    arguments are parsed at construction; cookies lazily on first use.
+
+    Slots, with a ``__dict__`` for any other attribute an application sets:
+    a request lives as long as its response takes (a long poll's whole
+    wait). ``query_arguments``, ``arguments``, ``body_arguments`` and
+    ``files`` are made on first use, so a request that has none holds no
+    empty dicts (loadtest/longpoll_fanout.py: bytes per waiter).
+    """
+
+    __slots__ = (
+        "method",
+        "uri",
+        "version",
+        "headers",
+        "body",
+        "remote_ip",
+        "protocol",
+        "host",
+        "connection",
+        "server_connection",
+        "path",
+        "query",
+        "request_id",
+        "_query_arguments",
+        "_arguments",
+        "_body_arguments",
+        "_files",
+        "_cookies",
+        "_start_time",
+        "_finish_time",
+        "__dict__",
+        "__weakref__",
+    )
+
+    def __init__(
+        self,
+        method: str | None = None,
+        uri: str | None = None,
+        version: str = "HTTP/1.0",
+        headers: HTTPHeaders | None = None,
+        body: bytes | None = None,
+        host: str | None = None,
+        files: dict[str, list[HTTPFile]] | None = None,
+        connection: HTTPConnection | None = None,
+        start_line: RequestStartLine | None = None,
+        server_connection: object | None = None,
+    ) -> None:
+        if start_line is not None:
+            method, uri, version = start_line
+        headers = headers if headers is not None else HTTPHeaders()
+        # Any mapping, as in Tornado (a plain dict in a test), kept as given.
+        host = host or headers.get("Host") or "127.0.0.1"
+        self._set_up(method or "GET", uri or "/", version, headers, host, connection, server_connection)
+        if body:
+            self.body = body
+        if files:
+            self.files = files
+
+    @classmethod
+    def from_start_line(
+        cls, start_line: RequestStartLine, headers: HTTPHeaders, connection: HTTPConnection | None, server_connection: object
+    ) -> HTTPServerRequest:
+        """The request a server received: what ``__init__`` builds from the same arguments, for less.
+
+        Not in Tornado. Positional and without ``__init__``'s optional
+        arguments: a call with keyword arguments and the defaults sorted out
+        costs about as much again as the request's fields themselves, once
+        per request (loadtest/instructions.py).
+        """
+        request = cls.__new__(cls)
+        host = headers.fields.get("host")  # HTTPHeaders.get's rule, without the call
+        text = (host[0] if len(host) == 1 else ",".join(host)) if host else ""
+        request._set_up(start_line[0], start_line[1], start_line[2], headers, text or "127.0.0.1", connection, server_connection)
+        return request
+
+    def _set_up(
+        self,
+        method: str,
+        uri: str,
+        version: str,
+        headers: HTTPHeaders,
+        host: str,
+        connection: HTTPConnection | None,
+        server_connection: object,
+    ) -> None:
+        """Set every attribute: the one body of both constructors."""
+        self.method = method
+        self.uri = uri
+        self.version = version
+        self.headers = headers
+        self.body = b""
+        context = getattr(connection, "context", None)
+        self.remote_ip: str | None = getattr(context, "remote_ip", None)
+        self.protocol: str = getattr(context, "protocol", "http")
+        self.host = host
+        self.connection = connection
+        self.server_connection = server_connection
+        self._start_time = time.time()
+        self._finish_time: float | None = None
+        self.path, _, self.query = uri.partition("?")
+        if self.query:
+            query_arguments = parse_qs_bytes(self.query, keep_blank_values=True)
+            self._query_arguments: dict[str, list[bytes]] | None = query_arguments
+            self._arguments: dict[str, list[bytes]] | None = {k: list(v) for k, v in query_arguments.items()}
+        else:  # the usual case: made on first use, if ever
+            self._query_arguments = None
+            self._arguments = None
+        self._body_arguments: dict[str, list[bytes]] | None = None
+        self._files: dict[str, list[HTTPFile]] | None = None
+        self._cookies: http.cookies.SimpleCookie | None = None
+        # Set by the application when it tracks request ids (X-Request-Id).
+        self.request_id: str | None = None
+
+    @property
+    def query_arguments(self) -> dict[str, list[bytes]]:
+        """Arguments of the query string: ``{name: [raw bytes values]}`` (Tornado's)."""
+        found = self._query_arguments
+        if found is None:
+            found = self._query_arguments = {}
+        return found
+
+    @query_arguments.setter
+    def query_arguments(self, value: dict[str, list[bytes]]) -> None:
+        self._query_arguments = value
+
+    @property
+    def arguments(self) -> dict[str, list[bytes]]:
+        """Query and body arguments together, query ones first (Tornado's)."""
+        found = self._arguments
+        if found is None:
+            found = self._arguments = {}
+        return found
+
+    @arguments.setter
+    def arguments(self, value: dict[str, list[bytes]]) -> None:
+        self._arguments = value
+
+    @property
+    def body_arguments(self) -> dict[str, list[bytes]]:
+        """Arguments of a urlencoded or multipart body, once ``parse_body`` ran (Tornado's)."""
+        found = self._body_arguments
+        if found is None:
+            found = self._body_arguments = {}
+        return found
+
+    @body_arguments.setter
+    def body_arguments(self, value: dict[str, list[bytes]]) -> None:
+        self._body_arguments = value
+
+    @property
+    def files(self) -> dict[str, list[HTTPFile]]:
+        """Uploaded files by field name, once ``parse_body`` ran (Tornado's)."""
+        found = self._files
+        if found is None:
+            found = self._files = {}
+        return found
+
+    @files.setter
+    def files(self, value: dict[str, list[HTTPFile]]) -> None:
+        self._files = value
+
+    @property
+    def host_name(self) -> str:
+        """The host without its port, lower-cased (for host-based routing)."""
+        return split_host_and_port(self.host.lower())[0]
+
+    @property
+    def cookies(self) -> dict[str, http.cookies.Morsel[str]]:
+        """Cookies sent by the client, parsed once (Tornado's ``request.cookies``)."""
+        if self._cookies is None:
+            self._cookies = http.cookies.SimpleCookie()
+            for header in self.headers.get_list("Cookie"):
+                for name, value in parse_cookie(header).items():
+                    try:
+                        self._cookies[name] = value
+                    except http.cookies.CookieError:
+                        pass  # a name SimpleCookie refuses (browsers send some): skip it
+        return dict(self._cookies)
+
+    def full_url(self) -> str:
+        """The reconstructed URL: ``protocol://host/uri``."""
+        return f"{self.protocol}://{self.host}{self.uri}"
+
+    def get_ssl_certificate(self, binary_form: bool = False) -> dict[str, Any] | bytes | None:
+        """The client's TLS certificate, or None (Tornado's ``get_ssl_certificate``).
+
+        None on a plain connection, when the client sent none, or when the
+        server did not ask for one: set ``verify_mode`` on the server's
+        ``ssl.SSLContext`` (``CERT_OPTIONAL``/``CERT_REQUIRED``) with the
+        CAs to check it against. ``binary_form`` gives the DER bytes instead
+        of the decoded dict (which holds only a certificate that verified).
+        """
+        ssl_object = getattr(getattr(self.connection, "context", None), "ssl_object", None)
+        if ssl_object is None:
+            return None
+        try:
+            certificate: dict[str, Any] | bytes | None = ssl_object.getpeercert(binary_form=binary_form)
+        except ValueError:  # the handshake has not completed
+            return None
+        return certificate or None
+
+    def request_time(self) -> float:
+        """Seconds this request took, or has taken so far."""
+        end = self._finish_time if self._finish_time is not None else time.time()
+        return end - self._start_time
+
+    def parse_body(self) -> None:
+        """Fill ``body_arguments``, ``arguments`` and ``files`` from ``body``.
+
+        Public for the layers that collect a body (the server's callback
+        adapter, ``Application``); Tornado calls it ``_parse_body``, which
+        stays as an alias.
+        """
+        if not self.body:
+            return
+        # The slots read once here, not through their properties (a call each, per form POST).
+        body_arguments = {} if self._body_arguments is None else self._body_arguments
+        files = {} if self._files is None else self._files
+        parse_body_arguments(self.headers.get("Content-Type", ""), self.body, body_arguments, files, self.headers)
+        self._body_arguments, self._files = body_arguments, files
+        arguments = self.arguments
+        for name, values in body_arguments.items():
+            merged = arguments.get(name)
+            if merged is None:
+                arguments[name] = values[:]  # a copy: the two dicts never share a list
+            else:
+                merged.extend(values)
+
+    _parse_body = parse_body  # Tornado's name
+
+    def __repr__(self) -> str:
+        return f"HTTPServerRequest(method={self.method!r}, uri={self.uri!r}, remote_ip={self.remote_ip!r})"
