@@ -23,6 +23,7 @@ import asyncio
 import contextvars
 import logging
 import types
+import weakref
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
@@ -37,16 +38,11 @@ app_log = logging.getLogger("framework.application")
 gen_log = logging.getLogger("framework.general")
 
 # Tasks of handlers that are still running, each with its handler when it
-# runs an HTTP method (_run_method); asyncio keeps only weak references.
+# runs an HTTP method (_run_method), held weakly once that handler has
+# finished (_release_after_finish); asyncio keeps only weak references.
 # Dict keys rather than a set: about 40 bytes per entry instead of up to 128
 # once a set has grown, for every waiting long poll (loadtest/longpoll_fanout.py).
-_running_tasks: dict[asyncio.Future[Any], LifecycleMixin | None] = {}
-
-# Handlers whose response finished while their method's task still runs
-# (_release_after_finish), by the task's id: the task's finalizer takes its
-# handler back (_MethodTask.__del__). Keyed by id so that the task is not
-# held here: it goes as soon as its method returns.
-_released: dict[int, LifecycleMixin] = {}
+_running_tasks: dict[asyncio.Future[Any], LifecycleMixin | weakref.ReferenceType[LifecycleMixin] | None] = {}
 
 
 def _forget(task: asyncio.Future[Any]) -> None:
@@ -150,16 +146,16 @@ class LifecycleMixin:
             self._handle_request_exception(error)
 
     def _release_after_finish(self) -> None:
-        """The response is finished: the task running this handler's method needs no done-callback any more.
+        """The response is finished: the task running this handler's method holds it weakly from now on.
 
-        A done-callback is one ``call_soon`` and one loop ``Handle`` per task
-        (about 5,000 instructions of each waiter's wake in a long poll's
-        fan-out, loadtest/longpoll_fanout.py --instructions). From here the
-        task is held only by what its method awaits, as any asyncio task,
-        and its finalizer reports what the method may still raise
-        (``_MethodTask``). The handler, its request and its response's
-        objects go as soon as the method returns, within its step: a fan-out
-        of thousands of long polls leaves no garbage for the collector.
+        So the handler, its request and its response's objects go as soon as
+        the method returns, within its step, rather than a loop iteration
+        later with the task's done-callback: a fan-out of thousands of long
+        polls then leaves no garbage for the collector to count, which is
+        what started a full collection over every waiter in the middle of
+        one (loadtest/longpoll_fanout.py counts them). A method that raises
+        after finish() keeps its handler alive through the traceback, and
+        the exception reaches ``log_exception`` as in Tornado.
         """
         task = self._method_task
         if task is None:
@@ -167,11 +163,8 @@ class LifecycleMixin:
         # Whichever task finishes it (another handler may): until the method
         # returns, its own frame holds the handler anyway.
         self._method_task = None
-        # (No callback to remove: the task is done and its callback queued,
-        # which finds this handler finished; or a task factory's own task.)
-        if type(task) is _MethodTask and task.remove_done_callback(_finish_method_task):
-            del _running_tasks[task]
-            _released[id(task)] = self
+        if _running_tasks.get(task) is self:
+            _running_tasks[task] = weakref.ref(self)
 
     def _receive_chunk(self, chunk: bytes) -> Awaitable[None] | None:
         try:
@@ -232,31 +225,6 @@ class LifecycleMixin:
 _BASE_PREPARE = LifecycleMixin.prepare
 
 
-class _MethodTask(asyncio.Task[None]):
-    """The task of a coroutine HTTP method, which reports what the method raises after its handler finished.
-
-    asyncio's own ``Task`` in all else. Until ``finish()`` its done-callback
-    (``_finish_method_task``) finishes the handler or answers the exception;
-    after it (``_release_after_finish``) there is none, and this finalizer,
-    which runs as the task goes, hands a late exception to the handler's
-    ``log_exception`` as Tornado does, instead of asyncio's "Task exception
-    was never retrieved".
-    """
-
-    __slots__ = ()
-
-    def __del__(self) -> None:
-        handler = _released.pop(id(self), None)
-        if handler is not None and self.done() and not self.cancelled():
-            exc = self.exception()  # (retrieved: asyncio's finalizer has nothing left to report)
-            if exc is not None:
-                handler._handle_request_exception(exc)
-        _TASK_FINALIZE(self)  # ("Task was destroyed but it is pending!", as for any task)
-
-
-_TASK_FINALIZE = asyncio.Task.__del__
-
-
 def _run_method(handler: LifecycleMixin, result: Awaitable[None]) -> asyncio.Future[None]:
     """The task of an async HTTP method, finished by a done-callback rather than by a wrapping coroutine.
 
@@ -267,12 +235,9 @@ def _run_method(handler: LifecycleMixin, result: Awaitable[None]) -> asyncio.Fut
     Tornado's handler coroutine finishes, and asyncio copies no second
     context. The handler waits as the task's value in ``_running_tasks``,
     not in a bound method (loadtest/longpoll_fanout.py: bytes per waiter).
-    The task is a ``_MethodTask``, made as the loop's ``create_task`` makes
-    one, unless the loop has a task factory: that one makes it (and must
-    take ``context=``, as asyncio's and uvloop's do), and it keeps its
-    done-callback after ``finish()``. Any other awaitable (a
-    ``gen.coroutine``'s Future, which several requests may even share) gets
-    a callback bound to its handler.
+    A custom task factory must take ``context=`` (asyncio's and uvloop's do).
+    Any other awaitable (a ``gen.coroutine``'s Future, which several
+    requests may even share) gets a callback bound to its handler.
     """
     if asyncio.iscoroutine(result):
         context = contextvars.copy_context()
@@ -280,14 +245,9 @@ def _run_method(handler: LifecycleMixin, result: Awaitable[None]) -> asyncio.Fut
         # string, where CPython 3.11 would format a "Task-N" per task (64
         # bytes a parked long poll holds, loadtest/longpoll_memory.py).
         name = getattr(result, "__qualname__", None)
-        loop = asyncio.get_running_loop()
-        task: asyncio.Future[None]
-        if loop.get_task_factory() is None:
-            task = _MethodTask(result, loop=loop, name=name, context=context)
-        else:
-            task = loop.create_task(result, name=name, context=context)
+        task: asyncio.Future[None] = asyncio.get_running_loop().create_task(result, name=name, context=context)
         task.add_done_callback(_finish_method_task, context=context)
-        _running_tasks[task] = handler  # kept until done or finished (asyncio holds tasks weakly)
+        _running_tasks[task] = handler  # kept until done (asyncio holds tasks weakly)
         handler._method_task = task  # for _release_after_finish (the cycle through the frame ends with it)
     else:
         task = asyncio.ensure_future(result)
@@ -297,11 +257,47 @@ def _run_method(handler: LifecycleMixin, result: Awaitable[None]) -> asyncio.Fut
 
 
 def _finish_method_task(task: asyncio.Future[Any]) -> None:
-    """Done-callback of a coroutine method's task: its handler finishes or answers the exception."""
-    handler = _running_tasks.pop(task, None)
-    if handler is not None:
-        handler._method_task = None  # (finish() did not run: a traceback in the task must not hold a cycle)
-        handler._method_done(task)
+    """Done-callback of a coroutine method's task: its handler finishes or answers the exception.
+
+    A handler that finished and is gone (see ``_release_after_finish``) has
+    nothing left to answer; an exception its method raised afterwards is
+    logged here (``_log_after_finish``).
+    """
+    entry = _running_tasks.pop(task, None)
+    if isinstance(entry, weakref.ReferenceType):
+        handler = entry()
+        if handler is None:
+            if not task.cancelled() and task.exception() is not None:
+                _log_after_finish(task)
+            return
+        entry = handler
+    if entry is not None:
+        entry._method_task = None  # (finish() did not run: a traceback in the task must not hold a cycle)
+        entry._method_done(task)
+
+
+def _log_after_finish(task: asyncio.Future[Any]) -> None:
+    """Report what a finished handler's method raised once nothing held the handler any more.
+
+    Only a method that let go of ``self`` itself (its frame, in the
+    traceback, would otherwise keep the handler and its ``log_exception``)
+    gets here. As ``_handle_request_exception`` and the default
+    ``log_exception`` would: ``Finish`` is quiet, a vanished client a debug
+    line, an ``HTTPError`` a warning, anything else an error with its
+    traceback, and a ``BaseException`` that is not an ``Exception`` goes on.
+    """
+    exc = task.exception()
+    name = task.get_name() if isinstance(task, asyncio.Task) else repr(task)
+    if not isinstance(exc, Exception):
+        raise exc  # type: ignore[misc]  # KeyboardInterrupt and the like go on to the loop
+    if isinstance(exc, Finish):
+        return
+    if isinstance(exc, StreamClosedError):
+        gen_log.debug("client closed the connection during %s, after its response finished", name)
+    elif isinstance(exc, HTTPError):
+        gen_log.warning("%s after the response of %s finished", exc, name)
+    else:
+        app_log.error("uncaught exception in %s after its response finished", name, exc_info=exc)
 
 
 def execute(handler: LifecycleMixin, body_error: HTTPInputError | None = None) -> None:
