@@ -317,10 +317,14 @@ def execute(handler: LifecycleMixin, body_error: HTTPInputError | None = None) -
 
 
 async def _method_after(prepared: Awaitable[None], handler: LifecycleMixin) -> None:
+    """Await an async ``prepare`` (which answers its own exception), then start the method.
+
+    The method's task, if it is async, keeps itself and answers its own
+    exception (``_run_method``): awaiting it here would give this task the
+    same exception again, for asyncio to report as never retrieved.
+    """
     await prepared
-    result = handler._execute_method()
-    if result is not None:
-        await result
+    handler._execute_method()
 
 
 def stream_started(handler: LifecycleMixin) -> Awaitable[None] | None:

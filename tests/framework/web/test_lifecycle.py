@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import gc
 import logging
 import socket
 import threading
@@ -126,6 +127,31 @@ def test_prepare_raising_skips_the_method() -> None:
         assert fetch(server, "/sync").status_code == 401
         assert fetch(server, "/async").status_code == 403
     assert calls == []
+
+
+def test_an_async_method_failing_after_an_async_prepare_is_answered_once_and_leaves_no_task_unretrieved(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The method's own task answers its exception; the task that ran prepare
+    # first and then started the method must not hold that exception too,
+    # for asyncio to report as "never retrieved" when it goes.
+    class LateFailureHandler(RequestHandler):
+        async def prepare(self) -> None:
+            await asyncio.sleep(0)
+
+        async def get(self) -> None:
+            await asyncio.sleep(0)
+            raise ValueError("the method failed")
+
+    with running([("/", LateFailureHandler)]) as server:
+        assert fetch(server, "/").status_code == 500
+        # A second exchange: the first one's callbacks have all run by its end.
+        assert fetch(server, "/").status_code == 500
+        gc.collect()
+    assert "never retrieved" not in caplog.text
+    assert [r.getMessage().split("\n")[0] for r in caplog.records if "the method failed" in str(r.exc_info)] == [
+        "Uncaught exception GET / (127.0.0.1)"
+    ] * 2
 
 
 def test_sync_async_and_gen_coroutine_methods() -> None:
