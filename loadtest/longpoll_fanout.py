@@ -21,6 +21,11 @@ own row as the other benchmarks have it. ``--contenders`` adds the same
 fan-out on Tornado (``longpoll.py`` itself, its imports answered by Tornado)
 and on aiohttp (one ``asyncio.Event``), also from requirements-bench.txt.
 
+The framework's servers also say where the time went: from the notify to
+the last handler finished (the handlers' Python, its responses corked), and
+from there to the last response written (the writes, which cost about what
+the floor's do: kernel time for the most part).
+
 ``--instructions`` runs each server under valgrind's callgrind instead and
 reports the instructions it executes per waiter from the notify until every
 waiter is answered and the loop has done what the wake left it (the tasks'
@@ -139,6 +144,10 @@ async def run(port: int, count: int, server_pid: int, *, counted: bool = False) 
         # Collections per generation between the notify and the last response
         # (the framework's server counts them; a full one can double the time).
         "gc_during_fanout": server.get("gc_during_fanout"),
+        # Where the time went (longpoll.py's servers): the notify to the last
+        # handler finished, and from there to the last response written.
+        "handlers_ms": server.get("handlers_ms"),
+        "after_handlers_ms": server.get("after_handlers_ms"),
     }
 
 
@@ -234,12 +243,17 @@ def main() -> None:
         early = [r["woken_by_then"] for r in runs if r.get("woken_by_then") not in (None, r["count"])]
         if early:
             print(f"{name}: the time was noted with only {early} of {args.count} woken: the written figure is too early")
+        phases = [(r["handlers_ms"], r["after_handlers_ms"]) for r in runs if r.get("handlers_ms") is not None]
         print(
             f"{name:14s} {args.count} waiters: {memory:.0f} bytes each (server RSS); "
             f"notify_all -> last response written {written:.1f} ms; "
             f"-> last response received by the client {received:.1f} ms (median of {len(runs)})"
             + (f"; full collections during the fan-out: {full}" if full else "")
         )
+        if phases:
+            handlers = statistics.median(h for h, _ in phases)
+            after = statistics.median(a for _, a in phases)
+            print(f"{'':14s} of which: to the last handler finished {handlers:.1f} ms, then to the last written {after:.1f} ms")
 
 
 if __name__ == "__main__":

@@ -45,6 +45,10 @@ def test_every_waiter_of_both_servers_is_answered_after_one_notify(tmp_path: Pat
         (run,) = results[name]
         assert len(run["gc_during_fanout"]) == 3 and min(run["gc_during_fanout"]) >= 0
         assert run["woken_by_then"] == 20  # the written time was noted once all were answered
+        # The two phases, on one clock: they add up to about the written time.
+        assert run["handlers_ms"] > 0 and run["after_handlers_ms"] > 0
+        assert abs(run["handlers_ms"] + run["after_handlers_ms"] - run["notify_to_last_written_ms"]) < 50
+    assert results["floor"][0]["handlers_ms"] is None
     assert results["floor"][0]["gc_during_fanout"] is None
 
 
