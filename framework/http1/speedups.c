@@ -65,6 +65,22 @@ static const char *const common_names[] = {
 #define N_COMMON_NAMES ((int)(sizeof common_names / sizeof common_names[0]))
 static Py_ssize_t common_name_len[N_COMMON_NAMES];
 
+/*
+ * The common fields whose values repeat from request to request and carry
+ * nothing of one user's: their str is shared between requests through the
+ * table of recent values below. Cookie, Authorization, tokens, request ids,
+ * validators and lengths are not among them: they differ, and a secret is
+ * not kept past its request.
+ */
+static const char *const shared_value_names[] = {
+    "Host", "User-Agent", "Accept", "Accept-Encoding", "Accept-Language", "Accept-Charset", "Connection",
+    "Keep-Alive", "Content-Type", "Cache-Control", "Pragma", "Upgrade", "Upgrade-Insecure-Requests", "Origin",
+    "Te", "Dnt", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Requested-With", "Sec-Fetch-Site", "Sec-Fetch-Mode",
+    "Sec-Fetch-Dest", "Sec-Fetch-User", "Sec-Ch-Ua", "Sec-Ch-Ua-Mobile", "Sec-Ch-Ua-Platform", "Priority",
+};
+#define N_SHARED_VALUE_NAMES ((int)(sizeof shared_value_names / sizeof shared_value_names[0]))
+static unsigned char common_value_shared[N_COMMON_NAMES];
+
 static void
 fill_tables(void)
 {
@@ -94,6 +110,12 @@ fill_tables(void)
     }
     for (int i = 0; i < N_COMMON_NAMES; i++) {
         common_name_len[i] = (Py_ssize_t)strlen(common_names[i]);
+        common_value_shared[i] = 0;
+        for (int j = 0; j < N_SHARED_VALUE_NAMES; j++) {
+            if (strcmp(common_names[i], shared_value_names[j]) == 0) {
+                common_value_shared[i] = 1;
+            }
+        }
     }
 }
 
@@ -141,6 +163,18 @@ seen_slot(PyObject *object)
 }
 
 /*
+ * Recent request values and targets, as str, found by their bytes: the same
+ * Host, User-Agent, Accept... and the same path come in request after
+ * request, and every waiting long poll would otherwise hold its own copy of
+ * each (loadtest/longpoll_fanout.py: bytes per waiter). A slot is chosen by
+ * the length and the first and last bytes, and confirmed by comparing all of
+ * them; a collision evicts. Only ASCII texts of at most RECENT_TEXT_MAX
+ * bytes, of the fields in shared_value_names and of targets without a query,
+ * are kept (strong references: at most RECENT_SLOTS short strings).
+ */
+#define RECENT_SLOTS 128
+#define RECENT_TEXT_MAX 256
+/*
  * The module's state: the two versions served, the common methods and names,
  * made once, and RequestHead with where each of its slots lives (bound by
  * bind_request_head()).
@@ -158,6 +192,7 @@ typedef struct {
     PyObject *deciding[N_DECIDING_FIELDS]; /* "transfer-encoding", ...: see read_request_head */
     seen_name seen_names[SEEN_SLOTS];      /* see serialize_response_fields */
     PyObject *seen_texts[SEEN_SLOTS];
+    PyObject *recent_texts[RECENT_SLOTS]; /* see shared_text */
 } speedups_state;
 
 static inline speedups_state *
@@ -180,6 +215,42 @@ latin1_str(const unsigned char *p, Py_ssize_t n, int high)
         memcpy(PyUnicode_1BYTE_DATA(s), p, (size_t)n);
     }
     return s;
+}
+
+/* The slot of recent_texts for the n bytes at p (n >= 1). */
+static inline size_t
+recent_slot(const unsigned char *p, Py_ssize_t n)
+{
+    uint64_t head = 0, tail = 0;
+    Py_ssize_t k = n < 8 ? n : 8;
+    memcpy(&head, p, (size_t)k);
+    memcpy(&tail, p + n - k, (size_t)k);
+    uint64_t h = (head ^ (tail * 0x9E3779B97F4A7C15ULL) ^ (uint64_t)n) * 0xFF51AFD7ED558CCDULL;
+    return (size_t)(h >> 57) & (RECENT_SLOTS - 1);
+}
+
+/*
+ * latin1_str for ASCII bytes, shared with the last request that sent the
+ * same text (see RECENT_SLOTS): a new reference, or NULL with an exception.
+ */
+static PyObject *
+shared_text(speedups_state *state, const unsigned char *p, Py_ssize_t n)
+{
+    if (n == 0 || n > RECENT_TEXT_MAX) {
+        return latin1_str(p, n, 0);
+    }
+    PyObject **slot = &state->recent_texts[recent_slot(p, n)];
+    PyObject *text = *slot;
+    if (text != NULL && PyUnicode_GET_LENGTH(text) == n && memcmp(PyUnicode_1BYTE_DATA(text), p, (size_t)n) == 0) {
+        Py_INCREF(text);
+        return text;
+    }
+    text = latin1_str(p, n, 0);
+    if (text != NULL) {
+        Py_INCREF(text);
+        Py_XSETREF(*slot, text);
+    }
+    return text;
 }
 
 /* ------------------------------------------------------------------------
@@ -397,14 +468,17 @@ find_common_name(const unsigned char *p, Py_ssize_t n)
 
 /*
  * The field's name as sent and its dict key (new references, or -1 with an
- * exception: memory). A common name comes from the module's strings when it
- * is spelled as usual or all in lower case; only its key when spelled otherwise.
+ * exception: memory), and the index of its common name or -1. A common name
+ * comes from the module's strings when it is spelled as usual or all in lower
+ * case; only its key when spelled otherwise.
  */
 static int
-field_strings(speedups_state *state, const unsigned char *p, const field_span *f, PyObject **name, PyObject **key)
+field_strings(speedups_state *state, const unsigned char *p, const field_span *f, PyObject **name, PyObject **key,
+              int *common_out)
 {
     const unsigned char *text = p + f->name_start;
     int common = find_common_name(text, f->name_len);
+    *common_out = common;
     if (common >= 0) {
         *key = state->lower[common];
         Py_INCREF(*key);
@@ -457,7 +531,10 @@ build_head(speedups_state *state, const unsigned char *p, const head_spans *span
     PyObject *version = spans->http11 ? state->http11 : state->http10;
 
     method = method_str(state, p, spans->method_len);
-    target = latin1_str(p + spans->target_start, spans->target_len, 0);
+    const unsigned char *target_bytes = p + spans->target_start;
+    target = memchr(target_bytes, '?', (size_t)spans->target_len) == NULL  /* (a query may hold a token) */
+                 ? shared_text(state, target_bytes, spans->target_len)
+                 : latin1_str(target_bytes, spans->target_len, 0);
     headers = PyList_New(spans->count);
     fields = PyDict_New();
     if (method == NULL || target == NULL || headers == NULL || fields == NULL) {
@@ -465,11 +542,16 @@ build_head(speedups_state *state, const unsigned char *p, const head_spans *span
     }
     for (Py_ssize_t i = 0; i < spans->count; i++) {
         const field_span *f = &spans->fields[i];
-        PyObject *name = NULL, *key = NULL;
-        PyObject *value = latin1_str(p + f->value_start, f->value_len, f->value_high);
-        int rc = (value == NULL || field_strings(state, p, f, &name, &key) < 0)
-                     ? -1
-                     : add_field(headers, i, fields, name, key, value);
+        PyObject *name = NULL, *key = NULL, *value = NULL;
+        int common;
+        int rc = field_strings(state, p, f, &name, &key, &common);
+        if (rc == 0) {
+            const unsigned char *text = p + f->value_start;
+            value = (common >= 0 && common_value_shared[common] && !f->value_high)
+                        ? shared_text(state, text, f->value_len)
+                        : latin1_str(text, f->value_len, f->value_high);
+            rc = value == NULL ? -1 : add_field(headers, i, fields, name, key, value);
+        }
         Py_XDECREF(name);
         Py_XDECREF(value);
         Py_XDECREF(key);
@@ -1301,6 +1383,9 @@ speedups_clear(PyObject *module)
     for (int i = 0; i < SEEN_SLOTS; i++) {
         Py_CLEAR(state->seen_names[i].name);
         Py_CLEAR(state->seen_texts[i]);
+    }
+    for (int i = 0; i < RECENT_SLOTS; i++) {
+        Py_CLEAR(state->recent_texts[i]);
     }
     return 0;
 }

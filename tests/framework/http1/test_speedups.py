@@ -757,6 +757,54 @@ def test_long_texts_are_not_remembered(speedups: ModuleType) -> None:
     assert sys.getrefcount(value) == before
 
 
+def test_repeated_values_of_shared_fields_and_plain_paths_are_one_str_between_requests(speedups: ModuleType) -> None:
+    # What a waiting long poll holds of its head: the Host, User-Agent... and
+    # path every other request sent too are one object, not one copy each.
+    head = (
+        b"GET /poll HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nUser-Agent: probe/1.0\r\n"
+        b"Accept: */*\r\nCookie: session=abc\r\nAuthorization: Bearer t0k3n\r\n"
+        b"Sec-Fetch-Mode: cors\r\nContent-Length: 0"
+    )
+    first = speedups.parse_request_head(bytearray(head), 128, 8192)
+    second = speedups.parse_request_head(bytes(head), 128, 8192)
+    assert first == second  # (and each is what the Python parser makes: the tests above)
+    _, target, _, _, fields = first
+    _, target_again, _, _, fields_again = second
+    assert target_again is target
+    for name in ("host", "user-agent", "accept", "sec-fetch-mode"):
+        assert fields_again[name][0] is fields[name][0], name
+    # One user's values, and what differs per request, are each their own.
+    for name in ("cookie", "authorization", "content-length"):
+        assert fields_again[name][0] is not fields[name][0], name
+
+
+def test_a_target_with_a_query_or_a_value_with_obs_text_is_not_shared(speedups: ModuleType) -> None:
+    head = b"GET /reset?token=s3cret HTTP/1.1\r\nHost: h\r\nUser-Agent: caf\xe9"
+    first = speedups.parse_request_head(head, 128, 8192)
+    second = speedups.parse_request_head(head, 128, 8192)
+    assert first == second
+    assert first[1] == "/reset?token=s3cret" and second[1] is not first[1]
+    assert first[4]["user-agent"] == ["caf\xe9"] and second[4]["user-agent"][0] is not first[4]["user-agent"][0]
+    assert second[4]["host"][0] is first[4]["host"][0]
+
+
+def test_the_table_of_recent_values_is_bounded_and_a_collision_only_evicts(speedups: ModuleType) -> None:
+    # 2,000 distinct hosts: each parse gives the right text, and at most the
+    # table's 128 slots stay held once they are gone.
+    hosts = [f"host-{index}.example" for index in range(2000)]
+    parsed = [speedups.parse_request_head(f"GET / HTTP/1.1\r\nHost: {host}".encode(), 128, 8192) for host in hosts]
+    assert [p[4]["host"] == [host] for p, host in zip(parsed, hosts, strict=True)] == [True] * len(hosts)
+    values = [p[4]["host"][0] for p in parsed]
+    del parsed
+    held = 0
+    for value in values:
+        held += sys.getrefcount(value) > 3  # (the list's, this loop's and the call's references)
+    assert 0 < held <= 128
+    long_host = "h" * 300  # (over the limit: a value that long is not kept)
+    got = speedups.parse_request_head(f"GET / HTTP/1.1\r\nHost: {long_host}".encode(), 128, 8192)[4]["host"][0]
+    assert got == long_host and sys.getrefcount(got) == 2
+
+
 # -- RequestHead without its __init__ -------------------------------------------------
 
 
