@@ -132,6 +132,27 @@ def _is_ip(text: str) -> bool:
     return False
 
 
+class BodyClock:
+    """The clock of one request body being read: its timeout, and what ``body_deadline``'s rate rule counts.
+
+    Made when a request with a body starts and dropped once the body is in,
+    so an idle connection, or one whose request waits for the application,
+    holds none of it (loadtest/conn_memory.py: bytes per idle connection).
+    ``timeout`` starts as the server's ``body_timeout``; a handler may change
+    it for its request (``HTTP1Connection.set_body_timeout``). ``started``
+    moves on by the time spent waiting for the application (from
+    ``waited_since``), which is never counted against the client.
+    """
+
+    __slots__ = ("timeout", "started", "received", "waited_since")
+
+    def __init__(self, timeout: float | None, started: float) -> None:
+        self.timeout = timeout
+        self.started = started
+        self.received = 0
+        self.waited_since = 0.0
+
+
 def body_deadline(now: float, timeout: float, started: float, received: int, min_rate: float | None) -> float:
     """When a request body being read times out: ``timeout`` of silence, and a minimum average rate.
 

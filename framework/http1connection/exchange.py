@@ -18,7 +18,7 @@ from typing import Protocol
 from framework import http1
 from framework.httputil import HTTPConnection, HTTPHeaders, HTTPOutputError, ResponseStartLine
 from framework.iostream import IOStream
-from framework.serverstate import ConnectionContext, ServerConfig
+from framework.serverstate import BodyClock, ConnectionContext, ServerConfig
 
 __all__ = ["ConnectionProtocol", "HTTP1Connection"]
 
@@ -37,7 +37,7 @@ class ConnectionProtocol(Protocol):
     current: HTTP1Connection | None
     draining: bool
     request_complete: bool
-    body_timeout: float | None
+    body: BodyClock | None
 
     def send(self, data: bytes) -> Awaitable[None]:
         """Write (or cork) the bytes; the result completes when the transport wants more."""
@@ -116,8 +116,10 @@ class HTTP1Connection(HTTPConnection):
             proto.parser.set_max_body_size(max_body_size)
 
     def set_body_timeout(self, timeout: float) -> None:
-        """Change the body inactivity timeout for this request."""
-        self._proto.body_timeout = timeout
+        """Change the body inactivity timeout for this request (nothing once its body is in, or without one)."""
+        proto = self._proto
+        if proto.current is self and proto.body is not None:
+            proto.body.timeout = timeout
 
     def close(self) -> None:
         """Close the connection (after flushing what was written); the request is abandoned."""

@@ -54,7 +54,7 @@ from framework.httputil import (
     RequestStartLine,
 )
 from framework.iostream import StreamClosedError
-from framework.serverstate import ConnectionContext, ServerState, body_deadline, is_trusted
+from framework.serverstate import BodyClock, ConnectionContext, ServerState, body_deadline, is_trusted
 
 __all__ = ["HTTP1ServerProtocol"]
 
@@ -144,13 +144,10 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         "writing_paused",
         "deadline",
         "slot",
-        "body_timeout",
+        "body",
         "loop",
         "lingered",
         "peer_trusted",
-        "body_started",
-        "body_received",
-        "wait_started",
     )
 
     def __init__(self, state: ServerState) -> None:
@@ -173,14 +170,9 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self.write_waiter: asyncio.Future[None] | None = None
         self.deadline: float | None = None
         self.slot: int | None = None  # the deadline wheel's second this connection waits in
-        self.body_timeout = self.config.body_timeout
+        self.body: BodyClock | None = None  # while a request's body is read (_arm_body_deadline)
         self.lingered = 0
         self.peer_trusted = False
-        # Body rate accounting (_arm_body_deadline): when the body began (moved
-        # on by time spent waiting for the application), bytes since then.
-        self.body_started = 0.0
-        self.body_received = 0
-        self.wait_started = 0.0
 
     # -- asyncio callbacks ------------------------------------------------
 
@@ -216,7 +208,9 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         if phase == _IDLE:
             self.phase = _HEAD
         elif phase == _BODY:
-            self.body_received += len(data)
+            body = self.body
+            if body is not None:  # (always, in this phase)
+                body.received += len(data)
             if not self.waiting:  # else the application's time: no deadline
                 self._arm_body_deadline()
         if not self.waiting:
@@ -377,11 +371,9 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             context.apply_xheaders(headers)
         conn = HTTP1Connection(self, context, head)
         self.current = conn
-        self.body_timeout = self.config.body_timeout
         if head.chunked or head.content_length:
             self.phase = _BODY
-            self.body_started = self.loop.time()
-            self.body_received = 0
+            self.body = BodyClock(self.config.body_timeout, self.loop.time())
             self._arm_body_deadline()
         else:
             self.phase = _APP
@@ -423,6 +415,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self.request_complete = True
         self.phase = _APP
         self.deadline = None
+        self.body = None
         message = self.message
         assert message is not None
         # Tornado's contract: a delegate gets finish() or on_connection_close(),
@@ -435,9 +428,10 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     def _wait_for(self, awaitable: Awaitable[None]) -> None:
         """Stop reading until the delegate's awaitable completes (flow control)."""
         self.waiting = True
-        if self.phase == _BODY:
+        body = self.body
+        if self.phase == _BODY and body is not None:
             self._set_deadline(None)  # the application's time, not the client's
-            self.wait_started = self.loop.time()
+            body.waited_since = self.loop.time()
         if not self.reading_paused and self.transport is not None:
             self.reading_paused = True
             self.transport.pause_reading()
@@ -452,8 +446,9 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             return
         if self.transport is None:
             return
-        if self.phase == _BODY:
-            self.body_started += self.loop.time() - self.wait_started
+        body = self.body
+        if self.phase == _BODY and body is not None:
+            body.started += self.loop.time() - body.waited_since
             self._arm_body_deadline()
             if self.current is not None and self.current.expect_continue:
                 self._send_continue()
@@ -616,13 +611,13 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self._set_deadline_at(self.loop.time() + seconds)
 
     def _arm_body_deadline(self) -> None:
-        """The body's deadline (``serverstate.body_deadline``); time waiting for the application moves ``body_started`` on."""
-        timeout = self.body_timeout
-        if timeout is None:
+        """The body's deadline (``serverstate.body_deadline``); time waiting for the application moves ``body.started`` on."""
+        body = self.body
+        if body is None or body.timeout is None:
             self.deadline = None
             return
         now = self.loop.time()
-        self._set_deadline_at(body_deadline(now, timeout, self.body_started, self.body_received, self.config.min_body_rate))
+        self._set_deadline_at(body_deadline(now, body.timeout, body.started, body.received, self.config.min_body_rate))
 
     def _set_deadline_at(self, deadline: float) -> None:
         self.deadline = deadline
