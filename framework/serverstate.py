@@ -69,20 +69,22 @@ class ConnectionContext:
     address: Any
     remote_ip: str | None
     protocol: str
-    trusted_downstream: frozenset[str] = frozenset()
-    trusted_proxies: tuple[IPNetwork, ...] = ()
     # The TLS session of an https connection (the client's certificate is there), else None.
     ssl_object: ssl.SSLObject | None = None
 
-    def apply_xheaders(self, headers: HTTPHeaders) -> None:
+    def apply_xheaders(
+        self, headers: HTTPHeaders, trusted_downstream: frozenset[str], trusted_proxies: tuple[IPNetwork, ...]
+    ) -> None:
         """Trust the proxy's ``X-Real-Ip``/``X-Forwarded-For`` and ``X-Forwarded-Proto``.
 
         Called only for a peer in ``trusted_proxies``. The client is the
         rightmost ``X-Forwarded-For`` entry that is not a trusted proxy (or a
         ``trusted_downstream`` address): entries further left are the
-        client's to forge.
+        client's to forge. (The server's lists, passed in rather than kept in
+        every connection's context: loadtest/conn_memory.py.)
         """
-        ip = headers.get("X-Real-Ip") or self._forwarded_client(headers.get("X-Forwarded-For", ""))
+        forwarded = headers.get("X-Forwarded-For", "")
+        ip = headers.get("X-Real-Ip") or _forwarded_client(forwarded, trusted_downstream, trusted_proxies)
         if ip and _is_ip(ip):
             self.remote_ip = ip
         proto = headers.get("X-Scheme") or headers.get("X-Forwarded-Proto") or ""
@@ -90,13 +92,16 @@ class ConnectionContext:
         if proto in ("http", "https"):
             self.protocol = proto
 
-    def _forwarded_client(self, forwarded: str) -> str | None:
-        """The rightmost ``X-Forwarded-For`` hop that is not one of ours (only without ``X-Real-Ip``,
-        which a proxy like nginx sets: then no hop needs parsing)."""
-        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
-        while hops and (hops[-1] in self.trusted_downstream or is_trusted(hops[-1], self.trusted_proxies)):
-            hops.pop()
-        return hops[-1] if hops else None
+
+def _forwarded_client(
+    forwarded: str, trusted_downstream: frozenset[str], trusted_proxies: tuple[IPNetwork, ...]
+) -> str | None:
+    """The rightmost ``X-Forwarded-For`` hop that is not one of ours (only without ``X-Real-Ip``,
+    which a proxy like nginx sets: then no hop needs parsing)."""
+    hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+    while hops and (hops[-1] in trusted_downstream or is_trusted(hops[-1], trusted_proxies)):
+        hops.pop()
+    return hops[-1] if hops else None
 
 
 def parse_networks(entries: Iterable[str]) -> tuple[IPNetwork, ...]:
@@ -208,43 +213,58 @@ class DeadlineWheel:
     minds (the shortest default is ``header_timeout``, 10 s).
     """
 
-    __slots__ = ("_slots", "_timers")
+    __slots__ = ("_slots",)
 
     def __init__(self) -> None:
-        # Each slot's members are dict keys (the values unused), not a set:
-        # a set of N connections takes up to 128 bytes each after it grows,
-        # a dict about 40 (loadtest/conn_memory.py).
-        self._slots: dict[int, dict[TimedConnection, None]] = {}
-        self._timers: dict[int, asyncio.TimerHandle] = {}
+        self._slots: dict[int, _Slot] = {}
 
     def arm(self, conn: TimedConnection, deadline: float) -> int:
-        """Put ``conn`` into the slot of ``deadline`` (loop time); returns the slot, for ``disarm``."""
-        slot = math.ceil(deadline)
-        members = self._slots.get(slot)
-        if members is None:
-            members = self._slots[slot] = {}
-            self._timers[slot] = asyncio.get_running_loop().call_at(slot, self._fire, slot)
-        members[conn] = None
-        return slot
+        """Put ``conn`` into the slot of ``deadline`` (loop time); returns the slot, for ``disarm``.
 
-    def disarm(self, conn: TimedConnection, slot: int) -> None:
-        """Take ``conn`` out of ``slot`` (it closed, or needs an earlier one)."""
-        members = self._slots.get(slot)
-        if members is None:
+        The slot's own int, which every member shares: a new one per
+        connection would be 32 bytes each (loadtest/conn_memory.py).
+        """
+        second = math.ceil(deadline)
+        slot = self._slots.get(second)
+        if slot is None:
+            timer = asyncio.get_running_loop().call_at(second, self._fire, second)
+            slot = self._slots[second] = _Slot(second, timer)
+        slot.members[conn] = None
+        return slot.second
+
+    def disarm(self, conn: TimedConnection, second: int) -> None:
+        """Take ``conn`` out of the slot of ``second`` (it closed, or needs an earlier one)."""
+        slot = self._slots.get(second)
+        if slot is None:
             return
-        members.pop(conn, None)
-        if not members:
-            del self._slots[slot]
-            self._timers.pop(slot).cancel()
+        slot.members.pop(conn, None)
+        if not slot.members:
+            del self._slots[second]
+            slot.timer.cancel()
 
-    def _fire(self, slot: int) -> None:
-        self._timers.pop(slot, None)
-        for conn in self._slots.pop(slot, {}):
-            conn.on_deadline_slot()
+    def _fire(self, second: int) -> None:
+        slot = self._slots.pop(second, None)
+        if slot is not None:
+            for conn in slot.members:
+                conn.on_deadline_slot()
 
     def __len__(self) -> int:
         """Connections with a deadline armed."""
-        return sum(map(len, self._slots.values()))
+        return sum(len(slot.members) for slot in self._slots.values())
+
+
+class _Slot:
+    """One second of ``DeadlineWheel``: its members and the loop timer that fires it."""
+
+    __slots__ = ("second", "members", "timer")
+
+    def __init__(self, second: int, timer: asyncio.TimerHandle) -> None:
+        self.second = second
+        # Dict keys (the values unused), not a set: a set of N connections
+        # takes up to 128 bytes each after it grows, a dict about 40
+        # (loadtest/conn_memory.py).
+        self.members: dict[TimedConnection, None] = {}
+        self.timer = timer
 
 
 class ParserPool:

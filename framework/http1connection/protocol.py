@@ -184,9 +184,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         ip = address[0] if isinstance(address, tuple) else None
         config = self.config
         proto = config.protocol or ("https" if transport.get_extra_info("sslcontext") is not None else "http")
-        self.context = ConnectionContext(
-            address, ip, proto, config.trusted_downstream, config.trusted_proxies, transport.get_extra_info("ssl_object")
-        )
+        self.context = ConnectionContext(address, ip, proto, transport.get_extra_info("ssl_object"))
         self.peer_trusted = config.xheaders and is_trusted(ip, config.trusted_proxies)
         cap = config.max_connections
         # Upgraded connections (WebSockets) hold a descriptor too: add() counts them.
@@ -368,7 +366,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         headers = HTTPHeaders.adopt(head.fields)
         if self.peer_trusted:
             context = dataclasses.replace(context)
-            context.apply_xheaders(headers)
+            context.apply_xheaders(headers, self.config.trusted_downstream, self.config.trusted_proxies)
         conn = HTTP1Connection(self, context, head)
         self.current = conn
         if head.chunked or head.content_length:
