@@ -93,9 +93,7 @@ class ConnectionContext:
             self.protocol = proto
 
 
-def _forwarded_client(
-    forwarded: str, trusted_downstream: frozenset[str], trusted_proxies: tuple[IPNetwork, ...]
-) -> str | None:
+def _forwarded_client(forwarded: str, trusted_downstream: frozenset[str], trusted_proxies: tuple[IPNetwork, ...]) -> str | None:
     """The rightmost ``X-Forwarded-For`` hop that is not one of ours (only without ``X-Real-Ip``,
     which a proxy like nginx sets: then no hop needs parsing)."""
     hops = [h.strip() for h in forwarded.split(",") if h.strip()]
