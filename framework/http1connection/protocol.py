@@ -205,12 +205,10 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         parser.feed(data)
         if phase == _IDLE:
             self.phase = _HEAD
-        elif phase == _BODY:
+        elif phase == _BODY:  # (_process arms its deadline again if more is to come)
             body = self.body
             if body is not None:  # (always, in this phase)
                 body.received += len(data)
-            if not self.waiting:  # else the application's time: no deadline
-                self._arm_body_deadline()
         if not self.waiting:
             self._process()
         if self.phase == _HEAD and phase != _HEAD:
@@ -323,6 +321,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
                         # half-closed) and resumed reading.
                         return
                 else:  # NEED_DATA or PAUSED
+                    if self.phase == _BODY:  # (waiting was ruled out above) the rest of the body, within its deadline
+                        self._arm_body_deadline()
                     self._resume_if_drained()
                     return
         except Exception:
@@ -371,8 +371,10 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         self.current = conn
         if head.chunked or head.content_length:
             self.phase = _BODY
+            # Its deadline is armed only if the body has to be waited for
+            # (_process, on NEED_DATA): one that came with its head, the
+            # usual form, never moves the connection in the deadline wheel.
             self.body = BodyClock(self.config.body_timeout, self.loop.time())
-            self._arm_body_deadline()
         else:
             self.phase = _APP
             self.deadline = None  # the application's time: no limit
