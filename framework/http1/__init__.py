@@ -26,6 +26,10 @@ read-until-close) serves ``RequestParser`` on the server and ``ResponseParser``
 in the client. Response heads and chunks are serialised here too, with header
 names and values checked so that nothing a handler sets can split a response.
 
+``urlencoded`` reads ``application/x-www-form-urlencoded`` bytes (form bodies,
+query strings): not HTTP/1.1 grammar, but bytes of a request decoded the same
+way, with a compiled twin built with the parser's.
+
 Accelerator: ``speedups`` (``speedups.c``, compiled by ``pip install -e .``
 where a C compiler and the Python headers exist, and in the service image's
 build stage) holds fast paths for the two steps every request takes: splitting
@@ -61,6 +65,7 @@ from framework.http1.parser import ResponseParser as ResponseParser
 from framework.http1.parser import parse_fields as parse_fields
 from framework.http1.parser import parse_request_line as parse_request_line
 from framework.http1.parser import parse_status_line as parse_status_line
+from framework.http1.urlencoded import parse_urlencoded as parse_urlencoded
 from framework.http1.writer import LAST_CHUNK as LAST_CHUNK
 from framework.http1.writer import PreparedFields as PreparedFields
 from framework.http1.writer import ResponseFraming as ResponseFraming
@@ -97,6 +102,7 @@ __all__ = [
     "parse_fields",
     "parse_request_line",
     "parse_status_line",
+    "parse_urlencoded",
     "reason_phrase",
     "response_has_body",
     "sendable_reason",

@@ -51,3 +51,6 @@ def make_request_head(
     /,
 ) -> Any:
     """The bound class's instance with these fields, its ``__init__`` not run."""
+
+def parse_urlencoded(data: bytes | bytearray | memoryview, keep_blank_values: bool, /) -> dict[str, list[bytes]]:
+    """An application/x-www-form-urlencoded string as ``{name: [value bytes]}`` (``urlencoded.parse_urlencoded``)."""

@@ -6,6 +6,8 @@ import urllib.parse
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
+from framework.http1 import parse_urlencoded
+
 _T = TypeVar("_T")
 
 
@@ -20,12 +22,7 @@ def parse_qs_bytes(qs: str | bytes, keep_blank_values: bool = False) -> dict[str
     ``urllib.parse.parse_qs(qs, encoding="latin-1")`` gives, with the values
     encoded back to latin-1.
 
-    Strategy: ``+`` becomes a space in the whole string at once (it is
-    neither ``&`` nor ``=``, so the split is the same), the pairs are split
-    as bytes, and only a part holding ``%`` goes through
-    ``unquote_to_bytes``, looked for only if the string holds one (speed: a
-    five-field form body costs a quarter of ``parse_qsl``'s time,
-    ``loadtest/bench.py``'s form workload).
+    Strategy: ``http1.parse_urlencoded`` does the work (compiled, where built).
 
     Raises:
         UnicodeEncodeError: a value of a ``str`` ``qs`` holds a character
@@ -38,31 +35,7 @@ def parse_qs_bytes(qs: str | bytes, keep_blank_values: bool = False) -> dict[str
             data = qs.encode("latin-1")
         except UnicodeEncodeError:  # text no wire sends (a hand-made request): the standard library's way
             return _parse_qs_text(qs, keep_blank_values)
-    result: dict[str, list[bytes]] = {}
-    unquote = urllib.parse.unquote_to_bytes
-    # find(), not ``in``: CPython 3.11 first tries a bytes operand of ``in``
-    # as an integer, and builds and drops a TypeError each time (about 1.7k
-    # instructions).
-    data = data.replace(b"+", b" ")
-    escaped = data.find(b"%") >= 0
-    for part in data.split(b"&"):
-        if not part:
-            continue
-        name, _, value = part.partition(b"=")
-        if not (value or keep_blank_values):
-            continue
-        if escaped:
-            if name.find(b"%") >= 0:
-                name = unquote(name)
-            if value.find(b"%") >= 0:
-                value = unquote(value)
-        key = name.decode("latin-1")
-        values = result.get(key)
-        if values is None:
-            result[key] = [value]
-        else:
-            values.append(value)
-    return result
+    return parse_urlencoded(data, keep_blank_values)
 
 
 def _parse_qs_text(qs: str, keep_blank_values: bool) -> dict[str, list[bytes]]:

@@ -671,11 +671,13 @@ def run_every_path(speedups: ModuleType, rounds: int) -> None:
         assert speedups.prepared_response("GET", "HTTP/1.1", 200, "OK", b"X: 1\r\n", [("etag", "e")], b"b", True) is not None
         assert speedups.prepared_response("GET", "HTTP/1.1", 200, "OK", b"", [("e", "\r")], b"b", True) is None
         assert speedups.make_request_head("GET", "/", "HTTP/1.1", [], True, False, False, None, {}).method == "GET"
+        assert speedups.parse_urlencoded(b"a=1&b=%41+x&c&=&a=%zz", True)["a"] == [b"1", b"%zz"]
         for call in (
             lambda: speedups.parse_request_head("text", 1, 1),
             lambda: speedups.parse_request_head(good, 1, 2**80),
             lambda: speedups.serialize_response_fields(200),
             lambda: speedups.prepared_response(200),
+            lambda: speedups.parse_urlencoded("text", False),
         ):
             try:
                 call()
