@@ -169,8 +169,12 @@ seen_slot(PyObject *object)
  * each (loadtest/longpoll_fanout.py: bytes per waiter). A slot is chosen by
  * the length and the first and last bytes, and confirmed by comparing all of
  * them; a collision evicts. Only ASCII texts of at most RECENT_TEXT_MAX
- * bytes, of the fields in shared_value_names and of targets without a query,
- * are kept (strong references: at most RECENT_SLOTS short strings).
+ * bytes, of the fields in shared_value_names and of targets without a query
+ * or parameters ("?", ";"), are kept (strong references: at most
+ * RECENT_SLOTS short strings). A str cannot change, so sharing shows no
+ * request another's data; but a path that carries a token of its own
+ * (/reset/<token>) stays in its slot until another text takes it, as the
+ * freed copy's bytes would stay in the allocator's memory.
  */
 #define RECENT_SLOTS 128
 #define RECENT_TEXT_MAX 256
@@ -532,9 +536,10 @@ build_head(speedups_state *state, const unsigned char *p, const head_spans *span
 
     method = method_str(state, p, spans->method_len);
     const unsigned char *target_bytes = p + spans->target_start;
-    target = memchr(target_bytes, '?', (size_t)spans->target_len) == NULL  /* (a query may hold a token) */
-                 ? shared_text(state, target_bytes, spans->target_len)
-                 : latin1_str(target_bytes, spans->target_len, 0);
+    int plain_path = memchr(target_bytes, '?', (size_t)spans->target_len) == NULL  /* (a query may hold a token) */
+                     && memchr(target_bytes, ';', (size_t)spans->target_len) == NULL;
+    target = plain_path ? shared_text(state, target_bytes, spans->target_len)
+                        : latin1_str(target_bytes, spans->target_len, 0);
     headers = PyList_New(spans->count);
     fields = PyDict_New();
     if (method == NULL || target == NULL || headers == NULL || fields == NULL) {
@@ -1356,7 +1361,11 @@ parse_urlencoded(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t n = view.len;
     PyObject *result = PyDict_New();
     unsigned char *scratch = PyMem_Malloc(n > 0 ? (size_t)n : 1);
-    if (result == NULL || scratch == NULL) {
+    if (result == NULL) {
+        goto error;
+    }
+    if (scratch == NULL) {
+        PyErr_NoMemory();
         goto error;
     }
     for (Py_ssize_t start = 0; start < n;) {

@@ -786,6 +786,11 @@ def test_a_target_with_a_query_or_a_value_with_obs_text_is_not_shared(speedups: 
     second = speedups.parse_request_head(head, 128, 8192)
     assert first == second
     assert first[1] == "/reset?token=s3cret" and second[1] is not first[1]
+    with_parameters = b"GET /app;jsessionid=1A2B HTTP/1.1\r\nHost: h"
+    assert (
+        speedups.parse_request_head(with_parameters, 128, 8192)[1]
+        is not speedups.parse_request_head(with_parameters, 128, 8192)[1]
+    )
     assert first[4]["user-agent"] == ["caf\xe9"] and second[4]["user-agent"][0] is not first[4]["user-agent"][0]
     assert second[4]["host"][0] is first[4]["host"][0]
 
