@@ -104,6 +104,33 @@ async def test_no_idle_timeout_keeps_a_connection_answering() -> None:
 
 
 @async_test
+async def test_a_request_may_shorten_its_own_body_timeout() -> None:
+    # set_body_timeout() from headers_received (as a @stream_request_body
+    # handler's prepare() calls it): this request's body has 0.2 s of
+    # silence where the server allows 60.
+    closed = asyncio.Event()
+
+    class Upload(HTTPServerConnectionDelegate):
+        def start_request(self, server_conn: object, request_conn: HTTPConnection) -> HTTPMessageDelegate:
+            return UploadMessage(request_conn)
+
+    class UploadMessage(HTTPMessageDelegate):
+        def __init__(self, request_conn: HTTPConnection) -> None:
+            self.request_conn = request_conn
+
+        def headers_received(self, start_line: object, headers: object) -> None:
+            self.request_conn.set_body_timeout(0.2)  # type: ignore[attr-defined]
+
+        def on_connection_close(self) -> None:
+            closed.set()
+
+    async with serving(Upload(), body_timeout=60.0) as (_, port), connect(port) as (reader, writer):
+        writer.write(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n0123456789")
+        assert await is_closed(reader)
+        await asyncio.wait_for(closed.wait(), WAIT)
+
+
+@async_test
 async def test_body_timeout_cuts_a_stalled_body() -> None:
     events: list[str] = []
     closed = asyncio.Event()
