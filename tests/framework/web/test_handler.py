@@ -22,14 +22,12 @@ import hashlib
 import logging
 import socket
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
 import framework.web
-from framework import gen
 from framework.httputil import HTTPConnection, HTTPHeaders, HTTPServerRequest, ResponseStartLine
 from framework.ioloop import IOLoop
 from framework.testing import serve
@@ -37,7 +35,6 @@ from framework.web import (
     Application,
     HTTPError,
     RequestHandler,
-    asynchronous,
 )
 from tests.framework.harness import WAIT, app_errors, decode_chunked, fetch, raw_exchange, running, split_response
 
@@ -668,71 +665,6 @@ def test_head_request_gets_headers_without_body() -> None:
     assert status == "HTTP/1.1 200 OK"
     assert headers["content-length"] == "12"
     assert body == b""
-
-
-def test_stream_request_body_delivers_chunks() -> None:
-    @framework.web.stream_request_body
-    class UploadHandler(RequestHandler):
-        def prepare(self) -> None:
-            self.received: list[bytes] = []
-
-        def data_received(self, chunk: bytes) -> None:
-            self.received.append(chunk)
-
-        def put(self) -> None:
-            body = b"".join(self.received)
-            self.write({"size": len(body), "request_body": len(self.request.body), "ok": body == payload})
-
-    payload = bytes(range(256)) * 4096  # 1 MiB
-
-    def chunks() -> Iterator[bytes]:
-        for start in range(0, len(payload), 65536):
-            yield payload[start : start + 65536]
-
-    with running([("/upload", UploadHandler)]) as server:
-        sized = fetch(server, "/upload", method="PUT", data=payload)
-        chunked = fetch(server, "/upload", method="PUT", data=chunks())
-    assert sized.json() == {"size": len(payload), "request_body": 0, "ok": True}
-    assert chunked.json() == {"size": len(payload), "request_body": 0, "ok": True}
-    with pytest.raises(TypeError):
-        framework.web.stream_request_body(object)  # type: ignore[type-var]
-
-
-# -- callback style ----------------------------------------------------------------
-
-
-def test_asynchronous_decorator_waits_for_finish() -> None:
-    events: list[str] = []
-
-    class CallbackHandler(RequestHandler):
-        @asynchronous
-        def get(self) -> None:
-            IOLoop.current().call_later(0.01, self.on_done)
-            events.append("get returned")
-
-        def on_done(self) -> None:
-            events.append("on_done")
-            self.write("done later")
-            self.finish()
-
-    with running([("/", CallbackHandler)]) as server:
-        response = fetch(server, "/")
-    assert response.text == "done later"
-    assert events == ["get returned", "on_done"]
-
-
-def test_asynchronous_on_a_coroutine_finishes_when_it_completes() -> None:
-    """Tornado: with a coroutine, ``@asynchronous`` (placed first) is ignored."""
-
-    class LegacyHandler(RequestHandler):
-        @asynchronous
-        @gen.coroutine
-        def get(self) -> Any:
-            yield gen.sleep(0.001)
-            self.write("legacy pair")  # no finish(): the coroutine's end finishes
-
-    with running([("/", LegacyHandler)]) as server:
-        assert fetch(server, "/").text == "legacy pair"
 
 
 class LyingLengthHandler(framework.web.RequestHandler):
