@@ -17,7 +17,12 @@ aiohttp closes idle connections after 75 s by default; it is started with
 one-hour idle timeout, so that every connection is still open when measured
 (the script checks that by counting established sockets on the server port).
 
-Usage: ``python loadtest/conn_memory.py [--count 10000] [--only framework_web,tornado] [--json out.json]``.
+``--baseline DIR`` adds the framework's servers as another checkout (a
+``git worktree``) has them, as ``framework_web@base``...: without it, a
+copy of this script run from that checkout would measure the installed
+framework (the editable install), not the checkout's.
+
+Usage: ``python loadtest/conn_memory.py [--count 10000] [--only framework_web,tornado] [--baseline DIR] [--json out.json]``.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from serverproc import (
@@ -43,6 +49,7 @@ from serverproc import (
     raise_nofile_limit,
     rss_bytes,
     select,
+    with_baseline,
 )
 
 DEFAULT = ["framework_web", "tornado_web", "aiohttp_web", "framework_raw", "asyncio_raw"]
@@ -146,6 +153,7 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=10_000, help="idle connections to hold (default 10000)")
     parser.add_argument("--only", help=f"comma-separated servers (default: {', '.join(DEFAULT)})")
     parser.add_argument("--json", dest="json_path", help="also write the figures to this file")
+    parser.add_argument("--baseline", type=Path, help="another checkout whose framework servers run too, as NAME@base")
     args = parser.parse_args()
     interrupt_on_signals()
     if not 1 <= args.count <= 200_000:
@@ -159,7 +167,7 @@ def main() -> int:
 
     results: dict[str, dict[str, Any]] = {}
     failed = False
-    for contender in select(args.only, DEFAULT):
+    for contender in with_baseline(select(args.only, DEFAULT), args.baseline):
         server = contender.process(cpu=None, extra_args=EXTRA_ARGS.get(contender.name, ()))
         try:
             with server:
