@@ -1,4 +1,4 @@
-"""``framework/iostream.py`` over real sockets on 127.0.0.1; each test runs its own loop, bounded in time."""
+"""``framework/iostream/`` over real sockets on 127.0.0.1; each test runs its own loop, bounded in time."""
 
 from __future__ import annotations
 
