@@ -2,8 +2,8 @@
 
 ``RedirectHandler`` (group substitution, the query kept, control characters
 refused), ``ErrorHandler``, ``FallbackHandler``, and ``RequestHandler.redirect``
-with ``addslash``/``removeslash``. Each test declares its handler beside it and
-talks to a real server on an ephemeral port.
+(``addslash``/``removeslash`` are in ``test_decorators.py``). Each test declares
+its handler beside it and talks to a real server on an ephemeral port.
 """
 
 from __future__ import annotations
@@ -96,31 +96,6 @@ def test_error_handler_answers_its_status() -> None:
         post = fetch(server, "/gone", method="POST", data={"a": "1"})
     assert get.status_code == 410 and "410: Gone" in get.text
     assert post.status_code == 410
-
-
-def test_addslash_and_removeslash() -> None:
-    class SlashHandler(RequestHandler):
-        @framework.web.addslash
-        def get(self) -> None:
-            self.write("with slash")
-
-        @framework.web.addslash
-        def post(self) -> None:
-            self.write("posted")
-
-    class NoSlashHandler(RequestHandler):
-        @framework.web.removeslash
-        def get(self) -> None:
-            self.write("without slash")
-
-    with running([(r"/dir/?", SlashHandler), (r"/file/?", NoSlashHandler)]) as server:
-        added = fetch(server, "/dir?x=1")
-        removed = fetch(server, "/file/?x=1")
-        assert fetch(server, "/dir/").text == "with slash"
-        assert fetch(server, "/file").text == "without slash"
-        assert fetch(server, "/dir", method="POST").status_code == 404
-    assert (added.status_code, added.headers["Location"]) == (301, "/dir/?x=1")
-    assert (removed.status_code, removed.headers["Location"]) == (301, "/file?x=1")
 
 
 def test_fallback_handler_hands_over_the_request() -> None:
