@@ -36,7 +36,8 @@ build stage) holds fast paths for the two steps every request takes: splitting
 a request head and serialising a response head. Each answers only for the plain
 common case and returns None otherwise, and then the pure-Python code, the
 reference, runs as if it were absent; so its result is None or exactly
-Python's, and every error is still raised by Python. Without the build the
+Python's, and every error is still raised by Python. (Its urlencoded decoder
+answers every input, with exactly what ``urlencoded``'s Python gives.) Without the build the
 package is pure Python; ``FRAMEWORK_HTTP1_PURE=1`` in the environment keeps the
 build unused (read once, at import).
 """

@@ -1,7 +1,8 @@
 """Type stub of the compiled accelerator ``framework.http1.speedups`` (``speedups.c``).
 
-Each function returns None unless its input is the plain common case; the
+Each head function returns None unless its input is the plain common case; the
 pure-Python code of ``parser`` and ``writer`` is the reference it equals.
+``parse_urlencoded`` answers every input, as ``urlencoded``'s Python does.
 """
 
 from collections.abc import Mapping, Sequence
