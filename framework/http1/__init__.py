@@ -1,8 +1,9 @@
 """Sans-IO HTTP/1.1: the only home of the message grammar (RFC 9110, RFC 9112).
 
 A package that only re-exports: ``grammar`` (events, limits, the rules both
-directions share), ``parser`` (the pull parsers, their states and the rules for
-what is received) and ``writer`` (serialisers, response framing). ``NEED_DATA``
+directions share), ``head`` (the grammar of a received head: start lines, field
+lines, what the fields decide about framing), ``parser`` (the pull parsers and
+their states) and ``writer`` (serialisers, response framing). ``NEED_DATA``
 is the one "feed me more" sentinel of every sans-IO decoder in ``framework``
 (``multipart`` and WebSocket frames return this same object), and
 ``TCHAR`` the one token rule (``multipart`` builds on it).
@@ -61,11 +62,11 @@ from framework.http1.grammar import reason_phrase as reason_phrase
 from framework.http1.grammar import response_has_body as response_has_body
 from framework.http1.grammar import sendable_reason as sendable_reason
 from framework.http1.grammar import validate_header_field as validate_header_field
+from framework.http1.head import parse_fields as parse_fields
+from framework.http1.head import parse_request_line as parse_request_line
+from framework.http1.head import parse_status_line as parse_status_line
 from framework.http1.parser import RequestParser as RequestParser
 from framework.http1.parser import ResponseParser as ResponseParser
-from framework.http1.parser import parse_fields as parse_fields
-from framework.http1.parser import parse_request_line as parse_request_line
-from framework.http1.parser import parse_status_line as parse_status_line
 from framework.http1.urlencoded import parse_urlencoded as parse_urlencoded
 from framework.http1.writer import LAST_CHUNK as LAST_CHUNK
 from framework.http1.writer import PreparedFields as PreparedFields

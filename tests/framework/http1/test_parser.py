@@ -4,7 +4,9 @@ Each test states its input as bytes and its expectation as data: the list of
 events a server pulls from the parser (``parsing.events``). Request lines and
 headers, bodies by Content-Length and chunked, keep-alive, pipelining,
 ``Expect: 100-continue``, end of input, requests split anywhere, and heads fed
-a byte at a time in linear time.
+a byte at a time in linear time. The grammar the parser reads heads with
+(``head.py``: request lines, fields, absolute-form, framing) is tested here
+through it, as ``test_mirror.py``'s ELSEWHERE says.
 """
 
 from __future__ import annotations
