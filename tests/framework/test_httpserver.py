@@ -6,7 +6,7 @@ their errors), a thousand concurrent keep-alive connections, the tutorial's
 ``listen`` + ``IOLoop.start``, and its defaults and arguments. What each
 connection does (keep-alive, bodies, timeouts) is tested in
 ``tests/framework/http1connection/`` over sockets and in
-``test_http1connection.py`` on a fake transport.
+``http1connection/test_protocol.py`` on a fake transport.
 
 How these tests run (own server per test, raw asyncio clients, bounded, short timeouts whose
 effect only is asserted): see ``tests/framework/http1connection/test_keep_alive.py``.

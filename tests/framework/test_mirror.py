@@ -1,7 +1,7 @@
 """The tests mirror the tree (STYLE.md rule 14): each module of a split package has its test file.
 
-For the packages ``web``, ``websocket``, ``http1`` and ``httpclient``, the tests
-of ``framework/<package>/<module>.py`` are in
+For the packages ``web``, ``websocket``, ``http1``, ``httpclient``, ``httputil``,
+``iostream`` and ``http1connection``, the tests of ``framework/<package>/<module>.py`` are in
 ``tests/framework/<package>/test_<module>.py`` (or, when they outgrew one file
 or look at one side of it, ``test_<module>_<aspect>.py`` or
 ``test_<aspect>_<module>.py``), and the package's public names in
@@ -19,7 +19,7 @@ import pytest
 FRAMEWORK = pathlib.Path(__file__).resolve().parents[2] / "framework"
 TESTS = pathlib.Path(__file__).resolve().parent
 
-PACKAGES = ["web", "websocket", "http1", "httpclient"]
+PACKAGES = ["web", "websocket", "http1", "httpclient", "httputil", "iostream", "http1connection"]
 
 # Modules whose tests live elsewhere: module -> the test file that has them (None: nothing to run).
 ELSEWHERE: dict[str, str | None] = {
@@ -29,6 +29,18 @@ ELSEWHERE: dict[str, str | None] = {
     "web/contracts.py": None,
     # `python -m framework.httpclient`: two lines calling cli.main, run by test_cli.py.
     "httpclient/__main__.py": "httpclient/test_cli.py",
+    # The grammar of a received head, tested through the parsers that read every head with it:
+    # request lines, fields, absolute-form and framing in test_parser.py, their errors in test_parser_limits.py,
+    # status lines in test_parser_responses.py, split_request_head against its compiled twin in
+    # test_speedups.py, parse_request_line, parse_status_line and parse_fields behind httputil's
+    # start-line and header tests.
+    "http1/head.py": "http1/test_parser.py",
+    # Three exception classes: the reads and writes of test_base.py check what each carries
+    # (StreamClosedError.real_error an UnsatisfiableReadError, a StreamBufferFullError...).
+    "iostream/errors.py": "iostream/test_base.py",
+    # The loop streams run on and settling their futures once: every read and write of
+    # test_base.py goes through them (a pending read failed by the close, a write resolved).
+    "iostream/futures.py": "iostream/test_base.py",
 }
 
 

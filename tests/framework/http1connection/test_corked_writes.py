@@ -21,7 +21,7 @@ from framework.httpserver import HTTPServer
 from framework.httputil import HTTPHeaders, ResponseStartLine
 from framework.web import Application, RequestHandler
 from tests.framework.harness import async_test, eventually, get
-from tests.framework.test_http1connection import FakeTransport, connect, count
+from tests.framework.http1connection.fake_transport import FakeTransport, connect, count
 
 
 class Parked(RequestHandler):

@@ -4,7 +4,7 @@ Which responses keep the connection (HTTP/1.1, HTTP/1.0, ``Connection:
 close``, ``no_keep_alive``), pipelined requests answered in order, how a
 response is framed (chunked, until close, no body for HEAD/204/304), write flow
 control, and the header checks of ``write_headers``. The same protocol on a
-fake transport: ``tests/framework/test_http1connection.py``.
+fake transport: ``test_protocol.py`` beside this file.
 
 Every test runs its own server on an ephemeral port of 127.0.0.1, with the
 application it exercises declared right beside it: a plain ``handle(request)``
