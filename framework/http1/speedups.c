@@ -3,14 +3,14 @@
  *
  * Strategy: fast paths only. Each function here answers for the plain common
  * case and returns None for anything else, and the pure-Python code (the
- * reference, in parser.py and writer.py) then runs as if this module did not
- * exist, raising the errors it always raises with the messages it always
- * gives. So the rule a test checks is simple: a result from here is None or
+ * reference, in head.py, parser.py, writer.py and urlencoded.py) then runs as
+ * if this module did not exist, raising the errors it always raises with the
+ * messages it always gives. So the rule a test checks is simple: a result from here is None or
  * equal to what Python computes for the same input. Nothing here is more
  * lenient than Python, because nothing here ever refuses: it only declines.
  *
  * Each function makes one pass that validates the input and measures it, and
- * only then allocates: declining allocates nothing, and the second pass copies
+ * only then allocates: declining allocates no object, and the second pass copies
  * without checks. Only the CPython C API is used (no third-party code).
  *
  * The grammar rules are those of the Python reference, quoted where used:
@@ -143,8 +143,10 @@ static const char *const deciding_fields[] = {"transfer-encoding", "connection",
  * name, are done once rather than per response. Each slot holds a strong
  * reference, so an address is never reused while it is there; str objects
  * cannot change. Direct-mapped by address; a collision just evicts. Only
- * short texts are kept (a megabyte value, or a session cookie, is not held on
- * to after its response).
+ * short texts are kept: a megabyte value is not held on to after its
+ * response, but a short one (a cookie, a token) stays referenced here until
+ * another text takes its slot. Found by identity, it is never served as
+ * another response's; it only lives on in memory a while.
  */
 #define SEEN_SLOTS 256
 #define SEEN_NAME_MAX 40
@@ -639,21 +641,49 @@ parse_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs, const char
     if (PyObject_GetBuffer(args[0], &view, PyBUF_SIMPLE) < 0) {
         return NULL;
     }
+    /*
+     * Both passes must read the same bytes. Pass 2 allocates; an allocation
+     * may run a collection, whose finalisers may write into a bytearray they
+     * hold (its size cannot change while the view is held, its bytes can):
+     * what pass 1 checked would not be what pass 2 copies. A bytes object
+     * cannot change and is read in place; anything else is copied first (the
+     * parser's own bytearray slice: one memcpy of the head, on the stack when
+     * it is small).
+     */
+    const unsigned char *p = (const unsigned char *)view.buf;
+    Py_ssize_t n = view.len;
+    unsigned char local[4096];
+    unsigned char *copy = NULL;
+    if (!PyBytes_Check(args[0])) {
+        copy = n <= (Py_ssize_t)sizeof local ? local : PyMem_Malloc((size_t)n);
+        if (copy == NULL) {
+            PyBuffer_Release(&view);
+            return PyErr_NoMemory();
+        }
+        memcpy(copy, p, (size_t)n);
+        p = copy;
+        PyBuffer_Release(&view);
+    }
     /* ~2.5 KB on the stack for 64 fields: no allocation to decline a head */
     head_spans spans;
     PyObject *result;
-    if (scan_head((const unsigned char *)view.buf, view.len, max_headers, max_target, &spans)) {
+    if (scan_head(p, n, max_headers, max_target, &spans)) {
         speedups_state *state = get_state(module);
-        result = build_head(state, (const unsigned char *)view.buf, &spans);
+        result = build_head(state, p, &spans);
         if (decide && result != NULL) {
-            result = decided_head(state, (const unsigned char *)view.buf, &spans, result);
+            result = decided_head(state, p, &spans, result);
         }
     }
     else {
         result = Py_None;
         Py_INCREF(result);
     }
-    PyBuffer_Release(&view);
+    if (copy == NULL) {
+        PyBuffer_Release(&view);
+    }
+    else if (copy != local) {
+        PyMem_Free(copy);
+    }
     return result;
 }
 
@@ -665,7 +695,7 @@ parse_request_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /*
  * The body length a Content-Length field's values give when they are one
- * plain number of 1 to 18 ASCII digits (what _content_length reads without
+ * plain number of 1 to 18 ASCII digits (what head.content_length reads without
  * its set, so it fits an int64), as a new int; else NULL and no error, for
  * Python to decide (merging repeats, refusing the rest).
  */
@@ -1246,7 +1276,23 @@ bind_request_head(PyObject *module, PyObject *cls)
             PyErr_Format(PyExc_TypeError, "%s.%s is not a writable object slot", type->tp_name, head_fields[i]);
             return NULL;
         }
-        offsets[i] = member->offset;
+        /* make_request_head writes at these offsets: each must be a slot of
+           this class's own instances (not a descriptor taken from another
+           class), and no two fields may share one. */
+        Py_ssize_t offset = member->offset;
+        if (PyDescr_TYPE(descr) != type || offset < (Py_ssize_t)sizeof(PyObject) ||
+            offset > type->tp_basicsize - (Py_ssize_t)sizeof(PyObject *)) {
+            PyErr_Format(PyExc_TypeError, "%s.%s is not a slot of %s's own", type->tp_name, head_fields[i], type->tp_name);
+            return NULL;
+        }
+        for (Py_ssize_t j = 0; j < i; j++) {
+            if (offsets[j] == offset) {
+                PyErr_Format(PyExc_TypeError, "%s.%s and %s.%s are one slot", type->tp_name, head_fields[j],
+                             type->tp_name, head_fields[i]);
+                return NULL;
+            }
+        }
+        offsets[i] = offset;
     }
     speedups_state *state = get_state(module);
     Py_INCREF(cls);

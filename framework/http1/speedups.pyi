@@ -1,7 +1,7 @@
 """Type stub of the compiled accelerator ``framework.http1.speedups`` (``speedups.c``).
 
 Each head function returns None unless its input is the plain common case; the
-pure-Python code of ``parser`` and ``writer`` is the reference it equals.
+pure-Python code of ``head``, ``parser`` and ``writer`` is the reference it equals.
 ``parse_urlencoded`` answers every input, as ``urlencoded``'s Python does.
 """
 

@@ -154,6 +154,41 @@ def test_parse_request_head_reads_any_buffer(speedups: ModuleType, kind: type) -
     assert speedups.parse_request_head(kind(head), 10, 10) == ("GET", "/", "HTTP/1.1", [("Host", "a")], {"host": ["a"]})
 
 
+class _Scribbler:
+    """Cyclic garbage whose finaliser writes one byte into a buffer (allowed while it is exported: the size stays)."""
+
+    def __init__(self, buffer: bytearray, at: int, byte: int) -> None:
+        self.cycle = self
+        self.buffer, self.at, self.byte = buffer, at, byte
+
+    def __del__(self) -> None:
+        self.buffer[self.at] = self.byte
+
+
+@pytest.mark.parametrize("byte", [0xE9, ord("\n"), 0])
+def test_parse_request_head_reads_a_buffer_that_changes_under_it_once(speedups: ModuleType, byte: int) -> None:
+    """Pass 2 allocates, a collection may run a finaliser, and that may write into a bytearray being parsed.
+
+    What pass 1 checked (no control character, whether a value is ASCII)
+    must be what pass 2 copies: a mutable buffer is read as one copy, so
+    the answer is the head as it was when the call began.
+    """
+    head = bytearray(b"GET / HTTP/1.1\r\nHost: a\r\nX-Value: abc")
+    gc.collect()
+    gc.disable()
+    _Scribbler(head, head.index(b"abc") + 1, byte)
+    threshold = gc.get_threshold()
+    gc.set_threshold(1)  # (the next allocation collects, finalising the scribbler)
+    gc.enable()
+    try:
+        parts = speedups.parse_request_head(head, 10, 100)
+    finally:
+        gc.set_threshold(*threshold)
+    assert head[head.index(b"X-Value: ") + 10] == byte  # the finaliser did run, during the call
+    assert parts is not None and parts[4]["x-value"] == ["abc"]
+    assert parts[4]["x-value"][0].isascii()
+
+
 UNUSUAL_HEADS = [
     b"",
     b"GET  / HTTP/1.1",
@@ -879,15 +914,45 @@ def test_bind_request_head_refuses_a_class_laid_out_otherwise(speedups: ModuleTy
         def __post_init__(self) -> None:
             self.method = self.method.upper()
 
-    for cls in (NoSlots, TooFew, OneMore, PostInit, int):
+    class Other:  # a class whose slot lies beyond a nine-slot instance
+        __slots__ = tuple(f"s{i}" for i in range(4000))
+
+    # make_request_head writes at each field's offset: a descriptor taken
+    # from another class would put it outside the instance, and two fields
+    # on one slot would overwrite a reference it holds without releasing it.
+    foreign = _nine_slots()
+    foreign.fields = Other.__dict__["s3999"]  # type: ignore[attr-defined]
+    shared = _nine_slots()
+    shared.target = shared.__dict__["method"]  # type: ignore[attr-defined]
+    assert speedups.bind_request_head(_nine_slots()) is None  # (the shape itself binds)
+    for cls in (NoSlots, TooFew, OneMore, PostInit, int, foreign, shared):
         with pytest.raises(TypeError):
             speedups.bind_request_head(cls)
     with pytest.raises(TypeError):
         speedups.bind_request_head("RequestHead")
     with pytest.raises(TypeError):
         speedups.make_request_head("GET")  # nine fields or none
+    speedups.bind_request_head(RequestHead)
     head = speedups.make_request_head("GET", "/", "HTTP/1.1", [], True, False, False, None, {})
-    assert type(head) is RequestHead  # still bound to it after the refusals
+    assert type(head) is RequestHead
+
+
+def _nine_slots() -> type:
+    """A new slots dataclass of RequestHead's nine fields (bind_request_head takes its shape)."""
+
+    @dataclasses.dataclass(slots=True)
+    class Head:
+        method: str
+        target: str
+        version: str
+        headers: list[tuple[str, str]]
+        keep_alive: bool
+        expect_continue: bool
+        chunked: bool
+        content_length: int | None
+        fields: dict[str, list[str]]
+
+    return Head
 
 
 # -- loading ------------------------------------------------------------------
