@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from http import HTTPStatus
 from types import ModuleType
+from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
@@ -899,20 +900,10 @@ def test_bind_request_head_refuses_a_class_laid_out_otherwise(speedups: ModuleTy
     class OneMore(RequestHead):  # its own slot beyond RequestHead's would stay unset
         extra: str = ""
 
-    @dataclasses.dataclass(slots=True)
-    class PostInit:  # nine fields, but work in __init__ that would be skipped
-        method: str
-        target: str
-        version: str
-        headers: list[tuple[str, str]]
-        keep_alive: bool
-        expect_continue: bool
-        chunked: bool
-        content_length: int | None
-        fields: dict[str, list[str]]
+    def upper_method(self: Any) -> None:
+        self.method = self.method.upper()
 
-        def __post_init__(self) -> None:
-            self.method = self.method.upper()
+    post_init = _nine_slots({"__post_init__": upper_method})  # work in __init__ that would be skipped
 
     class Other:  # a class whose slot lies beyond a nine-slot instance
         __slots__ = tuple(f"s{i}" for i in range(4000))
@@ -925,7 +916,7 @@ def test_bind_request_head_refuses_a_class_laid_out_otherwise(speedups: ModuleTy
     shared = _nine_slots()
     shared.target = shared.__dict__["method"]  # type: ignore[attr-defined]
     assert speedups.bind_request_head(_nine_slots()) is None  # (the shape itself binds)
-    for cls in (NoSlots, TooFew, OneMore, PostInit, int, foreign, shared):
+    for cls in (NoSlots, TooFew, OneMore, post_init, int, foreign, shared):
         with pytest.raises(TypeError):
             speedups.bind_request_head(cls)
     with pytest.raises(TypeError):
@@ -937,22 +928,10 @@ def test_bind_request_head_refuses_a_class_laid_out_otherwise(speedups: ModuleTy
     assert type(head) is RequestHead
 
 
-def _nine_slots() -> type:
-    """A new slots dataclass of RequestHead's nine fields (bind_request_head takes its shape)."""
-
-    @dataclasses.dataclass(slots=True)
-    class Head:
-        method: str
-        target: str
-        version: str
-        headers: list[tuple[str, str]]
-        keep_alive: bool
-        expect_continue: bool
-        chunked: bool
-        content_length: int | None
-        fields: dict[str, list[str]]
-
-    return Head
+def _nine_slots(namespace: dict[str, Any] | None = None) -> type:
+    """A new slots dataclass of RequestHead's nine fields (bind_request_head takes its shape), with ``namespace``."""
+    fields = [(field.name, field.type) for field in dataclasses.fields(RequestHead)]
+    return dataclasses.make_dataclass("Head", fields, slots=True, namespace=namespace)
 
 
 # -- loading ------------------------------------------------------------------
