@@ -465,7 +465,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     def send(self, data: bytes) -> Awaitable[None]:
         """Write bytes (after any corked), or cork them (module docstring); the result completes when the transport wants more."""
         transport = self.transport
-        if transport is None:
+        if transport is None or self.phase >= _CLOSING:  # (lingering: the sending side is shut)
             return _CLOSED
         if data:
             if not self.processing:
@@ -511,8 +511,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             return
         self.current = None
         self.message = None
-        if not conn.keep_alive or self.transport is None:
-            self.close()
+        if not conn.keep_alive or self.transport is None or self.phase >= _CLOSING:
+            self.close()  # (a no-op if the handler closed the connection already: it stays closed)
             return
         parser = self.parser
         parser.start_next()  # (a no-op for a parser lent or taken meanwhile: _lend_parser)
@@ -525,7 +525,10 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             self.phase = _HEAD
             self._set_deadline(self.config.header_timeout)
             if not self.processing:  # else the running _process goes on by itself
-                self._process()
+                # Not called from here: this runs inside the handler's finish(),
+                # which still has its access log and on_finish() to do before
+                # the next request may start (Tornado's order).
+                self.loop.call_soon(self._process)
             return
         # (else nothing buffered, but a half-closed client keeps its own: serverstate.ParserPool)
         self.phase = _IDLE

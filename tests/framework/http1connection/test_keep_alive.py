@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import random
+from collections.abc import Awaitable
 
 import pytest
 
@@ -145,6 +147,57 @@ async def test_pipelined_requests_answered_asynchronously_keep_their_order() -> 
         bodies = [(await read_response(reader)).body for _ in range(3)]
         assert bodies == [b"/slow", b"/instant", b"/medium"]
         assert started == ["/slow", "/instant", "/medium"]
+
+
+@async_test
+async def test_a_pipelined_request_starts_after_the_code_that_finished_the_previous_one() -> None:
+    # A response finished from a task (a long poll, an async handler) runs its
+    # own code after connection.finish(): a handler's access log and
+    # on_finish(). The next pipelined request waits for it to return.
+    events: list[str] = []
+
+    def answer(request: HTTPServerRequest) -> None:
+        respond(request.connection, request.path.encode())
+        events.append(f"after finish {request.path}")
+
+    async def answer_later(request: HTTPServerRequest) -> None:
+        await asyncio.sleep(0)
+        answer(request)
+
+    def handle(request: HTTPServerRequest) -> Awaitable[None] | None:  # the first from a task, the next at once
+        events.append(f"start {request.path}")
+        if request.path == "/1":
+            return answer_later(request)
+        answer(request)
+        return None
+
+    async with serving(handle) as (_, port), connect(port) as (reader, writer):
+        writer.write(get("/1") + get("/2"))
+        assert [(await read_response(reader)).body for _ in range(2)] == [b"/1", b"/2"]
+    assert events == ["start /1", "after finish /1", "start /2", "after finish /2"], events
+
+
+@async_test
+async def test_a_connection_the_application_closed_stays_closed_though_requests_were_pipelined(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The client's next request is unread, so the close lingers (its sending
+    # side shut): what the handler still writes is dropped, quietly, and the
+    # pipelined request is never started.
+    started: list[str] = []
+
+    def handle(request: HTTPServerRequest) -> None:
+        started.append(request.path)
+        conn = request.connection
+        conn.close()
+        respond(conn, b"too late")
+
+    with caplog.at_level(logging.ERROR):
+        async with serving(handle) as (_, port), connect(port) as (reader, writer):
+            writer.write(get("/1") + get("/2"))
+            assert await reader.read() == b""
+    assert started == ["/1"]
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 @async_test
