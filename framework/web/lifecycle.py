@@ -65,6 +65,9 @@ class LifecycleMixin:
     _finished: bool
     _auto_finish: bool
     _method_task: asyncio.Future[Any] | None  # the task running an async method (_run_method), until finish()
+    # A streamed request's stages run in one context of their own, from
+    # stream_started on (only such handlers get the attribute).
+    _stream_context: contextvars.Context
 
     def prepare(self) -> Awaitable[None] | None:
         """Called before the HTTP method; may finish the request (or be async).
@@ -131,9 +134,16 @@ class LifecycleMixin:
         return None
 
     def _method_done(self, task: asyncio.Future[Any]) -> None:
-        """An async HTTP method ended: finish the response, or answer its exception."""
+        """An async HTTP method ended: finish the response, or answer its exception.
+
+        A method that ended cancelled (it awaited something that was
+        cancelled) is answered as any uncaught exception is, a logged 500,
+        as Tornado does: else its client would wait for good.
+        """
         if task.cancelled():
-            return  # as a cancelled wrapper would have: nothing more is written
+            if not self._finished:
+                self._handle_request_exception(_cancellation(task))
+            return
         exc = task.exception()
         try:
             if exc is not None:
@@ -175,15 +185,20 @@ class LifecycleMixin:
         return self._awaited(result)
 
     def _awaited(self, result: Awaitable[object] | None) -> Awaitable[None] | None:
-        """A task awaiting a stage's awaitable (its exception answered), or None for a plain return."""
+        """A coroutine awaiting a stage's awaitable (its exception answered), or None for a plain return.
+
+        Not a task of its own: an async ``prepare`` runs in the task that then
+        starts the method (``_method_after``), so the context variables it
+        sets are the method's too, as in Tornado.
+        """
         if result is None:
             return None
-        return asyncio.ensure_future(self._await_stage(result))
+        return self._await_stage(result)
 
     async def _await_stage(self, awaitable: Awaitable[object]) -> None:
         try:
             await awaitable
-        except Exception as exc:
+        except (Exception, asyncio.CancelledError) as exc:  # (cancelled: answered too, see _method_done)
             self._handle_request_exception(exc)
 
     def _handle_request_exception(self, exc: BaseException) -> None:
@@ -276,6 +291,15 @@ def _finish_method_task(task: asyncio.Future[Any]) -> None:
         entry._method_done(task)
 
 
+def _cancellation(task: asyncio.Future[Any]) -> asyncio.CancelledError:
+    """The ``CancelledError`` a cancelled task ended with, traceback and all."""
+    try:
+        task.result()
+    except asyncio.CancelledError as exc:
+        return exc
+    return asyncio.CancelledError()  # (not reached: the task was cancelled)
+
+
 def _log_after_finish(task: asyncio.Future[Any]) -> None:
     """Report what a finished handler's method raised once nothing held the handler any more.
 
@@ -305,7 +329,16 @@ def execute(handler: LifecycleMixin, body_error: HTTPInputError | None = None) -
 
     ``body_error`` is why the body could not be parsed: the handler answers
     it (its status, its error page) instead of running.
+
+    In a copy of the connection's context, as in the task Tornado runs each
+    request in: a context variable a synchronous handler sets stays its
+    request's, where the connection's own context would hand it to the next
+    request on the connection.
     """
+    contextvars.copy_context().run(_execute, handler, body_error)
+
+
+def _execute(handler: LifecycleMixin, body_error: HTTPInputError | None) -> None:
     if body_error is not None:
         handler._handle_request_exception(body_error)
         return
@@ -331,23 +364,30 @@ def stream_started(handler: LifecycleMixin) -> Awaitable[None] | None:
     """A ``@stream_request_body`` request's head is in: prepare now, before any of the body.
 
     Returns ``prepare()``'s awaitable, if it is async: the server reads no
-    body until it completes (flow control).
+    body until it completes (flow control). The request's stages all run in
+    one copy of the connection's context (see ``execute``); an async
+    ``prepare`` runs in it too, so the method sees what it set.
     """
-    return handler._execute_prepare()
+    context = contextvars.copy_context()
+    handler._stream_context = context
+    prepared = context.run(handler._execute_prepare)
+    if prepared is None:
+        return None
+    return asyncio.get_running_loop().create_task(prepared, context=context)  # type: ignore[arg-type]  # (a coroutine)
 
 
 def stream_chunk(handler: LifecycleMixin, chunk: bytes) -> Awaitable[None] | None:
     """A piece of a streamed body, to ``data_received`` unless the handler already finished."""
     if handler._finished:
         return None
-    return handler._receive_chunk(chunk)
+    return handler._stream_context.run(handler._receive_chunk, chunk)
 
 
 def stream_ended(handler: LifecycleMixin) -> None:
     """A streamed body is complete: run the HTTP method (unless the handler already finished)."""
     if handler._finished:
         return
-    handler._execute_method()  # an async method's task keeps itself until it is done
+    handler._stream_context.run(handler._execute_method)  # an async method's task keeps itself until it is done
 
 
 def fail_without_handler(request: HTTPServerRequest, exc: Exception) -> None:

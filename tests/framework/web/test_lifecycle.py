@@ -34,6 +34,7 @@ from framework.web import (
     Finish,
     HTTPError,
     RequestHandler,
+    stream_request_body,
 )
 from tests.framework.harness import WAIT, fetch, raw_exchange, running
 
@@ -260,6 +261,85 @@ def test_on_finish_of_an_async_method_sees_the_context_variables_it_set() -> Non
         assert finished.wait(WAIT)
     assert seen == ["first", "second"]
     assert request_tag.get() == "unset"  # nothing leaked out of the requests
+
+
+def test_a_context_variable_a_handler_sets_stays_its_requests_own() -> None:
+    # Tornado runs each request in a task of its own: what a synchronous
+    # prepare() or method sets does not reach the next request on the same
+    # keep-alive connection, and what an async prepare() sets, the method sees.
+    tag: contextvars.ContextVar[str | None] = contextvars.ContextVar("tag", default=None)
+
+    class SetsInPrepare(RequestHandler):
+        def prepare(self) -> None:
+            self.seen = tag.get()
+            tag.set("prepare")
+
+        def get(self) -> None:
+            self.write(f"{self.seen} {tag.get()}")
+
+    class SetsInGet(RequestHandler):
+        def get(self) -> None:
+            self.write(f"{tag.get()}")
+            tag.set("get")
+
+    class AsyncPrepare(RequestHandler):
+        async def prepare(self) -> None:
+            await asyncio.sleep(0)
+            tag.set("async prepare")
+
+        async def get(self) -> None:
+            self.write(f"{tag.get()}")
+
+    @stream_request_body
+    class Streamed(RequestHandler):
+        def prepare(self) -> None:
+            tag.set("streamed prepare")
+
+        def data_received(self, chunk: bytes) -> None:
+            self.chunks = f"{tag.get()} saw a chunk"
+
+        def put(self) -> None:
+            self.write(f"{self.chunks}, {tag.get()}")
+
+    handlers = [("/prepare", SetsInPrepare), ("/get", SetsInGet), ("/async", AsyncPrepare), ("/streamed", Streamed)]
+    with running(handlers) as server, requests.Session() as session:  # one keep-alive connection
+        texts = [
+            session.get(server.url(path), timeout=WAIT).text
+            for path in ("/prepare", "/prepare", "/get", "/get", "/async", "/get")
+        ]
+        streamed = session.put(server.url("/streamed"), data=b"body", timeout=WAIT).text
+        after = session.get(server.url("/get"), timeout=WAIT).text
+    assert texts == ["None prepare", "None prepare", "None", "None", "async prepare", "None"]
+    assert (streamed, after) == ("streamed prepare saw a chunk, streamed prepare", "None")
+
+
+@pytest.mark.parametrize("where", ["prepare", "get"])
+def test_an_await_that_ends_cancelled_is_answered_as_an_uncaught_exception(where: str, caplog: pytest.LogCaptureFixture) -> None:
+    # Something else cancelled what the handler awaited: Tornado answers 500
+    # and logs it; the client must not wait for ever.
+    async def cancelled_wait() -> None:
+        future = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_soon(future.cancel)
+        await future
+
+    class CancelledInPrepare(RequestHandler):
+        async def prepare(self) -> None:
+            await cancelled_wait()
+
+        def get(self) -> None:
+            self.write("not reached")
+
+    class CancelledInGet(RequestHandler):
+        async def get(self) -> None:
+            await cancelled_wait()
+            self.write("not reached")
+
+    handler = CancelledInPrepare if where == "prepare" else CancelledInGet
+    with running([("/", handler)]) as server:
+        response = fetch(server, "/")
+    assert response.status_code == 500
+    assert "not reached" not in response.text
+    assert any("CancelledError" in (r.exc_text or "") for r in caplog.records if r.levelno >= logging.ERROR)
 
 
 def test_a_handler_that_finished_goes_as_soon_as_its_async_method_returns() -> None:
