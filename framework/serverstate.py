@@ -338,10 +338,14 @@ class ServerState:
             connection module's corked writes: a long poll's fan-out).
         corking: whether writes from tasks are corked now (one went out
             this iteration already).
+        written: the done Future a write returns when the transport wants
+            more (Tornado's writes return a Future), one for every write on
+            the loop it was made on (``written_on``).
     """
 
     __slots__ = (
         "_closed_waiter", "config", "connections", "corked", "corking", "deadlines", "delegate", "parsers", "upgraded",
+        "written",
     )  # fmt: skip
 
     def __init__(self, config: ServerConfig, delegate: HTTPServerConnectionDelegate) -> None:
@@ -353,7 +357,20 @@ class ServerState:
         self.upgraded: weakref.WeakKeyDictionary[asyncio.Transport, Callable[[], object] | None] = weakref.WeakKeyDictionary()
         self.corked: dict[ServedConnection, bytes] = {}
         self.corking = False
+        self.written: asyncio.Future[None] | None = None
         self._closed_waiter: asyncio.Future[None] | None = None
+
+    def written_on(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+        """``written`` for ``loop``, made done there if it is not yet: once per connection, not per write.
+
+        One done Future serves every write: awaiting it, or adding a callback
+        to it (which asyncio schedules at once), changes nothing in it.
+        """
+        written = self.written
+        if written is None or written.get_loop() is not loop:
+            written = self.written = loop.create_future()
+            written.set_result(None)
+        return written
 
     def add(self, conn: ServedConnection) -> int:
         """Count a new connection in; return the descriptors now open, upgraded ones too (``max_connections``)."""

@@ -42,8 +42,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Generator
-from typing import Any, cast
+from collections.abc import Awaitable, Callable
+from typing import cast
 
 from framework import http1
 from framework.decompress import GzipMessageDelegate, wants_decompression
@@ -77,29 +77,16 @@ _CORK_LIMIT = 16 * 1024
 _new_tuple = tuple.__new__
 
 
-class _Ready:
-    """An awaitable that is already complete: the common result of a write."""
+def _closed_write(loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:
+    """What a write returns once the client has gone: a Future failed with ``StreamClosedError``.
 
-    __slots__ = ()
-
-    def __await__(self) -> Any:
-        return iter(())
-
-
-_READY = _Ready()
-
-
-class _Closed:
-    """The awaitable a write returns once the client has gone: awaiting it raises."""
-
-    __slots__ = ()
-
-    def __await__(self) -> Generator[None, None, None]:
-        raise StreamClosedError()
-        yield  # pragma: no cover - makes this a generator
-
-
-_CLOSED = _Closed()
+    Marked retrieved: a write nobody awaits (a handler that does not wait
+    for its flush) is no error for asyncio to report when it is collected.
+    """
+    future: asyncio.Future[None] = loop.create_future()
+    future.set_exception(StreamClosedError())
+    future.exception()
+    return future
 
 
 def _write_corked(state: ServerState) -> None:
@@ -180,6 +167,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         # uvloop's transports are not asyncio.Transport subclasses, only alike.
         self.transport = cast(asyncio.Transport, transport)
         count = self.state.add(self)
+        self.state.written_on(self.loop)  # (what send() returns: a Future, as Tornado's writes do)
         address = transport.get_extra_info("peername")
         ip = address[0] if isinstance(address, tuple) else None
         config = self.config
@@ -462,11 +450,17 @@ class HTTP1ServerProtocol(asyncio.Protocol):
 
     # -- the response side --------------------------------------------------
 
-    def send(self, data: bytes) -> Awaitable[None]:
-        """Write bytes (after any corked), or cork them (module docstring); the result completes when the transport wants more."""
+    def send(self, data: bytes) -> asyncio.Future[None]:
+        """Write bytes (after any corked), or cork them (module docstring).
+
+        Returns:
+            A Future done when the transport wants more (the server state's
+            shared done one, usually), or failed with ``StreamClosedError``
+            once the client has gone.
+        """
         transport = self.transport
         if transport is None or self.phase >= _CLOSING:  # (lingering: the sending side is shut)
-            return _CLOSED
+            return _closed_write(self.loop)
         if data:
             if not self.processing:
                 self._write_or_cork(transport, data)
@@ -477,7 +471,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
                     del corked[self]
                 transport.write(data)
         if not self.writing_paused:
-            return _READY
+            return self.state.written  # type: ignore[return-value]  # (made for this loop in connection_made)
         if self.write_waiter is None:
             self.write_waiter = self.loop.create_future()
         return self.write_waiter

@@ -382,7 +382,9 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         """Send what is buffered now; the response becomes chunked if no length is known.
 
         Returns:
-            An awaitable that completes when the transport can take more.
+            The connection's answer: on the server, a Future (as Tornado's
+            ``flush``) done when the transport can take more, failed with
+            ``StreamClosedError`` if the client has gone.
         """
         chunk = b"".join(self._write_buffer)
         self._write_buffer = _NO_CHUNKS
@@ -410,6 +412,10 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
 
     def finish(self, chunk: str | bytes | dict[str, Any] | None = None) -> Awaitable[None]:
         """Complete the response; ``on_finish()`` runs after.
+
+        Returns:
+            What ``flush()`` returns: on the server, a Future (as Tornado's
+            ``finish``) done when the transport can take more.
 
         Raises:
             RuntimeError: ``finish()`` was called already.

@@ -30,6 +30,7 @@ import requests
 import framework.web
 from framework.httputil import HTTPConnection, HTTPHeaders, HTTPServerRequest, ResponseStartLine
 from framework.ioloop import IOLoop
+from framework.iostream import StreamClosedError
 from framework.testing import serve
 from framework.web import (
     Application,
@@ -318,6 +319,55 @@ def test_the_header_map_read_after_a_prepared_response_is_what_was_sent() -> Non
     assert len(seen) == 2 and seen[0] == seen[1]
     assert {name: seen[0][name] for name in response.headers} == dict(response.headers)
     assert seen[0]["Etag"] == f'"{hashlib.sha1(b"body").hexdigest()}"' and seen[0]["Content-Length"] == "4"
+
+
+def test_flush_and_finish_return_futures_as_tornados_do() -> None:
+    # Tornado documents both as returning a Future: code hands them to
+    # IOLoop.add_future or adds its own done-callback, not only awaits them.
+    seen: list[object] = []
+
+    class CallbackHandler(RequestHandler):
+        async def get(self) -> None:
+            self.write("part;")
+            flushed = self.flush()
+            seen.append(asyncio.isfuture(flushed))
+            done = asyncio.get_running_loop().create_future()
+            IOLoop.current().add_future(flushed, lambda future: done.set_result(future.result()))
+            await done
+            finished = self.finish("end")
+            seen.append(asyncio.isfuture(finished))
+            finished.add_done_callback(lambda future: seen.append(future.result()))
+
+    with running([("/", CallbackHandler)]) as server:
+        assert fetch(server, "/").text == "part;end"
+    assert seen == [True, True, None]
+
+
+def test_a_write_to_a_client_that_left_fails_its_future_and_nothing_is_reported_for_one_not_awaited(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    outcomes: list[str] = []
+    done = threading.Event()
+
+    class LeftBehind(RequestHandler):
+        async def get(self) -> None:
+            self.request.connection.close()  # type: ignore[union-attr]  # (the client "leaves")
+            await asyncio.sleep(0.05)
+            self.write("unawaited")
+            self.flush()  # never awaited: no "exception never retrieved" when it is collected
+            self.write("awaited")
+            try:
+                await self.flush()
+            except StreamClosedError:
+                outcomes.append("StreamClosedError")
+            done.set()
+
+    with running([("/", LeftBehind)]) as server:
+        with pytest.raises(requests.ConnectionError):
+            fetch(server, "/")
+        assert done.wait(WAIT)
+    assert outcomes == ["StreamClosedError"]
+    assert "never retrieved" not in caplog.text
 
 
 def test_finish_calls_a_handlers_own_flush() -> None:
