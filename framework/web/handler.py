@@ -66,9 +66,12 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
 
     One difference from Tornado: the hooks (``initialize``, ``prepare``,
     ``on_finish``, ``on_connection_close``, ``set_default_headers``,
-    ``compute_etag``, ``check_etag_header``) are looked up on the class, which
-    lets the server skip the base's no-op ones. A hook assigned to a handler
-    instance (``self.on_finish = ...``) is not called: define it on a subclass.
+    ``compute_etag``, ``check_etag_header``, ``set_etag_header``, and
+    ``flush`` as ``finish()`` calls it) are looked up on the class, which
+    lets the server skip the base's no-op ones and send a response that set
+    no header of its own without building a header map. A hook assigned to a
+    handler instance (``self.flush = ...``) is not called where the class's
+    is the base's: define it on a subclass.
     """
 
     SUPPORTED_METHODS: ClassVar[tuple[str, ...]] = ("GET", "HEAD", "POST", "DELETE", "PATCH", "PUT", "OPTIONS")
