@@ -14,6 +14,7 @@ a drain needs. ``ConnectionContext`` is where a request came from, with the
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import ipaddress
 import math
@@ -338,6 +339,9 @@ class ServerState:
             connection module's corked writes: a long poll's fan-out).
         corking: whether writes from tasks are corked now (one went out
             this iteration already).
+        context: the context the server was made in, where a connection
+            starts its pipelined requests (``call_soon``'s own copy would be
+            the finishing request's: its context variables would pass on).
         written: the done Future a write returns when the transport wants
             more (Tornado's writes return a Future), one for every write on
             the loop it was made on (``written_on``).
@@ -345,7 +349,7 @@ class ServerState:
 
     __slots__ = (
         "_closed_waiter", "config", "connections", "corked", "corking", "deadlines", "delegate", "parsers", "upgraded",
-        "written",
+        "context", "written",
     )  # fmt: skip
 
     def __init__(self, config: ServerConfig, delegate: HTTPServerConnectionDelegate) -> None:
@@ -358,6 +362,7 @@ class ServerState:
         self.corked: dict[ServedConnection, bytes] = {}
         self.corking = False
         self.written: asyncio.Future[None] | None = None
+        self.context = contextvars.copy_context()
         self._closed_waiter: asyncio.Future[None] | None = None
 
     def written_on(self, loop: asyncio.AbstractEventLoop) -> asyncio.Future[None]:

@@ -35,9 +35,9 @@ def parse_urlencoded_python(data: bytes | bytearray | memoryview, keep_blank_val
     # find(), not ``in``: CPython 3.11 first tries a bytes operand of ``in``
     # as an integer, and builds and drops a TypeError each time (about 1.7k
     # instructions).
-    # bytes(): a bytearray or memoryview is read as the bytes it holds, as the
-    # compiled twin reads any buffer (the same object when it is bytes already).
-    data = bytes(data).replace(b"+", b" ")
+    if type(data) is not bytes:  # any other buffer is read as the bytes it holds, as the compiled twin reads it
+        data = memoryview(data).tobytes()  # (and what is no buffer, an int say, is refused as it refuses it)
+    data = data.replace(b"+", b" ")
     escaped = data.find(b"%") >= 0
     for part in data.split(b"&"):
         if not part:

@@ -521,8 +521,9 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             if not self.processing:  # else the running _process goes on by itself
                 # Not called from here: this runs inside the handler's finish(),
                 # which still has its access log and on_finish() to do before
-                # the next request may start (Tornado's order).
-                self.loop.call_soon(self._process)
+                # the next request may start (Tornado's order). In the server's
+                # context, not this request's.
+                self.loop.call_soon(self._process, context=self.state.context)
             return
         # (else nothing buffered, but a half-closed client keeps its own: serverstate.ParserPool)
         self.phase = _IDLE

@@ -136,12 +136,14 @@ class LifecycleMixin:
     def _method_done(self, task: asyncio.Future[Any]) -> None:
         """An async HTTP method ended: finish the response, or answer its exception.
 
-        A method that ended cancelled (it awaited something that was
-        cancelled) is answered as any uncaught exception is, a logged 500,
-        as Tornado does: else its client would wait for good.
+        A method that ended cancelled because something it awaited was
+        cancelled is answered as any uncaught exception is, a logged 500, as
+        Tornado does: else its client would wait for good. A task that was
+        itself cancelled (a test's teardown, the loop shutting down) ends
+        quietly.
         """
         if task.cancelled():
-            if not self._finished:
+            if not self._finished and not _cancelled_itself(task):
                 self._handle_request_exception(_cancellation(task))
             return
         exc = task.exception()
@@ -198,7 +200,12 @@ class LifecycleMixin:
     async def _await_stage(self, awaitable: Awaitable[object]) -> None:
         try:
             await awaitable
-        except (Exception, asyncio.CancelledError) as exc:  # (cancelled: answered too, see _method_done)
+        except Exception as exc:
+            self._handle_request_exception(exc)
+        except asyncio.CancelledError as exc:  # answered as _method_done answers it
+            task = asyncio.current_task()
+            if task is not None and _cancelled_itself(task):
+                raise
             self._handle_request_exception(exc)
 
     def _handle_request_exception(self, exc: BaseException) -> None:
@@ -291,6 +298,15 @@ def _finish_method_task(task: asyncio.Future[Any]) -> None:
         entry._method_done(task)
 
 
+def _cancelled_itself(task: asyncio.Future[Any]) -> bool:
+    """Whether ``task`` was cancelled from outside (``cancel()``), not by a cancellation it awaited.
+
+    A plain Future (a ``gen.coroutine``'s) only ends cancelled when
+    cancelled itself.
+    """
+    return not isinstance(task, asyncio.Task) or task.cancelling() > 0
+
+
 def _cancellation(task: asyncio.Future[Any]) -> asyncio.CancelledError:
     """The ``CancelledError`` a cancelled task ended with, traceback and all."""
     try:
@@ -368,19 +384,27 @@ def stream_started(handler: LifecycleMixin) -> Awaitable[None] | None:
     one copy of the connection's context (see ``execute``); an async
     ``prepare`` runs in it too, so the method sees what it set.
     """
-    context = contextvars.copy_context()
-    handler._stream_context = context
-    prepared = context.run(handler._execute_prepare)
-    if prepared is None:
-        return None
-    return asyncio.get_running_loop().create_task(prepared, context=context)  # type: ignore[arg-type]  # (a coroutine)
+    context = handler._stream_context = contextvars.copy_context()
+    return _in_task(context, context.run(handler._execute_prepare))
 
 
 def stream_chunk(handler: LifecycleMixin, chunk: bytes) -> Awaitable[None] | None:
-    """A piece of a streamed body, to ``data_received`` unless the handler already finished."""
+    """A piece of a streamed body, to ``data_received`` unless the handler already finished.
+
+    An async ``data_received`` runs in a task of its own at once, in the
+    request's context: a delegate wrapping this one may not wait for it.
+    """
     if handler._finished:
         return None
-    return handler._stream_context.run(handler._receive_chunk, chunk)
+    context = handler._stream_context
+    return _in_task(context, context.run(handler._receive_chunk, chunk))
+
+
+def _in_task(context: contextvars.Context, stage: Awaitable[None] | None) -> asyncio.Task[None] | None:
+    """A task running a stage's coroutine (``_awaited``) in ``context`` itself, or None for none."""
+    if stage is None:
+        return None
+    return asyncio.get_running_loop().create_task(stage, context=context)  # type: ignore[arg-type]  # (a coroutine)
 
 
 def stream_ended(handler: LifecycleMixin) -> None:

@@ -71,3 +71,13 @@ def test_the_compiled_twin_is_what_the_reference_gives(speedups: ModuleType, dat
     assert speedups.parse_urlencoded(data, keep) == parse_urlencoded_python(data, keep)
     for buffer in (bytearray(data), memoryview(data)):  # read as the bytes they hold, both ways
         assert speedups.parse_urlencoded(buffer, keep) == parse_urlencoded_python(buffer, keep)
+
+
+@pytest.mark.parametrize("data", [3, [97, 61, 98]])
+def test_what_is_no_buffer_is_refused_both_ways(speedups: ModuleType, data: object) -> None:
+    # bytes() would make three NUL bytes of 3 and b"a=b" of the list: the
+    # reference reads buffers only, as the compiled twin does.
+    with pytest.raises(TypeError):
+        speedups.parse_urlencoded(data, True)
+    with pytest.raises(TypeError):
+        parse_urlencoded_python(data, True)  # type: ignore[arg-type]
