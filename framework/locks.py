@@ -32,8 +32,10 @@ callbacks from one ``call_soon``, where asyncio would make a ``call_soon`` and a
 handle per waiter (about 6,600 instructions each on CPython 3.11's own loop:
 loadtest/longpoll_fanout.py). A waiter completed any other way (a timeout,
 ``cancel()``, a caller's ``set_result``) schedules its kept callback as asyncio
-would. Each waiter's callbacks still run in the order they were added; a waiter
-whose first callbacks are in asyncio's list runs those before the batch.
+would. Each waiter's callbacks still run in the order they were added, and the
+waiters' in the order they were woken, as asyncio runs them: a waiter whose first
+callbacks are in asyncio's list ends the batch before it (the wakeups of the
+waiters woken earlier are scheduled then, its own callbacks after them).
 """
 
 from __future__ import annotations
@@ -72,12 +74,16 @@ class Waiter(asyncio.Future[_T]):
     ``_callbacks`` do not show the kept callback.
     """
 
-    __slots__ = ("_kept", "_kept_context")
+    __slots__ = ("_kept", "_kept_context", "_listed")
 
     def __init__(self, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
         super().__init__(loop=loop)
         self._kept: Callable[[Waiter[_T]], object] | None = None
         self._kept_context: contextvars.Context | None = None
+        # Whether a callback went to asyncio's list (one added before the
+        # kept one): settling this waiter schedules it at once, so a batched
+        # wake must first schedule the waiters woken before it (wake_all).
+        self._listed = False
 
     def add_done_callback(self, fn: Callable[[Waiter[_T]], object], *, context: contextvars.Context | None = None) -> None:
         """As ``asyncio.Future.add_done_callback``."""
@@ -87,6 +93,7 @@ class Waiter(asyncio.Future[_T]):
         kept = self._kept
         if kept is not None:  # asyncio's list takes it first: the order holds
             super().add_done_callback(kept, context=self._kept_context)
+            self._listed = True
         self._kept = fn
         self._kept_context = contextvars.copy_context() if context is None else context
 
@@ -240,6 +247,9 @@ class WaiterQueue(Generic[_T]):
             if not waiter.done():
                 if timed:
                     self._disarm(waiter)
+                if waiter._listed and batch and loop is not None:  # its listed callbacks must not overtake earlier wakeups
+                    loop.call_soon(_run_kept_callbacks, loop, batch)
+                    batch = []
                 _settle(waiter, result)  # (schedules only the callbacks in asyncio's list)
                 if waiter._kept is not None:
                     owner = waiter.get_loop()

@@ -268,3 +268,31 @@ def test_a_keyboard_interrupt_in_a_batch_leaves_the_rest_scheduled(raised_by: st
         assert calls == [("first", "x"), ("third", "x")]
     finally:
         loop.close()
+
+
+def test_notify_all_keeps_asyncios_order_when_a_waiter_has_a_callback_of_its_own() -> None:
+    # asyncio (and Tornado) run each waiter's callbacks in turn: the first
+    # waiter's task resumes before the second's own callback runs. The
+    # batched wake must not let that callback overtake the first wakeup.
+    order: list[str] = []
+
+    async def test() -> None:
+        condition = Condition()
+
+        async def plain() -> None:
+            await condition.wait()
+            order.append("first resumed")
+
+        async def with_callback() -> None:
+            waiter = condition.wait()
+            waiter.add_done_callback(lambda _: order.append("second's callback"))
+            await waiter
+            order.append("second resumed")
+
+        tasks = [asyncio.ensure_future(plain()), asyncio.ensure_future(with_callback()), asyncio.ensure_future(plain())]
+        await asyncio.sleep(0)
+        condition.notify_all()
+        await asyncio.gather(*tasks)
+
+    asyncio.run(asyncio.wait_for(test(), 10))
+    assert order == ["first resumed", "second's callback", "second resumed", "first resumed"]
