@@ -24,6 +24,7 @@ floor's do; on Tornado, which writes from each handler, the first holds both.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import sys
@@ -61,6 +62,8 @@ class PollHandler(RequestHandler):
         self.wait = condition.wait()
         try:
             await self.wait
+        except asyncio.CancelledError:  # the client left (on_connection_close), as in Tornado's chat demo
+            return
         finally:
             state["waiting"] -= 1
         if self.request.connection is None:
