@@ -646,7 +646,7 @@ parse_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs, const char
      * may run a collection, whose finalisers may write into a bytearray they
      * hold (its size cannot change while the view is held, its bytes can):
      * what pass 1 checked would not be what pass 2 copies. A bytes object
-     * cannot change and is read in place; anything else is copied first (the
+     * (exactly) cannot change and is read in place; anything else is copied first (the
      * parser's own bytearray slice: one memcpy of the head, on the stack when
      * it is small).
      */
@@ -654,7 +654,7 @@ parse_head(PyObject *module, PyObject *const *args, Py_ssize_t nargs, const char
     Py_ssize_t n = view.len;
     unsigned char local[4096];
     unsigned char *copy = NULL;
-    if (!PyBytes_Check(args[0])) {
+    if (!PyBytes_CheckExact(args[0])) { /* (a subclass may export another buffer) */
         copy = n <= (Py_ssize_t)sizeof local ? local : PyMem_Malloc((size_t)n);
         if (copy == NULL) {
             PyBuffer_Release(&view);
