@@ -3,38 +3,29 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-LOADTEST = Path(__file__).resolve().parents[2] / "loadtest"
+from tests.loadtest.scripts import LOADTEST, run_script
 
 
 @pytest.mark.slow
 def test_idle_connections_are_held_and_measured_for_each_server_and_the_baseline(tmp_path: Path) -> None:
     out = tmp_path / "memory.json"
-    child = subprocess.run(
-        # This checkout as its own baseline: the option's mechanism, not a comparison.
-        [
-            sys.executable,
-            str(LOADTEST / "conn_memory.py"),
-            "--count",
-            "20",
-            "--only",
-            "framework_web,asyncio_raw",
-            "--baseline",
-            str(LOADTEST.parent),
-            "--json",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
+    # This checkout as its own baseline: the option's mechanism, not a comparison.
+    run_script(
+        "conn_memory.py",
+        "--count",
+        "20",
+        "--only",
+        "framework_web,asyncio_raw",
+        "--baseline",
+        str(LOADTEST.parent),
+        "--json",
+        str(out),
         timeout=180,
-        check=False,
     )
-    assert child.returncode == 0, child.stderr[-2000:]
     results = json.loads(out.read_text())["results"]
     assert sorted(results) == ["asyncio_raw", "framework_web", "framework_web@base"]
     for row in results.values():

@@ -5,36 +5,18 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-LOADTEST = Path(__file__).resolve().parents[2] / "loadtest"
+from tests.loadtest.scripts import LOADTEST, run_script
 
 
 @pytest.mark.slow
 def test_every_waiter_of_both_servers_is_answered_after_one_notify(tmp_path: Path) -> None:
     out = tmp_path / "fanout.json"
-    child = subprocess.run(
-        # This checkout as its own baseline: the option's mechanism, not a comparison.
-        [
-            sys.executable,
-            str(LOADTEST / "longpoll_fanout.py"),
-            "--count",
-            "20",
-            "--json",
-            str(out),
-            "--baseline",
-            str(LOADTEST.parent),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert child.returncode == 0, child.stderr[-2000:]
+    # This checkout as its own baseline: the option's mechanism, not a comparison.
+    run_script("longpoll_fanout.py", "--count", "20", "--json", str(out), "--baseline", str(LOADTEST.parent), timeout=120)
     results = json.loads(out.read_text())
     assert sorted(results) == ["floor", "framework", "framework@base"]
     for runs in results.values():
@@ -58,14 +40,7 @@ def test_the_contenders_answer_every_waiter_after_one_notify(tmp_path: Path, nam
     if importlib.util.find_spec(name) is None:  # (found, not imported: tests/tornado_app checks nothing loads Tornado)
         pytest.skip(f"{name} is not installed (requirements-bench.txt)")
     out = tmp_path / "fanout.json"
-    child = subprocess.run(
-        [sys.executable, str(LOADTEST / "longpoll_fanout.py"), "--count", "20", "--only", name, "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert child.returncode == 0, child.stderr[-2000:]
+    run_script("longpoll_fanout.py", "--count", "20", "--only", name, "--json", str(out), timeout=120)
     ((run,),) = json.loads(out.read_text()).values()
     assert run["woken"] == 20 and run["woken_by_then"] == 20
     assert run["notify_to_last_written_ms"] > 0
@@ -76,14 +51,7 @@ def test_the_contenders_answer_every_waiter_after_one_notify(tmp_path: Path, nam
 @pytest.mark.skipif(shutil.which("callgrind_control") is None, reason="valgrind is not installed (a benchmark tool)")
 def test_instructions_per_waiter_are_counted_between_two_dumps(tmp_path: Path) -> None:
     out = tmp_path / "fanout.json"
-    child = subprocess.run(
-        [sys.executable, str(LOADTEST / "longpoll_fanout.py"), "--count", "20", "--instructions", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert child.returncode == 0, child.stderr[-2000:]
+    child = run_script("longpoll_fanout.py", "--count", "20", "--instructions", "--json", str(out), timeout=600)
     results = json.loads(out.read_text())
     assert sorted(results) == ["floor", "framework"]
     for runs in results.values():

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 
-LOADTEST = Path(__file__).resolve().parents[2] / "loadtest"
+from tests.loadtest.scripts import run_script
 
 
 def test_a_waiters_bytes_are_counted_and_traced_to_their_lines() -> None:
-    child = subprocess.run(
-        [sys.executable, str(LOADTEST / "longpoll_memory.py"), "--count", "50", "--top", "40", "--timeout", "30"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert child.returncode == 0, child.stderr[-2000:]
+    child = run_script("longpoll_memory.py", "--count", "50", "--top", "40", "--timeout", "30", timeout=120)
     first = child.stdout.splitlines()[0]
     match = re.match(r"([\d,]+) bytes per waiter beyond its idle connection \(50 waiters", first)
     assert match is not None, first
