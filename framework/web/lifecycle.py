@@ -144,7 +144,10 @@ class LifecycleMixin:
         """
         if task.cancelled():
             if not self._finished and not _cancelled_itself(task):
-                self._handle_request_exception(_cancellation(task))
+                try:
+                    task.result()  # (raises the CancelledError it ended with, traceback and all)
+                except asyncio.CancelledError as cancelled:
+                    self._handle_request_exception(cancelled)
             return
         exc = task.exception()
         try:
@@ -305,15 +308,6 @@ def _cancelled_itself(task: asyncio.Future[Any]) -> bool:
     cancelled itself.
     """
     return not isinstance(task, asyncio.Task) or task.cancelling() > 0
-
-
-def _cancellation(task: asyncio.Future[Any]) -> asyncio.CancelledError:
-    """The ``CancelledError`` a cancelled task ended with, traceback and all."""
-    try:
-        task.result()
-    except asyncio.CancelledError as exc:
-        return exc
-    return asyncio.CancelledError()  # (not reached: the task was cancelled)
 
 
 def _log_after_finish(task: asyncio.Future[Any]) -> None:
