@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import threading
 import types
 import weakref
 from collections.abc import Awaitable
@@ -170,7 +171,8 @@ class LifecycleMixin:
         what started a full collection over every waiter in the middle of
         one (loadtest/longpoll_fanout.py counts them). A method that raises
         after finish() keeps its handler alive through the traceback, and
-        the exception reaches ``log_exception`` as in Tornado.
+        the exception reaches ``log_exception`` as in Tornado. The task's
+        done-callback waits in ``_task_ends_later`` meanwhile.
         """
         task = self._method_task
         if task is None:
@@ -180,6 +182,10 @@ class LifecycleMixin:
         self._method_task = None
         if _running_tasks.get(task) is self:
             _running_tasks[task] = weakref.ref(self)
+            loop = task.get_loop()
+            # Finished from within its own task (the usual), whose context is the current one.
+            if asyncio.current_task(loop) is task and task.remove_done_callback(_finish_method_task):
+                _task_ends_later(loop, task)
 
     def _receive_chunk(self, chunk: bytes) -> Awaitable[None] | None:
         try:
@@ -279,6 +285,50 @@ def _run_method(handler: LifecycleMixin, result: Awaitable[None]) -> asyncio.Fut
         _keep(task)
         task.add_done_callback(handler._method_done)
     return task
+
+
+class _EndsLater(threading.local):
+    """The tasks whose handlers finished in this thread's loop iteration, until ``_see_ends`` runs.
+
+    Per thread, as a thread runs one loop at a time; ``loop`` tells a
+    batch left behind by a loop that stopped from the running one's.
+    """
+
+    def __init__(self) -> None:  # (run once in each thread that uses it)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.batch: list[tuple[asyncio.Future[Any], contextvars.Context]] = []
+
+
+_ends_later = _EndsLater()
+
+
+def _task_ends_later(loop: asyncio.AbstractEventLoop, task: asyncio.Future[Any]) -> None:
+    """Look at a finished handler's task once in the next iteration instead of with its done-callback.
+
+    A method usually returns within the step that called ``finish()``, and
+    asyncio would schedule the done-callback of each such task on its own
+    (a handle, a queue entry and a context switch each): a tenth of a long
+    poll's wake (loadtest/longpoll_fanout.py --instructions). One callback
+    per iteration looks at them all; a task still running then gets its
+    done-callback back. Called from within the task, so a copy of the
+    current context stands for the task's own (what ``finish()`` saw).
+    """
+    ends = _ends_later
+    if ends.loop is not loop:
+        ends.loop, ends.batch = loop, []
+        loop.call_soon(_see_ends, ends, ends.batch)
+    ends.batch.append((task, contextvars.copy_context()))
+
+
+def _see_ends(ends: _EndsLater, batch: list[tuple[asyncio.Future[Any], contextvars.Context]]) -> None:
+    """``_finish_method_task`` for the batch's tasks that are done; the others get it back as their done-callback."""
+    if ends.batch is batch:
+        ends.loop = None
+    for task, context in batch:
+        if task.done():
+            context.run(_finish_method_task, task)
+        else:
+            task.add_done_callback(_finish_method_task, context=context)
 
 
 def _finish_method_task(task: asyncio.Future[Any]) -> None:

@@ -443,8 +443,11 @@ def test_an_exception_after_finish_with_no_handler_left_is_reported_as_with_one(
     class ForgetfulHandler(RequestHandler):
         async def get(self) -> None:
             self.finish("answered")
-            # Runs after the framework's own done-callback, added when the task was made.
-            current_task().add_done_callback(lambda task: reported.set())
+            # finish() took the framework's done-callback off the task and puts
+            # it back within the next iteration, after this one: the report
+            # is waited for one iteration after this callback.
+            loop = asyncio.get_running_loop()
+            current_task().add_done_callback(lambda task: loop.call_soon(reported.set))
             del self  # nothing in the traceback will hold the handler
             await asyncio.sleep(0)
             raise raised
@@ -461,6 +464,81 @@ def test_an_exception_after_finish_with_no_handler_left_is_reported_as_with_one(
         assert [r.levelno for r in after] == [level]
         assert "ForgetfulHandler.get" in after[0].getMessage()
         assert text is not None and text in caplog.text
+
+
+class ContextRecorder(logging.Handler):
+    """Keeps a context variable's value as each record is emitted (a request-id filter would read it so)."""
+
+    def __init__(self, variable: contextvars.ContextVar[str]) -> None:
+        super().__init__(logging.ERROR)
+        self.variable = variable
+        self.seen: list[str] = []
+        self.emitted = threading.Semaphore(0)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(self.variable.get())
+        self.emitted.release()
+
+
+@pytest.mark.parametrize("when", ["in-the-finishing-step", "after-an-await"])
+@pytest.mark.parametrize("handler_kept", [True, False], ids=["handler-kept", "handler-gone"])
+@pytest.mark.parametrize("finisher", ["itself", "the-waker"])
+def test_an_exception_after_finish_is_reported_in_its_methods_context(when: str, handler_kept: bool, finisher: str) -> None:
+    # A method that finishes its own response has its task's done-callback
+    # taken off and looked at, with the others finished in the same
+    # iteration, one iteration later; one finished by another request keeps
+    # it. Whichever way it ends, each report runs in its own method's
+    # context, as in Tornado's coroutine. Two waiters woken at once finish in
+    # one iteration.
+    tag: contextvars.ContextVar[str] = contextvars.ContextVar("tag", default="unset")
+    recorder = ContextRecorder(tag)
+    seen: list[str] = []
+    reported = threading.Semaphore(0)
+    parked = threading.Semaphore(0)
+    wake: list[asyncio.Event] = []
+    waiters: list[RequestHandler] = []
+
+    class LateFailureHandler(RequestHandler):
+        async def get(self) -> None:
+            tag.set(self.get_argument("tag"))
+            if not wake:
+                wake.append(asyncio.Event())
+            if finisher == "the-waker":
+                waiters.append(self)
+            parked.release()
+            await wake[0].wait()
+            if finisher == "itself":
+                self.finish("answered")
+            if not handler_kept:
+                del self  # the report comes from the module, with no handler left
+            if when == "after-an-await":
+                await asyncio.sleep(0)
+            raise ValueError("after the response")
+
+        def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+            seen.append(tag.get())
+            reported.release()
+
+    class WakeHandler(RequestHandler):
+        def post(self) -> None:
+            while waiters:
+                waiters.pop().finish("answered")
+            wake[0].set()
+
+    logger = logging.getLogger("framework.application")
+    logger.addHandler(recorder)
+    try:
+        with running([("/wait", LateFailureHandler), ("/wake", WakeHandler)]) as server:
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                waits = [pool.submit(fetch, server, f"/wait?tag={name}") for name in ("first", "second")]
+                assert parked.acquire(timeout=WAIT) and parked.acquire(timeout=WAIT)
+                assert fetch(server, "/wake", method="POST", data=b"").status_code == 200
+                assert [w.result(WAIT).text for w in waits] == ["answered", "answered"]
+            for _ in range(2):
+                assert (reported if handler_kept else recorder.emitted).acquire(timeout=WAIT)
+    finally:
+        logger.removeHandler(recorder)
+    assert sorted(seen if handler_kept else recorder.seen) == ["first", "second"]
 
 
 def test_a_client_gone_after_finish_does_not_run_on_finish_twice() -> None:
