@@ -91,6 +91,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
     # Set by finish() and by the first chunk through ``transforms``; read
     # only when the application has transforms, so class defaults until then.
     _finishing: bool = False
+    _method_context = None  # (set with _method_task, for an async method only)
     _transforms: list[OutputTransform] | None = None
     # Set by _send_prepared: the prepared fields, this response's own fields
     # and the body's length, from which _headers makes the map if read.

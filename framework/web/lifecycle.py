@@ -66,6 +66,7 @@ class LifecycleMixin:
     _finished: bool
     _auto_finish: bool
     _method_task: asyncio.Future[Any] | None  # the task running an async method (_run_method), until finish()
+    _method_context: contextvars.Context | None  # that task's context, for as long
     # A streamed request's stages run in one context of their own, from
     # stream_started on (only such handlers get the attribute).
     _stream_context: contextvars.Context
@@ -174,18 +175,16 @@ class LifecycleMixin:
         the exception reaches ``log_exception`` as in Tornado. The task's
         done-callback waits in ``_task_ends_later`` meanwhile.
         """
-        task = self._method_task
-        if task is None:
+        task, context = self._method_task, self._method_context
+        if task is None or context is None:
             return  # no async method of this handler's is running (the usual synchronous finish)
         # Whichever task finishes it (another handler may): until the method
         # returns, its own frame holds the handler anyway.
-        self._method_task = None
+        self._method_task = self._method_context = None
         if _running_tasks.get(task) is self:
             _running_tasks[task] = weakref.ref(self)
-            loop = task.get_loop()
-            # Finished from within its own task (the usual), whose context is the current one.
-            if asyncio.current_task(loop) is task and task.remove_done_callback(_finish_method_task):
-                _task_ends_later(loop, task)
+            if task.remove_done_callback(_finish_method_task):
+                _task_ends_later(task.get_loop(), task, context)
 
     def _receive_chunk(self, chunk: bytes) -> Awaitable[None] | None:
         try:
@@ -279,6 +278,7 @@ def _run_method(handler: LifecycleMixin, result: Awaitable[None]) -> asyncio.Fut
         task: asyncio.Future[None] = asyncio.get_running_loop().create_task(result, name=name, context=context)
         task.add_done_callback(_finish_method_task, context=context)
         _running_tasks[task] = handler  # kept until done (asyncio holds tasks weakly)
+        handler._method_context = context
         handler._method_task = task  # for _release_after_finish (the cycle through the frame ends with it)
     else:
         task = asyncio.ensure_future(result)
@@ -302,33 +302,47 @@ class _EndsLater(threading.local):
 _ends_later = _EndsLater()
 
 
-def _task_ends_later(loop: asyncio.AbstractEventLoop, task: asyncio.Future[Any]) -> None:
+def _task_ends_later(loop: asyncio.AbstractEventLoop, task: asyncio.Future[Any], context: contextvars.Context) -> None:
     """Look at a finished handler's task once in the next iteration instead of with its done-callback.
 
     A method usually returns within the step that called ``finish()``, and
     asyncio would schedule the done-callback of each such task on its own
     (a handle, a queue entry and a context switch each): a tenth of a long
     poll's wake (loadtest/longpoll_fanout.py --instructions). One callback
-    per iteration looks at them all; a task still running then gets its
-    done-callback back. Called from within the task, so a copy of the
-    current context stands for the task's own (what ``finish()`` saw).
+    per iteration looks at them all (``_see_ends``).
     """
     ends = _ends_later
     if ends.loop is not loop:
         ends.loop, ends.batch = loop, []
         loop.call_soon(_see_ends, ends, ends.batch)
-    ends.batch.append((task, contextvars.copy_context()))
+    ends.batch.append((task, context))
 
 
 def _see_ends(ends: _EndsLater, batch: list[tuple[asyncio.Future[Any], contextvars.Context]]) -> None:
-    """``_finish_method_task`` for the batch's tasks that are done; the others get it back as their done-callback."""
+    """What the batch's tasks' done-callbacks would do; a task still running gets its own back.
+
+    A method that returned after its handler finished leaves nothing to do
+    but forget its task. One that raised or was cancelled has it reported
+    now, in its context, before done-callbacks added to its task since
+    ``finish()`` (they come in the next iteration), as before. One still
+    running gets ``_finish_method_task`` back as its done-callback: it then
+    runs after any such callbacks, where Tornado reports first.
+    """
     if ends.batch is batch:
-        ends.loop = None
+        ends.loop, ends.batch = None, []  # (holding no task, context or loop beyond its iteration)
+    raised: BaseException | None = None
     for task, context in batch:
-        if task.done():
-            context.run(_finish_method_task, task)
-        else:
+        if not task.done():
             task.add_done_callback(_finish_method_task, context=context)
+        elif task.cancelled() or task.exception() is not None:
+            try:
+                context.run(_finish_method_task, task)
+            except BaseException as exc:  # (KeyboardInterrupt and the like) after the others' reports
+                raised = raised or exc
+        else:
+            _running_tasks.pop(task, None)
+    if raised is not None:
+        raise raised
 
 
 def _finish_method_task(task: asyncio.Future[Any]) -> None:

@@ -507,12 +507,15 @@ def test_an_exception_after_finish_is_reported_in_its_methods_context(when: str,
                 waiters.append(self)
             parked.release()
             await wake[0].wait()
+            name = self.get_argument("tag")
             if finisher == "itself":
                 self.finish("answered")
             if not handler_kept:
                 del self  # the report comes from the module, with no handler left
+            tag.set(f"{name} after finish")  # (the task's own context, not a copy taken at finish())
             if when == "after-an-await":
                 await asyncio.sleep(0)
+                tag.set(f"{name} after the await")
             raise ValueError("after the response")
 
         def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
@@ -538,7 +541,101 @@ def test_an_exception_after_finish_is_reported_in_its_methods_context(when: str,
                 assert (reported if handler_kept else recorder.emitted).acquire(timeout=WAIT)
     finally:
         logger.removeHandler(recorder)
-    assert sorted(seen if handler_kept else recorder.seen) == ["first", "second"]
+    last = "after finish" if when == "in-the-finishing-step" else "after the await"
+    assert sorted(seen if handler_kept else recorder.seen) == [f"first {last}", f"second {last}"]
+
+
+def test_a_report_after_finish_comes_before_done_callbacks_added_since() -> None:
+    # As in Tornado, where the handler's coroutine reports before its task ends.
+    events: list[str] = []
+    reported = threading.Event()
+
+    class LateFailureHandler(RequestHandler):
+        async def get(self) -> None:
+            self.finish("answered")
+            current_task().add_done_callback(lambda task: (events.append("done-callback"), reported.set()))
+            raise ValueError("after the response")
+
+        def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+            events.append("log_exception")
+
+    with running([("/", LateFailureHandler)]) as server:
+        assert fetch(server, "/").text == "answered"
+        assert reported.wait(WAIT)
+    assert events == ["log_exception", "done-callback"]
+
+
+class Abort(BaseException):
+    """Not an ``Exception``: it goes on to the loop (as ``KeyboardInterrupt`` would, without stopping it)."""
+
+
+def test_a_base_exception_after_finish_keeps_no_other_handler_from_its_report(caplog: pytest.LogCaptureFixture) -> None:
+    # Two waiters woken at once finish in one iteration; what one raises
+    # reaches the loop, and the other's error is still reported.
+    reported = threading.Event()
+    parked = threading.Semaphore(0)
+    wake: list[asyncio.Event] = []
+
+    class LateFailureHandler(RequestHandler):
+        async def get(self) -> None:
+            if not wake:
+                wake.append(asyncio.Event())
+            parked.release()
+            await wake[0].wait()
+            self.finish("answered")
+            if self.get_argument("raise") == "abort":
+                raise Abort()
+            raise ValueError("after the response")
+
+        def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+            if isinstance(value, ValueError):
+                reported.set()
+
+    class WakeHandler(RequestHandler):
+        def post(self) -> None:
+            wake[0].set()
+
+    with running([("/wait", LateFailureHandler), ("/wake", WakeHandler)]) as server:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            waits = [pool.submit(fetch, server, f"/wait?raise={kind}") for kind in ("abort", "value")]
+            assert parked.acquire(timeout=WAIT) and parked.acquire(timeout=WAIT)
+            assert fetch(server, "/wake", method="POST", data=b"").status_code == 200
+            assert [w.result(WAIT).text for w in waits] == ["answered", "answered"]
+        assert reported.wait(WAIT)
+    assert any("Abort" in (r.exc_text or "") + r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
+
+
+def test_a_finished_handlers_task_and_context_are_let_go_of_within_an_iteration() -> None:
+    # Nothing the framework keeps between iterations holds a finished task,
+    # its context's values or the handler (a server that goes quiet after a
+    # fan-out must not keep the last one's).
+    payload_var: contextvars.ContextVar[object] = contextvars.ContextVar("payload")
+    refs: list[weakref.ReferenceType[Any]] = []
+    alive: list[bool] = []
+    checked = threading.Event()
+
+    class Payload:
+        pass
+
+    class QuickHandler(RequestHandler):
+        async def get(self) -> None:
+            payload = Payload()
+            payload_var.set(payload)
+            refs.extend([weakref.ref(payload), weakref.ref(current_task()), weakref.ref(self)])
+            self.finish("done")
+
+            def check() -> None:  # two iterations on: the framework's look at the task is over
+                gc.collect()
+                alive.extend(ref() is not None for ref in refs)
+                checked.set()
+
+            loop = asyncio.get_running_loop()
+            loop.call_soon(loop.call_soon, check, context=contextvars.Context())  # (a copy of this one would hold the payload)
+
+    with running([("/", QuickHandler)]) as server:
+        assert fetch(server, "/").text == "done"
+        assert checked.wait(WAIT)
+    assert alive == [False, False, False]
 
 
 def test_a_client_gone_after_finish_does_not_run_on_finish_twice() -> None:
