@@ -8,9 +8,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 # The stamp covers the build too (setup.py and the C accelerator's source), so
-# an edited framework/http1/speedups.c is compiled again.
+# an edited framework/http1/speedups*.c or speedups.h is compiled again.
 stamp="$VENV/.requirements.sha256"
-want=$(cat requirements.txt requirements-dev.txt pyproject.toml setup.py framework/http1/speedups.c | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements-dev.txt pyproject.toml setup.py framework/http1/speedups*.c framework/http1/speedups.h | sha256sum | cut -d' ' -f1)
 # Also when the accelerator is missing (removed by `git clean -X`, or a compiler
 # installed since a build that had none): the install tries to compile it again.
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || ! "$VENV/bin/python" -c "import framework.http1.speedups" 2>/dev/null; then

@@ -31,16 +31,17 @@ names and values checked so that nothing a handler sets can split a response.
 query strings): not HTTP/1.1 grammar, but bytes of a request decoded the same
 way, with a compiled twin built with the parser's.
 
-Accelerator: ``speedups`` (``speedups.c``, compiled by ``pip install -e .``
-where a C compiler and the Python headers exist, and in the service image's
-build stage) holds fast paths for the two steps every request takes: splitting
-a request head and serialising a response head. Each answers only for the plain
-common case and returns None otherwise, and then the pure-Python code, the
-reference, runs as if it were absent; so its result is None or exactly
-Python's, and every error is still raised by Python. (Its urlencoded decoder
-answers every input, with exactly what ``urlencoded``'s Python gives.) Without the build the
-package is pure Python; ``FRAMEWORK_HTTP1_PURE=1`` in the environment keeps the
-build unused (read once, at import).
+Accelerator: ``speedups`` (one module from the files ``speedups*.c``, compiled
+by ``pip install -e .`` where a C compiler and the Python headers exist, and in
+the service image's build stage) holds fast paths for the two steps every
+request takes: splitting a request head and serialising a response head. Each
+answers only for the plain common case and returns None otherwise, and then the
+pure-Python code, the reference, runs as if it were absent; so its result is
+None or exactly Python's, and every error is still raised by Python. (Its
+urlencoded decoder answers every input, with exactly what ``urlencoded``'s
+Python gives.) Without the build the package is pure Python;
+``FRAMEWORK_HTTP1_PURE=1`` in the environment keeps the build unused (read once,
+at import).
 """
 
 from framework.http1.grammar import DISPLAY_NAMES as DISPLAY_NAMES

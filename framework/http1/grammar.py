@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Final
 
-# FRAMEWORK_HTTP1_PURE=1 keeps the compiled accelerator (speedups.c) unused even
+# FRAMEWORK_HTTP1_PURE=1 keeps the compiled accelerator (speedups*.c) unused even
 # where it is built: read once, at import, by the modules that would call it.
 PURE_PYTHON: Final = os.environ.get("FRAMEWORK_HTTP1_PURE", "") not in ("", "0")
 """True when the environment asks for the pure-Python parser and writer (``FRAMEWORK_HTTP1_PURE``)."""

@@ -53,7 +53,7 @@ _TRAILERS, _UNTIL_CLOSE, _DONE, _ERROR = 5, 6, 7, 8
 _DONE_PENDING = 9
 
 
-# The compiled twin of _split_request_head (speedups.c's read_request_head), or
+# The compiled twin of _split_request_head (speedups_head.c's read_request_head), or
 # None where it is not built or FRAMEWORK_HTTP1_PURE=1. It answers only for the
 # plain common head and declines (None) the rest, which _split_request_head then
 # reads and refuses with its usual errors. Speed (bench_inprocess, this one alone
@@ -77,7 +77,7 @@ if not PURE_PYTHON:
         _fast_read_request_head = speedups.read_request_head
         try:
             speedups.bind_request_head(RequestHead)
-        except TypeError:  # RequestHead changed shape and speedups.c did not follow: its own __init__
+        except TypeError:  # RequestHead changed shape and speedups_requesthead.c did not follow: its own __init__
             pass
         else:
             _new_request_head = speedups.make_request_head

@@ -1,4 +1,4 @@
-"""Type stub of the compiled accelerator ``framework.http1.speedups`` (``speedups.c``).
+"""Type stub of the compiled accelerator ``framework.http1.speedups`` (``speedups*.c``).
 
 Each head function returns None unless its input is the plain common case; the
 pure-Python code of ``head``, ``parser`` and ``writer`` is the reference it equals.

@@ -1,7 +1,7 @@
 """``application/x-www-form-urlencoded`` bytes as ``{name: [value bytes]}``: form bodies and query strings.
 
 Not HTTP/1.1 grammar, but the same kind of work on the same bytes: it lives
-here, beside the parser, so that its compiled twin (``speedups.c``'s
+here, beside the parser, so that its compiled twin (``speedups_urlencoded.c``'s
 ``parse_urlencoded``) is built with the parser's and stays optional the same
 way (``FRAMEWORK_HTTP1_PURE=1``). ``httputil.parse_qs_bytes`` (Tornado's
 name) is the public face.

@@ -129,7 +129,7 @@ def serialize_response_head(
     return _render_head(f"{version} {status} {reason}\r\n", headers)
 
 
-# The compiled twin of serialize_response_fields (speedups.c), or None where it
+# The compiled twin of serialize_response_fields (speedups_response.c), or None where it
 # is not built or FRAMEWORK_HTTP1_PURE=1. It answers only when every name is a
 # token and no text holds a control character or anything beyond Latin-1, and
 # declines (None) the rest, which the Python code below then validates and
@@ -279,7 +279,7 @@ def serialize_prepared_response(
     return line + prepared.block + (text + "\r\n").encode("latin-1")
 
 
-# The compiled twin of prepared_response (speedups.c) for the usual response
+# The compiled twin of prepared_response (speedups_response.c) for the usual response
 # (kept open, HTTP/1.1, not HEAD, a status with a body), or None where it is
 # not built or FRAMEWORK_HTTP1_PURE=1; it declines (None) anything else, as
 # _fast_serialize_response_fields does. Speed (longpoll_fanout.py

@@ -1,4 +1,4 @@
-"""Tests for framework/http1/speedups.c, the optional C accelerator: None or the Python result.
+"""Tests for framework/http1/speedups*.c, the optional C accelerator: None or the Python result.
 
 Its one rule: for any input, a function of ``speedups`` returns None or
 exactly what the pure-Python reference computes (``parser._split_request_head``,
