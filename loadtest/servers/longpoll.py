@@ -6,12 +6,15 @@ reports waiters, wakes and the time from the notify to the last response
 written.
 
 That last time is noted by a callback the first woken handler schedules
-after its ``finish()``. All the waiters wake in one loop iteration, so the
-callback runs at the start of the next: after every response of the fan-out
-went to its transport, whether each was written during its handler's step
-or corked until the end of the iteration (the connection module's corked
-writes), and before the tasks' done-callbacks. ``woken_by_then`` says how
-many had been woken when it ran.
+from its ``on_finish()``: inside ``finish()``, once its response is written
+or corked, and before the framework queues its own look at the finished
+tasks (``framework/web/lifecycle.py``, which takes the place of each task's
+done-callback). All the waiters wake in one loop iteration, so the callback
+runs at the start of the next: after every response of the fan-out went to
+its transport, whether each was written during its handler's step or corked
+until the end of the iteration (the connection module's corked writes), and
+before the work on the finished tasks. ``woken_by_then`` says how many had
+been woken when it ran. (``on_finish`` is one call more per waiter.)
 
 Where the time goes: every woken handler notes ``time.perf_counter()``
 after its ``finish()`` (a C call, about a hundred instructions), so
@@ -70,9 +73,11 @@ class PollHandler(RequestHandler):
             return
         self.finish("message\n")
         clock["last_finished"] = time.perf_counter()
-        if not state["woken"]:
-            ioloop.IOLoop.current().add_callback(note_written)
         state["woken"] += 1
+
+    def on_finish(self) -> None:
+        if not state["woken"] and state["notified_at"]:  # the first woken (not one that left before the notify)
+            ioloop.IOLoop.current().add_callback(note_written)
 
     def on_connection_close(self) -> None:
         state["disconnected"] += 1
