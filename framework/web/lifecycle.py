@@ -66,7 +66,7 @@ class LifecycleMixin:
     _finished: bool
     _auto_finish: bool
     _method_task: asyncio.Future[Any] | None  # the task running an async method (_run_method), until finish()
-    _method_context: contextvars.Context | None  # that task's context, for as long
+    _method_context: contextvars.Context | None  # that task's context, set and cleared with it
     # A streamed request's stages run in one context of their own, from
     # stream_started on (only such handlers get the attribute).
     _stream_context: contextvars.Context
@@ -323,10 +323,11 @@ def _see_ends(ends: _EndsLater, batch: list[tuple[asyncio.Future[Any], contextva
 
     A method that returned after its handler finished leaves nothing to do
     but forget its task. One that raised or was cancelled has it reported
-    now, in its context, before done-callbacks added to its task since
-    ``finish()`` (they come in the next iteration), as before. One still
-    running gets ``_finish_method_task`` back as its done-callback: it then
-    runs after any such callbacks, where Tornado reports first.
+    now, in its context: before the done-callbacks added to its task since
+    ``finish()``, which asyncio queued after this look, as when the
+    framework's own came first. One still running gets ``_finish_method_task``
+    back as its done-callback: it then runs after any such callbacks, where
+    Tornado reports first.
     """
     if ends.batch is batch:
         ends.loop, ends.batch = None, []  # (holding no task, context or loop beyond its iteration)
