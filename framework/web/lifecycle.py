@@ -145,7 +145,7 @@ class LifecycleMixin:
         quietly.
         """
         if task.cancelled():
-            if not self._finished and not _cancelled_itself(task):
+            if not _cancelled_itself(task):  # (after finish() too: then logged only, as Tornado does)
                 try:
                     task.result()  # (raises the CancelledError it ended with, traceback and all)
                 except asyncio.CancelledError as cancelled:
@@ -183,8 +183,13 @@ class LifecycleMixin:
         self._method_task = self._method_context = None
         if _running_tasks.get(task) is self:
             _running_tasks[task] = weakref.ref(self)
-            if task.remove_done_callback(_finish_method_task):
-                _task_ends_later(task.get_loop(), task, context)
+            # Finished from within its own task, which usually returns in this
+            # step; one another handler finished (a chat room's waiter) keeps
+            # its done-callback where it was, first.
+            loop = task.get_loop()
+            own = asyncio.current_task(loop) is task
+            if own and task.remove_done_callback(_finish_method_task):
+                _task_ends_later(loop, task, context)
 
     def _receive_chunk(self, chunk: bytes) -> Awaitable[None] | None:
         try:
@@ -326,24 +331,25 @@ def _see_ends(ends: _EndsLater, batch: list[tuple[asyncio.Future[Any], contextva
     now, in its context: before the done-callbacks added to its task since
     ``finish()``, which asyncio queued after this look, as when the
     framework's own came first. One still running gets ``_finish_method_task``
-    back as its done-callback: it then runs after any such callbacks, where
-    Tornado reports first.
+    back as its done-callback, now the task's last: what it then reports
+    comes after the task's other done-callbacks, where Tornado reports first.
     """
     if ends.batch is batch:
         ends.loop, ends.batch = None, []  # (holding no task, context or loop beyond its iteration)
-    raised: BaseException | None = None
     for task, context in batch:
         if not task.done():
             task.add_done_callback(_finish_method_task, context=context)
         elif task.cancelled() or task.exception() is not None:
             try:
                 context.run(_finish_method_task, task)
-            except BaseException as exc:  # (KeyboardInterrupt and the like) after the others' reports
-                raised = raised or exc
+            except BaseException as exc:  # (KeyboardInterrupt and the like) on to the loop, each as its own callback
+                task.get_loop().call_soon(_raise, exc)
         else:
             _running_tasks.pop(task, None)
-    if raised is not None:
-        raise raised
+
+
+def _raise(exc: BaseException) -> NoReturn:
+    raise exc
 
 
 def _finish_method_task(task: asyncio.Future[Any]) -> None:
@@ -357,12 +363,13 @@ def _finish_method_task(task: asyncio.Future[Any]) -> None:
     if isinstance(entry, weakref.ReferenceType):
         handler = entry()
         if handler is None:
-            if not task.cancelled() and task.exception() is not None:
+            if not _cancelled_itself(task) if task.cancelled() else task.exception() is not None:
                 _log_after_finish(task)
             return
         entry = handler
     if entry is not None:
-        entry._method_task = None  # (finish() did not run: a traceback in the task must not hold a cycle)
+        # (finish() did not run: a traceback in the task must not hold a cycle, nor the handler its context)
+        entry._method_task = entry._method_context = None
         entry._method_done(task)
 
 
@@ -384,9 +391,16 @@ def _log_after_finish(task: asyncio.Future[Any]) -> None:
     ``log_exception`` would: ``Finish`` is quiet, a vanished client a debug
     line, an ``HTTPError`` a warning, anything else an error with its
     traceback, and a ``BaseException`` that is not an ``Exception`` goes on.
+    A cancellation it awaited is an error too (``_method_done``).
     """
-    exc = task.exception()
     name = task.get_name() if isinstance(task, asyncio.Task) else repr(task)
+    if task.cancelled():
+        try:
+            task.result()  # (raises the CancelledError it ended with, traceback and all)
+        except asyncio.CancelledError as cancelled:
+            app_log.error("uncaught exception in %s after its response finished", name, exc_info=cancelled)
+        return
+    exc = task.exception()
     if not isinstance(exc, Exception):
         raise exc  # type: ignore[misc]  # KeyboardInterrupt and the like go on to the loop
     if isinstance(exc, Finish):

@@ -570,8 +570,8 @@ class Abort(BaseException):
 
 
 def test_a_base_exception_after_finish_keeps_no_other_handler_from_its_report(caplog: pytest.LogCaptureFixture) -> None:
-    # Two waiters woken at once finish in one iteration; what one raises
-    # reaches the loop, and the other's error is still reported.
+    # Three waiters woken at once finish in one iteration: what two raise
+    # reaches the loop, each on its own, and the third's error is still reported.
     reported = threading.Event()
     parked = threading.Semaphore(0)
     wake: list[asyncio.Event] = []
@@ -583,8 +583,9 @@ def test_a_base_exception_after_finish_keeps_no_other_handler_from_its_report(ca
             parked.release()
             await wake[0].wait()
             self.finish("answered")
-            if self.get_argument("raise") == "abort":
-                raise Abort()
+            kind = self.get_argument("raise")
+            if kind != "value":
+                raise Abort(kind)
             raise ValueError("after the response")
 
         def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
@@ -595,14 +596,128 @@ def test_a_base_exception_after_finish_keeps_no_other_handler_from_its_report(ca
         def post(self) -> None:
             wake[0].set()
 
+    def loop_errors() -> str:
+        return "".join((r.exc_text or "") + r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
+
+    kinds = ("first-abort", "value", "second-abort")
     with running([("/wait", LateFailureHandler), ("/wake", WakeHandler)]) as server:
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            waits = [pool.submit(fetch, server, f"/wait?raise={kind}") for kind in ("abort", "value")]
-            assert parked.acquire(timeout=WAIT) and parked.acquire(timeout=WAIT)
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            waits = [pool.submit(fetch, server, f"/wait?raise={kind}") for kind in kinds]
+            assert all(parked.acquire(timeout=WAIT) for _ in kinds)
             assert fetch(server, "/wake", method="POST", data=b"").status_code == 200
-            assert [w.result(WAIT).text for w in waits] == ["answered", "answered"]
+            assert [w.result(WAIT).text for w in waits] == ["answered"] * 3
         assert reported.wait(WAIT)
-    assert any("Abort" in (r.exc_text or "") + r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR)
+        deadline = time.monotonic() + WAIT
+        while not ("first-abort" in loop_errors() and "second-abort" in loop_errors()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert "first-abort" in loop_errors() and "second-abort" in loop_errors()
+
+
+def test_a_handler_finished_by_another_reports_before_its_tasks_other_done_callbacks() -> None:
+    # A chat room's poster finishes its waiters: a waiter's method that then
+    # raises is reported before the done-callbacks on its task, as in
+    # Tornado, where the report comes from within the coroutine.
+    events: list[str] = []
+    reported = threading.Event()
+    parked = threading.Event()
+    waiting: list[tuple[RequestHandler, asyncio.Event]] = []
+
+    class Waiter(RequestHandler):
+        async def get(self) -> None:
+            current_task().add_done_callback(lambda task: (events.append("done-callback"), reported.set()))
+            wake = asyncio.Event()
+            waiting.append((self, wake))
+            parked.set()
+            await wake.wait()
+            raise ValueError("after the response")
+
+        def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+            events.append("log_exception")
+
+    class Poster(RequestHandler):
+        def post(self) -> None:
+            waiter, wake = waiting.pop()
+            waiter.finish("from the poster")
+            wake.set()
+
+    with running([("/wait", Waiter), ("/post", Poster)]) as server:
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            waited = pool.submit(fetch, server, "/wait")
+            assert parked.wait(WAIT)
+            assert fetch(server, "/post", method="POST", data=b"").status_code == 200
+            assert waited.result(WAIT).text == "from the poster"
+        assert reported.wait(WAIT)
+    assert events == ["log_exception", "done-callback"]
+
+
+@pytest.mark.parametrize("handler_kept", [True, False], ids=["handler-kept", "handler-gone"])
+def test_a_cancellation_awaited_after_finish_is_reported_as_in_tornado(
+    handler_kept: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    reported = threading.Event()
+    seen: list[str] = []
+
+    class LateCancelHandler(RequestHandler):
+        async def get(self) -> None:
+            self.finish("answered")
+            if not handler_kept:
+                del self
+            future = asyncio.get_running_loop().create_future()
+            asyncio.get_running_loop().call_soon(future.cancel)  # (something else cancels what it awaits)
+            await future
+
+        def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+            seen.append(typ.__name__)
+            reported.set()
+
+    with running([("/", LateCancelHandler)]) as server:
+        assert fetch(server, "/").text == "answered"
+        if handler_kept:
+            assert reported.wait(WAIT)
+        else:
+            deadline = time.monotonic() + WAIT
+            while (
+                not any("after its response finished" in r.getMessage() for r in caplog.records) and time.monotonic() < deadline
+            ):
+                time.sleep(0.01)
+    if handler_kept:
+        assert seen == ["CancelledError"]
+    else:
+        after = [r for r in caplog.records if "after its response finished" in r.getMessage()]
+        assert [r.levelno for r in after] == [logging.ERROR]
+        assert "CancelledError" in (after[0].exc_text or "")
+
+
+def test_an_async_method_that_returns_without_finishing_leaves_its_handler_to_reference_counting() -> None:
+    # The handler kept its task's context until the method ended: a handler
+    # a context variable holds would otherwise be a cycle only the collector frees.
+    holder: contextvars.ContextVar[RequestHandler] = contextvars.ContextVar("holder")
+    refs: list[weakref.ReferenceType[RequestHandler]] = []
+    alive: list[bool] = []
+    checked = threading.Event()
+
+    class AutoFinishHandler(RequestHandler):
+        async def get(self) -> None:
+            holder.set(self)
+            refs.append(weakref.ref(self))
+            self.write("written")  # (finished after it returns: Tornado's auto-finish)
+
+        def on_finish(self) -> None:
+            def check() -> None:
+                alive.append(refs[0]() is not None)
+                checked.set()
+
+            loop = asyncio.get_running_loop()
+            loop.call_soon(loop.call_soon, check, context=contextvars.Context())
+
+    gc.disable()
+    try:
+        with running([("/", AutoFinishHandler)]) as server:
+            assert fetch(server, "/").text == "written"
+            assert checked.wait(WAIT)
+    finally:
+        gc.enable()
+    assert alive == [False]
 
 
 def test_a_finished_handlers_task_and_context_are_let_go_of_within_an_iteration() -> None:
