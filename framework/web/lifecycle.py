@@ -349,6 +349,7 @@ def _see_ends(ends: _EndsLater, batch: list[tuple[asyncio.Future[Any], contextva
 
 
 def _raise(exc: BaseException) -> NoReturn:
+    """Raise ``exc`` from a callback of its own, so the loop handles it as it would the done-callback's."""
     raise exc
 
 
@@ -363,7 +364,9 @@ def _finish_method_task(task: asyncio.Future[Any]) -> None:
     if isinstance(entry, weakref.ReferenceType):
         handler = entry()
         if handler is None:
-            if not _cancelled_itself(task) if task.cancelled() else task.exception() is not None:
+            # (a cancellation it awaited is reported; one from outside, the loop's shutdown say, is not)
+            unanswered = not _cancelled_itself(task) if task.cancelled() else task.exception() is not None
+            if unanswered:
                 _log_after_finish(task)
             return
         entry = handler
