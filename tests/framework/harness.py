@@ -30,6 +30,7 @@ import logging
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,14 @@ async def eventually(predicate: Callable[[], bool]) -> None:
     while not predicate():
         assert loop.time() < deadline, "condition never became true"
         await asyncio.sleep(0.005)
+
+
+def wait_until(predicate: Callable[[], bool]) -> None:
+    """``eventually`` for a test's own thread (the server runs in another): poll; fail after ``WAIT``."""
+    deadline = time.monotonic() + WAIT
+    while not predicate():
+        assert time.monotonic() < deadline, "condition never became true"
+        time.sleep(0.01)
 
 
 def free_port() -> int:

@@ -36,7 +36,7 @@ from framework.web import (
     RequestHandler,
     stream_request_body,
 )
-from tests.framework.harness import WAIT, fetch, raw_exchange, running
+from tests.framework.harness import WAIT, fetch, raw_exchange, running, wait_until
 
 
 def current_task() -> asyncio.Task[Any]:
@@ -208,9 +208,7 @@ def test_requests_whose_methods_return_one_shared_future_all_finish() -> None:
     with running([("/wait", WaitingHandler), ("/open", OpenHandler)]) as server:
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             waiting = [pool.submit(fetch, server, "/wait") for _ in range(2)]
-            deadline = time.monotonic() + WAIT
-            while Gate.future is None and time.monotonic() < deadline:
-                time.sleep(0.01)
+            wait_until(lambda: Gate.future is not None)
             time.sleep(0.2)  # both requests are in and waiting on the one future
             assert fetch(server, "/open", method="POST").status_code == 200
             assert [f.result(timeout=WAIT).text for f in waiting] == ["opened", "opened"]
@@ -607,10 +605,7 @@ def test_a_base_exception_after_finish_keeps_no_other_handler_from_its_report(ca
             assert fetch(server, "/wake", method="POST", data=b"").status_code == 200
             assert [w.result(WAIT).text for w in waits] == ["answered"] * 3
         assert reported.wait(WAIT)
-        deadline = time.monotonic() + WAIT
-        while not ("first-abort" in loop_errors() and "second-abort" in loop_errors()) and time.monotonic() < deadline:
-            time.sleep(0.01)
-    assert "first-abort" in loop_errors() and "second-abort" in loop_errors()
+        wait_until(lambda: "first-abort" in loop_errors() and "second-abort" in loop_errors())
 
 
 def test_a_handler_finished_by_another_reports_before_its_tasks_other_done_callbacks() -> None:
@@ -675,11 +670,7 @@ def test_a_cancellation_awaited_after_finish_is_reported_as_in_tornado(
         if handler_kept:
             assert reported.wait(WAIT)
         else:
-            deadline = time.monotonic() + WAIT
-            while (
-                not any("after its response finished" in r.getMessage() for r in caplog.records) and time.monotonic() < deadline
-            ):
-                time.sleep(0.01)
+            wait_until(lambda: any("after its response finished" in r.getMessage() for r in caplog.records))
     if handler_kept:
         assert seen == ["CancelledError"]
     else:
