@@ -35,7 +35,9 @@ loadtest/longpoll_fanout.py). A waiter completed any other way (a timeout,
 would. Each waiter's callbacks still run in the order they were added, and the
 waiters' in the order they were woken, as asyncio runs them: a waiter whose first
 callbacks are in asyncio's list ends the batch before it (the wakeups of the
-waiters woken earlier are scheduled then, its own callbacks after them).
+waiters woken earlier are scheduled then, its own callbacks after them). A kept
+callback that is a task's own wakeup is handed one plain, already settled
+``asyncio.Future`` of the batch's instead of its waiter (see :func:`_wakes_a_task`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import datetime
+import types
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
@@ -74,12 +77,13 @@ class Waiter(asyncio.Future[_T]):
     ``_callbacks`` do not show the kept callback.
     """
 
-    __slots__ = ("_kept", "_kept_context", "_listed")
+    __slots__ = ("_kept", "_kept_context", "_kept_wakes_task", "_listed")
 
     def __init__(self, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
         super().__init__(loop=loop)
         self._kept: Callable[[Waiter[_T]], object] | None = None
         self._kept_context: contextvars.Context | None = None
+        self._kept_wakes_task = False  # (the kept callback is a task's wakeup: _wakes_a_task)
         # Whether a callback went to asyncio's list (one added before the
         # kept one): settling this waiter schedules it at once, so a batched
         # wake must first schedule the waiters woken before it (wake_all).
@@ -96,6 +100,7 @@ class Waiter(asyncio.Future[_T]):
             self._listed = True
         self._kept = fn
         self._kept_context = contextvars.copy_context() if context is None else context
+        self._kept_wakes_task = _wakes_a_task(fn)
 
     def remove_done_callback(self, fn: Callable[[Waiter[_T]], object]) -> int:
         """As ``asyncio.Future.remove_done_callback``: how many were removed (none once it is done)."""
@@ -131,6 +136,25 @@ class Waiter(asyncio.Future[_T]):
             self.get_loop().call_soon(kept, self, context=context)
 
 
+def _wakes_a_task(callback: Callable[..., object]) -> bool:
+    """Whether ``callback`` is an asyncio task's own wakeup: CPython's C ``task_wakeup``, bound to the task.
+
+    That wakeup reads nothing of the future it is given but its outcome, in C
+    when the future is exactly an ``asyncio.Future`` and by calling its
+    ``result()`` by name otherwise (a ``Waiter``): about 1.5k of a long
+    poll's instructions in a fan-out (loadtest/longpoll_fanout.py). The
+    coroutine it resumes reads the value from the future it awaits, the
+    waiter. So a batch of waiters that all succeeded hands such a wakeup one
+    plain settled future instead (``_run_kept_callbacks``). Anything else,
+    the pure-Python task's wakeup included, is given its waiter.
+    """
+    return (
+        type(callback) is types.BuiltinMethodType
+        and callback.__name__ == "task_wakeup"
+        and isinstance(callback.__self__, asyncio.Task)
+    )
+
+
 # The base class's own methods, for WaiterQueue: a waiter woken in a batch is
 # settled without Waiter's overrides, which would schedule its kept callback.
 _settle = asyncio.Future.set_result
@@ -144,8 +168,12 @@ def _run_kept_callbacks(loop: asyncio.AbstractEventLoop, waiters: list[Waiter[An
     An exception goes to the loop's exception handler and the rest still
     run. Whatever escapes (a ``KeyboardInterrupt``, or what the exception
     handler raised) goes on once the callbacks not yet run are scheduled
-    again, at the end of the loop's queue.
+    again, at the end of the loop's queue. Every waiter in ``waiters`` has a
+    result (``wake_all`` settled them): a task's wakeup is given ``resumed``,
+    a settled plain future, in place of its waiter (``_wakes_a_task``).
     """
+    resumed: asyncio.Future[None] = asyncio.Future(loop=loop)
+    resumed.set_result(None)
     started = 0
     try:
         for waiter in waiters:
@@ -153,7 +181,7 @@ def _run_kept_callbacks(loop: asyncio.AbstractEventLoop, waiters: list[Waiter[An
             callback, context = waiter._kept, waiter._kept_context
             waiter._kept = waiter._kept_context = None
             try:
-                context.run(callback, waiter)  # type: ignore[union-attr,arg-type]  # (both set when batched)
+                context.run(callback, resumed if waiter._kept_wakes_task else waiter)  # type: ignore[union-attr,arg-type]  # (both set when batched)
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException as exc:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from framework.locks import Condition, Waiter, WaiterQueue, _run_kept_callbacks
+from framework.locks import Condition, Waiter, WaiterQueue, _run_kept_callbacks, _wakes_a_task
 
 marker: contextvars.ContextVar[str] = contextvars.ContextVar("marker", default="unset")
 
@@ -163,6 +163,49 @@ def test_wake_all_runs_the_woken_tasks_from_one_loop_callback() -> None:
         assert woken == list(range(1000))
 
     run(test)
+
+
+def test_a_task_awaiting_a_waiter_is_told_apart_from_other_callbacks() -> None:
+    # The batch hands a task's own wakeup a plain settled future (the C
+    # wakeup reads that faster); everything else must get its waiter.
+    async def test() -> None:
+        loop = asyncio.get_running_loop()
+        waiter: Waiter[str] = Waiter(loop=loop)
+        task = asyncio.ensure_future(_await(waiter))  # (a task awaiting it: the C task's wakeup is kept)
+        await settle()
+        assert _wakes_a_task(waiter._kept)  # type: ignore[arg-type]
+        waiter.remove_done_callback(waiter._kept)  # type: ignore[arg-type]
+        task.cancel()
+        seen: list[Any] = []
+        assert not _wakes_a_task(seen.append)  # a builtin method, but no task's wakeup
+        assert not _wakes_a_task(recorder(seen, "x"))
+
+    run(test)
+
+
+@pytest.mark.parametrize("task_class", ["C", "Python"])
+def test_wake_all_resumes_each_task_with_its_own_waiters_result_and_gives_other_callbacks_their_waiter(
+    task_class: str,
+) -> None:
+    async def test() -> None:
+        loop = asyncio.get_running_loop()
+        queue: WaiterQueue[str] = WaiterQueue()
+        make_task = asyncio.Task if task_class == "C" else asyncio.tasks._PyTask  # type: ignore[attr-defined]
+        waiters = [queue.add(None, never_woken) for _ in range(3)]
+        tasks = [make_task(_await(waiter), loop=loop) for waiter in waiters]
+        seen: list[Any] = []
+        waiters[1].add_done_callback(seen.append)  # (now the kept one: a builtin callback that is no wakeup)
+        await settle()
+        queue.wake_all("woken")
+        assert await asyncio.gather(tasks[0], tasks[2]) == ["woken", "woken"]
+        assert seen == [waiters[1]]
+        assert await tasks[1] == "woken"
+
+    run(test)
+
+
+async def _await(future: Awaitable[str]) -> str:
+    return await future
 
 
 def test_an_exception_in_one_kept_callback_is_reported_and_the_rest_still_run() -> None:
