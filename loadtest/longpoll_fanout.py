@@ -31,11 +31,15 @@ reports the instructions it executes per waiter from the notify until every
 waiter is answered and the loop has done what the wake left it (the tasks'
 done-callbacks): dumps (``instructions.py``'s) after the waiters are parked
 and after a ``/stats`` request sent once the last response arrived, which the
-server reads only after that work. The same figure on every run, however
-noisy the machine, where the times above move by 10 ms between rounds; the
-summary then prints no memory or time (the JSON keeps them, measured under
-valgrind: not comparable). A few thousand waiters are enough
-(``--count 2000``): under valgrind each costs about fifty times as long.
+server reads only after that work. It also reports the part of those inside
+the timed window, from the notify to where the server notes the last
+response written: each server marks both points (``startup.mark_for_callgrind``)
+and callgrind dumps there too. Work moved out of the window (after the last
+write) shows in the second figure and not in the first. The same figures on
+every run, however noisy the machine, where the times above move by 10 ms
+between rounds; the summary then prints no memory or time (the JSON keeps
+them, measured under valgrind: not comparable). A few thousand waiters are
+enough (``--count 2000``): under valgrind each costs about fifty times as long.
 """
 
 from __future__ import annotations
@@ -165,6 +169,27 @@ SCRIPTS = {
 BASE = "framework@base"
 
 
+# The C function behind os.getppid(), which startup.mark_for_callgrind() calls
+# at the notify and where the last response's time is noted.
+MARK = "os_getppid"
+
+
+def counted_per_waiter(name: str, totals: list[int], count: int) -> dict[str, int | None]:
+    """The whole wake's and the timed window's instructions per waiter, from callgrind's dumps in order.
+
+    Four dumps: start-up to the park, the park to the notify's mark, the
+    window, and from its end to the last ``/stats``. Two, when the server
+    has no marks (a baseline checkout older than them) or callgrind did not
+    find them (a Python whose function for ``os.getppid`` has another name):
+    the window is then unknown.
+    """
+    if len(totals) == 4:
+        return {"instructions_per_waiter": sum(totals[1:]) // count, "window_instructions_per_waiter": totals[2] // count}
+    if len(totals) == 2:
+        return {"instructions_per_waiter": totals[1] // count, "window_instructions_per_waiter": None}
+    raise RuntimeError(f"{name}: callgrind wrote {len(totals)} dumps, expected 4 (or 2 without the marks)")
+
+
 def measure(name: str, port: int, count: int, baseline: Path | None = None, *, counted: bool = False) -> dict[str, Any]:
     """One run of one server: start it pinned to CPU 0, load it from CPU 1, stop it.
 
@@ -178,7 +203,14 @@ def measure(name: str, port: int, count: int, baseline: Path | None = None, *, c
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "callgrind.out"
         if counted:
-            argv = ["valgrind", "--tool=callgrind", "--compress-strings=no", f"--callgrind-out-file={out}", *argv]
+            argv = [
+                "valgrind",
+                "--tool=callgrind",
+                "--compress-strings=no",
+                f"--callgrind-out-file={out}",
+                f"--dump-before={MARK}",
+                *argv,
+            ]
         env = {"PYTHONPATH": str(root)}
         if counted:  # (the same string hashes every run: dict layouts, and so the count, repeat)
             env["PYTHONHASHSEED"] = "0"
@@ -191,9 +223,7 @@ def measure(name: str, port: int, count: int, baseline: Path | None = None, *, c
             server.stop()
         if counted:
             dumps = sorted(Path(folder).glob("callgrind.out.*"), key=lambda p: int(p.name.rsplit(".", 1)[1]))
-            if len(dumps) < 2:
-                raise RuntimeError(f"{name}: callgrind wrote {len(dumps)} dumps, expected 2")
-            result["instructions_per_waiter"] = total(dumps[1]) // count
+            result.update(counted_per_waiter(name, [total(dump) for dump in dumps], count))
     return result
 
 
@@ -234,7 +264,11 @@ def main() -> None:
     for name, runs in results.items():
         if args.instructions:
             counts = [r["instructions_per_waiter"] for r in runs]
-            print(f"{name:14s} {args.count} waiters: {statistics.median(counts):,.0f} instructions per waiter {counts}")
+            windows = [r["window_instructions_per_waiter"] for r in runs if r["window_instructions_per_waiter"] is not None]
+            line = f"{name:14s} {args.count} waiters: {statistics.median(counts):,.0f} instructions per waiter {counts}"
+            if windows:
+                line += f"; {statistics.median(windows):,.0f} of them from the notify to the last written {windows}"
+            print(line)
             continue
         written = statistics.median(r["notify_to_last_written_ms"] for r in runs)
         received = statistics.median(r["notify_request_to_last_received_ms"] for r in runs)

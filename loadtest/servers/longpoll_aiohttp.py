@@ -22,6 +22,7 @@ event = asyncio.Event()
 
 
 def note_written() -> None:
+    startup.mark_for_callgrind()  # (--instructions: the window ends)
     state["last_written_at"] = asyncio.get_running_loop().time()
     state["woken_by_then"] = state["woken"]
 
@@ -45,6 +46,7 @@ async def notify(request: web.Request) -> web.Response:
     global event
     state["notified_at"] = asyncio.get_running_loop().time()
     woken, event = event, asyncio.Event()
+    startup.mark_for_callgrind()  # (--instructions: the window starts)
     woken.set()
     return web.Response(text="notified\n")
 

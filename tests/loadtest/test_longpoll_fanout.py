@@ -49,7 +49,7 @@ def test_the_contenders_answer_every_waiter_after_one_notify(tmp_path: Path, nam
 @pytest.mark.slow
 @pytest.mark.timeout(600)  # (two servers under valgrind: 40 s on a quiet machine)
 @pytest.mark.skipif(shutil.which("callgrind_control") is None, reason="valgrind is not installed (a benchmark tool)")
-def test_instructions_per_waiter_are_counted_between_two_dumps(tmp_path: Path) -> None:
+def test_instructions_per_waiter_are_counted_between_two_dumps_and_within_the_timed_window(tmp_path: Path) -> None:
     out = tmp_path / "fanout.json"
     child = run_script("longpoll_fanout.py", "--count", "20", "--instructions", "--json", str(out), timeout=600)
     results = json.loads(out.read_text())
@@ -61,4 +61,11 @@ def test_instructions_per_waiter_are_counted_between_two_dumps(tmp_path: Path) -
     # written at the least), and the framework's handler more than the floor's loop.
     floor, framework = results["floor"][0]["instructions_per_waiter"], results["framework"][0]["instructions_per_waiter"]
     assert 1_000 < floor < framework < 10_000_000
+    # The timed window, between the servers' marks, is a part of that: the
+    # floor writes every response inside it; the framework's tasks end after it.
+    floor_window = results["floor"][0]["window_instructions_per_waiter"]
+    framework_window = results["framework"][0]["window_instructions_per_waiter"]
+    assert 1_000 < floor_window <= floor
+    assert floor_window < framework_window < framework
     assert "instructions per waiter" in child.stdout
+    assert "from the notify to the last written" in child.stdout
