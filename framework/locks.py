@@ -45,6 +45,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import datetime
+import sys
 import types
 from collections import deque
 from collections.abc import Callable
@@ -136,20 +137,29 @@ class Waiter(asyncio.Future[_T]):
             self.get_loop().call_soon(kept, self, context=context)
 
 
+# Whether a task's wakeup needs nothing of the future it is given but its
+# outcome (see _wakes_a_task): CPython 3.11 to 3.13.
+_WAKEUP_READS_ONLY_THE_OUTCOME = sys.version_info < (3, 14)
+
+
 def _wakes_a_task(callback: Callable[..., object]) -> bool:
     """Whether ``callback`` is an asyncio task's own wakeup: CPython's C ``task_wakeup``, bound to the task.
 
-    That wakeup reads nothing of the future it is given but its outcome, in C
-    when the future is exactly an ``asyncio.Future`` and by calling its
-    ``result()`` by name otherwise (a ``Waiter``): about 1.5k of a long
-    poll's instructions in a fan-out (loadtest/longpoll_fanout.py). The
-    coroutine it resumes reads the value from the future it awaits, the
-    waiter. So a batch of waiters that all succeeded hands such a wakeup one
-    plain settled future instead (``_run_kept_callbacks``). Anything else,
-    the pure-Python task's wakeup included, is given its waiter.
+    On CPython 3.11 to 3.13 that wakeup reads nothing of the future it is
+    given but its outcome, in C when the future is exactly an
+    ``asyncio.Future`` and by calling its ``result()`` by name otherwise (a
+    ``Waiter``): about 1.5k of a long poll's instructions in a fan-out
+    (loadtest/longpoll_fanout.py). The coroutine it resumes reads the value
+    from the future it awaits, the waiter. So a batch of waiters that all
+    succeeded hands such a wakeup one plain settled future instead
+    (``_run_kept_callbacks``). Anything else, the pure-Python task's wakeup
+    included, is given its waiter. From 3.14 the wakeup also takes its task
+    off the given future's ``awaited_by`` (the call graph), which must be
+    the waiter: there it is always given its waiter.
     """
     return (
-        type(callback) is types.BuiltinMethodType
+        _WAKEUP_READS_ONLY_THE_OUTCOME
+        and type(callback) is types.BuiltinMethodType
         and callback.__name__ == "task_wakeup"
         and isinstance(callback.__self__, asyncio.Task)
     )

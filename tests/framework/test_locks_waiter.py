@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -173,7 +174,8 @@ def test_a_task_awaiting_a_waiter_is_told_apart_from_other_callbacks() -> None:
         waiter: Waiter[str] = Waiter(loop=loop)
         task = asyncio.ensure_future(_await(waiter))  # (a task awaiting it: the C task's wakeup is kept)
         await settle()
-        assert _wakes_a_task(waiter._kept)  # type: ignore[arg-type]
+        # (From CPython 3.14 the wakeup needs its own waiter: see _wakes_a_task.)
+        assert _wakes_a_task(waiter._kept) is (sys.version_info < (3, 14))  # type: ignore[arg-type]
         waiter.remove_done_callback(waiter._kept)  # type: ignore[arg-type]
         task.cancel()
         seen: list[Any] = []
