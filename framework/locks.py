@@ -46,10 +46,9 @@ import asyncio
 import contextvars
 import datetime
 import sys
-import types
 from collections import deque
 from collections.abc import Callable
-from types import TracebackType
+from types import BuiltinMethodType, TracebackType
 from typing import Any, Generic, TypeVar
 
 __all__ = ["BoundedSemaphore", "Condition", "Event", "Lock", "Semaphore"]
@@ -159,7 +158,7 @@ def _wakes_a_task(callback: Callable[..., object]) -> bool:
     """
     return (
         _WAKEUP_READS_ONLY_THE_OUTCOME
-        and type(callback) is types.BuiltinMethodType
+        and type(callback) is BuiltinMethodType
         and callback.__name__ == "task_wakeup"
         and isinstance(callback.__self__, asyncio.Task)
     )
