@@ -328,9 +328,23 @@ def _task_ends_later(loop: asyncio.AbstractEventLoop, task: asyncio.Future[Any],
     """
     batch = _ends_later.batch
     if batch is None or batch.loop is not loop:
+        if batch is not None and batch.loop.is_closed():
+            _forget_stranded(batch)
         batch = _ends_later.batch = _EndsBatch(loop)
         loop.call_soon(_see_ends, batch)
     batch.append((task, context))
+
+
+def _forget_stranded(batch: _EndsBatch) -> None:
+    """Let go of the tasks of a batch whose loop was closed before its ``_see_ends`` could run.
+
+    A loop stopped in the very iteration a handler finished, then closed,
+    never runs that look: its tasks can never run again, and only
+    ``_running_tasks`` would keep them (and their contexts, and the loop)
+    alive. Noticed when the thread's next batch starts.
+    """
+    for task, _context in batch:
+        _running_tasks.pop(task, None)
 
 
 def _see_ends(batch: _EndsBatch) -> None:

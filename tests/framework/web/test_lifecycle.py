@@ -34,6 +34,7 @@ from framework.web import (
     Finish,
     HTTPError,
     RequestHandler,
+    lifecycle,
     stream_request_body,
 )
 from tests.framework.harness import WAIT, fetch, raw_exchange, running, wait_until
@@ -873,3 +874,39 @@ def test_on_connection_close_not_called_for_a_finished_response() -> None:
         assert finished.wait(WAIT)
     assert raw.endswith(b"quick")
     assert closes == []
+
+
+def test_a_batch_stranded_by_a_closed_loop_is_let_go_of_at_the_threads_next_batch() -> None:
+    # A loop stopped in the very iteration a handler finished, then closed,
+    # never looks at that iteration's batch: nothing may keep its tasks.
+    def finish_in_a_task(loop: asyncio.AbstractEventLoop, *, stop: bool) -> weakref.ReferenceType[Any]:
+        refs: list[weakref.ReferenceType[Any]] = []
+
+        async def method() -> None:
+            task = current_task()
+            refs.append(weakref.ref(task))
+            lifecycle._running_tasks[task] = None  # (as _run_method registers a handler's task)
+            lifecycle._task_ends_later(loop, task, contextvars.copy_context())  # (as finish() hands it over)
+            if stop:
+                loop.stop()
+
+        loop.create_task(method())
+        if stop:
+            loop.run_forever()
+        else:
+            loop.run_until_complete(asyncio.sleep(0.01))
+        return refs[0]
+
+    stranded_loop = asyncio.new_event_loop()
+    stranded = finish_in_a_task(stranded_loop, stop=True)
+    stranded_loop.close()
+    gc.collect()
+    assert stranded() is not None  # (only its batch's look would have let go of it)
+    next_loop = asyncio.new_event_loop()
+    try:
+        looked_at = finish_in_a_task(next_loop, stop=False)
+    finally:
+        next_loop.close()
+    gc.collect()
+    assert stranded() is None
+    assert looked_at() is None
