@@ -79,6 +79,7 @@ from framework.http1.writer import serialize_prepared_response as serialize_prep
 from framework.http1.writer import serialize_request_head as serialize_request_head
 from framework.http1.writer import serialize_response_fields as serialize_response_fields
 from framework.http1.writer import serialize_response_head as serialize_response_head
+from framework.http1.writer import usual_prepared_response as usual_prepared_response
 
 __all__ = [
     "Body",

@@ -293,6 +293,29 @@ if not PURE_PYTHON:
         pass
 
 
+def _declines_usual_response(
+    method: str,
+    version: str,
+    status: int,
+    reason: str,
+    block: bytes,
+    fields: Sequence[tuple[str, str]],
+    body: bytes,
+    keep_alive: bool,
+) -> None:
+    """Pure Python's ``usual_prepared_response``: declines, and ``prepared_response`` frames each one."""
+    return None
+
+
+#: The whole message of the usual response on prepared fields, or None for
+#: any other (then ``prepared_response`` frames it). The usual one is HTTP/1.1,
+#: not HEAD, a status with a body, the connection kept open, so its framing
+#: needs no asking: a body, not chunked, ``len(body)`` long, kept alive. The
+#: compiled twin itself where it is built (a server's every response, with
+#: no Python call in between); else it declines all. Takes ``prepared.block``.
+usual_prepared_response = _fast_prepared_response if _fast_prepared_response is not None else _declines_usual_response
+
+
 def prepared_response(
     method: str,
     version: str,

@@ -1,8 +1,8 @@
 """The ``HTTPConnection`` of one request on a server connection: Tornado's ``HTTP1Connection``.
 
-What a handler writes through (``write_headers``, ``write``, ``finish``): it
-decides the response's framing with ``http1``, serialises the head there, and
-hands the bytes to its connection's protocol (``protocol.HTTP1ServerProtocol``),
+What a handler writes through (``write_headers``, ``write``, ``finish``, or
+``finish_prepared`` for a whole response at once): it decides the response's
+framing with ``http1``, serialises the head there, and hands the bytes to its connection's protocol (``protocol.HTTP1ServerProtocol``),
 which writes or corks them and moves on to the next request when the response
 is finished. A fresh object per request, so a handler that writes after its
 response finished cannot write into the next pipelined one.
@@ -196,7 +196,7 @@ class HTTP1Connection(HTTPConnection):
             data += http1.encode_chunk(chunk) if framing.chunked else chunk
         return proto.send(data)
 
-    def write_prepared(
+    def finish_prepared(
         self,
         status: int,
         reason: str,
@@ -204,11 +204,12 @@ class HTTP1Connection(HTTPConnection):
         fields: Sequence[tuple[str, str]],
         body: bytes,
     ) -> Awaitable[None]:
-        """Send a whole response of prepared fields in one write, framed without a header map.
+        """Send a whole response of prepared fields in one write, framed without a header map, and finish it.
 
-        What ``write_headers`` sends of the same fields and body
-        (``HTTPConnection.write_prepared``; an empty reason is the status's
-        own phrase there too); ``http1`` frames and checks it.
+        What ``write_headers`` and ``finish`` send of the same fields and body
+        (``HTTPConnection.finish_prepared``; an empty reason is the status's
+        own phrase there too); ``http1`` frames and checks it. One call for
+        what is most responses, from the handler's ``finish()``.
 
         Raises:
             ValueError: a status without a body (1xx, 204, 304), or a name,
@@ -220,14 +221,25 @@ class HTTP1Connection(HTTPConnection):
         proto = self._proto
         # write_headers' keep-alive rule and commit, inline there and here (a call each less).
         keep_alive = self._request_keep_alive and proto.request_complete and not proto.draining and not proto.config.no_keep_alive
-        data, framing = http1.prepared_response(
-            self._method, self._version, status, reason or http1.reason_phrase(status), prepared, fields, body, keep_alive
-        )
-        self._chunked, self._expected, self.keep_alive = framing.chunked, framing.length, framing.keep_alive
-        self._headers_written = True
-        if framing.has_body:
-            self._written = len(body)
-        return proto.send(data)
+        reason = reason or http1.reason_phrase(status)
+        data = None
+        if keep_alive:
+            data = http1.usual_prepared_response(self._method, self._version, status, reason, prepared.block, fields, body, True)
+        if data is not None:  # (framed as usual: kept open, the whole body counted by its length)
+            self._expected = self._written = len(body)
+            self.keep_alive = True
+        else:
+            data, framing = http1.prepared_response(
+                self._method, self._version, status, reason, prepared, fields, body, keep_alive
+            )
+            self._chunked, self._expected, self.keep_alive = framing.chunked, framing.length, framing.keep_alive
+            if framing.has_body:
+                self._written = len(body)
+        self._headers_written = self._finished = True
+        self._close_callback = None  # (finish()'s reason: no cycle through the handler)
+        result = proto.send(data)
+        proto.response_finished(self)
+        return result
 
     def write(self, chunk: bytes) -> Awaitable[None]:
         """Send a body chunk, framed as the headers decided."""

@@ -500,7 +500,7 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             self.transport.write(data)
 
     def response_finished(self, conn: HTTP1Connection) -> None:
-        """Called by ``HTTP1Connection.finish``: close, or go on to the next request."""
+        """Called by ``HTTP1Connection.finish`` (or ``finish_prepared``): close, or go on to the next request."""
         if conn is not self.current:
             return
         self.current = None
@@ -509,22 +509,25 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             self.close()  # (a no-op if the handler closed the connection already: it stays closed)
             return
         parser = self.parser
-        parser.start_next()  # (a no-op for a parser lent or taken meanwhile: _lend_parser)
         pool = self.state.parsers
-        # Asked first, as it takes back only a parser with nothing buffered
-        # and no EOF (the usual case: a call less than asking `buffered` too).
-        if pool.give_back(parser):
-            self.parser = pool.idle
-        elif parser.buffered:  # the next request, pipelined
-            self.phase = _HEAD
-            self._set_deadline(self.config.header_timeout)
-            if not self.processing:  # else the running _process goes on by itself
-                # Not called from here: this runs inside the handler's finish(),
-                # which still has its access log and on_finish() to do before
-                # the next request may start (Tornado's order). In the server's
-                # context, not this request's.
-                self.loop.call_soon(self._process, context=self.state.context)
-            return
+        # Else the pool's idle parser, given back when the request was read (a
+        # long poll's, say): nothing to start or to take back (two calls less).
+        if parser is not pool.idle:
+            parser.start_next()  # (a no-op for a parser taken meanwhile: _lend_parser)
+            # Asked first, as it takes back only a parser with nothing buffered
+            # and no EOF (the usual case: a call less than asking `buffered` too).
+            if pool.give_back(parser):
+                self.parser = pool.idle
+            elif parser.buffered:  # the next request, pipelined
+                self.phase = _HEAD
+                self._set_deadline(self.config.header_timeout)
+                if not self.processing:  # else the running _process goes on by itself
+                    # Not called from here: this runs inside the handler's finish(),
+                    # which still has its access log and on_finish() to do before
+                    # the next request may start (Tornado's order). In the server's
+                    # context, not this request's.
+                    self.loop.call_soon(self._process, context=self.state.context)
+                return
         # (else nothing buffered, but a half-closed client keeps its own: serverstate.ParserPool)
         self.phase = _IDLE
         self._set_deadline(self.config.idle_connection_timeout)  # (None: Tornado's "no idle limit")

@@ -39,17 +39,18 @@ class HTTPConnection:
         """
         raise NotImplementedError()
 
-    def write_prepared(
+    def finish_prepared(
         self, status: int, reason: str, prepared: http1.PreparedFields, fields: Sequence[tuple[str, str]], body: bytes
     ) -> Awaitable[None] | None:
-        """Send a whole response on prepared fields, or None if this connection cannot (Not in Tornado).
+        """Send a whole response on prepared fields and finish it, or None if this connection cannot (Not in Tornado).
 
         Args: as ``http1.prepared_response`` (the server's connection frames
         it so); ``fields`` are the response's own, after the prepared ones.
 
         Returns:
-            As ``write_headers``; None here: the caller sends the same
-            fields through ``write_headers`` instead.
+            As ``write_headers``, once the response is finished as by
+            ``finish``; None here, with nothing sent: the caller sends the
+            same fields through ``write_headers`` and ``finish`` instead.
         """
         return None
 

@@ -430,7 +430,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
             self.write(chunk)
         result = None
         if not self._headers_written and self._header_map is None:
-            result = self._send_prepared()
+            result = self._send_prepared()  # (sent and finished, if not None)
         if result is None:  # (the response has a header map, or needs one)
             if not self._headers_written:
                 self._prepare_final_headers()
@@ -440,7 +440,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
                 # exist at once (a long poll's fan-out), so it is not set for none.
                 self._finishing = True
             result = self.flush()
-        self.request.connection.finish()  # type: ignore[union-attr]  # flush() raised if it is None
+            self.request.connection.finish()  # type: ignore[union-attr]  # flush() raised if it is None
         self._finished = True
         self.request._finish_time = time.time()
         self.application.log_request(self)
@@ -453,11 +453,12 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         return result
 
     def _send_prepared(self) -> Awaitable[None] | None:
-        """Send the whole response on the application's prepared default fields; None if it needs a header map.
+        """Send and finish the whole response on the application's prepared default fields; None if it needs a header map.
 
         For a response that set no header and no cookie, goes through no
         transform and has a body (not 1xx, 204 or 304): the usual one. The
-        connection frames it without a header map (``write_prepared``):
+        connection frames it without a header map and finishes it
+        (``finish_prepared``):
         about a third of a long poll's wake (loadtest/longpoll_fanout.py
         --instructions). What it sends is what the header map would have
         held, and ``_headers`` reads it back afterwards.
@@ -492,7 +493,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         second, prepared = defaults.current  # (read inline while the second lasts: a call less)
         if int(time.time()) != second:
             prepared = defaults.now()
-        result = connection.write_prepared(status, self._reason, prepared, fields, body)
+        result = connection.finish_prepared(status, self._reason, prepared, fields, body)
         if result is None:
             return None  # (a connection other than the server's: a test's, say)
         self._write_buffer = _NO_CHUNKS

@@ -59,7 +59,7 @@ class DefaultFields:
 
 
 def prepared_headers(prepared: http1.PreparedFields, fields: Sequence[tuple[str, str]], content_length: int) -> HTTPHeaders:
-    """The header map of a response sent on prepared fields (``HTTPConnection.write_prepared``).
+    """The header map of a response sent on prepared fields (``HTTPConnection.finish_prepared``).
 
     Args:
         prepared: the fields it was sent on.

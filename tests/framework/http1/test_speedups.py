@@ -938,12 +938,13 @@ def _nine_slots(namespace: dict[str, Any] | None = None) -> type:
 
 
 LOADED = (
-    "from framework.http1 import parser, writer; "
-    "print(parser._fast_read_request_head is not None, writer._fast_serialize_response_fields is not None)"
+    "from framework import http1; from framework.http1 import parser, writer; "
+    "print(parser._fast_read_request_head is not None, writer._fast_serialize_response_fields is not None, "
+    "http1.usual_prepared_response is not writer._declines_usual_response)"
 )
 
 
-@pytest.mark.parametrize(("pure", "expected"), [(None, "True True"), ("0", "True True"), ("1", "False False")])
+@pytest.mark.parametrize(("pure", "expected"), [(None, "True True True"), ("0", "True True True"), ("1", "False False False")])
 def test_framework_http1_pure_keeps_the_accelerator_unused(speedups: ModuleType, pure: str | None, expected: str) -> None:
     env = {k: v for k, v in os.environ.items() if k != "FRAMEWORK_HTTP1_PURE"}
     if pure is not None:

@@ -11,6 +11,11 @@ from __future__ import annotations
 import asyncio
 from typing import ClassVar
 
+import pytest
+
+from framework import http1
+from framework.http1connection import HTTP1Connection
+from framework.httputil import HTTPServerRequest
 from framework.web import Application, RequestHandler
 from tests.framework.harness import async_test, eventually, get, post
 from tests.framework.http1connection.fake_transport import connect, count
@@ -48,3 +53,31 @@ async def test_a_body_limit_set_after_the_body_was_read_does_not_reach_the_next_
     await eventually(lambda: count(transport) == 2)
     assert [r.code for r in await transport.responses()] == [200, 413]
     assert server.state.parsers.idle.max_body_size == 1000
+
+
+@async_test
+async def test_finish_prepared_sends_the_whole_response_and_finishes_it() -> None:
+    answered: list[str] = []
+
+    def answer(request: HTTPServerRequest) -> None:
+        conn = request.connection
+        assert isinstance(conn, HTTP1Connection)
+        fields = http1.PreparedFields({"server": ["test"]})
+        conn.finish_prepared(200, "", fields, [("x-path", request.path)], b"whole " + request.path.encode())
+        with pytest.raises(RuntimeError):
+            conn.write(b"more")  # finished: nothing more goes out
+        conn.finish()  # and finishing again is a no-op
+        answered.append(request.path)
+
+    server, protocol, transport = connect(answer)
+    # Two kept-alive requests (the second pipelined), then one of HTTP/1.0, which closes.
+    protocol.data_received(get("/a") + get("/b") + get("/c", version="HTTP/1.0"))
+    await eventually(lambda: transport.closed)
+    responses = await transport.responses()
+    assert [(r.code, r.body, r.headers.get("x-path")) for r in responses] == [
+        (200, b"whole /a", "/a"),
+        (200, b"whole /b", "/b"),
+        (200, b"whole /c", "/c"),
+    ]
+    assert answered == ["/a", "/b", "/c"]
+    assert b"HTTP/1.1 200 OK\r\nServer: test\r\n" in transport.written

@@ -29,7 +29,7 @@ def test_the_seam_base_classes_define_the_verbs() -> None:
     assert connection.set_body_timeout(1.0) is None
     assert connection.set_close_callback(lambda: None) is None
     # Not Tornado's: a connection that cannot send prepared fields says so (the caller writes headers).
-    assert connection.write_prepared(200, "OK", http1.PreparedFields({}), [], b"") is None
+    assert connection.finish_prepared(200, "OK", http1.PreparedFields({}), [], b"") is None
     message = HTTPMessageDelegate()
     assert message.headers_received(RequestStartLine("GET", "/", "HTTP/1.1"), HTTPHeaders()) is None
     assert message.data_received(b"chunk") is None  # None: no flow control asked for
