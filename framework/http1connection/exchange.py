@@ -2,10 +2,11 @@
 
 What a handler writes through (``write_headers``, ``write``, ``finish``, or
 ``finish_prepared`` for a whole response at once): it decides the response's
-framing with ``http1``, serialises the head there, and hands the bytes to its connection's protocol (``protocol.HTTP1ServerProtocol``),
-which writes or corks them and moves on to the next request when the response
-is finished. A fresh object per request, so a handler that writes after its
-response finished cannot write into the next pipelined one.
+framing with ``http1``, serialises the head there, and hands the bytes to its
+connection's protocol (``protocol.HTTP1ServerProtocol``), which writes or corks
+them and moves on to the next request when the response is finished. A fresh
+object per request, so a handler that writes after its response finished
+cannot write into the next pipelined one.
 """
 
 from __future__ import annotations
