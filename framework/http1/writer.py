@@ -311,8 +311,10 @@ def _declines_usual_response(
 #: any other (then ``prepared_response`` frames it). The usual one is HTTP/1.1,
 #: not HEAD, a status with a body, the connection kept open, so its framing
 #: needs no asking: a body, not chunked, ``len(body)`` long, kept alive. The
-#: compiled twin itself where it is built (a server's every response, with
-#: no Python call in between); else it declines all. Takes ``prepared.block``.
+#: compiled twin itself where it is built (a server calls it for each prepared
+#: response it keeps open, with no Python call in between); else it declines
+#: all. Takes ``prepared.block``. Bound at import: tests that swap
+#: ``_fast_prepared_response`` change ``prepared_response`` only.
 usual_prepared_response = _fast_prepared_response if _fast_prepared_response is not None else _declines_usual_response
 
 
