@@ -90,6 +90,28 @@ def test_server_request_takes_remote_ip_and_protocol_from_its_connection_context
     assert request.full_url() == "https://site.test/"
 
 
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        (SimpleNamespace(remote_ip="203.0.113.9"), ("203.0.113.9", "http")),  # a context without a protocol
+        (SimpleNamespace(protocol="https"), (None, "https")),  # nor a remote_ip
+        (None, (None, "http")),
+    ],
+)
+def test_server_request_without_a_full_context_takes_what_there_is(
+    context: SimpleNamespace | None, expected: tuple[str | None, str]
+) -> None:
+    class Connection(HTTPConnection):
+        pass
+
+    connection = Connection()
+    if context is not None:
+        connection.context = context  # type: ignore[attr-defined]
+    for conn in (connection, None):  # (and a request made without a connection)
+        request = HTTPServerRequest("GET", "/", connection=conn)
+        assert (request.remote_ip, request.protocol) == (expected if conn is not None else (None, "http"))
+
+
 def test_server_request_cookies_skip_names_simple_cookie_refuses() -> None:
     headers = HTTPHeaders.from_pairs([("Cookie", 's=1; bad name=2; t="q"'), ("Cookie", "u=%7E")])
     cookies = HTTPServerRequest("GET", "/", headers=headers).cookies
