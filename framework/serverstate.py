@@ -336,9 +336,10 @@ class ServerState:
             server drains; weak, so closed ones go away by themselves.
         corked: the bytes each connection holds back until the end of the
             loop iteration, to be written then with the others (the
-            connection module's corked writes: a long poll's fan-out).
-        corking: whether writes from tasks are corked now (one went out
-            this iteration already).
+            connection module's corked writes: a long poll's fan-out, the
+            answers to one iteration's requests).
+        corking: whether writes are corked now (one went out this
+            iteration already).
         context: the context the server was made in, where a connection
             starts its pipelined requests (``call_soon``'s own copy would be
             the finishing request's: its context variables would pass on).

@@ -2,10 +2,10 @@
 
 The first response a task writes in a loop iteration goes out at once; the
 ones other tasks write in the same iteration wait for its end and go out
-then, one write per connection; a synchronous handler's goes out at once; a
-direct write never overtakes corked bytes; closing writes them first,
-aborting or losing the connection drops them. What was written is read back
-with the harness's response reader.
+then, one write per connection, as do synchronous handlers' after the
+iteration's first; a direct write never overtakes corked bytes; closing
+writes them first, aborting or losing the connection drops them. What was
+written is read back with the harness's response reader.
 """
 
 from __future__ import annotations
@@ -78,6 +78,22 @@ async def test_a_synchronous_handlers_response_goes_out_within_data_received() -
     _, protocol, transport = connect(parked_app())
     protocol.data_received(get("/now"))
     assert count(transport) == 1 and transport.writes == 1  # no loop iteration in between
+
+
+@async_test
+async def test_synchronous_answers_read_in_one_iteration_go_out_together_after_the_first() -> None:
+    app = parked_app()
+    conns = connections(app, 3)
+    for i, (protocol, _) in enumerate(conns):  # as the loop's reader callbacks of one iteration would
+        protocol.data_received(get(f"/now/{i}") + (get(f"/again/{i}") if i == 2 else b""))
+    # The iteration's first answer went out at once; the others are held,
+    # the pipelined pair of the third connection joined into one write.
+    assert [transport.writes for _, transport in conns] == [1, 0, 0]
+    await asyncio.sleep(0)  # the next iteration's first callback writes them
+    assert [transport.writes for _, transport in conns] == [1, 1, 1]
+    for i, (_, transport) in enumerate(conns):
+        bodies = [response.body for response in await transport.responses()]
+        assert bodies == [f"hello /now/{i}".encode()] + ([f"hello /again/{i}".encode()] if i == 2 else [])
 
 
 @async_test
