@@ -219,12 +219,14 @@ class HTTP1ServerProtocol(asyncio.Protocol):
     def eof_received(self) -> bool:
         # A client that half-closes is treated as gone: browsers never
         # half-close, and a waiting long-poll must learn its client left.
-        self._uncork()  # (returning False closes the transport: what is corked goes first)
-        if self.phase >= _CLOSING or self.parser is self.state.parsers.idle:
-            return False  # (idle: nothing buffered, nothing to finish)
-        self.parser.feed_eof()
-        if self.current is None and self.parser.buffered and not self.waiting:
-            self._process()
+        # (Idle: nothing buffered, nothing to finish.)
+        if self.phase < _CLOSING and self.parser is not self.state.parsers.idle:
+            self.parser.feed_eof()
+            if self.current is None and self.parser.buffered and not self.waiting:
+                self._process()
+        # Returning False closes the transport: what is corked goes first,
+        # answers _process just wrote included.
+        self._uncork()
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:

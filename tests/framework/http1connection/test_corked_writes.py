@@ -215,6 +215,27 @@ async def test_a_client_that_half_closes_gets_its_corked_answer_before_the_conne
     assert transport.closed and transport.written.endswith(b"\r\n\r\nok")  # (the fake refuses writes after close)
 
 
+class ThenHalfCloses(RequestHandler):
+    """Answers when woken, then its client's FIN arrives before the pipelined request is started."""
+
+    async def get(self) -> None:
+        await self.application.settings["wake"].wait()
+        self.finish("woken")  # the iteration's first write: out at once, and the next ones corked
+        # What a loop can deliver before the call_soon'd start of the next request (uvloop's poll phase).
+        self.application.settings["transports"][0].peer_closes()
+
+
+@async_test
+async def test_a_pipelined_answer_made_when_the_client_half_closes_goes_out_before_the_close() -> None:
+    app = Application([(r"/first", ThenHalfCloses), (r"/.*", Hello)], wake=asyncio.Event(), transports=[])
+    [(protocol, transport)] = connections(app, 1)
+    protocol.data_received(get("/first") + get("/next"))
+    await asyncio.sleep(0)
+    app.settings["wake"].set()
+    await eventually(lambda: transport.closed)
+    assert [r.body for r in await transport.responses()] == [b"woken", b"hello /next"]
+
+
 class FailingTransport(FakeTransport):
     def write(self, data: bytes | bytearray | memoryview) -> None:
         raise RuntimeError("this transport fails")
