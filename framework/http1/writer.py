@@ -293,16 +293,7 @@ if not PURE_PYTHON:
         pass
 
 
-def _declines_usual_response(
-    method: str,
-    version: str,
-    status: int,
-    reason: str,
-    block: bytes,
-    fields: Sequence[tuple[str, str]],
-    body: bytes,
-    keep_alive: bool,
-) -> None:
+def _declines_usual_response(*_arguments: object) -> None:
     """Pure Python's ``usual_prepared_response``: declines, and ``prepared_response`` frames each one."""
     return None
 
