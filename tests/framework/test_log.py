@@ -9,6 +9,7 @@ import logging.handlers
 import re
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -329,3 +330,54 @@ def test_a_queued_record_keeps_its_message_and_traceback_as_they_were(restore_ro
     assert [r.getMessage() for r in seen] == ["items: ['first']", "failed"]
     assert seen[1].exc_text is not None and "ValueError: boom" in seen[1].exc_text
     assert "ValueError: boom" in logging.Formatter().format(seen[1])
+
+
+class GatedStream(io.StringIO):
+    """A stream whose first write waits on ``gate`` (a collector slow to read); counts its writes."""
+
+    def __init__(self, gate: threading.Event) -> None:
+        super().__init__()
+        self.gate = gate
+        self.writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        self.gate.wait(10)
+        return super().write(text)
+
+
+def test_a_stream_gets_what_gathered_meanwhile_in_one_write(restore_root: None) -> None:
+    gate = threading.Event()
+    stream = GatedStream(gate)
+    handler = logging.StreamHandler(stream)
+    background = log.log_in_background(handler)
+    log.access_log.info("first")
+    deadline = time.monotonic() + 10
+    while not stream.writes and time.monotonic() < deadline:  # the writer is inside its first write
+        time.sleep(0.001)
+    for n in range(200):
+        log.access_log.info("request %d", n)
+    gate.set()
+    background.stop()
+    assert stream.getvalue().splitlines() == ["first"] + [f"request {n}" for n in range(200)]
+    assert stream.writes <= 3  # the first, then the 200 together (at most split once by timing)
+
+
+def test_a_record_that_cannot_be_formatted_is_reported_and_the_rest_written(
+    restore_root: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(message)s %(missing)s"))
+    handler.addFilter(lambda record: record.getMessage() != "filtered")
+    plain = logging.StreamHandler(io.StringIO())
+    plain.setLevel(logging.WARNING)
+    background = log.log_in_background(handler, plain)
+    log.app_log.warning("kept", extra={"missing": "here"})
+    log.app_log.warning("broken")  # no 'missing' field: the formatter raises
+    log.app_log.warning("filtered", extra={"missing": "here"})
+    log.app_log.info("quiet", extra={"missing": "too"})
+    background.stop()
+    assert stream.getvalue().splitlines() == ["kept here", "quiet too"]
+    assert "--- Logging error ---" in capsys.readouterr().err
+    assert plain.stream.getvalue().splitlines() == ["kept", "broken", "filtered"]
