@@ -206,6 +206,25 @@ def test_formatter_indents_tracebacks_and_continuation_lines() -> None:
     assert lines[-1] == "    ValueError: bad"
 
 
+def test_formatter_time_is_logging_s_whatever_the_second_format_and_converter() -> None:
+    formatter = log.LogFormatter(color=False)
+    plain = logging.Formatter()
+
+    def record_at(created: float) -> logging.LogRecord:
+        record = logging.LogRecord("t", logging.INFO, __file__, 1, "m", None, None)
+        record.created, record.msecs = created, (created - int(created)) * 1000
+        return record
+
+    moments = [1_700_000_000.25, 1_700_000_000.75, 1_700_000_001.5, 1_700_003_600.0, 1_700_000_000.25]
+    for datefmt in (None, "%y%m%d %H:%M:%S", "%H"):
+        for created in moments:
+            assert formatter.formatTime(record_at(created), datefmt) == plain.formatTime(record_at(created), datefmt)
+    formatter.converter = plain.converter = time.gmtime  # type: ignore[method-assign, assignment]
+    for created in moments:
+        assert formatter.formatTime(record_at(created)) == plain.formatTime(record_at(created))
+    assert formatter.format(record_at(1_700_000_000.5)).startswith("[I 231114 22:13:20 ")
+
+
 def test_formatter_survives_a_bad_log_call() -> None:
     line = log.LogFormatter().format(record("%d things", "not a number"))
     assert "Bad message" in line

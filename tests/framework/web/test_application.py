@@ -346,6 +346,43 @@ def test_request_id_received_is_echoed_and_logged(caplog: pytest.LogCaptureFixtu
     assert any("rid=abc-123.x" in r.getMessage() for r in caplog.records)
 
 
+class Tagged(logging.LogRecord):
+    """What a program's own record factory makes (``logging.setLogRecordFactory``)."""
+
+
+def test_the_access_record_names_log_access_and_passes_filters_and_the_record_factory(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="framework.access")
+    access = logging.getLogger("framework.access")
+    hidden = framework.web.application.log_access  # the function the records must name
+
+    def no_health_checks(record: logging.LogRecord) -> bool:
+        return "/healthz" not in record.getMessage()
+
+    class OkHandler(RequestHandler):
+        def get(self) -> None:
+            self.write("ok")
+
+    previous = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(Tagged)
+    access.addFilter(no_health_checks)
+    try:
+        with running([("/.*", OkHandler)]) as server:
+            fetch(server, "/healthz")
+            fetch(server, "/page?x=1")
+    finally:
+        access.removeFilter(no_health_checks)
+        logging.setLogRecordFactory(previous)
+    records = [r for r in caplog.records if r.name == "framework.access"]
+    assert [r.getMessage().split(" (")[0] for r in records] == ["200 GET /page?x=1"]
+    (record,) = records
+    assert type(record) is Tagged
+    assert (record.pathname, record.funcName) == (hidden.__code__.co_filename, "log_access")
+    assert record.lineno == hidden.__code__.co_firstlineno
+    assert (record.method, record.path, record.status) == ("GET", "/page", 200)  # type: ignore[attr-defined]
+
+
 def test_request_ids_are_off_by_default() -> None:
     with serve(framework.web.Application([(r"/", EchoRequestIdHandler)])) as server:
         response = requests.get(server.url("/"), headers={"X-Request-Id": "abc"})
