@@ -170,11 +170,15 @@ def _write_stream(handler: logging.StreamHandler[Any], records: list[logging.Log
     lines = []
     terminator = handler.terminator
     for record in records:
-        if handler.filter(record):
-            try:
-                lines.append(handler.format(record) + terminator)
-            except Exception:  # noqa: BLE001 - as StreamHandler.emit: reported, the others still written
-                handler.handleError(record)
+        admitted = handler.filter(record)
+        if not admitted:
+            continue
+        if isinstance(admitted, logging.LogRecord):  # (Python 3.12+: a filter may hand back a replacement)
+            record = admitted
+        try:
+            lines.append(handler.format(record) + terminator)
+        except Exception:  # noqa: BLE001 - as StreamHandler.emit: reported, the others still written
+            handler.handleError(record)
     if not lines:
         return
     with handler.lock:  # type: ignore[union-attr]  # (made by Handler.__init__)
