@@ -16,9 +16,19 @@ of req/s to Tornado's on the same workload. ``cpu us/req`` is the server's own
 CPU time per request (a figure that does not depend on whether the server
 reached 100% of its core, nor much on other work on the machine).
 
+``--access-log`` measures each server as a program that turns logging on
+runs it: the tutorial's ``parse_command_line()`` makes Tornado (and the
+framework, with ``framework.options``) write an access line per request to
+stderr; aiohttp gets ``basicConfig`` at INFO and uvicorn its default
+``access_log=True``. Without the flag no server formats a line. The log
+lines go to each server's log file (``results/logs/<contender>.log``), never
+to a pipe. Contenders with no access log of their own (``framework_raw``,
+``asyncio_raw``) are left out and the output says so; the tables' titles and
+the JSON's ``settings.access_log`` say the run had access logs on.
+
 Usage: ``scripts/bench [--rounds 3] [--duration 5] [--only framework_web,tornado]
-[--workloads hello,template,form] [--json out.json]`` (or ``python loadtest/bench.py ...``
-inside the venv). Traffic goes to 127.0.0.1 only.
+[--workloads hello,template,form] [--access-log] [--json out.json]`` (or
+``python loadtest/bench.py ...`` inside the venv). Traffic goes to 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ from serverproc import (
     REFERENCE,
     ROOT,
     WORKLOADS,
+    Contender,
     ServerProcess,
     cpu_seconds,
     interrupt_on_signals,
@@ -277,9 +288,28 @@ def summarise(runs: dict[str, list[WrkResult]]) -> dict[str, dict[str, Any]]:
     return summary
 
 
-def print_table(workload: Workload, summary: dict[str, dict[str, Any]], rounds: int, duration: float) -> None:
+def split_by_access_log(contenders: list[Contender]) -> tuple[list[Contender], list[Contender]]:
+    """The contenders an ``--access-log`` run measures (those with an access log of their own), and those it leaves out.
+
+    Left out rather than run without one: a figure without logging in a
+    table of figures with it would read as the cheap logger it is not.
+    """
+    measured = [c for c in contenders if c.access_log]
+    return measured, [c for c in contenders if not c.access_log]
+
+
+def print_table(
+    workload: Workload, summary: dict[str, dict[str, Any]], rounds: int, duration: float, *, access_log: bool = False
+) -> None:
+    """One workload's medians as a table, under a title that says how they were measured.
+
+    Args:
+        access_log: the servers wrote their access logs; the title says so, so these
+            figures are never read as the plain run's.
+    """
+    how = ", ACCESS LOG ON (each framework's default, to a file)" if access_log else ""
     print(
-        f"\n{workload.name} ({workload.request()[0]} {workload.path}): medians of {rounds} round(s) of {duration:g} s,"
+        f"\n{workload.name} ({workload.request()[0]} {workload.path}){how}: medians of {rounds} round(s) of {duration:g} s,"
         f" wrk -t1 -c100, server on CPU {SERVER_CPU}, wrk on CPU {WRK_CPU}"
     )
     header = (
@@ -295,6 +325,25 @@ def print_table(workload: Workload, summary: dict[str, dict[str, Any]], rounds: 
             f"{name:<22}{row['req_per_sec']:>10.0f}{spread:>18}{row['p50_ms']:>9.2f}{row['p99_ms']:>9.2f}"
             f"{row['cpu_us_per_req']:>11.1f}{ratio:>11}  {errors}"
         )
+
+
+def run_settings(args: argparse.Namespace, workloads: list[str], left_out: list[Contender]) -> dict[str, Any]:
+    """How the run was made, for the JSON report: what its figures may be compared with.
+
+    Args:
+        args: the parsed command line.
+        workloads: the workloads run.
+        left_out: contenders asked for but not run because they have no access log.
+    """
+    return {
+        "rounds": args.rounds,
+        "duration": args.duration,
+        "warmup": args.warmup,
+        "wrk": "-t1 -c100 --latency",
+        "workloads": workloads,
+        "access_log": args.access_log,
+        "left_out_without_access_log": [c.name for c in left_out],
+    }
 
 
 def parse_names(text: str | None, known: tuple[str, ...]) -> list[str]:
@@ -329,6 +378,11 @@ def main() -> int:
         type=pathlib.Path,
         help="another checkout (git worktree) whose framework contenders run too, as NAME@base: before and after in one run",
     )
+    parser.add_argument(
+        "--access-log",
+        action="store_true",
+        help="every server writes its framework's default access log (to its log file); contenders without one are left out",
+    )
     args = parser.parse_args()
     interrupt_on_signals()
     if not 1 <= args.rounds <= 20 or not 1 <= args.duration <= 120:
@@ -340,6 +394,13 @@ def main() -> int:
     except ValueError as exc:
         parser.error(f"--workloads: {exc}")
     contenders = select(args.only, DEFAULT)
+    left_out: list[Contender] = []
+    if args.access_log:
+        contenders, left_out = split_by_access_log(contenders)
+        if not contenders:
+            parser.error("--access-log: none of these contenders has an access log of its own")
+        if left_out:
+            print(f"-- access log on; left out, having no access log of their own: {', '.join(c.name for c in left_out)}")
     if args.baseline is not None:
         if not (args.baseline / "loadtest" / "servers").is_dir() or not (args.baseline / "framework").is_dir():
             parser.error(f"--baseline {args.baseline}: not a checkout of this project")
@@ -359,7 +420,7 @@ def main() -> int:
         for contender in contenders:
             if not any(c == contender.name for _, c in pairs):
                 continue
-            server = contender.process(cpu=SERVER_CPU)
+            server = contender.process(cpu=SERVER_CPU, access_log=args.access_log)
             servers[contender.name] = server
             try:
                 server.start()
@@ -406,7 +467,11 @@ def main() -> int:
             server.stop()
         failed = {c for _, c in failures}
         for name, server in servers.items():
-            if name not in failed and server.log_text().strip():
+            if args.access_log:
+                # The log is every request's line: where it is and how big, not its tail.
+                size = server.log_path.stat().st_size if server.log_path.exists() else 0
+                print(f"-- {name}: access log {server.log_path} ({size / 1e6:.1f} MB)", file=sys.stderr)
+            elif name not in failed and server.log_text().strip():
                 print(f"\n-- {name} wrote to its log ({server.log_path}):\n{server.log_tail()}", file=sys.stderr)
 
     load_after = os.getloadavg()
@@ -415,7 +480,7 @@ def main() -> int:
         measured = {name: results for (w, name), results in runs.items() if w == workload and results}
         if measured:
             summaries[workload] = summarise(measured)
-            print_table(WORKLOAD_SPECS[workload], summaries[workload], args.rounds, args.duration)
+            print_table(WORKLOAD_SPECS[workload], summaries[workload], args.rounds, args.duration, access_log=args.access_log)
     print(
         f"\nload average (1, 5, 15 min): before {', '.join(f'{x:.2f}' for x in load_before)};"
         f" after {', '.join(f'{x:.2f}' for x in load_after)} (on {os.cpu_count()} CPUs)"
@@ -425,13 +490,7 @@ def main() -> int:
     if args.json_path:
         report = {
             "environment": dict(environment(), loadavg_before=load_before, loadavg_after=load_after),
-            "settings": {
-                "rounds": args.rounds,
-                "duration": args.duration,
-                "warmup": args.warmup,
-                "wrk": "-t1 -c100 --latency",
-                "workloads": workloads,
-            },
+            "settings": run_settings(args, workloads, left_out),
             "runs": {
                 workload: {name: [dataclasses.asdict(r) for r in results] for (w, name), results in runs.items() if w == workload}
                 for workload in workloads

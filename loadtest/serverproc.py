@@ -5,7 +5,9 @@ Shared by ``bench.py``, ``conn_memory.py``, ``profile_server.py``,
 open-file limit from here too). Each server runs in its own session (so it and
 anything it forks die together with one ``killpg``), optionally pinned to one
 CPU with ``taskset``, with its open-file limit raised to the hard limit, and
-its output going to a log file that is shown when it fails. It is ready when a
+its output (stdout and stderr) going to a log file that is shown when it
+fails: a file, never a pipe, since a server writing an access line per
+request would fill a pipe nobody reads and block. It is ready when a
 probe (by default ``GET /`` answering ``Hello, world``) says so.
 
 The C10K scripts (``c10k*.py``) keep their own small copies of the ``/proc``
@@ -41,6 +43,9 @@ class Contender:
 
     ``workloads`` names bench.py's workloads the script answers (``hello`` is
     ``GET /``; ``template`` and ``form`` are ``servers/pages.py``'s page and form).
+    ``access_log`` says the script takes ``--access-log``: its framework has an
+    access log of its own, which the flag turns on the way that framework's
+    users do (``bench.py --access-log`` runs only such contenders).
     """
 
     name: str
@@ -48,6 +53,7 @@ class Contender:
     args: tuple[str, ...] = ()
     needs: str | None = None  # a module that must be importable, else the contender is skipped
     workloads: tuple[str, ...] = ("hello",)
+    access_log: bool = False
     # Another checkout to run the script and its ``framework`` from (a baseline), else this one.
     root: Path | None = None
 
@@ -69,6 +75,8 @@ class Contender:
         cpu: int | None = 0,
         extra_args: tuple[str, ...] = (),
         python_args: tuple[str, ...] = (),
+        access_log: bool = False,
+        log_dir: Path = LOGS,
     ) -> ServerProcess:
         """This contender's script as a (not yet started) ``ServerProcess`` on ``port`` (default: a free one).
 
@@ -76,7 +84,14 @@ class Contender:
             cpu: the CPU to pin it to (None: not pinned).
             extra_args: more arguments for the script, after the registry's.
             python_args: arguments for the interpreter, before the script (``-m cProfile ...``).
+            access_log: run it with ``--access-log``; its access lines go to its log file.
+            log_dir: where its log file goes.
+
+        Raises:
+            ValueError: ``access_log`` for a contender that has none of its own.
         """
+        if access_log and not self.access_log:
+            raise ValueError(f"{self.name} has no access log of its own")
         port = port or free_port()
         servers = SERVERS if self.root is None else self.root / "loadtest" / "servers"
         argv = [
@@ -86,9 +101,10 @@ class Contender:
             "--port",
             str(port),
             *self.args,
+            *(["--access-log"] if access_log else []),
             *extra_args,
         ]
-        return ServerProcess(self.name, argv, port=port, cpu=cpu, env=self.environment())
+        return ServerProcess(self.name, argv, port=port, cpu=cpu, env=self.environment(), log_dir=log_dir)
 
     def environment(self) -> dict[str, str] | None:
         """What this contender adds to the server's environment: a baseline's framework first on the path."""
@@ -97,23 +113,24 @@ class Contender:
 
 WORKLOADS = ("hello", "template", "form")
 _PAGES = WORKLOADS  # a framework with templates and form parsing serves all three
+# The raw servers (framework_raw, asyncio_raw) have no web layer, so no access log.
 
 CONTENDERS: dict[str, Contender] = {
     c.name: c
     for c in (
         Contender("framework_raw", "framework_raw.py"),
-        Contender("framework_web", "framework_web.py", workloads=_PAGES),
-        Contender("framework_web+uvloop", "framework_web.py", ("--uvloop",), needs="uvloop", workloads=_PAGES),
-        Contender("tornado_web", "tornado_web.py", needs="tornado", workloads=_PAGES),
-        Contender("aiohttp_web", "aiohttp_web.py", needs="aiohttp_jinja2", workloads=_PAGES),
+        Contender("framework_web", "framework_web.py", workloads=_PAGES, access_log=True),
+        Contender("framework_web+uvloop", "framework_web.py", ("--uvloop",), needs="uvloop", workloads=_PAGES, access_log=True),
+        Contender("tornado_web", "tornado_web.py", needs="tornado", workloads=_PAGES, access_log=True),
+        Contender("aiohttp_web", "aiohttp_web.py", needs="aiohttp_jinja2", workloads=_PAGES, access_log=True),
         # uvicorn's fastest setup (httptools + uvloop) under a raw ASGI app and under Starlette.
-        Contender("uvicorn_asgi", "uvicorn_asgi.py", needs="httptools", workloads=_PAGES),
-        Contender("starlette_uvicorn", "starlette_uvicorn.py", needs="starlette", workloads=_PAGES),
+        Contender("uvicorn_asgi", "uvicorn_asgi.py", needs="httptools", workloads=_PAGES, access_log=True),
+        Contender("starlette_uvicorn", "starlette_uvicorn.py", needs="starlette", workloads=_PAGES, access_log=True),
         Contender("asyncio_raw", "asyncio_raw.py"),
         # Not in the default runs; ``--only`` picks them.
         Contender("framework_raw+uvloop", "framework_raw.py", ("--uvloop",), needs="uvloop"),
-        Contender("tornado_web+uvloop", "tornado_web.py", ("--uvloop",), needs="uvloop", workloads=_PAGES),
-        Contender("aiohttp_web+uvloop", "aiohttp_web.py", ("--uvloop",), needs="uvloop", workloads=_PAGES),
+        Contender("tornado_web+uvloop", "tornado_web.py", ("--uvloop",), needs="uvloop", workloads=_PAGES, access_log=True),
+        Contender("aiohttp_web+uvloop", "aiohttp_web.py", ("--uvloop",), needs="uvloop", workloads=_PAGES, access_log=True),
         Contender("asyncio_raw+uvloop", "asyncio_raw.py", ("--uvloop",), needs="uvloop"),
     )
 }
@@ -238,6 +255,8 @@ SAYS_HELLO = answers("/", b"Hello, world")
 
 # -- the process --------------------------------------------------------------------------
 
+_TAIL_BYTES = 64 * 1024  # what log_tail reads from the end of a log
+
 
 class ServerProcess:
     """A server started from ``argv``, listening on 127.0.0.1:``port``. Use as a context manager: it is always stopped.
@@ -345,8 +364,15 @@ class ServerProcess:
         return proc.returncode
 
     def log_tail(self, lines: int = 40) -> str:
+        """The last ``lines`` lines of its log, read from the file's last 64 KB only.
+
+        Only the end: with an access log on, the file holds a line per request served
+        (hundreds of megabytes after a long run), and the tail is what tells why it failed.
+        """
         try:
-            text = self.log_path.read_text(errors="replace")
+            with open(self.log_path, "rb") as log:
+                log.seek(max(0, log.seek(0, os.SEEK_END) - _TAIL_BYTES))
+                text = log.read().decode(errors="replace")
         except OSError:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:]) or "(log empty)"

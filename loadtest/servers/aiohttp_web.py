@@ -1,14 +1,18 @@
 """Hello world on aiohttp.web: one route returning text.
 
-Run: ``python loadtest/servers/aiohttp_web.py --port 8888 [--uvloop]``.
+Run: ``python loadtest/servers/aiohttp_web.py --port 8888 [--uvloop] [--access-log]``.
 The bench's other workloads (``pages.py``): ``GET /page`` renders the shared
 Jinja2 page with aiohttp-jinja2 (``render_template``), ``POST /form`` reads
 the urlencoded fields with ``await request.post()``.
 aiohttp's access log stays at its default (a logger nobody configured, so
-nothing is formatted), as for the other contenders.
+nothing is formatted), as for the other contenders. ``--access-log`` does what
+aiohttp's documentation says to: configure logging (``basicConfig`` at INFO,
+to stderr), and ``run_app``'s default ``access_log`` writes a line per request.
 """
 
 from __future__ import annotations
+
+import logging
 
 import aiohttp_jinja2
 import jinja2
@@ -31,7 +35,7 @@ async def form(request: web.Request) -> web.Response:
 
 
 def main() -> None:
-    parser = startup.command_line(__doc__)
+    parser = startup.command_line(__doc__, access_log=True)
     parser.add_argument(
         "--keepalive-timeout",
         type=float,
@@ -39,6 +43,8 @@ def main() -> None:
         help="seconds an idle keep-alive connection is kept (aiohttp's default: 75)",
     )
     args = parser.parse_args()
+    if args.access_log:
+        logging.basicConfig(level=logging.INFO)
     loop = startup.uvloop_module().new_event_loop() if args.uvloop else None  # None: run_app makes asyncio's
     app = web.Application()
     # aiohttp-jinja2's environment: autoescape on (its default), auto_reload off as for every contender.

@@ -1,11 +1,15 @@
 """Hello world on the full framework stack, in exactly the tutorial's shape.
 
 ``Application([(r"/", MainHandler)])``, ``app.listen(port)``,
-``IOLoop.current().start()``. Run: ``python loadtest/servers/framework_web.py --port 8888``.
+``IOLoop.current().start()``. Run: ``python loadtest/servers/framework_web.py --port 8888 [--uvloop] [--access-log]``.
 The bench's other workloads (``pages.py``): ``GET /page`` is ``render()`` of the
 shared Jinja2 page (the framework's default language), ``POST /form`` reads
 the urlencoded fields with ``get_body_argument``.
 ``--uvloop`` opts in to uvloop (``framework.ioloop.use_uvloop``) before the loop exists.
+``--access-log`` first calls ``framework.options.parse_command_line()``, as the
+tutorial's ``main()`` does: its final parse turns logging on, so every request
+writes an access line to stderr (without it nothing is configured and no line
+is formatted).
 SIGINT or SIGTERM stops the loop and the script exits 0 (``startup.py``), so
 a profiler wrapped around it (``python -m cProfile -o out.prof ...``) gets to write.
 """
@@ -18,6 +22,7 @@ import pages
 import startup
 
 import framework.ioloop
+import framework.options
 import framework.web
 
 
@@ -38,7 +43,10 @@ class FormHandler(framework.web.RequestHandler):
 
 
 def main() -> None:
-    args = startup.command_line(__doc__).parse_args()
+    args = startup.command_line(__doc__, access_log=True).parse_args()
+    if args.access_log:
+        # Only the program's name: argparse has read the arguments, and options would refuse --port.
+        framework.options.parse_command_line(sys.argv[:1])
     if args.uvloop and not framework.ioloop.use_uvloop():
         sys.exit(startup.NO_UVLOOP)
     app = framework.web.Application(

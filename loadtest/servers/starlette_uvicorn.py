@@ -5,8 +5,8 @@
 shared page (Starlette's environment: autoescape on; ``auto_reload`` off as
 for every contender), ``POST /form`` reads the fields with
 ``await request.form()`` (python-multipart parses urlencoded bodies too).
-Access logging is off, as for ``uvicorn_asgi.py``.
-Run: ``python loadtest/servers/starlette_uvicorn.py --port 8888``.
+Access logging is off unless ``--access-log`` asks for uvicorn's default, as for ``uvicorn_asgi.py``.
+Run: ``python loadtest/servers/starlette_uvicorn.py --port 8888 [--access-log]``.
 """
 
 from __future__ import annotations

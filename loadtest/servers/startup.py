@@ -3,7 +3,8 @@
 Strategy: each script in this folder keeps only what is specific to its
 framework (its handlers, and how that framework listens and runs); what they
 must all do alike, to be measured alike, lives here: ``--port`` (and
-``--uvloop`` where the framework can run on it), binding to 127.0.0.1 only,
+``--uvloop`` where the framework can run on it, ``--access-log`` where it
+has an access log of its own), binding to 127.0.0.1 only,
 uvloop when asked for (the script exits rather than silently measuring
 asyncio's loop), and SIGINT/SIGTERM ending the run normally, so that
 ``finally`` blocks run and a profiler wrapped around the script
@@ -27,7 +28,7 @@ HOST = "127.0.0.1"  # the servers take load from this machine only
 NO_UVLOOP = "uvloop requested but not importable"
 
 
-def command_line(doc: str, *, uvloop: bool = True) -> argparse.ArgumentParser:
+def command_line(doc: str, *, uvloop: bool = True, access_log: bool = False) -> argparse.ArgumentParser:
     """The parser every server starts from: the first line of its docstring, ``--port``, ``--uvloop``.
 
     A script adds its own options to it before ``parse_args()``.
@@ -35,11 +36,19 @@ def command_line(doc: str, *, uvloop: bool = True) -> argparse.ArgumentParser:
     Args:
         doc: the script's ``__doc__``.
         uvloop: offer ``--uvloop`` (False for a server that only runs on the framework's default).
+        access_log: offer ``--access-log``, for a server whose framework writes one; a server
+            without one refuses the flag rather than pretend (``bench.py --access-log`` leaves it out).
     """
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     if uvloop:
         parser.add_argument("--uvloop", action="store_true", help="use uvloop as the reactor")
+    if access_log:
+        parser.add_argument(
+            "--access-log",
+            action="store_true",
+            help="log every request as the framework does by default once a program turns logging on",
+        )
     return parser
 
 
@@ -84,15 +93,18 @@ def run_until_signalled(run: Callable[[], object]) -> None:
 
 
 def run_on_uvicorn(app: Any, doc: str) -> None:
-    """``--port N``, then serve the ASGI ``app`` on uvicorn as both uvicorn contenders do.
+    """``--port N [--access-log]``, then serve the ASGI ``app`` on uvicorn as both uvicorn contenders do.
 
     One place for the settings, so the raw ASGI app and Starlette are measured
-    alike: httptools and uvloop, no lifespan, no access log (the other
-    contenders write none). uvicorn handles SIGINT and SIGTERM itself.
+    alike: httptools and uvloop, no lifespan. No access log and warnings only
+    by default (the other contenders log nothing unless asked); with
+    ``--access-log``, uvicorn's own defaults: its logging config at INFO and
+    ``access_log=True``, one line per request on stdout.
+    uvicorn handles SIGINT and SIGTERM itself.
     """
     import uvicorn
 
-    args = command_line(doc, uvloop=False).parse_args()
+    args = command_line(doc, uvloop=False, access_log=True).parse_args()
     uvicorn.run(
         app,
         host=HOST,
@@ -100,6 +112,6 @@ def run_on_uvicorn(app: Any, doc: str) -> None:
         http="httptools",
         loop="uvloop",
         lifespan="off",
-        access_log=False,
-        log_level="warning",
+        access_log=args.access_log,
+        log_level=None if args.access_log else "warning",  # None: uvicorn's default config, INFO
     )

@@ -5,8 +5,9 @@ are what a raw ASGI app has to do by hand: ``GET /page`` renders the shared
 page with plain Jinja2, ``POST /form`` collects the body from ``receive`` and
 parses it with ``urllib.parse.parse_qs``. Anything else is 404.
 Access logging is off (``access_log=False``): uvicorn configures logging and
-formats a line per request by default, which the other contenders do not.
-Run: ``python loadtest/servers/uvicorn_asgi.py --port 8888``. uvicorn handles
+formats a line per request by default, which the other contenders do not
+unless asked. ``--access-log`` gives uvicorn's default back (``startup.run_on_uvicorn``).
+Run: ``python loadtest/servers/uvicorn_asgi.py --port 8888 [--access-log]``. uvicorn handles
 SIGINT and SIGTERM itself.
 """
 

@@ -1,7 +1,10 @@
-"""The pure parts of loadtest/bench.py and servers/pages.py: workloads, the Lua body, names, rotation."""
+"""The pure parts of loadtest/bench.py and servers/pages.py: workloads, the Lua body, names, rotation, --access-log."""
 
 from __future__ import annotations
 
+import argparse
+import shutil
+import subprocess
 import sys
 import urllib.parse
 from pathlib import Path
@@ -62,3 +65,38 @@ def test_rotation_interleaves_pairs() -> None:
     pairs = [("hello", "x"), ("hello", "y"), ("form", "x")]
     assert bench.rotation(pairs, 2) == [pairs, [pairs[1], pairs[2], pairs[0]]]
     assert bench.label(("form", "x")) == "x/form"
+
+
+# -- --access-log ---------------------------------------------------------------------------
+
+
+def test_an_access_log_run_leaves_out_the_contenders_without_one() -> None:
+    contenders = [serverproc.CONTENDERS[name] for name in bench.DEFAULT]
+    measured, left_out = bench.split_by_access_log(contenders)
+    assert [c.name for c in left_out] == ["framework_raw", "asyncio_raw"]
+    assert [c.name for c in measured] == [n for n in bench.DEFAULT if n not in ("framework_raw", "asyncio_raw")]
+
+
+def test_an_access_log_run_of_only_contenders_without_one_is_refused_before_anything_starts() -> None:
+    if shutil.which("wrk") is None:
+        pytest.skip("bench.py refuses to run without wrk before it reads --only")
+    argv = [sys.executable, str(LOADTEST / "bench.py"), "--access-log", "--only", "asyncio_raw,framework_raw"]
+    child = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    assert child.returncode == 2
+    assert "none of these contenders has an access log of its own" in child.stderr
+
+
+def test_the_table_title_and_the_settings_say_the_access_log_was_on(capsys: pytest.CaptureFixture[str]) -> None:
+    summary = bench.summarise({"framework_web": [bench.WrkResult(1000.0, 2000, 0.1, 0.5, {}, 0.1)]})
+    bench.print_table(bench.WORKLOAD_SPECS["hello"], summary, 1, 2.0, access_log=True)
+    bench.print_table(bench.WORKLOAD_SPECS["hello"], summary, 1, 2.0)
+    logged, plain = capsys.readouterr().out.strip().split("\n\n")
+    assert "ACCESS LOG ON" in logged.splitlines()[0]
+    assert "ACCESS LOG" not in plain
+
+    logged_run = argparse.Namespace(rounds=1, duration=2.0, warmup=1.0, access_log=True)
+    settings = bench.run_settings(logged_run, ["hello"], [serverproc.CONTENDERS["asyncio_raw"]])
+    assert settings["access_log"] is True
+    assert settings["left_out_without_access_log"] == ["asyncio_raw"]
+    plain_run = argparse.Namespace(rounds=1, duration=2.0, warmup=1.0, access_log=False)
+    assert bench.run_settings(plain_run, ["hello"], [])["access_log"] is False

@@ -55,6 +55,25 @@ def test_a_server_is_started_once_it_passes_its_probe_and_stopped_with_its_group
     assert "serving" in server.log_text()
 
 
+def test_a_server_that_writes_more_than_a_pipe_holds_before_serving_still_starts(tmp_path: Path) -> None:
+    # Its output goes to a file: a pipe nobody reads would fill at 64 KB and block it before it listens.
+    port = serverproc.free_port()
+    loud = "import sys\nsys.stderr.write('.' * 4 * 65536)\nsys.stderr.flush()\n" + TINY_SERVER
+    argv = [sys.executable, "-c", loud, str(port), "Hello, world"]
+    with serverproc.ServerProcess("loud", argv, port=port, log_dir=tmp_path) as server:
+        assert server.alive()  # started: it got past the write and passed its probe
+    assert server.log_path.stat().st_size >= 4 * 65536
+
+
+def test_the_tail_of_a_long_log_is_its_last_lines(tmp_path: Path) -> None:
+    server = serverproc.ServerProcess("long", ["true"], port=1, log_dir=tmp_path)
+    server.log_path.write_text("".join(f"200 GET /?n={n} (127.0.0.1) 0.10ms\n" for n in range(100_000)))
+    assert server.log_tail(3) == "\n".join(f"200 GET /?n={n} (127.0.0.1) 0.10ms" for n in (99_997, 99_998, 99_999))
+    assert len(server.log_tail().splitlines()) == 40
+    server.log_path.write_text("one line\n")
+    assert server.log_tail() == "one line"
+
+
 def test_a_server_that_exits_is_an_error_with_the_end_of_its_log(tmp_path: Path) -> None:
     argv = [sys.executable, "-c", "import sys; print('no such option'); sys.exit(3)"]
     server = serverproc.ServerProcess("exits", argv, port=serverproc.free_port(), log_dir=tmp_path)
@@ -91,6 +110,24 @@ def test_a_contender_runs_its_script_on_its_port_with_its_arguments() -> None:
         "--more",
     ]
     assert server.name == "x" and server.port == 1234 and server.proc is None  # not started
+
+
+def test_a_contender_with_an_access_log_gets_the_flag_and_one_without_refuses_it(tmp_path: Path) -> None:
+    contender = serverproc.CONTENDERS["framework_web+uvloop"]
+    server = contender.process(port=1234, cpu=None, extra_args=("--more",), access_log=True, log_dir=tmp_path)
+    assert server.argv[-4:] == ["1234", "--uvloop", "--access-log", "--more"]
+    assert server.log_path == tmp_path / "framework_web+uvloop.log"
+    assert "--access-log" not in contender.process(port=1234, cpu=None).argv  # the plain run, as before
+    with pytest.raises(ValueError, match="asyncio_raw has no access log of its own"):
+        serverproc.CONTENDERS["asyncio_raw"].process(port=1234, cpu=None, access_log=True)
+
+
+def test_every_contender_with_a_web_layer_has_an_access_log_and_no_raw_one_does() -> None:
+    logging = {name for name, contender in serverproc.CONTENDERS.items() if contender.access_log}
+    assert logging == {
+        "framework_web", "framework_web+uvloop", "tornado_web", "tornado_web+uvloop",
+        "aiohttp_web", "aiohttp_web+uvloop", "uvicorn_asgi", "starlette_uvicorn",
+    }  # fmt: skip
 
 
 def test_a_baseline_contender_runs_the_other_checkouts_script_and_framework(tmp_path: Path) -> None:

@@ -1,10 +1,13 @@
-"""loadtest/servers/: what every server shares (startup.py), and the framework's servers started and stopped for real."""
+"""loadtest/servers/: what every server shares (startup.py), the framework's servers started and stopped for real,
+and every contender's ``--access-log`` writing a line per request."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -64,3 +67,57 @@ def test_a_server_listens_on_its_port_and_exits_0_when_signalled(
     with server:
         assert server.alive()  # started: its probe passed
         assert server.stop(sig) == 0, server.log_text()
+
+
+# -- --access-log ---------------------------------------------------------------------------
+
+
+def test_only_a_server_with_an_access_log_offers_the_flag() -> None:
+    assert startup.command_line("A server.", access_log=True).parse_args(["--port", "1", "--access-log"]).access_log
+    assert not startup.command_line("A server.", access_log=True).parse_args(["--port", "1"]).access_log
+    with pytest.raises(SystemExit):
+        startup.command_line("A server.").parse_args(["--port", "1", "--access-log"])
+
+
+LOGGING = [name for name, contender in serverproc.CONTENDERS.items() if contender.access_log]
+PLAIN = ["framework_web", "tornado_web", "aiohttp_web", "uvicorn_asgi", "starlette_uvicorn"]
+
+
+def log_after_one_request(contender: serverproc.Contender, tmp_path: Path, *, access_log: bool) -> tuple[str, str]:
+    """Start ``contender``, send it one ``GET /?access-log-test=<mark>``, stop it: the mark and its log.
+
+    With the access log on, waits (up to 5 s) for the mark to reach the log
+    before stopping; either way a second request follows the marked one, so
+    a line written after its response is written before the stop.
+
+    Stopped with SIGKILL: every server here writes each log line as it goes
+    (no buffer a kill could lose), and a SIGTERM that lands while uvloop runs
+    a callback is taken by uvloop for a transport's error, leaving the server
+    running until ``stop`` escalates ten seconds later. Clean exits are
+    tested above, on asyncio's loop.
+    """
+    if not contender.available():
+        pytest.skip(f"{contender.needs} is not installed")
+    mark = f"access-log-test={os.getpid()}"
+    with contender.process(cpu=None, access_log=access_log, log_dir=tmp_path) as server:
+        assert serverproc.get(server.port, f"/?{mark}") == (200, b"Hello, world")
+        assert serverproc.get(server.port)[0] == 200
+        deadline = time.monotonic() + 5
+        while access_log and mark not in server.log_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        server.stop(signal.SIGKILL)
+    return mark, server.log_text()
+
+
+@pytest.mark.parametrize("name", LOGGING)
+def test_a_server_started_with_the_flag_writes_an_access_line_to_its_log(tmp_path: Path, name: str) -> None:
+    mark, log = log_after_one_request(serverproc.CONTENDERS[name], tmp_path, access_log=True)
+    lines = [line for line in log.splitlines() if mark in line]
+    assert len(lines) == 1, log
+    assert "GET /?" in lines[0] and " 200 " in f"{lines[0]} ", lines[0]
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_a_server_started_without_the_flag_writes_no_access_line(tmp_path: Path, name: str) -> None:
+    mark, log = log_after_one_request(serverproc.CONTENDERS[name], tmp_path, access_log=False)
+    assert mark not in log
