@@ -23,6 +23,7 @@ on stderr (the access log included) and ``--logging=debug`` works.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import datetime
 import json
@@ -49,6 +50,7 @@ gen_log = logging.getLogger("framework.general")
 
 
 _WRITE_INTERVAL = 0.02  # seconds the writer lets records gather after writing a batch
+_STOP_TIMEOUT = 5.0  # seconds stop() waits for a writer stuck in a handler
 
 
 _TRACEBACKS = logging.Formatter()  # renders exc_info the way every Formatter does
@@ -57,16 +59,20 @@ _TRACEBACKS = logging.Formatter()  # renders exc_info the way every Formatter do
 class _Gathering(logging.Handler):
     """The caller's side: a record is made safe to hand over, then appended; beyond ``max_queued`` dropped and counted.
 
-    Appending to a deque needs no lock, and the writer is woken only when
-    it is waiting (an ``Event`` already set costs one attribute read).
+    Appending to a deque needs no lock of its own (``Handler.handle`` holds
+    the handler's around ``emit``, which keeps the count exact), and the
+    writer is woken only when it is waiting: an ``Event`` already set costs
+    one attribute read.
     """
 
     def __init__(self, max_queued: int) -> None:
         super().__init__()
         self.records: collections.deque[logging.LogRecord] = collections.deque()
-        self.max_queued = max_queued
+        self.max_queued = max_queued if max_queued > 0 else sys.maxsize  # (0: unbounded, as queue.Queue(0))
         self.dropped = 0
         self.wake = threading.Event()
+        self.hurry = threading.Event()  # (the queue is more than half full: the writer's pause ends)
+        self._half = self.max_queued // 2
         self._count_lock = threading.Lock()
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -80,9 +86,12 @@ class _Gathering(logging.Handler):
         except Exception:  # noqa: BLE001 - a bad log call: reported as logging reports it, never raised
             self.handleError(record)
             return
-        self.records.append(record)
+        records = self.records
+        records.append(record)
         if not self.wake.is_set():
             self.wake.set()
+        if len(records) > self._half and not self.hurry.is_set():
+            self.hurry.set()
 
     def take_dropped(self) -> int:
         """The records dropped since the last call (and reset the count)."""
@@ -114,10 +123,12 @@ class _Writer(threading.Thread):
     each a context switch on a busy core. Woken per record, that was four
     switches per request and cut a service's /healthz from about 38,000
     to 14,000 requests per second with the access log on. After a batch the
-    writer sleeps ``_WRITE_INTERVAL``, so lines leave at most that much
-    later, a burst at a time. A plain ``StreamHandler`` (stdout, stderr) gets
-    a batch as one write and one flush; any other handler gets each record
-    through its own ``handle``.
+    writer pauses ``_WRITE_INTERVAL`` (less if the queue fills), so lines
+    leave at most that much later, a burst at a time. A plain
+    ``StreamHandler`` (stdout, stderr) gets a batch as one write and one
+    flush; any other handler gets each record through its own ``handle``.
+    A handler that raises is reported as logging reports a failed record,
+    and the writer goes on.
     """
 
     def __init__(self, source: _Gathering, handlers: tuple[logging.Handler, ...]) -> None:
@@ -125,35 +136,39 @@ class _Writer(threading.Thread):
         self.source = source
         self.handlers = handlers
         self.stopping = False
+        self._batch_lock = threading.Lock()  # (the writer's batches and stop()'s or exit's last one)
 
     def run(self) -> None:
         source = self.source
         while True:
             source.wake.wait()
             source.wake.clear()  # (before taking: a record appended after it wakes the next round)
+            source.hurry.clear()
             self.write_batch()
             if self.stopping:
-                self.write_batch()  # (anything appended while the last batch was written)
                 return
-            time.sleep(_WRITE_INTERVAL)
+            source.hurry.wait(_WRITE_INTERVAL)  # (cut short when the queue fills meanwhile)
 
-    def write_batch(self) -> None:
-        """Report drops, then write every record queued now to every handler whose level admits it."""
-        records = self.source.records
-        batch = [records.popleft() for _ in range(len(records))]
-        notice = self.dropped_notice()
-        if notice is not None:
-            batch.insert(0, notice)
-        if not batch:
-            return
-        for handler in self.handlers:
-            level = handler.level
-            admitted = batch if not level else [r for r in batch if r.levelno >= level]
-            if type(handler) is logging.StreamHandler:
-                _write_stream(handler, admitted)
-            else:
-                for record in admitted:
-                    handler.handle(record)
+    def write_batch(self, wait: float = -1) -> bool:
+        """Report drops, then write every record queued now to every handler whose level admits it.
+
+        Args:
+            wait: seconds to wait for a batch being written elsewhere
+                (-1: as long as it takes); False if it did not end in time.
+        """
+        if not self._batch_lock.acquire(timeout=wait):
+            return False
+        try:
+            records = self.source.records
+            batch = [records.popleft() for _ in range(len(records))]
+            notice = self.dropped_notice()
+            if notice is not None:
+                batch.insert(0, notice)
+            for handler in self.handlers if batch else ():
+                _write_to(handler, batch)
+        finally:
+            self._batch_lock.release()
+        return True
 
     def dropped_notice(self) -> logging.LogRecord | None:
         """A warning with the number of records dropped since the last one, or None if there were none."""
@@ -165,18 +180,39 @@ class _Writer(threading.Thread):
         )
 
 
+def _write_to(handler: logging.Handler, batch: list[logging.LogRecord]) -> None:
+    """Hand ``handler`` the records of ``batch`` its level admits; a failure is the handler's to report."""
+    level = handler.level
+    admitted = batch if not level else [r for r in batch if r.levelno >= level]
+    if type(handler) is logging.StreamHandler:
+        _write_stream(handler, admitted)
+        return
+    for record in admitted:
+        try:
+            handler.handle(record)
+        except Exception:  # noqa: BLE001 - a filter or emit that raised: reported, the others still written
+            handler.handleError(record)
+
+
 def _write_stream(handler: logging.StreamHandler[Any], records: list[logging.LogRecord]) -> None:
-    """What ``StreamHandler.handle`` does for each record, with one write and one flush for them all."""
-    lines = []
+    """What ``StreamHandler.handle`` does for each record, with one write and one flush for them all.
+
+    If the joined write fails (one line the stream cannot encode, say),
+    the lines are written one at a time, so only the failing record is lost
+    and reported, as it would be written alone.
+    """
+    lines: list[str] = []
+    written: list[logging.LogRecord] = []
     terminator = handler.terminator
     for record in records:
-        admitted = handler.filter(record)
-        if not admitted:
-            continue
-        if isinstance(admitted, logging.LogRecord):  # (Python 3.12+: a filter may hand back a replacement)
-            record = admitted
         try:
+            admitted = handler.filter(record)
+            if not admitted:
+                continue
+            if isinstance(admitted, logging.LogRecord):  # (Python 3.12+: a filter may hand back a replacement)
+                record = admitted
             lines.append(handler.format(record) + terminator)
+            written.append(record)
         except Exception:  # noqa: BLE001 - as StreamHandler.emit: reported, the others still written
             handler.handleError(record)
     if not lines:
@@ -185,12 +221,23 @@ def _write_stream(handler: logging.StreamHandler[Any], records: list[logging.Log
         try:
             handler.stream.write("".join(lines))
             handler.flush()
-        except Exception:  # noqa: BLE001 - a closed or broken stream, reported as StreamHandler.emit does
-            handler.handleError(records[-1])
+            return
+        except Exception:  # noqa: BLE001 - written again below, a line at a time
+            pass
+        for line, record in zip(lines, written, strict=True):
+            try:
+                handler.stream.write(line)
+                handler.flush()
+            except Exception:  # noqa: BLE001 - a line the stream refuses, reported as StreamHandler.emit does
+                handler.handleError(record)
 
 
 class BackgroundLogging:
-    """What ``log_in_background`` installed: ``stop()`` flushes and restores the root logger."""
+    """What ``log_in_background`` installed: ``stop()`` flushes and restores the root logger.
+
+    At interpreter exit, what is still queued is written (an ``atexit``
+    hook), so a program that never calls ``stop()`` loses no line.
+    """
 
     def __init__(self, handler: _Gathering, writer: _Writer, replaced: list[logging.Handler]) -> None:
         self._handler = handler
@@ -203,18 +250,29 @@ class BackgroundLogging:
         return self._handler.dropped
 
     def stop(self) -> None:
-        """Write every queued record, stop the writer thread, put the old handlers back."""
+        """Write every queued record, stop the writer thread, put the old handlers back.
+
+        The last batch is written on the calling thread, after the writer
+        has stopped: it holds what a thread logged meanwhile, and in a forked
+        child (where the writer thread does not exist) everything. A writer
+        stuck in a handler for ``_STOP_TIMEOUT`` seconds is left behind.
+        """
+        atexit.unregister(self._at_exit)
         root = logging.getLogger()
         root.removeHandler(self._handler)
-        self._writer.stopping = True
+        writer = self._writer
+        writer.stopping = True
         self._handler.wake.set()
-        self._writer.join()
-        notice = self._writer.dropped_notice()  # drops after the last record written
-        if notice is not None:
-            for handler in self._writer.handlers:
-                handler.handle(notice)
+        self._handler.hurry.set()
+        if writer.is_alive():
+            writer.join(_STOP_TIMEOUT)
+        if not writer.is_alive():  # (else stuck in a handler: its lines are lost with it)
+            writer.write_batch(_STOP_TIMEOUT)  # (drops counted after the last batch are reported here too)
         for handler in self._replaced:
             root.addHandler(handler)
+
+    def _at_exit(self) -> None:
+        self._writer.write_batch(_STOP_TIMEOUT)  # (a writer stuck in a handler is left to it)
 
 
 def log_in_background(*handlers: logging.Handler, level: int = logging.INFO, max_queued: int = 10_000) -> BackgroundLogging:
@@ -226,7 +284,8 @@ def log_in_background(*handlers: logging.Handler, level: int = logging.INFO, max
     Args:
         handlers: where records end up, e.g. ``logging.StreamHandler(sys.stdout)``.
         level: the root logger's level.
-        max_queued: records waiting at most; beyond it new ones are dropped and counted.
+        max_queued: records waiting at most; beyond it new ones are dropped
+            and counted. 0 or less: no bound.
 
     Returns:
         The installed pipeline; ``stop()`` flushes it (call it before exiting).
@@ -240,7 +299,9 @@ def log_in_background(*handlers: logging.Handler, level: int = logging.INFO, max
     root.addHandler(handler)
     root.setLevel(level)
     writer.start()
-    return BackgroundLogging(handler, writer, replaced)
+    background = BackgroundLogging(handler, writer, replaced)
+    atexit.register(background._at_exit)
+    return background
 
 
 # What every LogRecord has (taken from one, so it holds on every Python
@@ -365,13 +426,13 @@ class LogFormatter(logging.Formatter):
         """``logging.Formatter.formatTime``, with the current second's text kept.
 
         ``strftime`` has nothing finer than a second, so the text changes only
-        when the second (or the format, or the converter) does: one
+        when the second (or a format, or the converter) does: one
         ``localtime`` and ``strftime`` a second, not one a line (about a tenth
         of what logging a request costs). The key and text are one tuple, so a
         formatter shared by threads never pairs one second's key with another's text.
         """
         converter = self.converter
-        key = (int(record.created), datefmt, converter)
+        key = (record.created // 1, datefmt, converter, self.default_time_format)
         cached = self._second
         if cached[0] == key:
             text = cached[1]

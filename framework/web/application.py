@@ -292,6 +292,9 @@ def log_access(handler: RequestHandler) -> None:
         message, args = "%d %s %s (%s) %.2fms", (status, request.method, request.uri, request.remote_ip, elapsed)
     else:
         message, args = "%d %s %s (%s) %.2fms rid=%s", (status, request.method, request.uri, request.remote_ip, elapsed, rid)
+    if type(access_log) is not logging.Logger:  # (a logger class of the program's own: its log() decides)
+        access_log.log(level, message, *args, extra=fields)
+        return
     # The record access_log.log() would make, made here: its caller lookup
     # (a walk up the stack that finds this function) is a fifth of a logged
     # request's logging. Filters, handlers and a custom record factory still apply.

@@ -152,21 +152,23 @@ def run(
         logging.basicConfig(level=logging.INFO, handlers=[_stdout_handler(parser.log_format, service)])
         fork_processes(parser.processes)  # returns in each child; the parent exits with them
     logs = _log_to_stdout(access=parser.access_log, log_format=parser.log_format, service=service)
-    lifecycle = Lifecycle()
-    settings: dict[str, Any] = {"prefix": parser.prefix, "debug": parser.debug, "lifecycle": lifecycle}
-    settings.update(parser.group_dict(APP_OPTIONS))
-    app = make_app(**settings)
-    server = HTTPServer(app, xheaders=parser.xheaders, trusted_proxies=parser.trusted_proxies)
-    server.add_sockets(sockets)
-    log.info("serving %s on http://%s:%d%s", make_app.__module__, parser.address, parser.port, app.settings["prefix"])
-    metrics = _serve_metrics(app, server, metrics_sockets) if metrics_sockets else None
-    reports = serve_forever([server], lifecycle=lifecycle, drain_timeout=parser.drain_timeout)
-    if metrics is not None:
-        metrics.stop()
-    aborted = sum(report.aborted for report in reports)
-    log.info("stopped%s", f" ({aborted} connections aborted)" if aborted else "")
-    logs.stop()
-    return 1 if aborted else 0
+    try:  # (whatever ends the run, the lines queued so far are written)
+        lifecycle = Lifecycle()
+        settings: dict[str, Any] = {"prefix": parser.prefix, "debug": parser.debug, "lifecycle": lifecycle}
+        settings.update(parser.group_dict(APP_OPTIONS))
+        app = make_app(**settings)
+        server = HTTPServer(app, xheaders=parser.xheaders, trusted_proxies=parser.trusted_proxies)
+        server.add_sockets(sockets)
+        log.info("serving %s on http://%s:%d%s", make_app.__module__, parser.address, parser.port, app.settings["prefix"])
+        metrics = _serve_metrics(app, server, metrics_sockets) if metrics_sockets else None
+        reports = serve_forever([server], lifecycle=lifecycle, drain_timeout=parser.drain_timeout)
+        if metrics is not None:
+            metrics.stop()
+        aborted = sum(report.aborted for report in reports)
+        log.info("stopped%s", f" ({aborted} connections aborted)" if aborted else "")
+        return 1 if aborted else 0
+    finally:
+        logs.stop()
 
 
 def _metrics_port(port: int, metrics_port: int | None) -> int:

@@ -7,6 +7,7 @@ import json
 import logging
 import logging.handlers
 import re
+import subprocess
 import sys
 import threading
 import time
@@ -400,3 +401,98 @@ def test_a_record_that_cannot_be_formatted_is_reported_and_the_rest_written(
     assert stream.getvalue().splitlines() == ["kept here", "quiet too"]
     assert "--- Logging error ---" in capsys.readouterr().err
     assert plain.stream.getvalue().splitlines() == ["kept", "broken", "filtered"]
+
+
+def test_a_line_the_stream_cannot_encode_loses_only_itself(restore_root: None, capsys: pytest.CaptureFixture[str]) -> None:
+    gate = threading.Event()
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="ascii", errors="strict", write_through=True)
+    handler = logging.StreamHandler(stream)
+    hold = Collecting(gate)  # holds the writer until every line is queued: one batch
+    background = log.log_in_background(hold, handler)
+    log.app_log.info("held")
+    for n in range(5):
+        log.app_log.info("good %d", n)
+    log.app_log.info("caf\u00e9")  # not ASCII: this stream refuses it
+    log.app_log.info("last")
+    gate.set()
+    background.stop()
+    assert raw.getvalue().decode().splitlines() == ["held", "good 0", "good 1", "good 2", "good 3", "good 4", "last"]
+    assert "Message: 'caf\u00e9'" in capsys.readouterr().err
+
+
+def test_the_drop_notice_respects_each_handler_s_level(restore_root: None) -> None:
+    gate = threading.Event()
+    stalled = Collecting(gate)
+    errors_only = Collecting()
+    errors_only.setLevel(logging.ERROR)
+    background = log.log_in_background(stalled, errors_only, max_queued=2)
+    for n in range(50):
+        log.app_log.info("line %d", n)
+    gate.set()
+    background.stop()
+    assert any("log records dropped" in m for m in stalled.messages)
+    assert errors_only.messages == []
+
+
+def test_a_handler_that_raises_is_reported_and_the_writer_goes_on(restore_root: None, capsys: pytest.CaptureFixture[str]) -> None:
+    class Failing(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:  # (no handleError of its own: raises out of handle)
+            raise RuntimeError("disk gone")
+
+    class Refusing(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            raise ValueError("filter broke")
+
+    failing, refusing, sink = Failing(), Collecting(), Collecting()
+    refusing.addFilter(Refusing())
+    background = log.log_in_background(failing, refusing, sink)
+    log.app_log.info("one")
+    deadline = time.monotonic() + 10
+    while not sink.messages and time.monotonic() < deadline:
+        time.sleep(0.005)
+    log.app_log.info("two")  # the writer survived the first batch
+    background.stop()
+    assert sink.messages == ["one", "two"]
+    err = capsys.readouterr().err
+    assert "RuntimeError: disk gone" in err and "ValueError: filter broke" in err
+
+
+def test_max_queued_zero_is_unbounded(restore_root: None) -> None:
+    gate = threading.Event()
+    sink = Collecting(gate)
+    background = log.log_in_background(sink, max_queued=0)
+    for n in range(300):
+        log.app_log.info("line %d", n)
+    gate.set()
+    background.stop()
+    assert sink.messages == [f"line {n}" for n in range(300)]
+
+
+def test_a_full_queue_is_written_without_the_pause(restore_root: None) -> None:
+    sink = Collecting()
+    background = log.log_in_background(sink, max_queued=20)
+    for n in range(400):  # 40 lines per 20 ms: more than the queue holds over a whole pause
+        log.app_log.info("line %d", n)
+        if n % 8 == 7:
+            time.sleep(0.004)
+    background.stop()
+    assert [m for m in sink.messages if "dropped" in m] == []
+    assert len(sink.messages) == 400
+
+
+def test_lines_still_queued_at_exit_are_written_without_stop(tmp_path: Path) -> None:
+    script = tmp_path / "exits.py"
+    script.write_text(
+        "import logging, sys\n"
+        "from framework import log\n"
+        "log.log_in_background(logging.StreamHandler(sys.stdout))\n"
+        "log.app_log.info('first')\n"
+        "log.app_log.info('last, just before exit')\n"
+    )
+    root = Path(log.__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=30, cwd=root, env={"PYTHONPATH": str(root)}
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["first", "last, just before exit"]

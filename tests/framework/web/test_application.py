@@ -383,6 +383,37 @@ def test_the_access_record_names_log_access_and_passes_filters_and_the_record_fa
     assert (record.method, record.path, record.status) == ("GET", "/page", 200)  # type: ignore[attr-defined]
 
 
+def test_an_access_logger_of_the_program_s_own_class_makes_its_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[logging.LogRecord] = []
+
+    class Tenanted(logging.Logger):
+        """A logger class that adds a field to every record in its own ``_log``."""
+
+        def _log(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["extra"] = {**(kwargs.get("extra") or {}), "tenant": "acme"}
+            super()._log(*args, **kwargs)
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    own = Tenanted("framework.access.own")
+    own.setLevel(logging.INFO)
+    own.addHandler(Keep())
+    own.propagate = False
+    monkeypatch.setattr(framework.web.application, "access_log", own)
+
+    class OkHandler(RequestHandler):
+        def get(self) -> None:
+            self.write("ok")
+
+    with running([("/", OkHandler)]) as server:
+        fetch(server, "/")
+    (record,) = seen
+    assert record.tenant == "acme"  # type: ignore[attr-defined]
+    assert record.getMessage().startswith("200 GET / (")
+
+
 def test_request_ids_are_off_by_default() -> None:
     with serve(framework.web.Application([(r"/", EchoRequestIdHandler)])) as server:
         response = requests.get(server.url("/"), headers={"X-Request-Id": "abc"})
