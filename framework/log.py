@@ -447,15 +447,20 @@ class LogFormatter(logging.Formatter):
         record.message = _message_of(record)
         record.asctime = self.formatTime(record, self.datefmt)
         color = self._colors.get(record.levelno, "")
-        vars(record).update(color=color, end_color=self._normal if color else "")
-        lines = [self.formatMessage(record).rstrip()]
+        fields = record.__dict__
+        fields["color"] = color
+        fields["end_color"] = self._normal if color else ""
+        text = self.formatMessage(record).rstrip()
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            lines.append(record.exc_text)
-        if record.stack_info:
-            lines.append(self.formatStack(record.stack_info))
-        return "\n".join(lines).replace("\n", "\n    ")
+        if record.exc_text or record.stack_info:
+            lines = [text]
+            if record.exc_text:
+                lines.append(record.exc_text)
+            if record.stack_info:
+                lines.append(self.formatStack(record.stack_info))
+            text = "\n".join(lines)
+        return text.replace("\n", "\n    ") if "\n" in text else text
 
 
 _LEVELS = ("debug", "info", "warning", "error", "critical")
