@@ -350,7 +350,7 @@ class ServerState:
 
     __slots__ = (
         "_closed_waiter", "config", "connections", "corked", "corking", "deadlines", "delegate", "parsers", "upgraded",
-        "context", "written",
+        "context", "written", "__weakref__",
     )  # fmt: skip
 
     def __init__(self, config: ServerConfig, delegate: HTTPServerConnectionDelegate) -> None:

@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import framework
 from framework.http1connection import HTTP1ServerProtocol
 from framework.httpserver import HTTPServer
 from framework.httputil import HTTPHeaders, ResponseStartLine
@@ -288,3 +294,63 @@ async def test_corked_bytes_are_a_copy_and_a_str_is_refused_to_its_writer_withou
     assert transport.writes == 0
     await eventually(lambda: transport.writes == 1)
     assert transport.written == b"early later"
+
+
+STOPS_FROM_A_HANDLER = """
+import sys, time
+from framework import ioloop
+from framework.httpserver import HTTPServer
+from framework.netutil import bind_sockets
+from framework.web import Application, RequestHandler
+
+class Block(RequestHandler):
+    def get(self):
+        time.sleep(0.5)  # the loop is held: the next two requests are read in one iteration
+        self.write("blocked")
+
+class Hello(RequestHandler):
+    def get(self):
+        self.write("hello")
+
+class Stop(RequestHandler):
+    def get(self):
+        self.finish("stopping")
+        ioloop.IOLoop.current().stop()
+
+sockets = bind_sockets(0, "127.0.0.1")
+HTTPServer(Application([("/block", Block), ("/hello", Hello), ("/stop", Stop)])).add_sockets(sockets)
+print(sockets[0].getsockname()[1], flush=True)
+ioloop.IOLoop.current().start()
+"""  # then it exits, without running the loop again
+
+
+def test_answers_corked_in_the_iteration_a_handler_stops_the_loop_in_are_written_before_exit(tmp_path: Path) -> None:
+    script = tmp_path / "stops.py"
+    script.write_text(STOPS_FROM_A_HANDLER)
+    root = Path(framework.__file__).resolve().parents[1]
+    with subprocess.Popen(
+        [sys.executable, str(script)], cwd=root, env={"PYTHONPATH": str(root)}, stdout=subprocess.PIPE, text=True
+    ) as server:
+        try:
+            assert server.stdout is not None
+            port = int(server.stdout.readline())
+            clients = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(3)]
+            time.sleep(0.3)  # all three accepted
+            clients[0].sendall(b"GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
+            time.sleep(0.2)  # the server is inside Block's sleep
+            clients[1].sendall(b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            clients[2].sendall(b"GET /stop HTTP/1.1\r\nHost: x\r\n\r\n")
+            answers = [_read_until_closed(client) for client in clients]
+            assert server.wait(timeout=10) == 0
+        finally:
+            server.kill()
+    bodies = [answer.rpartition(b"\r\n\r\n")[2] for answer in answers]
+    assert bodies == [b"blocked", b"hello", b"stopping"], answers
+
+
+def _read_until_closed(client: socket.socket) -> bytes:
+    received = b""
+    with client:
+        while chunk := client.recv(65536):
+            received += chunk
+    return received
