@@ -43,15 +43,14 @@ response and hands its bytes to ``send`` here.
 from __future__ import annotations
 
 import asyncio
-import atexit
 import dataclasses
 import logging
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import cast
 
 from framework import http1
 from framework.decompress import GzipMessageDelegate, wants_decompression
+from framework.http1connection.corkexit import note_corking
 from framework.http1connection.exchange import HTTP1Connection
 from framework.httputil import (
     HTTPHeaders,
@@ -99,7 +98,7 @@ def _write_corked(state: ServerState) -> None:
 
     Scheduled by the iteration's first write (``call_soon``): it runs in the next, before what was queued later.
     A loop stopped in between writes them when it runs again; ``close()`` and a drain write them
-    first, and a program that exits instead at exit (``_write_left_corked``).
+    first, and a program that exits instead at exit (``corkexit``).
     """
     state.corking = False
     # Only this module's protocols cork (a cast per connection would be a call each).
@@ -114,28 +113,6 @@ def _write_corked(state: ServerState) -> None:
         except Exception:  # one connection's failure, not the others': they still get their bytes
             gen_log.error("writing corked bytes to %s failed; aborting it", proto.context.remote_ip, exc_info=True)
             transport.abort()
-
-
-_CORKED_STATES: weakref.WeakSet[ServerState] = weakref.WeakSet()
-"""The servers that corked bytes in some iteration: where ``_write_left_corked`` looks at exit."""
-
-
-def _write_left_corked() -> None:
-    """At interpreter exit: write what a loop stopped before its next iteration left corked.
-
-    ``IOLoop.current().stop()`` from a handler ends the loop after the
-    iteration in which that handler, and maybe others, corked their answers;
-    a program that then exits would lose them, where Tornado's writes would
-    already be in the kernel. A loop still running (in another thread) is
-    left to write its own.
-    """
-    for state in list(_CORKED_STATES):
-        protos: list[HTTP1ServerProtocol] = list(state.corked)  # type: ignore[arg-type]  # (only this module's cork)
-        if protos and not any(proto.loop.is_running() for proto in protos):
-            _write_corked(state)
-
-
-atexit.register(_write_left_corked)
 
 
 class HTTP1ServerProtocol(asyncio.Protocol):
@@ -507,8 +484,8 @@ class HTTP1ServerProtocol(asyncio.Protocol):
         if held is not None:
             data = held + data  # (before anything is taken out: a str raises here, to its writer)
         if state.corking and self.phase < _CLOSING and len(data) < _CORK_LIMIT:
-            if not corked:  # (the iteration's first: a server to look at on exit, _write_left_corked)
-                _CORKED_STATES.add(state)
+            if not corked:  # (the iteration's first: a server to look at on exit)
+                note_corking(state)
             corked[self] = data if type(data) is bytes else bytes(data)  # (the writer may reuse its buffer)
             return
         if held is not None:
