@@ -299,7 +299,13 @@ def log_access(handler: RequestHandler) -> None:
     # (a walk up the stack that finds this function) is a fifth of a logged
     # request's logging. Filters, handlers and a custom record factory still apply.
     path, line = _LOG_ACCESS_SITE
-    access_log.handle(access_log.makeRecord(access_log.name, level, path, line, message, args, None, "log_access", fields))
+    try:
+        record = access_log.makeRecord(access_log.name, level, path, line, message, args, None, "log_access", fields)
+    except KeyError:  # a record factory of the program's own set one of the fields already (a request id): its value stays
+        record = access_log.makeRecord(access_log.name, level, path, line, message, args, None, "log_access")
+        for key, value in fields.items():
+            record.__dict__.setdefault(key, value)
+    access_log.handle(record)
 
 
 _LOG_ACCESS_SITE = (log_access.__code__.co_filename, log_access.__code__.co_firstlineno)

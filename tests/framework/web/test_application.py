@@ -383,6 +383,37 @@ def test_the_access_record_names_log_access_and_passes_filters_and_the_record_fa
     assert (record.method, record.path, record.status) == ("GET", "/page", 200)  # type: ignore[attr-defined]
 
 
+def test_a_record_factory_that_sets_a_request_id_keeps_it_and_the_handler_still_finishes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="framework.access")
+    finished = threading.Event()
+    previous = logging.getLogRecordFactory()
+
+    def with_request_id(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        record.request_id = "from-the-program"  # (a context variable's, as logging setups do)
+        return record
+
+    class OkHandler(RequestHandler):
+        def get(self) -> None:
+            self.write("ok")
+
+        def on_finish(self) -> None:
+            finished.set()
+
+    logging.setLogRecordFactory(with_request_id)
+    try:
+        with running([("/", OkHandler)]) as server:
+            assert fetch(server, "/").text == "ok"
+            assert finished.wait(WAIT)
+    finally:
+        logging.setLogRecordFactory(previous)
+    (record,) = [r for r in caplog.records if r.name == "framework.access"]
+    assert record.request_id == "from-the-program"  # type: ignore[attr-defined]
+    assert (record.method, record.path, record.status) == ("GET", "/", 200)  # type: ignore[attr-defined]
+
+
 def test_an_access_logger_of_the_program_s_own_class_makes_its_records(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[logging.LogRecord] = []
 
