@@ -149,26 +149,26 @@ class _Writer(threading.Thread):
                 return
             source.hurry.wait(_WRITE_INTERVAL)  # (cut short when the queue fills meanwhile)
 
-    def write_batch(self, wait: float = -1) -> bool:
+    def write_batch(self, wait: float = -1) -> None:
         """Report drops, then write every record queued now to every handler whose level admits it.
 
         Args:
-            wait: seconds to wait for a batch being written elsewhere
-                (-1: as long as it takes); False if it did not end in time.
+            wait: seconds to wait for a batch being written elsewhere (-1:
+                as long as it takes); past them, nothing is written.
         """
         if not self._batch_lock.acquire(timeout=wait):
-            return False
+            return
         try:
             records = self.source.records
             batch = [records.popleft() for _ in range(len(records))]
             notice = self.dropped_notice()
             if notice is not None:
                 batch.insert(0, notice)
-            for handler in self.handlers if batch else ():
-                _write_to(handler, batch)
+            if batch:
+                for handler in self.handlers:
+                    _write_to(handler, batch)
         finally:
             self._batch_lock.release()
-        return True
 
     def dropped_notice(self) -> logging.LogRecord | None:
         """A warning with the number of records dropped since the last one, or None if there were none."""
@@ -460,7 +460,7 @@ class LogFormatter(logging.Formatter):
             if record.stack_info:
                 lines.append(self.formatStack(record.stack_info))
             text = "\n".join(lines)
-        return text.replace("\n", "\n    ") if "\n" in text else text
+        return text.replace("\n", "\n    ")
 
 
 _LEVELS = ("debug", "info", "warning", "error", "critical")

@@ -41,16 +41,24 @@ class _Corked(Protocol):
 
 
 _owners: weakref.WeakKeyDictionary[ServerState, tuple[int, int]] = weakref.WeakKeyDictionary()
-_process = [os.getpid()]  # (this process's id, kept without a system call per note)
-_hooked = [False]
-os.register_at_fork(after_in_child=lambda: _process.__setitem__(0, os.getpid()))
+_pid = os.getpid()  # (this process's, kept: no system call per note)
+_hooked = False
+
+
+def _forked() -> None:
+    global _pid
+    _pid = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
 
 
 def note_corking(state: ServerState) -> None:
     """Remember that ``state``'s server corks in this thread and process (once per iteration that corks)."""
-    _owners[state] = (_process[0], threading.get_ident())
-    if not _hooked[0]:
-        _hooked[0] = True
+    global _hooked
+    _owners[state] = (_pid, threading.get_ident())
+    if not _hooked:
+        _hooked = True
         atexit.register(write_left_corked)
 
 
