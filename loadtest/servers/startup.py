@@ -17,6 +17,7 @@ Imported by the scripts in ``servers/`` (their directory is first on
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import signal
 import sys
@@ -78,11 +79,19 @@ def run_until_signalled(run: Callable[[], object]) -> None:
     """Call ``run()`` (a loop's ``start``) until SIGINT or SIGTERM, then return: the script exits 0.
 
     The signals raise ``KeyboardInterrupt`` in the loop. Installed explicitly:
-    a shell starts background jobs with SIGINT ignored.
+    a shell starts background jobs with SIGINT ignored. While a loop runs,
+    the exception is raised from a callback the signal handler schedules
+    rather than wherever the signal landed: raised inside a protocol method
+    that uvloop called from C, it would be reported as a transport error and
+    the server would run on.
     """
 
     def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # (not serving yet, or no more)
+            raise KeyboardInterrupt from None
+        loop.call_soon_threadsafe(_raise_interrupt)
 
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
@@ -90,6 +99,10 @@ def run_until_signalled(run: Callable[[], object]) -> None:
         run()
     except KeyboardInterrupt:
         pass
+
+
+def _raise_interrupt() -> None:
+    raise KeyboardInterrupt
 
 
 def run_on_uvicorn(app: Any, doc: str) -> None:

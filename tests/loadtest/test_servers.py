@@ -48,6 +48,31 @@ def test_a_signal_ends_the_run_and_the_script_goes_on_to_exit_0(sig: signal.Sign
     assert (child.returncode, child.stdout) == (0, "after the run\n"), child.stderr
 
 
+def test_a_signal_landing_where_a_caller_swallows_exceptions_still_ends_the_run() -> None:
+    # uvloop calls a protocol's methods from C and reports what they raise as a
+    # transport error; a KeyboardInterrupt raised where the signal landed would be
+    # lost there. Here a callback stands in for that caller; a timer ends the run
+    # after 10 s should the signal be lost.
+    code = (
+        "import asyncio, os, signal, startup\n"
+        "loop = asyncio.new_event_loop()\n"
+        "def caller():\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "        sum(range(1000))\n"
+        "    except BaseException as exc:\n"
+        "        print('swallowed', type(exc).__name__)\n"
+        "loop.call_soon(caller)\n"
+        "loop.call_later(10, lambda: print('the timer ended it') or loop.stop())\n"
+        "startup.run_until_signalled(loop.run_forever)\n"
+        "print('after the run')\n"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", code], cwd=LOADTEST / "servers", capture_output=True, text=True, timeout=30, check=False
+    )
+    assert (child.returncode, child.stdout) == (0, "after the run\n"), child.stderr
+
+
 @pytest.mark.parametrize(
     ("script", "probe", "sig"),
     [
