@@ -108,12 +108,14 @@ def total(path: pathlib.Path) -> int:
     raise RuntimeError(f"no totals in {path}")
 
 
-def count(contender: Contender, workload: Workload, requests: int, connections: int, warmup: int) -> int:
-    """The server's instructions per request for ``requests`` requests of ``workload``."""
+def count(
+    contender: Contender, workload: Workload, requests: int, connections: int, warmup: int, *, access_log: bool = False
+) -> int:
+    """The server's instructions per request for ``requests`` requests of ``workload`` (writing its access log, if asked)."""
     with tempfile.TemporaryDirectory() as folder:
         out = pathlib.Path(folder) / "callgrind.out"
         port = free_port()
-        server = contender.process(port=port, cpu=None)
+        server = contender.process(port=port, cpu=None, access_log=access_log)
         argv = ["valgrind", "--tool=callgrind", "--compress-strings=no", f"--callgrind-out-file={out}", *server.argv]
         process = ServerProcess(server.name, argv, port=port, cpu=None, env=contender.environment(), ready=SAYS_HELLO)
         process.start(timeout=180)  # under valgrind a server starts in seconds, not milliseconds
@@ -145,6 +147,9 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=10, help="keep-alive connections used in turn (default 10)")
     parser.add_argument("--warmup", type=int, default=200, help="uncounted requests first (default 200)")
     parser.add_argument("--baseline", type=pathlib.Path, help="another checkout whose framework contenders run too, as NAME@base")
+    parser.add_argument(
+        "--access-log", action="store_true", help="servers write their access logs (only contenders that have one are counted)"
+    )
     parser.add_argument("--json", dest="json_path", type=pathlib.Path, help="also write the counts to this file")
     args = parser.parse_args()
     interrupt_on_signals()
@@ -153,15 +158,21 @@ def main() -> int:
     if not 1 <= args.requests <= 100_000 or not 1 <= args.connections <= 100:
         parser.error("--requests must be 1..100000 and --connections 1..100")
     workload = WORKLOAD_SPECS[args.workload]
-    contenders = with_baseline([c for c in select(args.only, DEFAULT) if workload.name in c.workloads], args.baseline)
+    chosen = [c for c in select(args.only, DEFAULT) if workload.name in c.workloads and (c.access_log or not args.access_log)]
+    contenders = with_baseline(chosen, args.baseline)
+    if not contenders:
+        parser.error("none of these contenders serves this workload" + (" with an access log" if args.access_log else ""))
     counts: dict[str, int] = {}
     for contender in contenders:
-        counts[contender.name] = count(contender, workload, args.requests, args.connections, args.warmup)
+        counts[contender.name] = count(
+            contender, workload, args.requests, args.connections, args.warmup, access_log=args.access_log
+        )
         print(f"-- {contender.name}: {counts[contender.name]:,} instructions per request", flush=True)
     reference = counts.get(REFERENCE)
     method = workload.request()[0]
     print(
-        f"\n{workload.name} ({method} {workload.path}): instructions per request, "
+        f"\n{workload.name} ({method} {workload.path}): instructions per request"
+        f"{', access log on' if args.access_log else ''}, "
         f"{args.requests} requests over {args.connections} connections"
     )
     print(f"{'contender':<28}{'instructions':>14}{'tornado / this':>16}")
@@ -169,7 +180,10 @@ def main() -> int:
         ratio = f"{reference / value:.2f}x" if reference else "-"
         print(f"{name:<28}{value:>14,}{ratio:>16}")
     if args.json_path is not None:
-        result = {"workload": workload.name, "requests": args.requests, "instructions_per_request": counts}
+        result = {
+            "workload": workload.name, "requests": args.requests, "access_log": args.access_log,
+            "instructions_per_request": counts,
+        }  # fmt: skip
         args.json_path.write_text(json.dumps(result, indent=2))
     return 0
 

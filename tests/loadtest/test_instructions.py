@@ -6,6 +6,7 @@ import importlib
 import json
 import shutil
 import socket
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -24,6 +25,28 @@ def test_the_bare_server_is_counted_between_two_dumps(tmp_path: Path) -> None:
     # A recv, a count of the head terminator and a send, through asyncio's loop: thousands, not
     # millions (the interpreter's start-up was left out by the first dump).
     assert 2_000 < counts["asyncio_raw"] < 500_000
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("callgrind_control") is None, reason="valgrind is not installed (a benchmark tool)")
+def test_with_the_access_log_on_a_request_costs_the_line_more(tmp_path: Path) -> None:
+    counts = {}
+    for flags in ((), ("--access-log",)):
+        out = tmp_path / "counts.json"
+        args = ("--only", "framework_web", "--requests", "100", "--warmup", "20", "--json", str(out), *flags)
+        run_script("instructions.py", *args, timeout=300)
+        result = json.loads(out.read_text())
+        counts[result["access_log"]] = result["instructions_per_request"]["framework_web"]
+    # A record, its formatting and its write: tens of thousands of instructions more, not millions.
+    assert 10_000 < counts[True] - counts[False] < 1_000_000
+
+
+def test_the_access_log_is_asked_only_of_servers_that_have_one() -> None:
+    child = subprocess.run(
+        [sys.executable, str(LOADTEST / "instructions.py"), "--only", "asyncio_raw", "--access-log"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert child.returncode == 2 and "with an access log" in child.stderr
 
 
 def load_instructions() -> ModuleType:
