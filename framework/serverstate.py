@@ -340,6 +340,9 @@ class ServerState:
             answers to one iteration's requests).
         corking: whether writes are corked now (one went out this
             iteration already).
+        corked_by: the process and thread (``(pid, thread id)``) that last
+            corked here, or None: the exit hook writes a stopped server's
+            corked bytes in that thread only (``corkexit``, which sets it).
         context: the context the server was made in, where a connection
             starts its pipelined requests (``call_soon``'s own copy would be
             the finishing request's: its context variables would pass on).
@@ -349,8 +352,8 @@ class ServerState:
     """
 
     __slots__ = (
-        "_closed_waiter", "config", "connections", "corked", "corking", "deadlines", "delegate", "parsers", "upgraded",
-        "context", "written", "__weakref__",
+        "_closed_waiter", "config", "connections", "corked", "corked_by", "corking", "deadlines", "delegate", "parsers",
+        "upgraded", "context", "written", "__weakref__",
     )  # fmt: skip
 
     def __init__(self, config: ServerConfig, delegate: HTTPServerConnectionDelegate) -> None:
@@ -362,6 +365,7 @@ class ServerState:
         self.upgraded: weakref.WeakKeyDictionary[asyncio.Transport, Callable[[], object] | None] = weakref.WeakKeyDictionary()
         self.corked: dict[ServedConnection, bytes] = {}
         self.corking = False
+        self.corked_by: tuple[int, int] | None = None
         self.written: asyncio.Future[None] | None = None
         self.context = contextvars.copy_context()
         self._closed_waiter: asyncio.Future[None] | None = None

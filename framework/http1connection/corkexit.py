@@ -40,7 +40,7 @@ class _Corked(Protocol):
     context: ConnectionContext
 
 
-_owners: weakref.WeakKeyDictionary[ServerState, tuple[int, int]] = weakref.WeakKeyDictionary()
+_corkers: weakref.WeakSet[ServerState] = weakref.WeakSet()  # (each noted once per thread it corks in)
 _pid = os.getpid()  # (this process's, kept: no system call per note)
 _hooked = False
 
@@ -54,9 +54,17 @@ os.register_at_fork(after_in_child=_forked)
 
 
 def note_corking(state: ServerState) -> None:
-    """Remember that ``state``'s server corks in this thread and process (once per iteration that corks)."""
+    """Remember that ``state``'s server corks in this thread and process (called once per iteration that corks).
+
+    Only a server's first corking, or one in another thread or process, is
+    stored; the others cost a comparison.
+    """
     global _hooked
-    _owners[state] = (_pid, threading.get_ident())
+    owner = (_pid, threading.get_ident())
+    if state.corked_by == owner:
+        return
+    state.corked_by = owner
+    _corkers.add(state)
     if not _hooked:
         _hooked = True
         atexit.register(write_left_corked)
@@ -67,7 +75,7 @@ def write_left_corked() -> None:
     me = (os.getpid(), threading.get_ident())
     for _ in range(3):  # (another thread may note a server meanwhile)
         try:
-            states = [state for state, owner in list(_owners.items()) if owner == me]
+            states = [state for state in list(_corkers) if state.corked_by == me]
             break
         except RuntimeError:
             continue

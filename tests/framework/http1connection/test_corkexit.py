@@ -100,3 +100,20 @@ def test_a_running_loop_writes_its_own(loop: asyncio.AbstractEventLoop) -> None:
 
     loop.run_until_complete(exit_meanwhile())
     assert transport.written == []
+
+
+@pytest.mark.parametrize("last_here", [True, False])
+def test_the_thread_that_corked_last_is_the_one_that_writes(loop: asyncio.AbstractEventLoop, last_here: bool) -> None:
+    transport = Transport()
+    state = corked(loop, transport)
+    elsewhere = threading.Thread(target=corkexit.note_corking, args=(state,))
+    if last_here:
+        elsewhere.start()
+        elsewhere.join()
+    corkexit.note_corking(state)
+    corkexit.note_corking(state)
+    if not last_here:
+        elsewhere.start()
+        elsewhere.join()
+    corkexit.write_left_corked()
+    assert transport.written == ([b"answer 0"] if last_here else [])
