@@ -10,6 +10,7 @@ import logging
 import os
 import pathlib
 import re
+import traceback
 import types
 from typing import Any
 
@@ -337,3 +338,28 @@ def test_dotted_lookup_of_a_missing_key_is_strict(tmp_path: pathlib.Path) -> Non
     write_template(tmp_path, "row.html", "{{ row.missing }}")
     with pytest.raises(jinja2.UndefinedError, match="missing"):
         template.render(str(tmp_path), "row.html", {"row": {"name": "x"}})
+
+
+def test_names_come_from_globals_then_template_globals_then_the_namespace(tmp_path: pathlib.Path) -> None:
+    write_template(tmp_path, "names.html", "{{ a }} {{ b }} {{ c }} {{ d }} {{ e }}")
+    options = template.TemplateOptions(globals=(("b", "option"), ("c", "option")))
+    env = template.environment(str(tmp_path), options)
+    env.globals.update(a="env", b="env", c="env", d="env")
+    made = env.get_template("names.html", globals={"d": "template"})
+    assert template.render(str(tmp_path), "names.html", {"c": "namespace", "e": "namespace"}, options) == (
+        "env option namespace template namespace"
+    )
+    # The same precedence as Jinja2's own render of the merged names.
+    assert made.render(dict(options.globals), c="namespace", e="namespace") == "env option namespace template namespace"
+    env.globals["a"] = "later"  # a global set after the first render is seen by the next
+    assert template.render(str(tmp_path), "names.html", {"c": "n", "e": "n"}, options).startswith("later ")
+
+
+def test_a_template_error_names_the_template_s_line_in_its_traceback(tmp_path: pathlib.Path) -> None:
+    write_template(tmp_path, "base.html", "<main>{% block body %}{% endblock %}</main>")
+    path = write_template(tmp_path, "page.html", '{% extends "base.html" %}\n{% block body %}\n{{ 1 // zero }}\n{% endblock %}')
+    with pytest.raises(ZeroDivisionError) as raised:
+        template.render(str(tmp_path), "page.html", {"zero": 0})
+    frames = [(frame.filename, frame.lineno) for frame in traceback.extract_tb(raised.value.__traceback__)]
+    assert (str(path), 3) in frames
+    assert template.render(str(tmp_path), "page.html", {"zero": 1}) == "<main>1\n</main>"
