@@ -14,10 +14,13 @@ import dataclasses
 import threading
 from collections import ChainMap
 from collections.abc import Callable, Mapping
+from types import BuiltinFunctionType
 from typing import Any
 
 import jinja2
+import jinja2.runtime
 import markupsafe
+from jinja2.utils import internalcode
 
 from framework import escape
 
@@ -51,6 +54,32 @@ TemplatePath = str | tuple[str, ...] | None
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
+class _Context(jinja2.runtime.Context):
+    """Jinja2's context, with a template's call of a built-in (``values.get('name', '')``) made directly.
+
+    Every call in a template goes through ``Context.call``, which looks for
+    ``pass_context`` and its kin on the callable and on its ``__call__``
+    (four attribute lookups, two of them failing) before calling it: a
+    fifth of rendering the forms demo, whose fields read ``values.get()``
+    and ``errors.get()``. A built-in function or method can carry no such
+    mark, so it is called as ``Context.call`` would call it: without the
+    loop's and block's variables the compiled code passes along, and a
+    ``StopIteration`` it raises turned into an undefined value.
+    """
+
+    @internalcode
+    def call(__self, __obj: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja2's names
+        if type(__obj) is not BuiltinFunctionType:
+            return jinja2.runtime.Context.call(__self, __obj, *args, **kwargs)
+        if kwargs:
+            kwargs.pop("_block_vars", None)
+            kwargs.pop("_loop_vars", None)
+        try:
+            return __obj(*args, **kwargs)
+        except StopIteration:
+            return __self.environment.undefined("value was undefined because a callable raised a StopIteration exception")
+
+
 class _Environment(jinja2.Environment):
     """Jinja2's environment, with ``{{ row.name }}`` on a plain dict made cheap.
 
@@ -62,6 +91,8 @@ class _Environment(jinja2.Environment):
     Jinja2 would reach, and it is taken without the exception. Subclasses of
     ``dict`` may add attributes and keep Jinja2's own order.
     """
+
+    context_class = _Context
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict and type(attribute) is str and attribute not in _DICT_ATTRIBUTES:

@@ -363,3 +363,33 @@ def test_a_template_error_names_the_template_s_line_in_its_traceback(tmp_path: p
     frames = [(frame.filename, frame.lineno) for frame in traceback.extract_tb(raised.value.__traceback__)]
     assert (str(path), 3) in frames
     assert template.render(str(tmp_path), "page.html", {"zero": 1}) == "<main>1\n</main>"
+
+
+@jinja2.pass_context
+def context_name(context: Any) -> str:
+    return str(context.get("who"))
+
+
+class Greeter:
+    @jinja2.pass_context
+    def __call__(self, context: Any, greeting: str) -> str:
+        return f"{greeting} {context.get('who')}"
+
+
+CALLS = (
+    "{{ d.get('a') }} {{ d.get('z', 'none') }} {{ '-'.join(['x', 'y']) }} {{ 'a,b'.split(',', maxsplit=1)|join('|') }}"
+    "{% block body %}[{{ d.get('a') }}{% for k in d %}{% set who = k %}"
+    "{{ k.upper() }}:{{ named() }}:{{ greet('hi') }};{% endfor %}]"
+    "{% endblock %}{% macro m(x) %}{{ x.get('a') }}{% endmacro %}{{ m(d) }}"
+    "{{ next(empty) is defined }}{{ who }} {{ named() }} {{ greet('yo') }}"
+)
+
+
+def test_calls_in_a_template_match_jinja2(tmp_path: pathlib.Path) -> None:
+    # Built-ins take the direct way, anything else Jinja2's: each inside a block, a loop and a macro.
+    write_template(tmp_path, "calls.html", CALLS)
+    names = {"d": {"a": "<1>", "b": 2}, "named": context_name, "greet": Greeter(), "next": next, "who": "top"}
+    stock = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    expected = stock.from_string(CALLS).render(names, empty=iter(()))
+    assert template.render(str(tmp_path), "calls.html", {**names, "empty": iter(())}) == expected
+    assert "&lt;1&gt;" in expected and "A:a:hi a;" in expected and "False" in expected
