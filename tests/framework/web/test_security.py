@@ -416,6 +416,16 @@ def test_xsrf_round_trip_property(secret: bytes, timestamp: int) -> None:
     assert decode_xsrf_token(encode_xsrf_token(secret, timestamp)) == (secret, float(timestamp))
 
 
+@settings(database=None, max_examples=200)
+@given(secret=st.binary(min_size=16, max_size=16))
+def test_the_masked_secret_is_the_secret_xor_the_mask_byte_by_byte(secret: bytes) -> None:
+    # Tornado's version-2 token: a token made by either side decodes on the other.
+    version, mask, masked, _ = encode_xsrf_token(secret, 1).split(b"|")
+    pairs = zip(bytes.fromhex(mask.decode()), bytes.fromhex(masked.decode()), strict=True)
+    assert (version, bytes(m ^ x for m, x in pairs)) == (b"2", secret)
+    assert decode_xsrf_token(b"2|" + b"00" * 16 + b"|" + secret.hex().encode() + b"|7") == (secret, 7.0)
+
+
 @settings(database=None, max_examples=300)
 @given(garbage=st.one_of(st.binary(max_size=200), st.text(max_size=200)))
 def test_arbitrary_input_never_raises(garbage: str | bytes) -> None:
