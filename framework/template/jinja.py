@@ -14,7 +14,7 @@ import dataclasses
 import threading
 from collections import ChainMap
 from collections.abc import Callable, Mapping
-from types import BuiltinFunctionType
+from types import BuiltinFunctionType, FunctionType, MethodType
 from typing import Any
 
 import jinja2
@@ -54,22 +54,38 @@ TemplatePath = str | tuple[str, ...] | None
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
+def _pass_mark_attribute() -> str | None:
+    """The attribute ``pass_context`` and its kin set on a function (Jinja2's), if it is still that one."""
+    marked = jinja2.pass_context(lambda context: None)
+    return _PASS_MARK if hasattr(marked, _PASS_MARK) else None
+
+
+_PASS_MARK = "jinja_pass_arg"
+_PASS_MARK_SEEN = _pass_mark_attribute()
+
+
 class _Context(jinja2.runtime.Context):
-    """Jinja2's context, with a template's call of a built-in (``values.get('name', '')``) made directly.
+    """Jinja2's context, with a template's call of a plain function or built-in made directly.
 
     Every call in a template goes through ``Context.call``, which looks for
     ``pass_context`` and its kin on the callable and on its ``__call__``
     (four attribute lookups, two of them failing) before calling it: a
     fifth of rendering the forms demo, whose fields read ``values.get()``
-    and ``errors.get()``. A built-in function or method can carry no such
-    mark, so it is called as ``Context.call`` would call it: without the
-    loop's and block's variables the compiled code passes along, and a
-    ``StopIteration`` it raises turned into an undefined value.
+    and ``errors.get()``, and of the redirects demo's ``reverse_url()``
+    links. A built-in function or method can carry no such mark, and a
+    Python function or method is looked at once; either, unmarked, is called
+    as ``Context.call`` would call it: without the loop's and block's
+    variables the compiled code passes along, and a ``StopIteration`` it
+    raises turned into an undefined value. Anything else (a marked function,
+    an object with ``__call__``) goes to ``Context.call``.
     """
 
     @internalcode
     def call(__self, __obj: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja2's names
-        if type(__obj) is not BuiltinFunctionType:
+        kind = type(__obj)
+        if kind is not BuiltinFunctionType and (
+            (kind is not FunctionType and kind is not MethodType) or _PASS_MARK_SEEN is None or hasattr(__obj, _PASS_MARK)
+        ):
             return jinja2.runtime.Context.call(__self, __obj, *args, **kwargs)
         if kwargs:
             kwargs.pop("_block_vars", None)

@@ -375,6 +375,22 @@ class Greeter:
     def __call__(self, context: Any, greeting: str) -> str:
         return f"{greeting} {context.get('who')}"
 
+    @jinja2.pass_environment
+    def autoescaping(self, environment: Any) -> str:
+        return str(environment.autoescape)
+
+    def shout(self, text: str, *, end: str = "!") -> str:
+        return text.upper() + end
+
+
+@jinja2.pass_eval_context
+def volatile(eval_context: Any) -> str:
+    return str(eval_context.volatile)
+
+
+def exhausted() -> str:
+    raise StopIteration
+
 
 CALLS = (
     "{{ d.get('a') }} {{ d.get('z', 'none') }} {{ '-'.join(['x', 'y']) }} {{ 'a,b'.split(',', maxsplit=1)|join('|') }}"
@@ -382,14 +398,19 @@ CALLS = (
     "{{ k.upper() }}:{{ named() }}:{{ greet('hi') }};{% endfor %}]"
     "{% endblock %}{% macro m(x) %}{{ x.get('a') }}{% endmacro %}{{ m(d) }}"
     "{{ next(empty) is defined }}{{ who }} {{ named() }} {{ greet('yo') }}"
+    "{% for n in [1] %}{{ greet.shout('a', end='?') }}{{ greet.autoescaping() }}{{ volatile() }}{{ (lambda_)(n) }}{% endfor %}"
+    "{{ exhausted() is defined }}{{ greet.shout('b') }}"
 )
 
 
 def test_calls_in_a_template_match_jinja2(tmp_path: pathlib.Path) -> None:
     # Built-ins take the direct way, anything else Jinja2's: each inside a block, a loop and a macro.
     write_template(tmp_path, "calls.html", CALLS)
-    names = {"d": {"a": "<1>", "b": 2}, "named": context_name, "greet": Greeter(), "next": next, "who": "top"}
+    names = {
+        "d": {"a": "<1>", "b": 2}, "named": context_name, "greet": Greeter(), "next": next, "who": "top",
+        "volatile": volatile, "exhausted": exhausted, "lambda_": lambda n: f"<{n}>",
+    }  # fmt: skip
     stock = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     expected = stock.from_string(CALLS).render(names, empty=iter(()))
     assert template.render(str(tmp_path), "calls.html", {**names, "empty": iter(())}) == expected
-    assert "&lt;1&gt;" in expected and "A:a:hi a;" in expected and "False" in expected
+    assert "&lt;1&gt;" in expected and "A:a:hi a;" in expected and "A?TrueFalse&lt;1&gt;FalseB!" in expected
