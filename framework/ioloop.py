@@ -358,8 +358,21 @@ class IOLoop(Configurable):
                 raise
 
     def add_callback_from_signal(self, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs) -> None:
-        """Like :meth:`add_callback`; kept for Tornado code run from signal handlers."""
-        self.add_callback(callback, *args, **kwargs)
+        """Like :meth:`add_callback`, from a signal handler (``signal.signal``): the loop is woken.
+
+        A Python signal handler runs in the loop's thread, often while the
+        loop waits in ``epoll_wait``; that wait then resumes once the handler
+        returns. So this always wakes the loop (``call_soon_threadsafe``),
+        where ``add_callback`` in the loop's thread would only queue the
+        callback for whenever something else woke it (a server's
+        ``stop`` never run, say). Dropped after :meth:`close`, as Tornado's.
+        """
+        loop = self.asyncio_loop
+        try:
+            loop.call_soon_threadsafe(self._run_callback, functools.partial(callback, *args, **kwargs))
+        except RuntimeError:
+            if not loop.is_closed():
+                raise
 
     def spawn_callback(self, callback: Callable[_P, object], *args: _P.args, **kwargs: _P.kwargs) -> None:
         """Like :meth:`add_callback`: Tornado made the two equivalent in 6.0."""

@@ -14,6 +14,7 @@ import gc
 import importlib.util
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -286,6 +287,40 @@ def test_spawn_callback_runs_a_coroutine_to_completion(io_loop: IOLoop) -> None:
     io_loop.start()
     # The coroutine becomes a Task, whose first step runs an iteration later.
     assert steps == ["signal", "task started", "task finished"]
+
+
+def test_a_callback_added_from_a_signal_handler_wakes_a_waiting_loop(io_loop: IOLoop) -> None:
+    # The signal lands while the loop waits with nothing to do; the handler
+    # runs in this thread and the wait resumes after it. The callback must
+    # wake the loop, not wait for the fallback thread's wake 10 s later.
+    order: list[str] = []
+    woken_by_fallback = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        io_loop.add_callback_from_signal(stop, "signal")
+
+    def stop(source: str) -> None:
+        order.append(source if not woken_by_fallback.is_set() else f"{source}, late")
+        io_loop.stop()
+
+    def fallback() -> None:
+        if not stopped.wait(10):
+            woken_by_fallback.set()
+            io_loop.add_callback(stop, "fallback")
+
+    stopped = threading.Event()
+    previous = signal.signal(signal.SIGALRM, on_signal)
+    watcher = threading.Thread(target=fallback)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        watcher.start()
+        io_loop.start()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        stopped.set()
+        watcher.join()
+    assert order[0] == "signal"
 
 
 # -- exceptions in callbacks -------------------------------------------------
