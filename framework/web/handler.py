@@ -96,6 +96,10 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
     # Set by _send_prepared: the prepared fields, this response's own fields
     # and the body's length, from which _headers makes the map if read.
     _prepared_sent: tuple[http1.PreparedFields, Sequence[tuple[str, str]], int] | None = None
+    # Header fields set before the header map exists, on names the framework
+    # does not decide itself: sent after the defaults on the prepared path,
+    # or put in the map when one is made (set_header; class default until then).
+    _own_fields: dict[str, str] | None = None
 
     def __init__(self, application: HandlerApplication, request: HTTPServerRequest, **kwargs: Any) -> None:
         self.application = application
@@ -237,6 +241,8 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         self._header_map: HTTPHeaders | None = None
         if self._prepared_sent is not None:  # (read from the class default until a prepared response)
             self._prepared_sent = None
+        if self._own_fields is not None:  # (likewise, until a header is set)
+            self._own_fields = None
         if type(self).set_default_headers is not _BASE_SET_DEFAULT_HEADERS:  # (the base's is a no-op: a call less)
             self.set_default_headers()
         # Nothing written yet: a shared empty tuple rather than a list per
@@ -274,6 +280,10 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         headers = self._header_map = HTTPHeaders.adopt(dict(prepared.fields))
         if self.request.request_id is not None:
             headers[self.application.config.request_id_header or "X-Request-Id"] = self.request.request_id
+        own = self._own_fields
+        if own is not None:  # (set before there was a map: they go in now, in their order)
+            headers.fields.update((name, [value]) for name, value in own.items())
+            self._own_fields = None
         return headers
 
     def set_status(self, status_code: int, reason: str | None = None) -> None:
@@ -312,7 +322,20 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
                 (RFC 9110 5.5) or a character beyond latin-1, or the name is
                 invalid.
         """
-        self._headers[name] = self._convert_header_value(name, value)
+        text = self._convert_header_value(name, value)
+        if self._header_map is None and self._prepared_sent is None:
+            # No map yet: a name the framework does not decide (not a default
+            # field, the framing's, ETag or the request id's) is kept aside, so
+            # the response can still go out on the prepared fields (_send_prepared).
+            key = name.lower()
+            if key not in self.application.config.default_fields.decided:
+                own = self._own_fields
+                if own is None:
+                    self._own_fields = {key: text}
+                else:
+                    own[key] = text
+                return
+        self._headers[name] = text
 
     def add_header(self, name: str, value: _HeaderValue) -> None:
         """Add a response header, keeping others of that name (``Set-Cookie``)."""
@@ -476,6 +499,9 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         request_id = request.request_id
         if request_id is not None:
             fields = [((self.application.config.request_id_header or "X-Request-Id").lower(), request_id)]
+        own = self._own_fields
+        if own is not None:  # (the handler's own fields, after the request id's as in the map)
+            fields = [*fields, *own.items()]
         if status == 200 and request.method in ("GET", "HEAD"):
             cls = type(self)
             if (
@@ -486,7 +512,7 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
             ):
                 return None  # (an ETag of the handler's own, or a 304 to decide)
             etag = ("etag", body_etag(self._write_buffer))
-            fields = [etag] if request_id is None else [*fields, etag]
+            fields = [etag] if not fields else [*fields, etag]
         chunks = self._write_buffer
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         defaults = self.application.config.default_fields

@@ -30,15 +30,20 @@ class DefaultFields:
     less per response: loadtest/instructions.py).
     """
 
-    __slots__ = ("_fields", "current")
+    __slots__ = ("_fields", "current", "decided")
 
-    def __init__(self, fields: Mapping[str, list[str]]) -> None:
+    def __init__(self, fields: Mapping[str, list[str]], request_id_name: str = "x-request-id") -> None:
         """``fields``: the defaults in the order they are sent, with a ``date`` placeholder among them.
+
+        ``decided`` is then every (lower-case) name the framework sets itself:
+        these, the framing's, ``ETag`` and ``request_id_name``. A handler's
+        field of another name may follow the prepared fields as they are.
 
         Raises:
             ValueError: a name or value could never be sent (checked here, at start-up).
         """
         self._fields = dict(fields)
+        self.decided = frozenset(self._fields) | _FRAMING_NAMES | {"etag", request_id_name.lower()}
         second = int(time.time())
         self.current: tuple[int, http1.PreparedFields] = (second, self._prepare(second))
 
@@ -56,6 +61,9 @@ class DefaultFields:
         fields = dict(self._fields)
         fields["date"] = [format_timestamp(second)]
         return http1.PreparedFields(fields)
+
+
+_FRAMING_NAMES = frozenset({"content-length", "transfer-encoding", "connection"})
 
 
 def prepared_headers(prepared: http1.PreparedFields, fields: Sequence[tuple[str, str]], content_length: int) -> HTTPHeaders:

@@ -124,7 +124,8 @@ class AppSettings:
         fields = {"server": ["framework"], "content-type": ["text/html; charset=UTF-8"], "date": [""]}
         fields.update((name, [value]) for name, value in self.security_headers)
         _check_request_id_header(self.request_id_header, fields)
-        object.__setattr__(self, "default_fields", DefaultFields(fields))  # frozen: set once, here
+        defaults = DefaultFields(fields, self.request_id_header or "X-Request-Id")
+        object.__setattr__(self, "default_fields", defaults)  # frozen: set once, here
 
 
 def _check_request_id_header(name: str | None, defaults: Mapping[str, list[str]]) -> None:

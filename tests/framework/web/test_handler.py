@@ -303,6 +303,101 @@ def test_a_response_that_touches_no_header_is_sent_as_its_header_map_would_be(
     assert b"Content-Length: 13" in lines and (b"Etag: " in b"".join(lines)) == (status == 200 and b"POST" not in request_line)
 
 
+@pytest.mark.parametrize(
+    ("request_line", "settings"),
+    [
+        (b"GET /own HTTP/1.1", {}),
+        (b"GET /own HTTP/1.1", {"request_id_header": "X-Request-Id"}),
+        (b"HEAD /own HTTP/1.1", {}),
+        (b"POST /own HTTP/1.1", {}),
+        (b"GET /own?status=404 HTTP/1.1", {"request_id_header": "X-Request-Id"}),
+        (b"GET /own HTTP/1.0", {}),
+    ],
+)
+def test_a_handlers_own_fields_are_sent_as_its_header_map_would_send_them(request_line: bytes, settings: dict[str, Any]) -> None:
+    # Fields of names the framework does not set itself go out after the
+    # prepared defaults, without a header map: the same bytes as through one.
+    maps: list[bool] = []
+
+    class Own(RequestHandler):
+        def get(self) -> None:
+            self.set_status(int(self.get_argument("status", "200")))
+            self.set_header("Cache-Control", "no-store")
+            self.set_header("x-api-KEY", "first")
+            self.set_header("X-Count", 3)
+            self.set_header("X-API-Key", "second")  # replaces, in its first place
+            self.write("the same body")
+
+        def on_finish(self) -> None:
+            maps.append(self._header_map is not None)
+
+        post = get
+        head = get
+
+    class Mapped(Own):
+        def prepare(self) -> None:
+            self.set_header("Server", "framework")  # a default's name: the map is made
+
+    with running([("/own", Own), ("/mapped", Mapped)], **settings) as server:
+        answers = []
+        for path in (b"/own", b"/mapped"):
+            line = request_line.replace(b"/own", path)
+            raw = raw_exchange(server.port, line + b"\r\nHost: t\r\nX-Request-Id: r-1\r\nConnection: close\r\n\r\n")
+            answers.append(header_lines(raw))
+    assert answers[0] == answers[1]
+    assert maps == [False, True]  # (the first without a map: on the prepared fields)
+    lines = answers[0][1]
+    own = [line for line in lines if line.startswith((b"Cache-Control", b"X-Api-Key", b"X-Count"))]
+    assert own == [b"Cache-Control: no-store", b"X-Api-Key: second", b"X-Count: 3"]
+
+
+def test_own_fields_stay_in_the_header_map_whatever_reads_or_changes_it(caplog: pytest.LogCaptureFixture) -> None:
+    seen: dict[str, Any] = {}
+
+    class Changing(RequestHandler):
+        def get(self) -> None:
+            self.set_header("X-Kept", "1")
+            self.set_header("X-Gone", "1")
+            self.set_header("X-Twice", "a")
+            self.add_header("X-Twice", "b")  # (the map is made here, with the fields set so far)
+            self.clear_header("X-Gone")
+            self.set_header("X-Request-Id", "mine")  # (a name the framework sets: its value is the handler's)
+            self.write("body")
+
+    class Cleared(RequestHandler):
+        def get(self) -> None:
+            self.set_header("X-Before-Error", "1")
+            raise ValueError("boom")  # send_error() clears the headers set so far
+
+    class ReadBack(RequestHandler):
+        def get(self) -> None:
+            self.set_header("X-Own", "yes")
+            self.finish("body")
+            seen["after"] = self._headers.get("X-Own")
+
+    with running(
+        [("/changing", Changing), ("/cleared", Cleared), ("/read", ReadBack)], request_id_header="X-Request-Id"
+    ) as server:
+        changing = fetch(server, "/changing")
+        cleared = fetch(server, "/cleared")
+        read = fetch(server, "/read")
+    assert changing.headers["X-Kept"] == "1" and "X-Gone" not in changing.headers
+    assert changing.headers["X-Twice"] == "a, b"  # (two lines, joined by requests)
+    assert changing.headers["X-Request-Id"] == "mine"
+    assert cleared.status_code == 500 and "X-Before-Error" not in cleared.headers
+    assert [r.exc_info[1].args for r in app_errors(caplog) if r.exc_info] == [("boom",)]
+    assert read.headers["X-Own"] == "yes" and seen["after"] == "yes"
+
+
+def test_an_own_field_that_could_not_be_sent_is_refused_when_set() -> None:
+    handler = RequestHandler(Application(), HTTPServerRequest(uri="/"))
+    for name, value in (("X-Bad", "a\r\nInjected: 1"), ("Bad Name", "v"), ("X-Bad", "\u2603")):
+        with pytest.raises(ValueError):
+            handler.set_header(name, value)
+    handler.set_header("X-Fine", "v")
+    assert handler._headers["X-Fine"] == "v"
+
+
 def test_the_header_map_read_after_a_prepared_response_is_what_was_sent() -> None:
     seen: list[dict[str, str]] = []
 
