@@ -325,10 +325,11 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         text = self._convert_header_value(name, value)
         if self._header_map is None and self._prepared_sent is None:
             # No map yet: a name the framework does not decide (not a default
-            # field, the framing's, ETag or the request id's) is kept aside, so
-            # the response can still go out on the prepared fields (_send_prepared).
+            # field, the framing's, ETag or the request id's), or Content-Type
+            # (its defaults have a prepared variant per type), is kept aside, so
+            # the response can still go out on prepared fields (_send_prepared).
             key = name.lower()
-            if key not in self.application.config.default_fields.decided:
+            if key not in self.application.config.default_fields.decided or key == "content-type":
                 own = self._own_fields
                 if own is None:
                     self._own_fields = {key: text}
@@ -478,8 +479,10 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
     def _send_prepared(self) -> Awaitable[None] | None:
         """Send and finish the whole response on the application's prepared default fields; None if it needs a header map.
 
-        For a response that set no header and no cookie, goes through no
-        transform and has a body (not 1xx, 204 or 304): the usual one. The
+        For a response that set no cookie and no header the framework sets
+        itself but Content-Type (the handler's own fields follow the defaults),
+        goes through no transform and has a body (not 1xx, 204 or 304): the
+        usual one. The
         connection frames it without a header map and finishes it
         (``finish_prepared``):
         about a third of a long poll's wake (loadtest/longpoll_fanout.py
@@ -500,8 +503,13 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         if request_id is not None:
             fields = [((self.application.config.request_id_header or "X-Request-Id").lower(), request_id)]
         own = self._own_fields
+        content_type = None
         if own is not None:  # (the handler's own fields, after the request id's as in the map)
-            fields = [*fields, *own.items()]
+            content_type = own.get("content-type")
+            if content_type is None:
+                fields = [*fields, *own.items()]
+            else:  # (in the defaults' place: the prepared variant of that type holds it)
+                fields = [*fields, *(field for field in own.items() if field[0] != "content-type")]
         if status == 200 and request.method in ("GET", "HEAD"):
             cls = type(self)
             if (
@@ -516,9 +524,15 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         chunks = self._write_buffer
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         defaults = self.application.config.default_fields
-        second, prepared = defaults.current  # (read inline while the second lasts: a call less)
-        if int(time.time()) != second:
-            prepared = defaults.now()
+        if content_type is None:
+            second, prepared = defaults.current  # (read inline while the second lasts: a call less)
+            if int(time.time()) != second:
+                prepared = defaults.now()
+        else:
+            typed = defaults.typed(content_type)
+            if typed is None:
+                return None  # (more types this second than are kept prepared)
+            prepared = typed
         result = connection.finish_prepared(status, self._reason, prepared, fields, body)
         if result is None:
             return None  # (a connection other than the server's: a test's, say)

@@ -30,7 +30,7 @@ class DefaultFields:
     less per response: loadtest/instructions.py).
     """
 
-    __slots__ = ("_fields", "current", "decided")
+    __slots__ = ("_fields", "_typed", "current", "decided")
 
     def __init__(self, fields: Mapping[str, list[str]], request_id_name: str = "x-request-id") -> None:
         """``fields``: the defaults in the order they are sent, with a ``date`` placeholder among them.
@@ -46,6 +46,9 @@ class DefaultFields:
         self.decided = frozenset(self._fields) | _FRAMING_NAMES | {"etag", request_id_name.lower()}
         second = int(time.time())
         self.current: tuple[int, http1.PreparedFields] = (second, self._prepare(second))
+        # This second's variants with another Content-Type (JSON, plain text):
+        # one tuple, replaced whole each second, as ``current``.
+        self._typed: tuple[int, dict[str, http1.PreparedFields]] = (second, {})
 
     def now(self) -> http1.PreparedFields:
         """The fields for the current second."""
@@ -57,13 +60,37 @@ class DefaultFields:
         self.current = (second, prepared)
         return prepared
 
-    def _prepare(self, second: int) -> http1.PreparedFields:
+    def typed(self, content_type: str) -> http1.PreparedFields | None:
+        """The fields for the current second with ``content_type`` for Content-Type (in its place).
+
+        Each type is serialised once a second, for at most ``_TYPES_KEPT``
+        types a second; None beyond that (the caller makes a header map).
+        ``content_type`` must have passed ``set_header``'s checks.
+        """
+        second = int(time.time())
+        typed = self._typed
+        if typed[0] != second:
+            typed = self._typed = (second, {})
+        prepared = typed[1].get(content_type)
+        if prepared is None:
+            if len(typed[1]) >= _TYPES_KEPT:
+                return None
+            try:
+                prepared = typed[1][content_type] = self._prepare(second, content_type)
+            except ValueError:  # (a value set_header let through that a prepared block refuses: the map's rules decide)
+                return None
+        return prepared
+
+    def _prepare(self, second: int, content_type: str | None = None) -> http1.PreparedFields:
         fields = dict(self._fields)
         fields["date"] = [format_timestamp(second)]
+        if content_type is not None:
+            fields["content-type"] = [content_type]
         return http1.PreparedFields(fields)
 
 
 _FRAMING_NAMES = frozenset({"content-length", "transfer-encoding", "connection"})
+_TYPES_KEPT = 16  # Content-Type variants prepared per second
 
 
 def prepared_headers(prepared: http1.PreparedFields, fields: Sequence[tuple[str, str]], content_length: int) -> HTTPHeaders:

@@ -37,6 +37,7 @@ from framework.web import (
     HTTPError,
     RequestHandler,
 )
+from framework.web.responsehead import DefaultFields
 from tests.framework.harness import WAIT, app_errors, decode_chunked, fetch, raw_exchange, running, split_response
 
 
@@ -312,6 +313,8 @@ def test_a_response_that_touches_no_header_is_sent_as_its_header_map_would_be(
         (b"POST /own HTTP/1.1", {}),
         (b"GET /own?status=404 HTTP/1.1", {"request_id_header": "X-Request-Id"}),
         (b"GET /own HTTP/1.0", {}),
+        (b"GET /own?type=text/plain HTTP/1.1", {"request_id_header": "X-Request-Id"}),
+        (b"HEAD /own?type=application/json HTTP/1.1", {}),
     ],
 )
 def test_a_handlers_own_fields_are_sent_as_its_header_map_would_send_them(request_line: bytes, settings: dict[str, Any]) -> None:
@@ -322,6 +325,8 @@ def test_a_handlers_own_fields_are_sent_as_its_header_map_would_send_them(reques
     class Own(RequestHandler):
         def get(self) -> None:
             self.set_status(int(self.get_argument("status", "200")))
+            if self.get_argument("type", None):
+                self.set_header("Content-Type", self.get_argument("type"))
             self.set_header("Cache-Control", "no-store")
             self.set_header("x-api-KEY", "first")
             self.set_header("X-Count", 3)
@@ -349,6 +354,41 @@ def test_a_handlers_own_fields_are_sent_as_its_header_map_would_send_them(reques
     lines = answers[0][1]
     own = [line for line in lines if line.startswith((b"Cache-Control", b"X-Api-Key", b"X-Count"))]
     assert own == [b"Cache-Control: no-store", b"X-Api-Key: second", b"X-Count: 3"]
+
+
+def test_a_json_answer_goes_out_on_prepared_fields_of_its_type_as_a_map_would_send_it() -> None:
+    maps: list[bool] = []
+
+    class Json(RequestHandler):
+        def get(self) -> None:
+            self.write({"answer": 42})
+
+        def on_finish(self) -> None:
+            maps.append(self._header_map is not None)
+
+    class Mapped(Json):
+        def prepare(self) -> None:
+            self.set_header("Server", "framework")
+
+    with running([("/json", Json), ("/mapped", Mapped)]) as server:
+        answers = [
+            header_lines(raw_exchange(server.port, b"GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" % path))
+            for path in (b"/json", b"/mapped")
+        ]
+    assert answers[0] == answers[1] and maps == [False, True]
+    assert b"Content-Type: application/json; charset=UTF-8" in answers[0][1] and answers[0][1][-1] == b'{"answer": 42}'
+
+
+def test_content_type_variants_are_kept_for_a_bounded_number_of_types_a_second() -> None:
+    defaults = DefaultFields({"server": ["s"], "content-type": ["text/html"], "date": [""]})
+    first = defaults.typed("application/json")
+    assert first is not None and first is defaults.typed("application/json")
+    assert [name for name, _ in first.fields.items()] == ["server", "content-type", "date"]
+    assert first.fields["content-type"] == ["application/json"]
+    kept = [defaults.typed(f"type/{n}") for n in range(40)]
+    assert None in kept  # (beyond the bound: the handler makes a header map)
+    fresh = DefaultFields({"server": ["s"], "content-type": ["text/html"], "date": [""]})
+    assert fresh.typed("text/plain\r\nInjected: 1") is None  # (never a block: the map's checks refuse it)
 
 
 def test_own_fields_stay_in_the_header_map_whatever_reads_or_changes_it(caplog: pytest.LogCaptureFixture) -> None:
