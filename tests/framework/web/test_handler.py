@@ -262,6 +262,16 @@ def header_lines(raw: bytes) -> tuple[bytes, list[bytes]]:
     return status, [b"Date: (now)" if line.startswith(b"Date: ") else line for line in lines] + [b"", body]
 
 
+def answers_on(port: int, request_line: bytes, paths: tuple[bytes, bytes]) -> list[tuple[bytes, list[bytes]]]:
+    """``header_lines`` of the same request (with a request id, then closed) sent to each of two paths."""
+    answers = []
+    for path in paths:
+        line = request_line.replace(paths[0], path)
+        raw = raw_exchange(port, line + b"\r\nHost: t\r\nX-Request-Id: r-1\r\nConnection: close\r\n\r\n")
+        answers.append(header_lines(raw))
+    return answers
+
+
 @pytest.mark.parametrize(
     ("request_line", "status", "settings"),
     [
@@ -292,11 +302,7 @@ def test_a_response_that_touches_no_header_is_sent_as_its_header_map_would_be(
             self.set_header("Server", "framework")
 
     with running([("/plain", Plain), ("/mapped", Mapped)], **settings) as server:
-        answers = []
-        for path in (b"/plain", b"/mapped"):
-            line = request_line.replace(b"/plain", path)
-            raw = raw_exchange(server.port, line + b"\r\nHost: t\r\nX-Request-Id: r-1\r\nConnection: close\r\n\r\n")
-            answers.append(header_lines(raw))
+        answers = answers_on(server.port, request_line, (b"/plain", b"/mapped"))
     assert answers[0] == answers[1]
     status_line, lines = answers[0]
     assert status_line.startswith(b"HTTP/1.1 %d " % status)
@@ -344,11 +350,7 @@ def test_a_handlers_own_fields_are_sent_as_its_header_map_would_send_them(reques
             self.set_header("Server", "framework")  # a default's name: the map is made
 
     with running([("/own", Own), ("/mapped", Mapped)], **settings) as server:
-        answers = []
-        for path in (b"/own", b"/mapped"):
-            line = request_line.replace(b"/own", path)
-            raw = raw_exchange(server.port, line + b"\r\nHost: t\r\nX-Request-Id: r-1\r\nConnection: close\r\n\r\n")
-            answers.append(header_lines(raw))
+        answers = answers_on(server.port, request_line, (b"/own", b"/mapped"))
     assert answers[0] == answers[1]
     assert maps == [False, True]  # (the first without a map: on the prepared fields)
     lines = answers[0][1]
@@ -371,10 +373,7 @@ def test_a_json_answer_goes_out_on_prepared_fields_of_its_type_as_a_map_would_se
             self.set_header("Server", "framework")
 
     with running([("/json", Json), ("/mapped", Mapped)]) as server:
-        answers = [
-            header_lines(raw_exchange(server.port, b"GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n" % path))
-            for path in (b"/json", b"/mapped")
-        ]
+        answers = answers_on(server.port, b"GET /json HTTP/1.1", (b"/json", b"/mapped"))
     assert answers[0] == answers[1] and maps == [False, True]
     assert b"Content-Type: application/json; charset=UTF-8" in answers[0][1] and answers[0][1][-1] == b'{"answer": 42}'
 
