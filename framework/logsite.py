@@ -9,8 +9,9 @@ fixed part once and fills in only what changes from one record to the next
 (the message, the time, the thread and process). The result is the record
 ``makeRecord`` would make, attribute for attribute.
 
-It does so only where it can be sure of that: the standard record factory,
-the standard ``logging`` switches (``logThreads``, ``logProcesses``,
+It does so only where it can be sure of that: the standard record factory
+and ``Logger.makeRecord`` (not wrapped, as a tracer's logging integration
+does, nor replaced on the logger), the standard ``logging`` switches (``logThreads``, ``logProcesses``,
 ``logMultiprocessing``) on, no single mapping argument, no ``extra`` key that
 clashes with the record's own, and a ``LogRecord`` whose attributes are the
 ones this module knows (checked once, on the first record: another Python
@@ -75,6 +76,8 @@ class LogSite:
         if (
             self._usable
             and logging.getLogRecordFactory() is logging.LogRecord
+            and type(logger).makeRecord is _STOCK_MAKE_RECORD  # (a tracer may wrap it: its records then)
+            and "makeRecord" not in logger.__dict__
             and logging.logThreads
             and logging.logProcesses
             and logging.logMultiprocessing
@@ -85,10 +88,16 @@ class LogSite:
         return logger.makeRecord(logger.name, level, self._path, self._line, msg, args, None, self._func, extra)
 
     def _check(self, logger: logging.Logger) -> bool:
-        """Whether this Python's records hold exactly the attributes this module fills in, in its order."""
+        """Whether this Python's records hold exactly the attributes this module fills in, in its order, worked out alike."""
         real = logging.LogRecord(logger.name, logging.INFO, self._path, self._line, "", (), None, self._func)
         if tuple(vars(real)) != _ORDER:
             return False
+        created = real.created
+        if (
+            real.msecs != int((created - int(created)) * 1000) + 0.0
+            or abs(real.relativeCreated - (created - _START) * 1000) > 1e-3
+        ):
+            return False  # (an older 3.11's msecs, say: gh-89047)
         self._fixed = {key: getattr(real, key) for key in _FIXED}
         return True
 
@@ -124,6 +133,7 @@ def _process_name() -> Any:
         return "MainProcess"
 
 
+_STOCK_MAKE_RECORD = logging.Logger.makeRecord  # (as imported: a wrapper installed later is not it)
 _new_record = object.__new__
 _START = _logging_start()
 _RESERVED = frozenset(_ORDER) | {"message", "asctime"}

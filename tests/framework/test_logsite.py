@@ -130,11 +130,41 @@ def test_a_python_whose_records_differ_gets_make_records_records(monkeypatch: py
     same_record(made, expected(logging.INFO, "m", (), FIELDS))
 
 
-def test_the_usual_record_is_made_without_make_record(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_usual_record_is_made_here(monkeypatch: pytest.MonkeyPatch) -> None:
     wanted = expected(logging.INFO, "%s %s", ("x", 1), FIELDS)
+    made: list[type] = []
 
-    def refused(*args: Any, **kwargs: Any) -> logging.LogRecord:
-        raise AssertionError("makeRecord called")
+    def counted(cls: type) -> Any:
+        made.append(cls)
+        return object.__new__(cls)
 
-    monkeypatch.setattr(LOGGER, "makeRecord", refused)
+    monkeypatch.setattr(framework.logsite, "_new_record", counted)
     same_record(SITE.record(LOGGER, logging.INFO, "%s %s", ("x", 1), FIELDS), wanted)
+    assert made == [logging.LogRecord]
+
+
+@pytest.mark.parametrize("where", ["logger", "class"])
+def test_a_make_record_wrapped_or_replaced_makes_the_record(monkeypatch: pytest.MonkeyPatch, where: str) -> None:
+    # A tracer's logging integration wraps Logger.makeRecord to add its ids to every record.
+    stock = logging.Logger.makeRecord
+
+    def traced(self: logging.Logger, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = stock(self, *args, **kwargs)
+        record.trace_id = "t-1"
+        return record
+
+    if where == "logger":
+        monkeypatch.setattr(LOGGER, "makeRecord", traced.__get__(LOGGER))
+    else:
+        monkeypatch.setattr(logging.Logger, "makeRecord", traced)
+    made = SITE.record(LOGGER, logging.INFO, "%s %s", ("x", 1), FIELDS)
+    assert made.trace_id == "t-1" and made.getMessage() == "x 1"  # type: ignore[attr-defined]
+
+
+def test_a_python_that_works_the_times_out_otherwise_gets_make_records_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(framework.logsite, "_START", framework.logsite._START - 1.0)  # (as if relativeCreated differed)
+    made: list[type] = []
+    monkeypatch.setattr(framework.logsite, "_new_record", lambda cls: made.append(cls) or object.__new__(cls))
+    record = LogSite(serving.__code__).record(LOGGER, logging.INFO, "m", (), FIELDS)
+    same_record(record, expected(logging.INFO, "m", (), FIELDS))
+    assert made == []
