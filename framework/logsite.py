@@ -76,8 +76,10 @@ class LogSite:
         if (
             self._usable
             and logging.getLogRecordFactory() is logging.LogRecord
-            and type(logger).makeRecord is _STOCK_MAKE_RECORD  # (a tracer may wrap it: its records then)
-            and "makeRecord" not in logger.__dict__
+            # A tracer may wrap makeRecord, on Logger or on this logger: its
+            # records then. (Not ``logger.__dict__``: reading it would make
+            # every attribute of the logger slower to read from then on.)
+            and getattr(logger.makeRecord, "__func__", None) is _STOCK_MAKE_RECORD
             and logging.logThreads
             and logging.logProcesses
             and logging.logMultiprocessing
