@@ -36,6 +36,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Protocol
 
+from framework.logsite import RECORD_ATTRIBUTES
+
 __all__ = [
     "BackgroundLogging", "JSONFormatter", "LogFormatter", "access_log", "app_log",
     "define_logging_options", "enable_pretty_logging", "gen_log", "log_in_background",
@@ -304,11 +306,6 @@ def log_in_background(*handlers: logging.Handler, level: int = logging.INFO, max
     return background
 
 
-# What every LogRecord has (taken from one, so it holds on every Python
-# version); anything else on a record came from ``extra``.
-_RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
-
-
 class JSONFormatter(logging.Formatter):
     """One JSON object per record, on one line.
 
@@ -341,7 +338,7 @@ class JSONFormatter(logging.Formatter):
         }
         entry.update(self.fields)
         for key, value in record.__dict__.items():
-            if key not in _RECORD_ATTRIBUTES and not key.startswith("_"):
+            if key not in RECORD_ATTRIBUTES and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)

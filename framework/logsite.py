@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from types import CodeType
 from typing import Any
 
-__all__ = ["LogSite"]
+__all__ = ["RECORD_ATTRIBUTES", "LogSite"]
 
 # A LogRecord's attributes, in the order LogRecord.__init__ sets them: first
 # the call's, then what a call site fixes, then the moment's.
@@ -84,7 +84,7 @@ class LogSite:
             and logging.logProcesses
             and logging.logMultiprocessing
             and len(args) != 1
-            and _RESERVED.isdisjoint(extra)
+            and RECORD_ATTRIBUTES.isdisjoint(extra)
         ):
             return self._made(logger.name, level, msg, args, extra)
         return logger.makeRecord(logger.name, level, self._path, self._line, msg, args, None, self._func, extra)
@@ -138,4 +138,7 @@ def _process_name() -> Any:
 _STOCK_MAKE_RECORD = logging.Logger.makeRecord  # (as imported: a wrapper installed later is not it)
 _new_record = object.__new__
 _START = _logging_start()
-_RESERVED = frozenset(_ORDER) | {"message", "asctime"}
+RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+"""What a record holds of its own on this Python, and what a Formatter adds: any other attribute came from ``extra``.
+
+``makeRecord`` refuses an ``extra`` key among these (a KeyError)."""
