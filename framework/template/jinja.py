@@ -54,14 +54,8 @@ TemplatePath = str | tuple[str, ...] | None
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
-def _pass_mark_attribute() -> str | None:
-    """The attribute ``pass_context`` and its kin set on a function (Jinja2's), if it is still that one."""
-    marked = jinja2.pass_context(lambda context: None)
-    return _PASS_MARK if hasattr(marked, _PASS_MARK) else None
-
-
-_PASS_MARK = "jinja_pass_arg"
-_PASS_MARK_SEEN = _pass_mark_attribute()
+_PASS_MARK = "jinja_pass_arg"  # what pass_context and its kin set on a function
+_PASS_MARK_KNOWN = hasattr(jinja2.pass_context(lambda context: None), _PASS_MARK)  # (else every call is Jinja2's)
 
 
 class _Context(jinja2.runtime.Context):
@@ -84,7 +78,7 @@ class _Context(jinja2.runtime.Context):
     def call(__self, __obj: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - Jinja2's names
         kind = type(__obj)
         if kind is not BuiltinFunctionType and (
-            (kind is not FunctionType and kind is not MethodType) or _PASS_MARK_SEEN is None or hasattr(__obj, _PASS_MARK)
+            (kind is not FunctionType and kind is not MethodType) or not _PASS_MARK_KNOWN or hasattr(__obj, _PASS_MARK)
         ):
             return jinja2.runtime.Context.call(__self, __obj, *args, **kwargs)
         if kwargs:
