@@ -60,6 +60,7 @@ from serverproc import (
     interrupt_on_signals,
     pinned,
     select,
+    split_by_access_log,
     with_baseline,
 )
 
@@ -286,16 +287,6 @@ def summarise(runs: dict[str, list[WrkResult]]) -> dict[str, dict[str, Any]]:
     for row in summary.values():
         row["vs_tornado"] = row["req_per_sec"] / reference["req_per_sec"] if reference else None
     return summary
-
-
-def split_by_access_log(contenders: list[Contender]) -> tuple[list[Contender], list[Contender]]:
-    """The contenders an ``--access-log`` run measures (those with an access log of their own), and those it leaves out.
-
-    Left out rather than run without one: a figure without logging in a
-    table of figures with it would read as the cheap logger it is not.
-    """
-    measured = [c for c in contenders if c.access_log]
-    return measured, [c for c in contenders if not c.access_log]
 
 
 def print_table(

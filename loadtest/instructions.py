@@ -35,7 +35,17 @@ import sys
 import tempfile
 
 from bench import WORKLOAD_SPECS, Workload
-from serverproc import REFERENCE, SAYS_HELLO, Contender, ServerProcess, free_port, interrupt_on_signals, select, with_baseline
+from serverproc import (
+    REFERENCE,
+    SAYS_HELLO,
+    Contender,
+    ServerProcess,
+    free_port,
+    interrupt_on_signals,
+    select,
+    split_by_access_log,
+    with_baseline,
+)
 
 DEFAULT = [
     "framework_raw",
@@ -158,7 +168,9 @@ def main() -> int:
     if not 1 <= args.requests <= 100_000 or not 1 <= args.connections <= 100:
         parser.error("--requests must be 1..100000 and --connections 1..100")
     workload = WORKLOAD_SPECS[args.workload]
-    chosen = [c for c in select(args.only, DEFAULT) if workload.name in c.workloads and (c.access_log or not args.access_log)]
+    chosen = [c for c in select(args.only, DEFAULT) if workload.name in c.workloads]
+    if args.access_log:
+        chosen = split_by_access_log(chosen)[0]
     contenders = with_baseline(chosen, args.baseline)
     if not contenders:
         parser.error("none of these contenders serves this workload" + (" with an access log" if args.access_log else ""))

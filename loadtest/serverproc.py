@@ -159,6 +159,16 @@ def select(only: str | None, default: list[str]) -> list[Contender]:
     return chosen
 
 
+def split_by_access_log(contenders: list[Contender]) -> tuple[list[Contender], list[Contender]]:
+    """The contenders an ``--access-log`` run measures (those with an access log of their own), and those it leaves out.
+
+    Left out rather than run without one: a figure without logging in a
+    table of figures with it would read as the cheap logger it is not.
+    """
+    measured = [c for c in contenders if c.access_log]
+    return measured, [c for c in contenders if not c.access_log]
+
+
 def with_baseline(contenders: list[Contender], baseline: Path | None) -> list[Contender]:
     """``contenders``, then the framework's ones again as ``baseline`` (another checkout) runs them, as ``NAME@base``."""
     if baseline is None:

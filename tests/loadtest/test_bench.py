@@ -72,7 +72,7 @@ def test_rotation_interleaves_pairs() -> None:
 
 def test_an_access_log_run_leaves_out_the_contenders_without_one() -> None:
     contenders = [serverproc.CONTENDERS[name] for name in bench.DEFAULT]
-    measured, left_out = bench.split_by_access_log(contenders)
+    measured, left_out = serverproc.split_by_access_log(contenders)
     assert [c.name for c in left_out] == ["framework_raw", "asyncio_raw"]
     assert [c.name for c in measured] == [n for n in bench.DEFAULT if n not in ("framework_raw", "asyncio_raw")]
 
