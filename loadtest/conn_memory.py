@@ -49,6 +49,7 @@ from serverproc import (
     raise_nofile_limit,
     rss_bytes,
     select,
+    wait_for_conntrack_room,
     with_baseline,
 )
 
@@ -86,6 +87,7 @@ def settled_rss(pid: int, *, interval: float = 0.5, quiet: int = 3, limit: float
 
 def measure(server: ServerProcess, count: int) -> dict[str, Any]:
     """Baseline RSS, then RSS with ``count`` idle connections held by a separate process."""
+    wait_for_conntrack_room(count)
     warm_up(server.port)
     server.check_alive()
     before = settled_rss(server.pid)

@@ -67,6 +67,7 @@ from serverproc import (
     free_port,
     raise_nofile_limit,
     rss_bytes,
+    wait_for_conntrack_room,
 )
 
 POLL = b"GET /poll HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
@@ -214,11 +215,14 @@ def measure(name: str, port: int, count: int, baseline: Path | None = None, *, c
         env = {"PYTHONPATH": str(root)}
         if counted:  # (the same string hashes every run: dict layouts, and so the count, repeat)
             env["PYTHONHASHSEED"] = "0"
+        wait_for_conntrack_room(count)
         server = ServerProcess(name, argv, port=port, ready=answers("/stats"), cpu=0, env=env)
         server.start(timeout=180 if counted else 15)
         try:
             os.sched_setaffinity(0, {1})
             result = asyncio.run(run(port, count, server.pid, counted=counted))
+        except Exception as exc:
+            raise RuntimeError(f"{name}: the fan-out of {count} waiters failed") from exc
         finally:
             server.stop()
         if counted:

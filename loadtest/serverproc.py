@@ -215,6 +215,41 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Linux's connection tracking (netfilter, which Docker's rules switch on) keeps
+# an entry for every loopback connection, closed ones for two minutes more
+# (TIME_WAIT); once its table is full it drops new connections' SYNs, and a
+# connect then times out. Four runs of 10,000 connections each within those
+# two minutes fill the 262,144 entries a 2-core host gets.
+_CONNTRACK = Path("/proc/sys/net/netfilter")
+
+
+def wait_for_conntrack_room(connections: int, timeout: float = 180.0) -> None:
+    """Wait until the host's connection-tracking table has room for ``connections`` more.
+
+    Does nothing where there is no such table (no netfilter), or where it
+    cannot be read. Waits at most ``timeout`` seconds, saying so on stderr,
+    and then lets the run go on (its connects may then time out).
+    """
+    try:
+        limit = int((_CONNTRACK / "nf_conntrack_max").read_text())
+    except (OSError, ValueError):
+        return
+    wanted = connections + connections // 10 + 100  # (a margin for the run's own requests)
+    deadline = time.monotonic() + timeout
+    said = False
+    while True:
+        try:
+            used = int((_CONNTRACK / "nf_conntrack_count").read_text())
+        except (OSError, ValueError):
+            return
+        if used + wanted <= limit or time.monotonic() > deadline:
+            return
+        if not said:
+            print(f"waiting for room in the connection-tracking table ({used:,} of {limit:,} used)", file=sys.stderr)
+            said = True
+        time.sleep(1)
+
+
 def pinned(cpu: int | None, argv: list[str]) -> list[str]:
     """``argv`` run under ``taskset -c cpu`` when there is such a CPU and taskset exists."""
     if cpu is None or shutil.which("taskset") is None or cpu >= (os.cpu_count() or 1):

@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -212,3 +214,50 @@ def test_established_connections_are_counted_on_the_listening_port() -> None:
             accepted, _ = listener.accept()
             with accepted:
                 assert serverproc.established_connections(port) == 1
+
+
+# -- the host's connection-tracking table ------------------------------------------------------
+
+
+def conntrack_table(folder: Path, used: int, limit: int) -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / "nf_conntrack_max").write_text(f"{limit}\n")
+    (folder / "nf_conntrack_count").write_text(f"{used}\n")
+    return folder
+
+
+def test_a_host_without_connection_tracking_does_not_wait(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(serverproc, "_CONNTRACK", tmp_path / "absent")
+    serverproc.wait_for_conntrack_room(10_000, timeout=30)  # (returns at once, or the test times out)
+
+
+def test_a_table_with_room_does_not_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(serverproc, "_CONNTRACK", conntrack_table(tmp_path / "nf", used=100_000, limit=262_144))
+    serverproc.wait_for_conntrack_room(10_000, timeout=30)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_full_table_is_waited_for_until_its_entries_expire(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    table = conntrack_table(tmp_path / "nf", used=255_000, limit=262_144)
+    monkeypatch.setattr(serverproc, "_CONNTRACK", table)
+    expire = threading.Timer(1.5, lambda: (table / "nf_conntrack_count").write_text("240000\n"))
+    expire.start()
+    try:
+        serverproc.wait_for_conntrack_room(10_000, timeout=30)
+        assert not expire.is_alive()  # it returned only once the entries had gone
+    finally:
+        expire.cancel()
+    assert "255,000 of 262,144 used" in capsys.readouterr().err
+
+
+def test_a_table_that_stays_full_is_waited_for_no_longer_than_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(serverproc, "_CONNTRACK", conntrack_table(tmp_path / "nf", used=262_140, limit=262_144))
+    started = time.monotonic()
+    serverproc.wait_for_conntrack_room(10, timeout=1)
+    assert 1 <= time.monotonic() - started < 20
