@@ -179,16 +179,18 @@ def with_baseline(contenders: list[Contender], baseline: Path | None) -> list[Co
 
 
 def check_baseline(baseline: Path) -> None:
-    """Refuse a baseline checkout that lacks the compiled accelerator this one has.
+    """Refuse a baseline checkout that has the compiled accelerator's source but not its build.
 
     The build is not tracked (``.gitignore``), so a fresh ``git worktree``
-    would run the pure-Python parser and writer: an unfair comparison.
+    would run the pure-Python parser and writer: an unfair comparison. A
+    checkout from before the accelerator (no ``speedups.c``) is what it was.
 
     Raises:
-        SystemExit: this checkout has ``framework/http1/speedups`` built and ``baseline`` has not.
+        SystemExit: this checkout has ``framework/http1/speedups`` built and ``baseline`` has its source unbuilt.
     """
     pattern = "framework/http1/speedups*.so"
-    if any(ROOT.glob(pattern)) and not any(baseline.glob(pattern)):
+    has_source = (baseline / "framework/http1/speedups.c").exists()
+    if any(ROOT.glob(pattern)) and has_source and not any(baseline.glob(pattern)):
         raise SystemExit(
             f"{baseline} has no compiled framework/http1/speedups while this checkout has: build it there first "
             f"(cd {baseline} && {sys.executable} setup.py build_ext --inplace)"

@@ -141,13 +141,15 @@ def test_a_baseline_contender_runs_the_other_checkouts_script_and_framework(tmp_
     assert serverproc.CONTENDERS["framework_web"].process(port=1234, cpu=None).env is None  # this checkout's own
 
 
-def test_a_baseline_without_the_accelerator_this_checkout_has_is_refused(tmp_path: Path) -> None:
+def test_a_baseline_with_the_accelerators_source_unbuilt_is_refused(tmp_path: Path) -> None:
     built = sorted((serverproc.ROOT / "framework" / "http1").glob("speedups*.so"))
     if not built:
         pytest.skip("this checkout has no compiled accelerator to compare against")
+    serverproc.check_baseline(tmp_path)  # from before the accelerator: accepted as it was
+    (tmp_path / "framework" / "http1").mkdir(parents=True)
+    (tmp_path / "framework" / "http1" / "speedups.c").write_text("/* the source, not built */\n")
     with pytest.raises(SystemExit, match="build_ext --inplace"):
         serverproc.check_baseline(tmp_path)
-    (tmp_path / "framework" / "http1").mkdir(parents=True)
     shutil.copy(built[0], tmp_path / "framework" / "http1")
     serverproc.check_baseline(tmp_path)  # built there too: accepted
 
