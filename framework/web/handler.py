@@ -719,8 +719,17 @@ class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader)
         return self.application.reverse_url(name, *args)
 
     def static_url(self, path: str, include_host: bool | None = None, **kwargs: Any) -> str:
-        """URL of a file under ``static_path``, versioned by content hash."""
+        """URL of a file under ``static_path``, versioned by content hash.
+
+        With ``include_host`` the URL is absolute; left out, it defaults to
+        the handler's ``include_host`` attribute, if it has one (Tornado's).
+
+        Raises:
+            HTTPError: 403 for a ``path`` leading out of ``static_path``.
+        """
         url = self.application.static_url(path, **kwargs)
+        if include_host is None:
+            include_host = getattr(self, "include_host", False)
         if include_host:
             return f"{self.request.protocol}://{self.request.host}{url}"
         return url

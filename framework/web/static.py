@@ -33,10 +33,12 @@ import dataclasses
 import datetime
 import email.utils
 import hashlib
+import io
 import logging
 import mimetypes
 import os
 import re
+import stat
 import threading
 import time
 import urllib.parse
@@ -90,8 +92,17 @@ class StaticFileHandler(RequestHandler):
     """Bytes of files kept in memory in all, over every handler class."""
     MEMORY_REVALIDATE_SECONDS: ClassVar[float] = 1.0
     """How often a file in memory is compared with the disk (one ``stat``)."""
+    MAX_VERSION_CONTENT_SIZE: ClassVar[int] = 64 * 1024 * 1024
+    """Largest content ``get_content_version`` hashes: a larger file gets no version and no ETag.
 
-    _static_hashes: ClassVar[dict[str, str]] = {}  # absolute path -> content version
+    Hashing runs on the event loop; a gigabyte would stall every connection
+    for seconds (Tornado 6.6 has the same limit).
+    """
+    MAX_CACHED_VERSIONS: ClassVar[int] = 10_000
+    """Versions kept in ``_static_hashes``; the least recently used goes first."""
+
+    # absolute path -> content version, or None when none could be made; oldest use first.
+    _static_hashes: ClassVar[dict[str, str | None]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
     # (root, path, default_filename) -> the file; shared by every class using the memory cache.
     _in_memory: ClassVar[dict[tuple[str, str, str | None], _FileInMemory]] = {}
@@ -353,9 +364,16 @@ class StaticFileHandler(RequestHandler):
     def get_content(cls, abspath: str, start: int | None = None, end: int | None = None) -> Iterator[bytes]:
         """Yield the bytes ``[start, end)`` of the file in ``CHUNK_SIZE`` pieces.
 
-        Overrides may return ``bytes`` instead, as in Tornado.
+        Overrides may return ``bytes`` instead, as in Tornado. Only a regular
+        file is read: a FIFO would block the opening (so it is opened without
+        waiting) and a device may never end. ``static_url()`` reaches here
+        with no validation in between.
+
+        Raises:
+            OSError: the file cannot be opened.
+            HTTPError: 403 for anything but a regular file.
         """
-        with open(abspath, "rb") as file:
+        with _open_regular_file(abspath) as file:
             if start is not None:
                 file.seek(start)
             remaining = None if end is None else end - (start or 0)
@@ -369,11 +387,26 @@ class StaticFileHandler(RequestHandler):
 
     @classmethod
     def get_content_version(cls, abspath: str) -> str:
-        """A hash of the content (BLAKE2b, 32 hex digits; Tornado uses MD5)."""
+        """A hash of the content (BLAKE2b, 32 hex digits; Tornado uses SHA-512).
+
+        Raises:
+            ValueError: the content is longer than ``MAX_VERSION_CONTENT_SIZE``.
+            OSError, HTTPError: from ``get_content``.
+        """
         hasher = hashlib.blake2b(digest_size=16)
         content: Iterable[bytes] | bytes = cls.get_content(abspath)
-        for chunk in [content] if isinstance(content, bytes) else content:
-            hasher.update(chunk)
+        chunks = [content] if isinstance(content, bytes) else content
+        size = 0
+        try:
+            for chunk in chunks:
+                size += len(chunk)
+                if size > cls.MAX_VERSION_CONTENT_SIZE:
+                    raise ValueError(f"over MAX_VERSION_CONTENT_SIZE ({cls.MAX_VERSION_CONTENT_SIZE} bytes)")
+                hasher.update(chunk)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # the file closes now, not when the generator is collected
         return hasher.hexdigest()
 
     @classmethod
@@ -383,24 +416,32 @@ class StaticFileHandler(RequestHandler):
         A cached version is returned without looking at the file again, since
         ``static_url()`` runs on the request path (every page render) where a
         ``stat`` is a blocking file system call; in containers on a FUSE storage
-        driver each one is a round trip. A file changed in production is picked
-        up after ``reset()``; with ``static_hash_cache`` off (``debug``) every
-        call hashes the file afresh, as Tornado does.
+        driver each one is a round trip. A file that gave no version (missing,
+        not a regular file, too large) is remembered as such too, so a page
+        naming it neither reads the disk nor logs the error on every render.
+        The cache keeps ``MAX_CACHED_VERSIONS`` paths, dropping the least
+        recently used. A file changed in production is picked up after
+        ``reset()``; with ``static_hash_cache`` off (``debug``) every call
+        hashes the file afresh, as Tornado does.
         """
+        hashes = cls._static_hashes
         if use_cache:
             with cls._lock:
-                cached = cls._static_hashes.get(abs_path)
-            if cached is not None:
-                return cached
+                if abs_path in hashes:
+                    version = hashes[abs_path] = hashes.pop(abs_path)  # (now the most recently used)
+                    return version
         try:
             version = cls.get_content_version(abs_path)
-        except OSError:
-            gen_log.error("could not open static file %r", abs_path)
-            return None
+        except Exception as exc:  # (a subclass's hook may fail any way: the URL then has no version)
+            gen_log.error("no version for static file %r: %s", abs_path, exc)
+            version = None
         if use_cache:
             with cls._lock:
-                cls._static_hashes[abs_path] = version
-        return version
+                hashes.pop(abs_path, None)
+                while hashes and len(hashes) >= cls.MAX_CACHED_VERSIONS:
+                    del hashes[next(iter(hashes))]
+                hashes[abs_path] = version
+        return version or None
 
     # -- paths and URLs ----------------------------------------------------
 
@@ -410,8 +451,20 @@ class StaticFileHandler(RequestHandler):
 
     @classmethod
     def get_absolute_path(cls, root: str, path: str) -> str:
-        """``path`` joined to ``root`` and made absolute (not yet validated)."""
-        return os.path.abspath(os.path.join(root, path))
+        """``path`` joined to ``root`` and made absolute; symlinks are checked later.
+
+        A path that leads out of ``root`` as written (``../``, an absolute
+        path) is refused here, as in Tornado 6.6: this is what keeps
+        ``static_url()`` and ``get_version`` from reading files outside it.
+
+        Raises:
+            HTTPError: 403 outside ``root``.
+        """
+        absolute = os.path.abspath(os.path.join(root, path))
+        base = os.path.abspath(root)
+        if absolute != base and not absolute.startswith(base if base.endswith(os.sep) else base + os.sep):
+            raise HTTPError(403, "%s is not in the root static directory", path)
+        return absolute
 
     def validate_absolute_path(self, root: str, absolute_path: str) -> str | None:
         """The path to serve, or None after redirecting (Tornado's hook, on real paths).
@@ -471,6 +524,27 @@ def _keeps_file_hooks(cls: type[StaticFileHandler]) -> bool:
         owners = (next(k for k in cls.__mro__ if hook in vars(k)) for hook in _FILE_HOOKS)
         known = _KEEPS_FILE_HOOKS[cls] = all(owner is StaticFileHandler for owner in owners)
     return known
+
+
+def _open_regular_file(path: str) -> io.BufferedReader:
+    """``path`` opened for reading, if it is a regular file.
+
+    Opened without blocking (a FIFO with no writer would otherwise hold the
+    event loop), then checked on the open descriptor, so what is read is
+    what was checked.
+
+    Raises:
+        OSError: it cannot be opened.
+        HTTPError: 403 for a directory, device, FIFO or socket.
+    """
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise HTTPError(403, "%s is not a file", path)
+        return open(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 def _check_contained(real_root: str, path: str, shown: str) -> None:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import email.utils
 import hashlib
+import logging
 import os
 import pathlib
 import re
@@ -23,7 +24,7 @@ from typing import Any
 import pytest
 import requests
 
-from framework.web import Application, RequestHandler, StaticFileHandler
+from framework.web import Application, HTTPError, RequestHandler, StaticFileHandler
 from tests.framework.harness import async_test, serving
 
 READ_TIMEOUT = 10.0
@@ -39,8 +40,10 @@ def fresh_hash_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     # says otherwise, so tests that change files see what Tornado would serve.
     monkeypatch.setattr(StaticFileHandler, "MEMORY_REVALIDATE_SECONDS", 0.0)
     StaticFileHandler.reset()
+    SmallLimits.reset()  # (a version cache of its own)
     yield
     StaticFileHandler.reset()
+    SmallLimits.reset()
 
 
 @pytest.fixture
@@ -231,6 +234,105 @@ def test_debug_turns_off_the_version_cache(static: pathlib.Path) -> None:
     url = app.static_url("a.css")
     assert url.startswith("/static/a.css?v=")
     assert StaticFileHandler._static_hashes == {}
+
+
+def test_a_path_out_of_the_static_root_gets_no_url_and_its_file_is_never_read(
+    static: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # static_url() hashes the file it names: "../" must not reach past the root
+    # (Tornado 6.6 refuses it with a 403, as the request for it would be).
+    settings = {"static_path": str(static)}
+    read: list[str] = []
+    original = StaticFileHandler.get_content.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        StaticFileHandler, "get_content", classmethod(lambda cls, path, *a: read.append(path) or original(cls, path, *a))
+    )
+    for path in ("../outside.txt", "../static-private/secret.txt", "sub/../../outside.txt", str(static.parent / "outside.txt")):
+        with pytest.raises(HTTPError) as refused:
+            StaticFileHandler.make_static_url(settings, path)
+        assert refused.value.status_code == 403
+    assert read == []
+    assert StaticFileHandler._static_hashes == {}
+    assert StaticFileHandler.make_static_url(settings, "sub/../a.css").startswith("/static/sub/../a.css?v=")  # still inside
+
+
+@async_test
+async def test_a_handlers_include_host_attribute_is_static_urls_default(static: pathlib.Path) -> None:
+    class AbsoluteUrls(RequestHandler):
+        include_host = True
+
+        def get(self) -> None:
+            absolute = self.static_url("a.css", include_version=False)
+            relative = self.static_url("a.css", include_host=False, include_version=False)
+            self.write(f"{absolute} {relative}")
+
+    app = Application([(r"/urls", AbsoluteUrls)], static_path=str(static))
+    async with serving(app) as (_, port):
+        answer = (await fetch(port, "/urls")).text
+    assert answer == f"http://127.0.0.1:{port}/static/a.css /static/a.css"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_or_a_directory_gets_no_version_without_blocking(static: pathlib.Path, caplog: pytest.LogCaptureFixture) -> None:
+    # Opening a FIFO with no writer waits for one: on the event loop, forever.
+    os.mkfifo(static / "pipe")
+    settings = {"static_path": str(static)}
+    with caplog.at_level(logging.ERROR, logger="framework.general"):
+        assert StaticFileHandler.make_static_url(settings, "pipe") == "/static/pipe"
+        assert StaticFileHandler.make_static_url(settings, "sub") == "/static/sub"
+    assert [record.getMessage().count("is not a file") for record in caplog.records] == [1, 1]
+
+
+def test_a_file_without_a_version_is_looked_at_once_until_reset(
+    static: pathlib.Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A page naming a missing file renders on every request: one error, one look.
+    settings = {"static_path": str(static)}
+    looks: list[str] = []
+    original = StaticFileHandler.get_content_version.__func__  # type: ignore[attr-defined]
+    monkeypatch.setattr(
+        StaticFileHandler, "get_content_version", classmethod(lambda cls, path: looks.append(path) or original(cls, path))
+    )
+    with caplog.at_level(logging.ERROR, logger="framework.general"):
+        for _ in range(3):
+            assert StaticFileHandler.make_static_url(settings, "later.css") == "/static/later.css"
+    assert len(looks) == 1 and len(caplog.records) == 1
+    (static / "later.css").write_text("p {}\n")
+    assert StaticFileHandler.make_static_url(settings, "later.css") == "/static/later.css"  # remembered
+    StaticFileHandler.reset()
+    assert StaticFileHandler.make_static_url(settings, "later.css").startswith("/static/later.css?v=")
+
+
+class SmallLimits(StaticFileHandler):
+    MAX_VERSION_CONTENT_SIZE = 10
+    MAX_CACHED_VERSIONS = 2
+    _static_hashes: dict[str, str | None] = {}
+
+
+def test_content_over_the_version_size_limit_gets_no_version(static: pathlib.Path) -> None:
+    settings = {"static_path": str(static)}
+    (static / "eleven.txt").write_bytes(b"01234567890")
+    assert SmallLimits.make_static_url(settings, "digits.txt").startswith("/static/digits.txt?v=")  # 10 bytes: hashed
+    assert SmallLimits.make_static_url(settings, "eleven.txt") == "/static/eleven.txt"
+
+
+@async_test
+async def test_a_file_over_the_version_size_limit_is_served_without_an_etag(static: pathlib.Path) -> None:
+    (static / "eleven.txt").write_bytes(b"01234567890")
+    app = Application([(r"/files/(.*)", SmallLimits, {"path": str(static)})])
+    async with serving(app) as (_, port):
+        large = await fetch(port, "/files/eleven.txt")
+        small = await fetch(port, "/files/digits.txt")
+    assert large.status_code == 200 and large.content == b"01234567890"
+    assert "Etag" not in large.headers
+    assert small.headers["Etag"] == f'"{SmallLimits.get_content_version(str(static / "digits.txt"))}"'
+
+
+def test_the_version_cache_keeps_the_most_recently_used(static: pathlib.Path) -> None:
+    settings = {"static_path": str(static)}
+    for path in ("a.css", "app.js", "a.css", "digits.txt"):  # a.css used again: app.js is the oldest use
+        SmallLimits.get_version(settings, path)
+    assert list(SmallLimits._static_hashes) == [str(static / "a.css"), str(static / "digits.txt")]
 
 
 # -- conditional requests --------------------------------------------------------------
