@@ -13,8 +13,8 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections import ChainMap
-from collections.abc import Callable, Mapping
-from types import BuiltinFunctionType, FunctionType, MethodType
+from collections.abc import Callable, Mapping, MutableMapping
+from types import BuiltinFunctionType, CodeType, FunctionType, MethodType
 from typing import Any
 
 import jinja2
@@ -90,6 +90,52 @@ class _Context(jinja2.runtime.Context):
             return __self.environment.undefined("value was undefined because a callable raised a StopIteration exception")
 
 
+# markupsafe 3's ``escape`` is a Python function around its C ``_escape_inner``,
+# and the ``Markup`` it returns is made by a Python ``__new__``: two Python
+# frames for every ``{{ value }}`` an autoescaping template prints, about 40% of
+# rendering a 30-row table (214 values; loadtest/servers/templates/page.html).
+# For the usual value, an exact ``str``, the same ``Markup`` is made in C.
+_ESCAPE_INNER: Callable[[str], str] | None = getattr(markupsafe, "_escape_inner", None)
+if _ESCAPE_INNER is not None and _ESCAPE_INNER("<a href='x'>&\"</a>") != str(markupsafe.escape("<a href='x'>&\"</a>")):
+    _ESCAPE_INNER = None  # (a markupsafe that names something else so: its own escape everywhere)
+_make_str = str.__new__
+
+
+def _escape(value: Any) -> markupsafe.Markup:
+    """``markupsafe.escape(value)``: the same ``Markup``, with no Python frame for an exact ``str``, ``int`` or ``float``."""
+    kind = type(value)
+    if kind is str:
+        return _make_str(markupsafe.Markup, _ESCAPE_INNER(value))  # type: ignore[misc]  # (set when this is used)
+    if kind is int or kind is float:  # (their text has nothing to escape: digits, "-", ".", "e", "+", inf, nan)
+        return _make_str(markupsafe.Markup, str(value))
+    return markupsafe.escape(value)
+
+
+class _Template(jinja2.Template):
+    """Jinja2's template, whose compiled code escapes each printed value with ``_escape``.
+
+    The code Jinja2 compiles for an autoescaping template calls ``escape``
+    (``markupsafe.escape``, imported into the template's module namespace)
+    for every value it prints and every value in a ``{% set %}`` block. The
+    namespace is the globals of the template's functions, so the name is
+    bound to ``_escape`` there once the template is made.
+    """
+
+    @classmethod
+    def from_code(
+        cls,
+        environment: jinja2.Environment,
+        code: CodeType,
+        globals: MutableMapping[str, Any],  # noqa: A002 - Jinja2's name
+        uptodate: Callable[[], bool] | None = None,
+    ) -> jinja2.Template:
+        template = super().from_code(environment, code, globals, uptodate)
+        namespace = template.root_render_func.__globals__
+        if _ESCAPE_INNER is not None and namespace.get("escape") is markupsafe.escape:
+            namespace["escape"] = _escape
+        return template
+
+
 class _Environment(jinja2.Environment):
     """Jinja2's environment, with ``{{ row.name }}`` on a plain dict made cheap.
 
@@ -103,6 +149,7 @@ class _Environment(jinja2.Environment):
     """
 
     context_class = _Context
+    template_class = _Template
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict and type(attribute) is str and attribute not in _DICT_ATTRIBUTES:

@@ -14,7 +14,10 @@ import traceback
 import types
 from typing import Any
 
+import hypothesis
+import hypothesis.strategies
 import jinja2
+import markupsafe
 import pytest
 import requests
 
@@ -414,3 +417,53 @@ def test_calls_in_a_template_match_jinja2(tmp_path: pathlib.Path) -> None:
     expected = stock.from_string(CALLS).render(names, empty=iter(()))
     assert template.render(str(tmp_path), "calls.html", {**names, "empty": iter(())}) == expected
     assert "&lt;1&gt;" in expected and "A:a:hi a;" in expected and "A?TrueFalse&lt;1&gt;FalseB!" in expected
+
+
+class Html:
+    def __html__(self) -> str:
+        return "<b>kept</b>"
+
+
+class Text(str):
+    pass
+
+
+ESCAPED_VALUES = (
+    "<a href='x'>&\"</a>", "plain", "", "é <ü> \U0001f600 & \ud800", 0, -12, 10**30, 1.5, -0.0, float("inf"),
+    float("nan"), 1e300, True, None, markupsafe.Markup("<i>safe</i>"), Html(), Text("<sub>"), ["<list>"],
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("value", ESCAPED_VALUES, ids=repr)
+def test_the_templates_escape_is_markupsafes(value: Any) -> None:
+    escaped = template.jinja._escape(value)
+    assert type(escaped) is markupsafe.Markup
+    assert str(escaped) == str(markupsafe.escape(value))
+
+
+@hypothesis.given(hypothesis.strategies.text())
+def test_the_templates_escape_of_any_text_is_markupsafes(text: str) -> None:
+    escaped = template.jinja._escape(text)
+    assert type(escaped) is markupsafe.Markup and str(escaped) == str(markupsafe.escape(text))
+
+
+PRINTED = (
+    "{{ s }}|{{ n }}|{{ f }}|{{ m }}|{{ h }}|{{ t }}|{{ none }}|{{ s|safe }}|{{ s|e }}|{{ '%.2f'|format(f) }}"
+    "{% set block %}<{{ s }}>{% endset %}{{ block }}{{ block|length }}"
+    "{% macro cell(v) %}<td>{{ v }}</td>{% endmacro %}{{ cell(s) }}{{ cell(m) }}{{ s ~ m }}"
+    "{% autoescape false %}{{ s }}{% endautoescape %}{% for c in s[:3] %}{{ c }}{{ loop.index }}{% endfor %}"
+)
+PRINTED_VALUES = {
+    "s": "<a href='x'>&\"</a>", "n": 7, "f": 2.5, "m": markupsafe.Markup("<i>safe</i>"), "h": Html(),
+    "t": Text("<sub>"), "none": None,
+}  # fmt: skip
+
+
+def test_printed_values_are_escaped_as_stock_jinja2_escapes_them(tmp_path: pathlib.Path) -> None:
+    write_template(tmp_path, "printed.html", PRINTED)
+    stock = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    expected = stock.from_string(PRINTED).render(PRINTED_VALUES)
+    assert template.render(str(tmp_path), "printed.html", PRINTED_VALUES) == expected
+    assert "&lt;a href=&#39;x&#39;&gt;" in expected and "<i>safe</i>" in expected and "<a href='x'>" in expected
+    compiled = template.environment(str(tmp_path), template.TemplateOptions()).get_template("printed.html")
+    assert compiled.root_render_func.__globals__["escape"] is template.jinja._escape  # the fast escape is the one used
