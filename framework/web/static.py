@@ -207,9 +207,9 @@ class StaticFileHandler(RequestHandler):
             if size > self.MEMORY_FILE_MAX or self._in_memory_bytes[0] + size > self.MEMORY_CACHE_MAX:
                 return None
         try:
-            with open(self.absolute_path, "rb") as file:
+            with _open_regular_file(self.absolute_path) as file:  # (replaced by a FIFO since the checks: no wait)
                 content = file.read(size + 1)
-        except OSError:
+        except (OSError, HTTPError):
             return None
         if len(content) != size:  # changed while we looked: serve it from disk this time
             return None
@@ -370,8 +370,8 @@ class StaticFileHandler(RequestHandler):
         with no validation in between.
 
         Raises:
-            OSError: the file cannot be opened.
-            HTTPError: 403 for anything but a regular file.
+            HTTPError: 404 missing, 403 for anything but a regular file.
+            OSError: the file cannot be opened otherwise.
         """
         with _open_regular_file(abspath) as file:
             if start is not None:
@@ -534,10 +534,14 @@ def _open_regular_file(path: str) -> io.BufferedReader:
     what was checked.
 
     Raises:
-        OSError: it cannot be opened.
-        HTTPError: 403 for a directory, device, FIFO or socket.
+        HTTPError: 404 when there is no such file, 403 for a directory,
+            device, FIFO or socket (Tornado's statuses for the same).
+        OSError: it cannot be opened otherwise (permissions).
     """
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except (FileNotFoundError, NotADirectoryError):
+        raise HTTPError(404) from None
     try:
         if not stat.S_ISREG(os.fstat(descriptor).st_mode):
             raise HTTPError(403, "%s is not a file", path)

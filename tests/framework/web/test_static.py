@@ -283,6 +283,33 @@ def test_a_fifo_or_a_directory_gets_no_version_without_blocking(static: pathlib.
     assert [record.getMessage().count("is not a file") for record in caplog.records] == [1, 1]
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+@async_test
+async def test_a_file_replaced_by_a_fifo_after_its_checks_does_not_block_the_server(
+    static: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The memory cache reads a small file whole after the checks: the file
+    # can change in between, and opening a FIFO would wait for a writer.
+    checked = StaticFileHandler.get_modified_time
+
+    def swap_after_the_checks(self: StaticFileHandler) -> Any:
+        modified = checked(self)
+        os.remove(static / "a.css")
+        os.mkfifo(static / "a.css")
+        return modified
+
+    monkeypatch.setattr(StaticFileHandler, "get_modified_time", swap_after_the_checks)  # (the memory cache stays on)
+    async with serving(static_app(static)) as (_, port):
+        response = await fetch(port, "/static/a.css")
+    assert response.status_code == 403
+
+
+def test_get_content_of_a_missing_file_is_a_404(static: pathlib.Path) -> None:
+    with pytest.raises(HTTPError) as missing:
+        list(StaticFileHandler.get_content(str(static / "nope.css")))
+    assert missing.value.status_code == 404
+
+
 def test_a_file_without_a_version_is_looked_at_once_until_reset(
     static: pathlib.Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
