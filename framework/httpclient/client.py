@@ -57,15 +57,23 @@ __all__ = ["AsyncHTTPClient", "HTTPClient"]
 _IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
 
 
-def _redirected(request: HTTPRequest, response: HTTPResponse) -> HTTPRequest:
+# Dropped when a redirect leaves the original origin, as libcurl and Tornado do.
+_CREDENTIAL_HEADERS: Final = ("Authorization", "Cookie")
+
+
+def _redirected(request: HTTPRequest, response: HTTPResponse, original_url: str) -> HTTPRequest:
     """The request that follows ``response``'s Location, as browsers do it.
 
     303 (except after HEAD), and 301/302 after POST, become a GET without
-    body; 307 and 308 repeat the method and body.
+    body; 307 and 308 repeat the method and body. A Location on another
+    origin than ``original_url`` (the URL the fetch started from) gets no
+    credentials: see :func:`_drop_credentials`.
     """
     new = copy.copy(request)
     new.headers = request.headers.copy()
     new.url = urllib.parse.urljoin(request.url, response.headers["Location"])
+    if _is_cross_origin(original_url, new.url):
+        _drop_credentials(new)
     code, method = response.code, request.method
     if (code == 303 and method != "HEAD") or (code in (301, 302) and method == "POST"):
         new.method = "GET"
@@ -75,6 +83,36 @@ def _redirected(request: HTTPRequest, response: HTTPResponse) -> HTTPRequest:
             new.headers.pop(name, None)
     new.headers.pop("Host", None)  # the new URL may name another host
     return new
+
+
+def _is_cross_origin(original_url: str, new_url: str) -> bool:
+    """Whether ``new_url`` differs from ``original_url`` in scheme or netloc.
+
+    The netlocs are compared as written, as Tornado does: no default ports
+    are filled in and case is kept, so ``http://h/`` and ``http://h:80/``
+    count as two origins. Erring that way drops credentials, never leaks them.
+    """
+    before, after = urllib.parse.urlsplit(original_url), urllib.parse.urlsplit(new_url)
+    return (before.scheme, before.netloc) != (after.scheme, after.netloc)
+
+
+def _drop_credentials(request: HTTPRequest) -> None:
+    """Strip what would authenticate ``request`` to another origin, in place.
+
+    Mirrors Tornado's ``simple_httpclient``: the ``Authorization`` and
+    ``Cookie`` headers, ``auth_username``/``auth_password`` and any user info
+    in the URL go. Proxy headers stay (neither client has proxies), and
+    credentials in the client's ``defaults`` apply again, as they would to a
+    direct fetch of the new URL. Tornado rebuilds the netloc from the parsed
+    host, lowercasing it and losing IPv6 brackets; here it is kept as written.
+    """
+    request.auth_username = None
+    request.auth_password = None
+    parts = urllib.parse.urlsplit(request.url)
+    if "@" in parts.netloc:
+        request.url = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    for name in _CREDENTIAL_HEADERS:
+        request.headers.pop(name, None)
 
 
 def _is_redirect(response: HTTPResponse) -> bool:
@@ -348,7 +386,9 @@ class AsyncHTTPClient(Configurable):
                 response = await self._fetch_hop(hop)
                 if not (hop.may_redirect and _is_redirect(response)):
                     break
-                request = _redirected(request, response)
+                request = _redirected(request, response, original.url)
+                # Again: a hop to another origin has lost its credentials.
+                opts = resolve_options(request, self.defaults)
                 redirects_left -= 1
         except Exception as exc:
             response = HTTPResponse(original, 599, error=exc, effective_url=request.url)

@@ -418,7 +418,14 @@ async def _final_head(conn: Connection, hop: Hop, awaiting_continue: bool) -> tu
 class _BodyDecoder:
     """Undo ``Content-Encoding: gzip`` as chunks arrive and hand them on.
 
-    Chunks go to ``on_chunk`` (the ``streaming_callback``) or else to ``buffer``.
+    Chunks go to ``on_chunk`` (the ``streaming_callback``) or else to
+    ``buffer``. As in Tornado 6.6, ``on_chunk`` may return an awaitable (a
+    coroutine function, say): it is awaited before the next chunk is handed
+    over or more of the response is read, so a slow consumer holds the
+    server back (the connection stops reading once its parser holds
+    ``_READ_HIGH_WATER`` bytes). Tornado awaits any result that is not None,
+    so a callback like ``BytesIO.write`` fails there; here only awaitables are
+    awaited.
     """
 
     def __init__(
@@ -438,33 +445,37 @@ class _BodyDecoder:
             # As in Tornado: the body handed over is no longer gzipped.
             headers["X-Consumed-Content-Encoding"] = headers.pop("Content-Encoding")
 
-    def feed(self, data: bytes) -> None:
-        if self._inflater is None:
-            self._emit(data)
+    async def feed(self, data: bytes) -> None:
+        inflater = self._inflater
+        if inflater is None:
+            await self._emit(data)
             return
-        try:
-            # Bounded steps: a small gzip bomb cannot allocate its whole output.
-            while data:
-                self._emit(self._inflater.decompress(data, _INFLATE_STEP))
-                data = self._inflater.unconsumed_tail
-        except zlib.error as exc:
-            raise HTTPClientError(599, f"Malformed gzip response body: {exc}") from exc
+        # Bounded steps: a small gzip bomb cannot allocate its whole output.
+        while data:
+            try:
+                piece = inflater.decompress(data, _INFLATE_STEP)
+            except zlib.error as exc:
+                raise HTTPClientError(599, f"Malformed gzip response body: {exc}") from exc
+            await self._emit(piece)
+            data = inflater.unconsumed_tail
 
-    def finish(self) -> None:
+    async def finish(self) -> None:
         if self._inflater is not None:
             try:
                 rest = self._inflater.flush()
             except zlib.error as exc:  # the body ended inside the gzip stream
                 raise HTTPClientError(599, f"Malformed gzip response body: {exc}") from exc
-            self._emit(rest)
+            await self._emit(rest)
 
-    def _emit(self, data: bytes) -> None:
+    async def _emit(self, data: bytes) -> None:
         if not data:
             return
         self._total += len(data)
         if self._total > self._limit:
             raise HTTPClientError(599, "Decompressed response body larger than max_body_size")
-        self._deliver(data)
+        delivered = self._deliver(data)
+        if inspect.isawaitable(delivered):
+            await delivered
 
 
 def _replay_head(head: http1.ResponseHead, callback: Callable[[str], object]) -> None:
@@ -492,8 +503,8 @@ async def receive_response(conn: Connection, hop: Hop, awaiting_continue: bool) 
             break
         if not isinstance(event, http1.Body):
             raise HTTPClientError(599, f"Malformed HTTP response: unexpected {event!r}")
-        decoder.feed(event.data)
-    decoder.finish()
+        await decoder.feed(event.data)
+    await decoder.finish()
     response = HTTPResponse(hop.original, head.status, headers, decoder.buffer, request.url, reason=head.reason or None)
     # A request that said "Connection: close" gets a connection the server will close.
     asked_close = "close" in request.headers.get("Connection", "").lower()

@@ -100,7 +100,11 @@ class HTTPRequest:
     certificates checked). A ``str`` body is sent UTF-8 encoded.
     ``body_producer(write)`` streams a body instead: ``write(bytes)`` returns
     an awaitable to wait on for flow control, and the body is chunked unless
-    the headers give a Content-Length. Differences from Tornado: options after
+    the headers give a Content-Length. ``streaming_callback(chunk)`` takes the
+    response body in place of ``HTTPResponse.body``; if it returns an awaitable
+    (it is a coroutine function, say) that is awaited before the next chunk,
+    as in Tornado 6.6. ``header_callback(line)`` is called for each line of
+    the head and, as in Tornado, not awaited. Differences from Tornado: options after
     ``body`` are keyword-only; proxies, ``network_interface``, client
     certificates as arguments (use ``ssl_options``) and curl hooks are absent.
     """

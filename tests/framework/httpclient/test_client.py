@@ -98,6 +98,85 @@ def test_too_many_redirects_is_an_error_carrying_the_last_response() -> None:
     run(main)
 
 
+def hopping(request: Request) -> bytes:
+    """``/go/<netloc>/<rest>`` redirects to ``http://<netloc>/<rest>`` (netloc ``same``: to ``/<rest>``)."""
+    if not request.target.startswith("/go/"):
+        return echo(request)
+    netloc, _, rest = request.target[len("/go/") :].partition("/")
+    location = f"/{rest}" if netloc == "same" else f"http://{netloc}/{rest}"
+    return response(302, b"", f"Location: {location}")
+
+
+CREDENTIALS: dict[str, Any] = {
+    "headers": {"Authorization": "Bearer secret", "Cookie": "sid=secret", "X-Other": "1"},
+}
+
+
+async def follow(
+    path: str, *, client_args: dict[str, Any] | None = None, **kwargs: Any
+) -> tuple[HTTPResponse, dict[str, str], str]:
+    """Fetch ``path`` from server a, where ``{a}`` and ``{b}`` name the netlocs of two servers.
+
+    Both listen on 127.0.0.1, on different ports: two origins. Returns the
+    response, the headers that reached the end of the redirects, and b's netloc.
+    """
+    async with Server(keep_alive(hopping)) as a, Server(keep_alive(hopping)) as b:
+        netlocs = {"a": f"127.0.0.1:{a.port}", "b": f"127.0.0.1:{b.port}"}
+        async with client(**(client_args or {})) as http:
+            resp = await http.fetch(a.url(path.format(**netlocs)), **kwargs)
+    return resp, body_json(resp)["headers"], netlocs["b"]
+
+
+def test_redirect_to_another_origin_drops_authorization_and_cookie() -> None:
+    async def main() -> None:
+        resp, sent, b = await follow("/go/{b}/echo", **CREDENTIALS)
+        assert resp.effective_url == f"http://{b}/echo"
+        assert "authorization" not in sent and "cookie" not in sent
+        assert sent["x-other"] == "1"
+
+    run(main)
+
+
+def test_redirect_to_another_origin_drops_auth_username_and_url_user_info() -> None:
+    async def main() -> None:
+        _, sent, _ = await follow("/go/{b}/echo", auth_username="user", auth_password="pw")
+        assert "authorization" not in sent
+        resp, sent, b = await follow("/go/u:p@{b}/echo")
+        assert "authorization" not in sent and resp.effective_url == f"http://{b}/echo"
+
+    run(main)
+
+
+def test_redirect_within_the_origin_keeps_credentials() -> None:
+    async def main() -> None:
+        for path in ("/go/same/echo", "/go/{a}/echo"):  # relative, and absolute to the same netloc
+            _, sent, _ = await follow(path, **CREDENTIALS)
+            assert sent["authorization"] == "Bearer secret" and sent["cookie"] == "sid=secret"
+        _, sent, _ = await follow("/go/same/echo", auth_username="user", auth_password="pw")
+        assert sent["authorization"] == "Basic dXNlcjpwdw=="
+
+    run(main)
+
+
+def test_credentials_dropped_once_stay_dropped_back_on_the_original_origin() -> None:
+    async def main() -> None:
+        _, sent, _ = await follow("/go/{b}/go/{a}/echo", **CREDENTIALS)
+        assert "authorization" not in sent and "cookie" not in sent
+        _, sent, _ = await follow("/go/{b}/go/{a}/echo", auth_username="user", auth_password="pw")
+        assert "authorization" not in sent
+
+    run(main)
+
+
+def test_client_default_credentials_apply_to_every_origin_as_in_tornado() -> None:
+    async def main() -> None:
+        defaults = {"auth_username": "user", "auth_password": "pw"}
+        _, sent, _ = await follow("/go/{b}/echo", client_args={"defaults": defaults})
+        assert sent["authorization"] == "Basic dXNlcjpwdw=="
+
+    run(main)
+
+
 # -- pooling and concurrency ---------------------------------------------------
 
 

@@ -279,6 +279,32 @@ def test_streaming_callback_receives_the_body_and_header_callback_the_head() -> 
     run(main)
 
 
+@pytest.mark.parametrize("gzipped", [False, True])
+def test_coroutine_streaming_callback_is_awaited_before_the_next_chunk(gzipped: bool) -> None:
+    # As in Tornado 6.6: each chunk waits for the previous call to finish.
+    body = bytes(range(256)) * 4096  # 1 MiB: many reads, and many inflate steps
+    encoding = ["Content-Encoding: gzip"] if gzipped else []
+    payload = gzip.compress(body) if gzipped else body
+    received: list[bytes] = []
+    busy = False
+
+    async def consume(chunk: bytes) -> None:
+        nonlocal busy
+        assert not busy, "a chunk arrived while the previous one was being consumed"
+        busy = True
+        for _ in range(3):
+            await asyncio.sleep(0)
+        received.append(chunk)
+        busy = False
+
+    async def main() -> None:
+        async with Server(keep_alive(lambda r: response(200, payload, *encoding))) as server, client() as http:
+            resp = await http.fetch(server.url(), streaming_callback=consume)
+        assert resp.body == b"" and b"".join(received) == body and len(received) > 1
+
+    run(main)
+
+
 # -- open_connection: the resolver's addresses, in order ---------------------------
 
 
