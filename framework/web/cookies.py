@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import email.utils
 import functools
+import http.cookies
 import re
 import time
 import urllib.parse
@@ -30,10 +31,16 @@ if TYPE_CHECKING:
 __all__ = ["CookieMixin", "authenticated"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
-# RFC 6265 4.1.1: cookie-name is a token; cookie-octet excludes controls,
-# whitespace, DQUOTE, comma, semicolon and backslash.
-_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-_COOKIE_VALUE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*")
+# The checks Tornado's set_cookie makes, in its order. A value may not hold
+# controls or spaces (it is quoted, not refused, for anything else); the name
+# and the domain, path and samesite attributes may not hold controls, spaces
+# or the ";" that would start a forged attribute (CookieError, as Tornado).
+_VALUE_FORBIDDEN = re.compile(r"[\x00-\x20]")
+_ATTRIBUTE_FORBIDDEN = re.compile(r"[\x00-\x20;\x7f]")
+# A name is what http.cookies accepts as a key: an RFC 6265 token, plus ":",
+# and not one of the attribute names it reserves (Python 3.11's list).
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~:0-9A-Za-z]+")
+_RESERVED_NAMES = frozenset({"expires", "path", "comment", "domain", "max-age", "secure", "httponly", "version", "samesite"})
 _SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 _XSRF_COOKIE = "_xsrf"
 
@@ -75,17 +82,27 @@ class CookieMixin:
     ) -> None:
         """Set a cookie on the response (Tornado's ``set_cookie``, attributes keyword-only past ``expires_days``).
 
+        A value holding characters a bare cookie value cannot (``;``, ``"``,
+        ``=``, ``\\``, DEL, non-ASCII...) is sent quoted, with ``;``, DEL and
+        non-ASCII as octal escapes (``a;b`` goes out as ``"a\\073b"``), as
+        Tornado does through ``http.cookies``. Unlike Tornado, ``samesite`` is
+        checked (and its case normalized) and attributes come in a fixed order.
+
         Raises:
-            ValueError: the name is not a token, the value holds characters a
-                cookie cannot carry (``;``, ``,``, spaces, quotes, controls), or
+            ValueError: the value holds a control character or a space, or a
+                character beyond latin-1 (bytes are decoded as UTF-8), or
                 ``samesite`` is not Strict, Lax or None.
+            http.cookies.CookieError: the name, ``domain``, ``path`` or
+                ``samesite`` holds a control character, a space or ``;``, or
+                the name is not a token (``:`` allowed) or is an attribute name
+                (``path``).
         """
-        text = value.decode("latin-1") if isinstance(value, bytes) else value
-        if not _COOKIE_NAME.fullmatch(name):
-            raise ValueError(f"invalid cookie name {name!r}")
-        if not _COOKIE_VALUE.fullmatch(text):
-            raise ValueError(f"invalid cookie value {text!r}")
-        parts = [f"{name}={text}", f"Path={path}"]
+        text = value.decode("utf-8") if isinstance(value, bytes) else value
+        if _VALUE_FORBIDDEN.search(text):
+            raise ValueError(f"Invalid cookie {name!r}: {text!r}")
+        _check_attributes(name, domain=domain, path=path, samesite=samesite)
+        _check_name(name)
+        parts = [f"{name}={_quote_value(name, text)}", f"Path={path}"]
         if domain:
             parts.append(f"Domain={domain}")
         if expires_days is not None and expires is None:
@@ -225,6 +242,46 @@ class CookieMixin:
         """The ``login_url`` setting; override for a per-handler login page."""
         self.require_setting("login_url", "@authenticated")
         return str(self.application.config.login_url)
+
+
+def _check_attributes(name: str, **attributes: str | None) -> None:
+    """Refuse a name or attribute that would break out of its place in ``Set-Cookie`` (Tornado 6.6's check).
+
+    ``domain="a; Secure"`` would otherwise add an attribute of the caller's
+    choosing; the same goes for controls and spaces.
+
+    Raises:
+        http.cookies.CookieError: Tornado's exception and message.
+    """
+    for attribute, text in {"name": name, **attributes}.items():
+        if text is not None and _ATTRIBUTE_FORBIDDEN.search(text):
+            raise http.cookies.CookieError(f"Invalid cookie attribute {attribute}={text!r} for cookie {name!r}")
+
+
+def _check_name(name: str) -> None:
+    """Refuse a name ``http.cookies`` would (Tornado raises its ``CookieError``, with its messages)."""
+    if name.lower() in _RESERVED_NAMES:
+        raise http.cookies.CookieError(f"Attempt to set a reserved key {name!r}")
+    if not _COOKIE_NAME.fullmatch(name):
+        raise http.cookies.CookieError(f"Illegal key {name!r}")
+
+
+def _quote_value(name: str, text: str) -> str:
+    """``text`` as it goes in ``Set-Cookie``: bare if it is a token, else quoted and escaped.
+
+    ``http.cookies`` does the quoting because Tornado's output is whatever it
+    produces; byte for byte the same is the point. Its result holds no ``;``,
+    no control and no unescaped ``"``, so it cannot end the value early.
+
+    Raises:
+        ValueError: ``text`` holds a character beyond latin-1, which the
+            quoting leaves as it is and a header cannot carry (Tornado fails
+            later, when the header is written).
+    """
+    _, quoted = http.cookies.SimpleCookie().value_encode(text)
+    if not quoted.isascii():
+        raise ValueError(f"Invalid cookie {name!r}: {text!r} (a character beyond latin-1)")
+    return str(quoted)
 
 
 def authenticated(method: _F) -> _F:

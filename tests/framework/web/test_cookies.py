@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.cookies
 import re
 import time
 from collections.abc import Iterator
@@ -18,6 +19,7 @@ from framework.web import (
     authenticated,
     security,
 )
+from tests.framework.harness import raw_exchange
 
 SECRET = "a-test-secret-that-is-long-enough"
 
@@ -35,7 +37,7 @@ class CookieHandler(RequestHandler):
         elif action == "sign":
             self.set_signed_cookie("user", self.get_argument("who"))
         elif action == "bad":
-            self.set_cookie("x", "a;b")
+            self.set_cookie("x", "a b")
         self.write({"plain": self.get_cookie("plain"), "user": (self.get_signed_cookie("user") or b"").decode()})
 
 
@@ -142,6 +144,91 @@ def test_unsafe_cookie_value_is_refused(server: ServerThread) -> None:
     response = requests.get(server.url("/cookies?do=bad"), timeout=10)
     assert response.status_code == 500
     assert "Set-Cookie" not in response.headers
+
+
+# -- what set_cookie quotes and what it refuses (Tornado 6.6) ----------------------
+
+
+def _set_cookie_headers(**set_cookie_kwargs: Any) -> tuple[str, list[str], str]:
+    """(status line, raw Set-Cookie values, body) for a handler calling ``set_cookie(**kwargs)``.
+
+    The handler reports a refused cookie in its body, so the exception type
+    and message can be checked; the raw bytes show exactly what was sent.
+    """
+
+    class Setting(RequestHandler):
+        def get(self) -> None:
+            try:
+                self.set_cookie(**set_cookie_kwargs)
+            except (ValueError, http.cookies.CookieError) as error:
+                self.write(f"{type(error).__name__}: {error}")
+
+    with serve(Application([(r"/", Setting)])) as running:
+        raw = raw_exchange(running.port, b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    cookies = [line.partition(": ")[2] for line in lines if line.lower().startswith("set-cookie:")]
+    return status, cookies, body.decode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("value", "sent"),
+    [
+        ("plain", "c=plain"),
+        ("a:b", "c=a:b"),
+        ("a;b", 'c="a\\073b"'),  # the ";" can never end the value
+        ('q"x', 'c="q\\"x"'),
+        ("a\\b", 'c="a\\\\b"'),
+        ("a,b", 'c="a\\054b"'),
+        ("a\x7fb", 'c="a\\177b"'),
+        ("\u00e9", 'c="\\351"'),
+        (b"\xc3\xa9", 'c="\\351"'),  # bytes are UTF-8, as in Tornado
+        ("a=b", 'c="a=b"'),
+        ("x|y/z?", 'c="x|y/z?"'),
+    ],
+)
+def test_cookie_value_is_quoted_as_tornado_quotes_it(value: str | bytes, sent: str) -> None:
+    status, cookies, _ = _set_cookie_headers(name="c", value=value)
+    assert (status, cookies) == ("HTTP/1.1 200 OK", [sent + "; Path=/"])
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("a b", "ValueError: Invalid cookie 'c': 'a b'"),
+        ("a\tb", "ValueError: Invalid cookie 'c': 'a\\tb'"),
+        ("a\r\nSet-Cookie: x=y", "ValueError: Invalid cookie 'c': 'a\\r\\nSet-Cookie: x=y'"),
+        ("\u6587", "ValueError: Invalid cookie 'c': '\u6587' (a character beyond latin-1)"),
+    ],
+)
+def test_cookie_value_with_a_space_or_control_is_refused(value: str, message: str) -> None:
+    _, cookies, body = _set_cookie_headers(name="c", value=value)
+    assert (cookies, body) == ([], message)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"domain": "a;b"}, "Invalid cookie attribute domain='a;b' for cookie 'c'"),
+        ({"domain": "example.com; Secure"}, "Invalid cookie attribute domain='example.com; Secure' for cookie 'c'"),
+        ({"domain": "ex\x00.com"}, "Invalid cookie attribute domain='ex\\x00.com' for cookie 'c'"),
+        ({"path": "/a;b"}, "Invalid cookie attribute path='/a;b' for cookie 'c'"),
+        ({"path": "/\x7f"}, "Invalid cookie attribute path='/\\x7f' for cookie 'c'"),
+        ({"samesite": "Lax;x"}, "Invalid cookie attribute samesite='Lax;x' for cookie 'c'"),
+        ({"name": "a;b"}, "Invalid cookie attribute name='a;b' for cookie 'a;b'"),
+        ({"name": "bad name"}, "Invalid cookie attribute name='bad name' for cookie 'bad name'"),
+        ({"name": "a=b"}, "Illegal key 'a=b'"),
+        ({"name": ""}, "Illegal key ''"),
+        ({"name": "Path"}, "Attempt to set a reserved key 'Path'"),
+    ],
+)
+def test_cookie_name_or_attribute_that_could_inject_an_attribute_is_refused(kwargs: dict[str, str], message: str) -> None:
+    _, cookies, body = _set_cookie_headers(**{"name": "c", "value": "v", **kwargs})
+    assert (cookies, body) == ([], "CookieError: " + message)
+
+
+def test_cookie_name_may_hold_a_colon_as_in_tornado() -> None:
+    assert _set_cookie_headers(name="a:b", value="v")[1] == ["a:b=v; Path=/"]
 
 
 def test_cookies_survive_an_error_page(server: ServerThread) -> None:

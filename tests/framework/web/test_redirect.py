@@ -1,6 +1,7 @@
 """Tests for framework/web/redirect.py and the redirects a handler sends.
 
-``RedirectHandler`` (group substitution, the query kept, control characters
+``RedirectHandler`` (group substitution, the query kept, GET only, targets
+whose scheme or host a substitution would change and control characters
 refused), ``ErrorHandler``, ``FallbackHandler``, and ``RequestHandler.redirect``
 (``addslash``/``removeslash`` are in ``test_decorators.py``). Each test declares
 its handler beside it and talks to a real server on an ephemeral port.
@@ -13,12 +14,13 @@ import logging
 import pytest
 
 import framework.web
+from framework.testing import ServerThread
 from framework.web import (
     ErrorHandler,
     RedirectHandler,
     RequestHandler,
 )
-from tests.framework.harness import fetch, raw_exchange, running
+from tests.framework.harness import fetch, raw_exchange, running, split_response
 
 
 def test_redirect_statuses() -> None:
@@ -65,12 +67,26 @@ def test_redirect_handler_substitutes_groups_and_keeps_the_query() -> None:
         formatted = fetch(server, "/fmt/7?x=1")
         named = fetch(server, "/named/9")
         temporary = fetch(server, "/temp")
-        head = fetch(server, "/temp", method="HEAD")
     assert (backref.status_code, backref.headers["Location"]) == (301, "/new/abc/5?x=1&y=2")
     assert (formatted.status_code, formatted.headers["Location"]) == (301, "/new/7?from=fmt&x=1")
     assert named.headers["Location"] == "/new/9"
     assert (temporary.status_code, temporary.headers["Location"]) == (302, "/elsewhere")
-    assert head.status_code == 302
+
+
+def test_redirect_handler_answers_only_get() -> None:
+    # Tornado's RedirectHandler defines get alone: HEAD is 405, not a redirect.
+    with running([(r"/temp", RedirectHandler, {"url": "/elsewhere"})]) as server:
+        head = fetch(server, "/temp", method="HEAD")
+        post = fetch(server, "/temp", method="POST", data={"a": "1"})
+    assert (head.status_code, "Location" in head.headers) == (405, False)
+    assert post.status_code == 405
+
+
+def test_redirect_handler_re_encodes_the_query_as_tornado_does() -> None:
+    with running([(r"/r/(.*)", RedirectHandler, {"url": "/{0}/b?t=1"})]) as server:
+        response = fetch(server, "/r/foo?y=%20z&x=%FF&y=2&blank")
+    # Grouped by name in first-seen order, spaces as "+", raw bytes kept.
+    assert response.headers["Location"] == "/foo/b?t=1&y=+z&y=2&x=%FF&blank="
 
 
 def test_redirect_handler_never_evaluates_the_request_path_as_a_template() -> None:
@@ -88,6 +104,54 @@ def test_redirect_handler_never_evaluates_the_request_path_as_a_template() -> No
             assert (braces.status_code, braces.headers["Location"]) == (301, "/photos/a{x}")
         both = fetch(server, "/both/a/%5C1")
     assert both.headers["Location"] == "/x/a/\\1"
+
+
+def _redirect_location(server: ServerThread, target: str) -> tuple[str, str | None]:
+    """(status line, Location) for ``GET target`` sent byte for byte (no client normalizes it)."""
+    raw = raw_exchange(server.port, f"GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n".encode())
+    status, headers, _ = split_response(raw)
+    return status, headers.get("location")
+
+
+@pytest.mark.parametrize(
+    ("template", "target"),
+    [
+        ("/{0}/b", "/r//evil.com"),  # would be //evil.com/b: protocol-relative
+        ("/{0}/b", "/r/%2Fevil.com"),
+        ("/{0}/b", "/r/%5Cevil.com"),  # /\evil.com/b: a browser reads "\" as "/"
+        ("/{0}/b", "/r/%09/evil.com"),  # a browser drops the tab
+        (r"/\1/b", "/r//evil.com"),
+        ("{0}", "/r/http://evil.com/"),
+        ("{0}", "/r/javascript:alert(1)"),
+        ("http://example.com{0}", "/r/@evil.com"),  # user info: the host becomes evil.com
+        ("http://example.com{0}", "/r/.evil.com"),
+        ("https://{0}/", "/r/example.com"),  # the host would come wholly from the request
+        ("http:/{0}", "/r//evil.com"),  # a browser skips the extra slashes
+    ],
+)
+def test_redirect_handler_refuses_a_substitution_that_changes_scheme_or_host(template: str, target: str) -> None:
+    # Tornado 6.6: the scheme and host come from the template, never the request.
+    with running([(r"/r/(.*)", RedirectHandler, {"url": template})]) as server:
+        status, location = _redirect_location(server, target)
+    assert (status.split(" ")[1], location) == ("400", None)
+
+
+@pytest.mark.parametrize(
+    ("template", "target", "location"),
+    [
+        ("/{0}/b", "/r/foo/bar", "/foo/bar/b"),
+        ("{0}", "/r/relative/page", "relative/page"),
+        ("http://example.com/{0}", "/r/@evil.com", "http://example.com/@evil.com"),  # a path, not user info
+        ("http://example.com/{0}", "/r/:80@evil.com", "http://example.com/:80@evil.com"),
+        ("HTTP://Example.COM/{0}", "/r/x", "HTTP://Example.COM/x"),  # compared case-insensitively
+        ("https://example.com:8443/{0}", "/r//x", "https://example.com:8443//x"),
+        ("//example.com/{0}", "/r/x", "//example.com/x"),  # a fixed protocol-relative host is the template's own
+    ],
+)
+def test_redirect_handler_allows_substitutions_after_a_fixed_host(template: str, target: str, location: str) -> None:
+    with running([(r"/r/(.*)", RedirectHandler, {"url": template})]) as server:
+        status, sent = _redirect_location(server, target)
+    assert (status.split(" ")[1], sent) == ("301", location)
 
 
 def test_error_handler_answers_its_status() -> None:
