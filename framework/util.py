@@ -176,50 +176,104 @@ class GzipDecompressor:
     to waits in :attr:`unconsumed_tail`, to be passed back in before the next
     chunk; :meth:`flush` once the input has ended.
 
-    Differences from Tornado: :meth:`flush` raises ``zlib.error`` when input
-    stopped inside the gzip stream (Tornado's docstring promises that check,
-    which ``zlib``'s own ``flush`` does not make), though no input at all is
-    not an error: a ``HEAD`` answer or a 304 may say ``Content-Encoding: gzip``
-    and carry no body. :attr:`eof` is added: whether the stream has ended.
+    As in Tornado 6.6, a stream of several gzip members (RFC 1952 2.2, what
+    ``cat a.gz b.gz`` makes) inflates to all of them, and bytes after a member
+    that do not start another one are an error. An empty stream is no error
+    (a ``HEAD`` answer or a 304 may say ``Content-Encoding: gzip`` and carry
+    no body). Differences from Tornado: :attr:`eof` is added, and
+    :meth:`decompress` without ``max_length`` gives no deprecation warning.
+
+    Strategy: one ``zlib`` inflater per member, made when a member starts and
+    dropped when it ends. Whatever follows a member's end is the next member,
+    handed back through :attr:`unconsumed_tail` exactly as input that
+    ``max_length`` held back is, so a call never inflates more than one
+    member's worth.
     """
 
     def __init__(self) -> None:
-        self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: expect the gzip wrapper
-        self._started = False
+        # None before the first member and between members: the only places
+        # the stream may end.
+        self._inflater: zlib._Decompress | None = None
+        self._tail = b""
+        self._members = 0  # members read to their end
 
     def decompress(self, value: bytes, max_length: int = 0) -> bytes:
         """Inflate ``value`` and return the bytes now available (some may stay buffered).
 
+        With a ``max_length``, a call may return less, even nothing, while
+        :attr:`unconsumed_tail` is not empty (at the end of one member, the
+        next one waits there): pass it back until it is empty.
+
         Args:
             value: the next compressed chunk (after any :attr:`unconsumed_tail`).
-            max_length: at most this many bytes are returned; 0 means no limit.
+            max_length: at most this many bytes are returned; 0 means no
+                limit, and then every member in ``value`` is inflated.
 
         Raises:
-            zlib.error: the input is not gzip, or is corrupt.
+            zlib.error: the input is not gzip, is corrupt, or has bytes after
+                a member that do not start another one.
         """
-        self._started = self._started or bool(value)
-        return self._inflater.decompress(value, max_length)
+        result = self._decompress_member(value, max_length)
+        if not max_length:
+            while self._tail:  # no limit: the caller expects all of it now
+                result += self._decompress_member(self._tail, 0)
+        return result
+
+    def _decompress_member(self, value: bytes, max_length: int) -> bytes:
+        """One ``zlib`` call over the current member (started here if none is)."""
+        if not value:
+            self._tail = b""
+            return b""
+        inflater = self._inflater
+        if inflater is None:
+            # A member starts here or the input is wrong; zlib would say so
+            # too, less clearly. A single byte is checked against the first
+            # magic byte only: zlib checks the second when it comes.
+            if not b"\x1f\x8b".startswith(value[:2]):
+                raise zlib.error(f"expected a gzip member, got {value[:2]!r}")
+            inflater = self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: the gzip wrapper
+        result = inflater.decompress(value, max_length)
+        if inflater.eof:
+            # What follows the member is in unused_data (unconsumed_tail may
+            # hold a stale copy of it: read only unused_data).
+            self._tail = inflater.unused_data
+            self._inflater = None
+            self._members += 1
+        else:
+            self._tail = inflater.unconsumed_tail
+        return result
 
     @property
     def unconsumed_tail(self) -> bytes:
-        """Input the last :meth:`decompress` did not get to because of ``max_length``."""
-        return self._inflater.unconsumed_tail
+        """Input the last :meth:`decompress` did not get to: pass it back in before anything else."""
+        return self._tail
 
     @property
     def eof(self) -> bool:
-        """True once the end of the gzip stream has been read (not in Tornado)."""
-        return self._inflater.eof
+        """True when a member has ended and nothing follows it yet (not in Tornado).
+
+        The stream may end here; it may also go on with another member.
+        False before any member has ended: an empty stream is not at its end.
+        """
+        return self._members > 0 and self._inflater is None and not self._tail
 
     def flush(self) -> bytes:
-        """Return what is still buffered, once the input has ended; call nothing after it.
+        """Check that the input ended where it may; call nothing after it.
+
+        Returns ``b""`` always: :meth:`decompress` has given every byte, and
+        ``max_length`` holds input back, never output (Tornado 6.6, where it
+        no longer inflates ``unconsumed_tail`` without a limit).
 
         Raises:
-            zlib.error: the input stopped before the end of the gzip stream.
+            ValueError: :attr:`unconsumed_tail` is not empty: pass it to
+                :meth:`decompress` first.
+            zlib.error: the input stopped inside a member (truncated).
         """
-        rest = self._inflater.flush()
-        if self._started and not self._inflater.eof:
+        if self._tail:
+            raise ValueError("unconsumed_tail must be passed to decompress before flush")
+        if self._inflater is not None:
             raise zlib.error("truncated gzip stream")
-        return rest
+        return b""
 
 
 def errno_from_exception(e: BaseException) -> Any:

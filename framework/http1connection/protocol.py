@@ -54,6 +54,7 @@ from framework.http1connection.corkexit import note_corking
 from framework.http1connection.exchange import HTTP1Connection
 from framework.httputil import (
     HTTPHeaders,
+    HTTPInputError,
     HTTPMessageDelegate,
     RequestStartLine,
 )
@@ -378,7 +379,11 @@ class HTTP1ServerProtocol(asyncio.Protocol):
             self.message = self._gzip_message(self.message)
         # tuple.__new__ skips the named tuple's Python-level __new__ (bench_inprocess).
         start_line = _new_tuple(RequestStartLine, (head.method, head.target, head.version))
-        result = self.message.headers_received(start_line, headers)
+        try:
+            result = self.message.headers_received(start_line, headers)
+        except HTTPInputError as exc:  # the request object refused the head (a Host outside its rule)
+            self._on_protocol_error(http1.ProtocolError(exc.message, exc.status))
+            return
         if result is not None:
             self._wait_for(result)
         elif head.expect_continue:

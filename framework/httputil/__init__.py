@@ -12,7 +12,7 @@ the web layer and the web layer never touches a transport.
 A package that only re-exports (Tornado's ``tornado.httputil`` path). Modules
 behind it: ``seam`` (``HTTPConnection``, ``HTTPMessageDelegate``,
 ``HTTPServerConnectionDelegate``), ``headers`` (``HTTPHeaders``), ``request``
-(``HTTPServerRequest``), ``forms`` (form bodies and ``HTTPFile``), ``query``
+(``HTTPServerRequest``), ``forms`` (form bodies, ``HTTPFile`` and the parsing limits), ``query``
 (query strings), ``startline`` (request and status lines, ``responses``),
 ``fieldvalues`` (cookies, hosts, HTTP dates, basic credentials) and ``errors``.
 
@@ -27,9 +27,13 @@ from framework.httputil.fieldvalues import format_timestamp as format_timestamp
 from framework.httputil.fieldvalues import parse_cookie as parse_cookie
 from framework.httputil.fieldvalues import split_host_and_port as split_host_and_port
 from framework.httputil.forms import HTTPFile as HTTPFile
+from framework.httputil.forms import ParseBodyConfig as ParseBodyConfig
+from framework.httputil.forms import ParseMultipartConfig as ParseMultipartConfig
+from framework.httputil.forms import ParseUrlEncodedConfig as ParseUrlEncodedConfig
 from framework.httputil.forms import gen_log as gen_log
 from framework.httputil.forms import parse_body_arguments as parse_body_arguments
 from framework.httputil.forms import parse_multipart_form_data as parse_multipart_form_data
+from framework.httputil.forms import set_parse_body_config as set_parse_body_config
 from framework.httputil.headers import HTTPHeaders as HTTPHeaders
 from framework.httputil.query import parse_qs_bytes as parse_qs_bytes
 from framework.httputil.query import qs_to_qsl as qs_to_qsl
@@ -53,6 +57,9 @@ __all__ = [
     "HTTPOutputError",
     "HTTPServerConnectionDelegate",
     "HTTPServerRequest",
+    "ParseBodyConfig",
+    "ParseMultipartConfig",
+    "ParseUrlEncodedConfig",
     "RequestStartLine",
     "ResponseStartLine",
     "encode_username_password",
@@ -65,6 +72,7 @@ __all__ = [
     "parse_response_start_line",
     "qs_to_qsl",
     "responses",
+    "set_parse_body_config",
     "split_host_and_port",
     "url_concat",
 ]

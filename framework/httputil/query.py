@@ -11,7 +11,9 @@ from framework.http1 import parse_urlencoded
 _T = TypeVar("_T")
 
 
-def parse_qs_bytes(qs: str | bytes, keep_blank_values: bool = False) -> dict[str, list[bytes]]:
+def parse_qs_bytes(
+    qs: str | bytes, keep_blank_values: bool = False, strict_parsing: bool = False, *, max_num_fields: int | None = None
+) -> dict[str, list[bytes]]:
     """Parse a query string into ``{name: [raw bytes values]}`` (Tornado's ``parse_qs_bytes``).
 
     Values stay bytes (decoded by the handler, which answers 400 for bad
@@ -24,7 +26,18 @@ def parse_qs_bytes(qs: str | bytes, keep_blank_values: bool = False) -> dict[str
 
     Strategy: ``http1.parse_urlencoded`` does the work (compiled, where built).
 
+    Args:
+        qs: the query string (or a urlencoded body).
+        keep_blank_values: keep pairs whose value is empty or missing.
+        strict_parsing: refuse an empty pair (``a=1&&b=2``) or one without
+            ``=``, as Tornado does, instead of skipping or keeping it.
+        max_num_fields: refuse more pairs than this, counted as Tornado
+            counts them: one more than the ``&`` in ``qs``, empty pairs
+            included.
+
     Raises:
+        ValueError: over ``max_num_fields``, or a pair ``strict_parsing``
+            refuses.
         UnicodeEncodeError: a value of a ``str`` ``qs`` holds a character
             beyond latin-1 (it cannot become bytes as sent).
     """
@@ -34,8 +47,23 @@ def parse_qs_bytes(qs: str | bytes, keep_blank_values: bool = False) -> dict[str
         try:
             data = qs.encode("latin-1")
         except UnicodeEncodeError:  # text no wire sends (a hand-made request): the standard library's way
+            _check_fields(qs.encode("utf-8"), strict_parsing, max_num_fields)
             return _parse_qs_text(qs, keep_blank_values)
+    if max_num_fields is not None or strict_parsing:
+        _check_fields(data, strict_parsing, max_num_fields)
     return parse_urlencoded(data, keep_blank_values)
+
+
+def _check_fields(data: bytes, strict_parsing: bool, max_num_fields: int | None) -> None:
+    """``parse_qs_bytes``'s refusals, checked before any pair is decoded (Tornado's order)."""
+    if not data:
+        return
+    if max_num_fields is not None and data.count(b"&") >= max_num_fields:
+        raise ValueError("Max number of fields exceeded")
+    if strict_parsing:
+        for pair in data.split(b"&"):
+            if not pair or b"=" not in pair:
+                raise ValueError(f"bad query field: {pair!r}")
 
 
 def _parse_qs_text(qs: str, keep_blank_values: bool) -> dict[str, list[bytes]]:

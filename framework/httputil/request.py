@@ -3,15 +3,57 @@
 from __future__ import annotations
 
 import http.cookies
+import re
 import time
 from typing import Any
 
+from framework.httputil.errors import HTTPInputError
 from framework.httputil.fieldvalues import parse_cookie, split_host_and_port
-from framework.httputil.forms import HTTPFile, parse_body_arguments
+from framework.httputil.forms import HTTPFile, get_parse_body_config, parse_body_arguments
 from framework.httputil.headers import HTTPHeaders
 from framework.httputil.query import parse_qs_bytes
 from framework.httputil.seam import HTTPConnection
 from framework.httputil.startline import RequestStartLine
+
+# RFC 9110 7.2: Host = uri-host [ ":" port ], with RFC 3986 3.2.2
+#   host = IP-literal / IPv4address / reg-name
+#   reg-name = *( unreserved / pct-encoded / sub-delims )
+# loosened as Tornado loosens it: "[", "]" and ":" may stand anywhere (IPv6
+# literals and the port need no rule of their own), and tightened as Tornado
+# tightens it: no "," (a sub-delim, but what a proxy makes of two Host
+# fields). Written as one character class with the escapes between runs of
+# it, so a usual host is one scan of that class.
+_HOST_CHAR = r"[A-Za-z0-9\-._~!$&'()*+;=\[\]:]"
+_HOST = re.compile(rf"{_HOST_CHAR}*(?:%[0-9A-Fa-f]{{2}}{_HOST_CHAR}*)*")
+
+
+def _check_host(host: str) -> None:
+    """Refuse a Host that is not ``host[:port]`` (Tornado's rule in ``HTTPServerRequest``).
+
+    Raises:
+        HTTPInputError: a character outside the rule above (a space, ``/``,
+            ``@``, ``?``...), or a comma: two Host fields joined (400).
+    """
+    if _HOST.fullmatch(host) is None:
+        if "," in host:
+            raise HTTPInputError(f"Multiple host headers not allowed: {host[:80]!r}")
+        raise HTTPInputError(f"Invalid Host header: {host[:80]!r}")
+
+
+def _parse_query(query: str) -> dict[str, list[bytes]]:
+    """A request's query arguments, no more of them than a urlencoded body may hold (Tornado's rule).
+
+    Tornado 6.5.8 caps both at ``ParseUrlEncodedConfig.max_arguments`` of the
+    global ``set_parse_body_config`` (the request is made before any
+    per-connection setting could reach it), counting ``&`` before parsing.
+
+    Raises:
+        HTTPInputError: too many fields, or text that cannot be bytes (400).
+    """
+    try:
+        return parse_qs_bytes(query, keep_blank_values=True, max_num_fields=get_parse_body_config().urlencoded.max_arguments)
+    except ValueError as exc:  # UnicodeEncodeError included
+        raise HTTPInputError(f"Invalid query string: {exc}") from exc
 
 
 class HTTPServerRequest:
@@ -20,6 +62,12 @@ class HTTPServerRequest:
     ``remote_ip`` and ``protocol`` come from the connection's ``context``
     (which applies ``xheaders`` when the server trusts a proxy). Query
     arguments are parsed at construction; cookies lazily on first use.
+    Construction raises ``HTTPInputError`` (400), as Tornado's does, for a
+    Host outside Tornado's rule (``_check_host``) and for a query string of
+    more fields than ``ParseUrlEncodedConfig.max_arguments``. An empty Host
+    stays empty; only a missing one becomes ``127.0.0.1`` (lenient where
+    Tornado refuses an HTTP/1.1 request without one: the HTTP/1.1 parser
+    refuses it first).
 
     Slots, with a ``__dict__`` for any other attribute an application sets:
     a request lives as long as its response takes (a long poll's whole
@@ -70,7 +118,12 @@ class HTTPServerRequest:
             method, uri, version = start_line
         headers = headers if headers is not None else HTTPHeaders()
         # Any mapping, as in Tornado (a plain dict in a test), kept as given.
-        host = host or headers.get("Host") or "127.0.0.1"
+        if host is None:
+            host = headers.get("Host")
+        if host is None:  # Tornado's default for an HTTP/1.0 request without one
+            host = "127.0.0.1"
+        else:
+            _check_host(host)
         self._set_up(method or "GET", uri or "/", version, headers, host, connection, server_connection)
         if body:
             self.body = body
@@ -87,11 +140,19 @@ class HTTPServerRequest:
         arguments: a call with keyword arguments and the defaults sorted out
         costs about as much again as the request's fields themselves, once
         per request (loadtest/instructions.py).
+
+        Raises:
+            HTTPInputError: an invalid Host, or too many query fields (400).
         """
         request = cls.__new__(cls)
         host = headers.fields.get("host")  # HTTPHeaders.get's rule, without the call
-        text = (host[0] if len(host) == 1 else ",".join(host)) if host else ""
-        request._set_up(start_line[0], start_line[1], start_line[2], headers, text or "127.0.0.1", connection, server_connection)
+        if not host:  # no Host field (an empty list is none either)
+            text = "127.0.0.1"
+        else:
+            text = host[0] if len(host) == 1 else ",".join(host)
+            if _HOST.fullmatch(text) is None:  # _check_host's test inline: the call only to refuse
+                _check_host(text)
+        request._set_up(start_line[0], start_line[1], start_line[2], headers, text, connection, server_connection)
         return request
 
     def _set_up(
@@ -125,7 +186,7 @@ class HTTPServerRequest:
         self._finish_time: float | None = None
         self.path, _, self.query = uri.partition("?")
         if self.query:
-            query_arguments = parse_qs_bytes(self.query, keep_blank_values=True)
+            query_arguments = _parse_query(self.query)
             self._query_arguments: dict[str, list[bytes]] | None = query_arguments
             self._arguments: dict[str, list[bytes]] | None = {k: list(v) for k, v in query_arguments.items()}
         else:  # the usual case: made on first use, if ever

@@ -178,6 +178,40 @@ def test_gzip_decompressor_refuses_what_is_not_gzip_and_a_truncated_stream() -> 
     assert GzipDecompressor().flush() == b""  # no input at all: an empty body, not a truncated one
 
 
+@pytest.mark.parametrize(("chunk", "max_length"), [(1, 7), (100, 64), (10**6, 1000), (10**6, 0)])
+def test_gzip_decompressor_inflates_every_member_of_a_multi_member_stream(chunk: int, max_length: int) -> None:
+    """RFC 1952 2.2: members one after another (``cat a.gz b.gz``) are one stream (Tornado 6.6)."""
+    members = [gzip.compress(ORIGINAL[:3000]), gzip.compress(b""), gzip.compress(ORIGINAL[3000:])]
+    assert b"".join(inflate_in_pieces(b"".join(members), chunk, max_length)) == ORIGINAL
+
+
+def test_gzip_decompressor_without_max_length_inflates_every_member_at_once() -> None:
+    decompressor = GzipDecompressor()
+    assert decompressor.decompress(gzip.compress(b"one ") + gzip.compress(b"two")) == b"one two"
+    assert decompressor.unconsumed_tail == b"" and decompressor.eof and decompressor.flush() == b""
+
+
+@pytest.mark.parametrize("garbage", [b"\x00", b"garbage", b"\x1f\x8bnot a member", b"\x1f"])
+def test_gzip_decompressor_refuses_what_follows_a_member_unless_it_is_one(garbage: bytes) -> None:
+    decompressor = GzipDecompressor()
+    with pytest.raises(zlib.error):
+        decompressor.decompress(gzip.compress(b"data") + garbage)
+        decompressor.flush()  # a lone first magic byte: a member begun, then cut off
+
+
+def test_gzip_decompressor_flush_refuses_an_unconsumed_tail() -> None:
+    """Tornado 6.6: flush no longer inflates the held-back input without a limit."""
+    decompressor = GzipDecompressor()
+    assert decompressor.decompress(gzip.compress(b"x" * 100_000), 10) == b"x" * 10
+    with pytest.raises(ValueError, match="unconsumed_tail"):
+        decompressor.flush()
+    between = GzipDecompressor()  # a member ended, the next one still held back
+    assert between.decompress(gzip.compress(b"a") + gzip.compress(b"b"), 1) == b"a"
+    assert between.unconsumed_tail and not between.eof
+    with pytest.raises(ValueError):
+        between.flush()
+
+
 def test_errno_from_exception_reads_errno_then_args() -> None:
     assert errno_from_exception(OSError(errno.ECONNRESET, "reset")) == errno.ECONNRESET
     with pytest.raises(OSError) as raised:

@@ -179,8 +179,20 @@ async def test_pipelined_requests_cut_anywhere_are_answered_in_order() -> None:
         (b"GET  / HTTP/1.1\r\nHost: t\r\n\r\n", 400),
         (b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501),
         (b"GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + b"a" * 70_000 + b"\r\n\r\n", 431),
+        (b"GET / HTTP/1.1\r\nHost: a.com,b.com\r\n\r\n", 400),  # the request object refuses these Hosts
+        (b"GET / HTTP/1.1\r\nHost: user@evil.com\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400),
     ],
-    ids=["length-and-chunked", "conflicting-lengths", "bad-request-line", "unknown-coding", "head-too-large"],
+    ids=[
+        "length-and-chunked",
+        "conflicting-lengths",
+        "bad-request-line",
+        "unknown-coding",
+        "head-too-large",
+        "two-hosts",
+        "host-with-user",
+        "host-with-path",
+    ],  # fmt: skip
 )
 @async_test
 async def test_bad_framing_is_answered_with_its_status_and_nothing_more_is_read(data: bytes, status: int) -> None:

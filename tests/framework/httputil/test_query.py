@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import urllib.parse
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -59,6 +60,27 @@ def test_parse_qs_bytes_keeps_values_as_bytes() -> None:
     assert parse_qs_bytes(b"x=%C3%A9+y") == {"x": [b"\xc3\xa9 y"]}  # bytes in, UTF-8 left to the handler
     assert parse_qs_bytes("%E9t%E9=1") == {"\xe9t\xe9": [b"1"]}  # names decoded as latin-1: never fails
     assert parse_qs_bytes("") == {} and parse_qs_bytes(b"") == {}
+
+
+def test_parse_qs_bytes_refuses_more_fields_than_max_num_fields() -> None:
+    """Tornado 6.5.8's count: one more than the ``&``, empty pairs included, checked before parsing."""
+    assert parse_qs_bytes("a=1&b=2", max_num_fields=2) == {"a": [b"1"], "b": [b"2"]}
+    for qs in ("a=1&b=2&c=3", b"a=1&&", "\u20ac=1&&"):  # text beyond latin-1 too
+        with pytest.raises(ValueError, match="Max number of fields exceeded"):
+            parse_qs_bytes(qs, max_num_fields=2)
+    assert parse_qs_bytes("", max_num_fields=0) == {}  # no field at all
+
+
+@pytest.mark.parametrize("qs", ["a=1&b", "a=1&&b=2", "&a=1", "a=1&", "a"])
+def test_parse_qs_bytes_strict_parsing_refuses_empty_pairs_and_pairs_without_equals(qs: str) -> None:
+    with pytest.raises(ValueError, match="bad query field"):
+        parse_qs_bytes(qs, strict_parsing=True)
+    parse_qs_bytes(qs)  # skipped or kept, not refused, without it
+
+
+def test_parse_qs_bytes_strict_parsing_keeps_what_it_accepts() -> None:
+    assert parse_qs_bytes("a=1&b=&=2", strict_parsing=True) == {"a": [b"1"], "": [b"2"]}
+    assert parse_qs_bytes("a=1&b=", True, True) == {"a": [b"1"], "b": [b""]}  # Tornado's positional order
 
 
 def test_qs_to_qsl_flattens_a_multi_valued_dict_in_order() -> None:

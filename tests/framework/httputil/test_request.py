@@ -9,8 +9,12 @@ import pytest
 from framework.httputil import (
     HTTPConnection,
     HTTPHeaders,
+    HTTPInputError,
     HTTPServerRequest,
+    ParseBodyConfig,
+    ParseUrlEncodedConfig,
     RequestStartLine,
+    set_parse_body_config,
 )
 from tests.framework.httputil.bodies import FORM
 
@@ -37,7 +41,7 @@ def test_server_request_defaults_and_start_line() -> None:
 
 @pytest.mark.parametrize(
     ("target", "host_values"),
-    [("/", ["a.test"]), ("/p?x=1&y=%20&x=2", ["a.test:8080"]), ("/q?", []), ("/empty", [""]), ("/twice", ["a.test", "b.test"])],
+    [("/", ["a.test"]), ("/p?x=1&y=%20&x=2", ["a.test:8080"]), ("/q?", []), ("/empty", [""]), ("/v6", ["[::1]:8888"])],
 )
 def test_server_request_from_start_line_is_what_the_constructor_builds(target: str, host_values: list[str]) -> None:
     class Connection(HTTPConnection):
@@ -51,6 +55,69 @@ def test_server_request_from_start_line_is_what_the_constructor_builds(target: s
     fast = HTTPServerRequest.from_start_line(start_line, HTTPHeaders.adopt(dict(fields)), connection, "srv")
     assert state_of(fast) == state_of(built)
     assert fast.headers.fields == built.headers.fields and fast.request_time() >= 0
+
+
+# Tornado 6.6.1's rule: RFC 3986's host characters (unreserved, sub-delims,
+# %XX), with "[", "]" and ":" anywhere and no ",", which two joined Host
+# fields would make.
+@pytest.mark.parametrize(
+    "host",
+    ["a.com,b.com", "a b", "a/b", "u@a.com", "a?b", "a#b", "a\\b", "%zz.test", "caf\u00e9.test", "a.test:80,", "<x>"],
+)
+def test_server_request_refuses_a_host_outside_the_host_rule(host: str) -> None:
+    with pytest.raises(HTTPInputError) as refused:
+        HTTPServerRequest.from_start_line(
+            RequestStartLine("GET", "/", "HTTP/1.1"), HTTPHeaders.adopt({"host": [host]}), None, None
+        )
+    assert refused.value.status == 400
+    expected = "Multiple host headers" if "," in host else "Invalid Host header"
+    assert refused.value.message.startswith(expected)
+    with pytest.raises(HTTPInputError, match=expected):
+        HTTPServerRequest(start_line=RequestStartLine("GET", "/", "HTTP/1.1"), headers=HTTPHeaders({"Host": host}))
+
+
+def test_server_request_refuses_two_host_fields_joined() -> None:
+    headers = HTTPHeaders.adopt({"host": ["a.test", "b.test"]})
+    with pytest.raises(HTTPInputError, match="Multiple host headers"):
+        HTTPServerRequest.from_start_line(RequestStartLine("GET", "/", "HTTP/1.1"), headers, None, None)
+
+
+@pytest.mark.parametrize(
+    ("host", "host_name"),
+    [
+        ("Example.COM:8080", "example.com"),
+        ("[::1]:8888", "::1"),  # Tornado keeps the brackets: "[::1]" (split_host_and_port differs)
+        ("", ""),  # an empty Host stays empty, as in Tornado; only a missing one is 127.0.0.1
+        ("%41b.test", "%41b.test"),
+        ("x-_.~!$&'()*+;=:", "x-_.~!$&'()*+;="),
+    ],
+)
+def test_server_request_accepts_what_the_host_rule_allows(host: str, host_name: str) -> None:
+    request = HTTPServerRequest.from_start_line(
+        RequestStartLine("GET", "/", "HTTP/1.1"), HTTPHeaders.adopt({"host": [host]}), None, None
+    )
+    assert (request.host, request.host_name) == (host, host_name)
+
+
+def test_server_request_refuses_a_query_over_the_urlencoded_field_limit() -> None:
+    def request(target: str) -> HTTPServerRequest:
+        return HTTPServerRequest.from_start_line(
+            RequestStartLine("GET", target, "HTTP/1.1"), HTTPHeaders.adopt({"host": ["a.test"]}), None, None
+        )
+
+    assert len(request("/?" + "&".join(["a"] * 1000)).query_arguments["a"]) == 1000  # Tornado's default limit
+    with pytest.raises(HTTPInputError, match="Invalid query string: Max number of fields exceeded") as refused:
+        request("/?" + "&".join(["a"] * 1001))
+    assert refused.value.status == 400
+    with pytest.raises(HTTPInputError):
+        request("/?a=1" + "&" * 1000)  # empty pairs count, as Tornado counts them
+    set_parse_body_config(ParseBodyConfig(urlencoded=ParseUrlEncodedConfig(max_arguments=2)))
+    try:
+        assert request("/?a=1&b=2").arguments == {"a": [b"1"], "b": [b"2"]}
+        with pytest.raises(HTTPInputError):
+            request("/?a=1&b=2&c=3")
+    finally:
+        set_parse_body_config(ParseBodyConfig())
 
 
 def state_of(request: HTTPServerRequest) -> dict[str, object]:
