@@ -40,6 +40,7 @@ from framework.web.lifecycle import LifecycleMixin
 from framework.web.locale import Locale, get_locale
 from framework.web.rendering import TemplateMixin
 from framework.web.responsehead import body_etag, prepared_headers
+from framework.web.security import CrossOriginMixin
 
 __all__ = ["RequestHandler"]
 
@@ -57,7 +58,7 @@ _NO_FIELDS: tuple[()] = ()  # a prepared response's own fields when it has none
 _new_tuple = tuple.__new__
 
 
-class RequestHandler(LifecycleMixin, CookieMixin, TemplateMixin, ArgumentReader):
+class RequestHandler(LifecycleMixin, CookieMixin, CrossOriginMixin, TemplateMixin, ArgumentReader):
     """Base class for request handlers (Tornado's ``RequestHandler``).
 
     Define ``get()``, ``post()`` and so on; each may be a plain method, an

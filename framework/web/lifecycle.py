@@ -88,7 +88,7 @@ class LifecycleMixin:
 
         def send_error(self, status_code: int = 500, **kwargs: Any) -> None: ...
 
-        def check_xsrf_cookie(self) -> None: ...
+        def _cross_origin_protection(self) -> None: ...
 
         def data_received(self, chunk: bytes) -> Awaitable[None] | None: ...
 
@@ -107,8 +107,8 @@ class LifecycleMixin:
                 self._method_not_allowed()
             if self._path_args or self._path_kwargs:
                 self._decode_path_args()
-            if self.request.method not in ("GET", "HEAD", "OPTIONS") and self.application.config.xsrf_cookies:
-                self.check_xsrf_cookie()
+            if self.request.method not in ("GET", "HEAD", "OPTIONS") and self.application.config.guards_unsafe_methods:
+                self._cross_origin_protection()
             if type(self).prepare is _BASE_PREPARE:
                 return None  # the no-op above: a call less per request
             result = self.prepare()

@@ -1,4 +1,4 @@
-"""Signed values and XSRF tokens: pure functions, stdlib only, no handler and no I/O.
+"""Signed values, XSRF tokens and cross-origin protection: pure functions, no I/O.
 
 Mirrors Tornado's ``create_signed_value``, ``decode_signed_value`` and
 ``get_signature_key_version``, *byte for byte*: a cookie a Tornado application
@@ -51,6 +51,12 @@ stays the same: a page compressed together with attacker-chosen text no longer l
 the secret through its compressed length (the BREACH attack). Tornado uses a 4-byte
 mask repeated over the secret; a mask as long as the secret is a one-time pad.
 Unlike Tornado, the old unmasked (version 1) token is not accepted.
+
+Cross-origin protection (Tornado 6.6): :func:`cross_origin_refusal` decides from
+the ``Sec-Fetch-Site``, ``Origin`` and ``Host`` headers whether a request may
+come from where it comes from; ``CrossOriginMixin``, the one class here, gives
+``RequestHandler`` the hook ``check_trusted_origin`` and the check the lifecycle
+makes before ``prepare()`` of a POST, PUT, DELETE or any other unsafe method.
 """
 
 from __future__ import annotations
@@ -63,21 +69,30 @@ import math
 import re
 import secrets
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from framework.web.errors import HTTPError
+
+if TYPE_CHECKING:
+    from framework.httputil import HTTPServerRequest
 
 __all__ = [
     "DEFAULT_SIGNED_VALUE_MIN_VERSION",
     "MAX_CLOCK_SKEW_SECONDS",
     "SIGNED_VALUE_VERSION",
     "XSRF_SECRET_BYTES",
+    "CrossOriginMixin",
     "Secret",
     "create_signed_value",
+    "cross_origin_refusal",
     "decode_signed_value",
     "decode_xsrf_token",
     "encode_xsrf_token",
     "get_signature_key_version",
     "new_xsrf_secret",
+    "origin_matches_host",
     "xsrf_tokens_match",
 ]
 
@@ -461,3 +476,134 @@ def _xor(left: bytes, right: bytes) -> bytes:
     if len(left) != len(right):
         raise ValueError(f"XOR of {len(left)} and {len(right)} bytes")
     return (int.from_bytes(left) ^ int.from_bytes(right)).to_bytes(len(left))
+
+
+# -- cross-origin protection ---------------------------------------------------------
+
+
+def cross_origin_refusal(
+    sec_fetch_site: str | None, origin: str | None, host: str | None, is_trusted: Callable[[str], bool]
+) -> str | None:
+    """Decide whether a request may come from where its headers say it comes from.
+
+    Tornado 6.6's rule (``RequestHandler._check_cross_origin``), which both
+    unsafe-method requests (setting ``cross_origin_protection``) and every
+    WebSocket handshake go through:
+
+    - ``Sec-Fetch-Site: same-origin`` or ``none`` (typed in, bookmarked): allowed.
+    - no ``Sec-Fetch-Site`` (an old browser, plain HTTP, or not a browser): allowed
+      without an ``Origin`` (browsers send one), or when the ``Origin``'s host
+      and port equal the ``Host`` header (ignoring case, not the scheme), or when
+      ``is_trusted(origin)``.
+    - any other ``Sec-Fetch-Site`` (``cross-site``, ``same-site``...): allowed
+      only when a non-empty ``Origin`` passes ``is_trusted``.
+
+    Args:
+        sec_fetch_site: The ``Sec-Fetch-Site`` header, or None.
+        origin: The ``Origin`` header, or None.
+        host: The ``Host`` header, or None.
+        is_trusted: Called with the origin of a request that looks cross-origin.
+
+    Returns:
+        None to allow the request, or why it is refused (for the log).
+    """
+    if sec_fetch_site is None:
+        if origin is None or origin_matches_host(origin, host) or is_trusted(origin):
+            return None
+        return f"Origin {origin!r} not allowed"
+    if sec_fetch_site in ("same-origin", "none") or (origin and is_trusted(origin)):
+        return None
+    return f"Sec-Fetch-Site {sec_fetch_site} & origin {origin!r} not allowed"
+
+
+def origin_matches_host(origin: str, host: str | None) -> bool:
+    """Whether an ``Origin``'s host and port are the ``Host`` header's, ignoring case.
+
+    As in Tornado the scheme is not compared: this is the fallback for requests
+    without ``Sec-Fetch-Site`` (mostly plain HTTP), and requiring it would make
+    every proxy's ``X-Forwarded-Proto`` part of the security configuration.
+    Stricter than Tornado: an origin without a host (``null``, ``file://``)
+    matches nothing, not even a request without ``Host`` (HTTP/1.0).
+    """
+    netloc = urllib.parse.urlsplit(origin).netloc
+    return bool(netloc) and netloc.lower() == (host or "").lower()
+
+
+class _OriginSettings(Protocol):
+    """The settings ``CrossOriginMixin`` reads, all fields of ``AppSettings``.
+
+    Named here because this module may not import the web layer's contracts:
+    they import the settings, which import this module.
+    """
+
+    @property
+    def xsrf_cookies(self) -> bool: ...
+
+    @property
+    def cross_origin_protection(self) -> bool: ...
+
+    @property
+    def trusted_origins(self) -> frozenset[str]: ...
+
+
+class CrossOriginMixin:
+    """Tornado 6.6's cross-origin protection, as methods of ``RequestHandler``.
+
+    The decision is :func:`cross_origin_refusal`; this mixin is its face on a
+    handler: the public hook ``check_trusted_origin`` and the check the request
+    lifecycle makes before ``prepare()`` for methods other than GET, HEAD
+    and OPTIONS.
+    """
+
+    if TYPE_CHECKING:  # supplied by RequestHandler
+        # Any: RequestHandler's other bases name it HandlerApplication, which
+        # this module may not import (see _OriginSettings); read as that below.
+        application: Any
+        request: HTTPServerRequest
+
+        def check_xsrf_cookie(self) -> None: ...
+
+    def check_trusted_origin(self, origin: str) -> bool:
+        """Allow a request that looks cross-origin, given its ``Origin`` header?
+
+        Mirrors Tornado 6.6's ``RequestHandler.check_trusted_origin``. Called
+        only with the setting ``cross_origin_protection`` on, for methods other
+        than GET, HEAD and OPTIONS, before ``prepare()`` (so it cannot rely on
+        what ``prepare`` sets up, such as the current user); never for requests
+        known to be same-origin or without an ``Origin`` header. Returning False
+        answers 403.
+
+        It is also the default ``WebSocketHandler.check_origin``, so an override
+        applies to WebSocket handshakes too.
+
+        Returns:
+            Whether ``origin`` (e.g. ``"https://example.com"``) is one of the
+            setting ``trusted_origins``. Override to return True for an endpoint
+            meant to be called from anywhere, which then must not authenticate
+            by cookie alone.
+        """
+        config: _OriginSettings = self.application.config
+        return origin in config.trusted_origins
+
+    def _cross_origin_protection(self) -> None:
+        """The checks before ``prepare()`` of an unsafe method: XSRF cookie, then origin.
+
+        Tornado's private step of the same name; the lifecycle calls it only
+        for methods other than GET, HEAD and OPTIONS, and only when one of the
+        settings ``xsrf_cookies`` and ``cross_origin_protection`` is on.
+
+        Raises:
+            HTTPError: 403 when either check fails.
+        """
+        config: _OriginSettings = self.application.config
+        if config.xsrf_cookies:
+            self.check_xsrf_cookie()
+        if config.cross_origin_protection:
+            refusal = self._cross_origin_refusal(self.check_trusted_origin)
+            if refusal is not None:
+                raise HTTPError(403, "%s", refusal)
+
+    def _cross_origin_refusal(self, is_trusted: Callable[[str], bool]) -> str | None:
+        """:func:`cross_origin_refusal` for this request's headers."""
+        headers = self.request.headers
+        return cross_origin_refusal(headers.get("Sec-Fetch-Site"), headers.get("Origin"), headers.get("Host"), is_trusted)

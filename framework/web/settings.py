@@ -17,6 +17,11 @@ value of None drops that header (``security_headers={"Referrer-Policy": None}``)
 ``Content-Security-Policy`` depends on each application's pages, so it is not
 a default: add it here or in ``set_default_headers``.
 
+``cross_origin_protection`` and ``trusted_origins`` (Tornado 6.6, off and empty
+by default): read by ``security.CrossOriginMixin``. Only a bool and a collection
+of ``scheme://host[:port]`` origins are taken; a string, a path or a trailing
+slash could never match an ``Origin`` header and fails at start-up.
+
 Templates: Jinja2 is the default language. Tornado's syntax is chosen by
 ``template_loader`` (Tornado's setting: a ``framework.template`` loader,
 through which every ``render()`` goes) or by ``template_engine="tornado"``
@@ -31,7 +36,8 @@ loader), ``template_engine="jinja2"`` beside a ``template_loader``, several
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+import urllib.parse
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from framework import http1
@@ -94,6 +100,10 @@ class AppSettings:
     cookie_secret: Secret | None = None
     key_version: int | None = None
     xsrf_cookies: bool = False
+    # Tornado 6.6: refuse (403) an unsafe-method request from another origin,
+    # unless its Origin is one of trusted_origins (RequestHandler.check_trusted_origin).
+    cross_origin_protection: bool = False
+    trusted_origins: frozenset[str] = frozenset()
     login_url: str | None = None
     default_handler_class: type | None = None
     default_handler_args: Mapping[str, Any] = dataclasses.field(default_factory=dict)
@@ -119,8 +129,12 @@ class AppSettings:
     # fields' dict, sharing the lists (HTTPHeaders replaces a list rather
     # than change it, so sharing is safe).
     default_fields: DefaultFields = dataclasses.field(init=False, repr=False, compare=False)
+    # Derived: a POST, PUT, DELETE... needs a check before prepare() (XSRF, origin or both);
+    # one attribute for the lifecycle to read, as it read xsrf_cookies alone before.
+    guards_unsafe_methods: bool = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "guards_unsafe_methods", bool(self.xsrf_cookies or self.cross_origin_protection))
         fields = {"server": ["framework"], "content-type": ["text/html; charset=UTF-8"], "date": [""]}
         fields.update((name, [value]) for name, value in self.security_headers)
         _check_request_id_header(self.request_id_header, fields)
@@ -193,6 +207,7 @@ _ALIASES = {
     "xsrf": "xsrf_cookies",
     "csrf_cookies": "xsrf_cookies",
     "compress": "compress_response",
+    "allowed_origins": "trusted_origins",
 }
 
 
@@ -274,9 +289,41 @@ def _check_types(values: dict[str, Any]) -> None:
     if values.get("log_function") is not None and not callable(values["log_function"]):
         raise ValueError("setting 'log_function' must be callable (it gets each finished handler)")
     _check_template_engine(values)
+    _check_cross_origin(values)
     autoescape = values.get("autoescape", True)
     if autoescape is None or autoescape == "xhtml_escape":
         values["autoescape"] = autoescape is not None
+
+
+def _check_cross_origin(values: dict[str, Any]) -> None:
+    """Refuse cross-origin settings that would protect less than they seem to.
+
+    ``"false"`` would switch the protection on and ``0`` off by truthiness, and a
+    ``trusted_origins`` string would trust every substring of itself (Tornado
+    tests ``origin in trusted_origins``), so only a bool and a collection of
+    strings are taken, each shaped like an ``Origin`` header (``scheme://host[:port]``,
+    no path, not even ``/``): any other entry could never match and would only
+    look like trust.
+    """
+    protection = values.get("cross_origin_protection", False)
+    if not isinstance(protection, bool):
+        raise ValueError(f"setting 'cross_origin_protection' must be True or False, got {protection!r}")
+    trusted = values.get("trusted_origins", ())
+    if isinstance(trusted, (str, bytes)) or not isinstance(trusted, Iterable):
+        raise ValueError("setting 'trusted_origins' must be a list of origins such as 'https://example.com'")
+    origins = frozenset(trusted)
+    for origin in origins:
+        if not isinstance(origin, str) or not _is_origin(origin):
+            raise ValueError(f"setting 'trusted_origins': {origin!r} is not an origin such as 'https://example.com'")
+    values["trusted_origins"] = origins
+
+
+def _is_origin(value: str) -> bool:
+    """Whether ``value`` has the shape of an ``Origin`` header's (RFC 6454 6.1), ``null`` included."""
+    if value == "null":
+        return True
+    parts = urllib.parse.urlsplit(value)
+    return bool(parts.scheme and parts.netloc) and not (parts.path or parts.query or parts.fragment or "@" in parts.netloc)
 
 
 def _check_template_engine(values: dict[str, Any]) -> None:

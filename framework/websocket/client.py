@@ -371,7 +371,8 @@ def websocket_connect(
         compression_options: a dict (``compression_level``, ``mem_level``)
             to offer permessage-deflate; None does not offer it.
         ping_interval: seconds between keepalive pings.
-        ping_timeout: seconds to wait for a pong before closing.
+        ping_timeout: seconds to wait for a pong before closing: by
+            default, and at most, ``ping_interval`` (Tornado 6.5); 0 never closes.
         max_message_size: largest message accepted (larger closes with 1009).
         subprotocols: ``Sec-WebSocket-Protocol`` values to offer, preferred first.
         resolver: finds the server's address (a ``netutil.Resolver``, such

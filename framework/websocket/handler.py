@@ -15,7 +15,6 @@ from __future__ import annotations
 import inspect
 import logging
 import socket
-import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +24,7 @@ from framework.web.contracts import HandlerApplication
 from framework.web.handler import RequestHandler
 from framework.websocket import deflate, handshake
 from framework.websocket.frames import DEFAULT_MAX_MESSAGE_SIZE, CloseCode
-from framework.websocket.protocol import WebSocketClosedError, WebSocketProtocol, encode_message
+from framework.websocket.protocol import WebSocketClosedError, WebSocketProtocol, effective_ping_timeout, encode_message
 
 if TYPE_CHECKING:
     import asyncio
@@ -71,7 +70,8 @@ class WebSocketHandler(RequestHandler):
     and each ``on_message`` completes before the next is delivered.
 
     Settings read: ``websocket_ping_interval``, ``websocket_ping_timeout``,
-    ``websocket_max_message_size``. Compression (permessage-deflate) is on
+    ``websocket_max_message_size``, and ``trusted_origins`` (through
+    ``check_origin``). Compression (permessage-deflate) is on
     when ``get_compression_options()`` returns a dict.
     """
 
@@ -105,15 +105,24 @@ class WebSocketHandler(RequestHandler):
         """Called when a pong arrives."""
 
     def check_origin(self, origin: str) -> bool:
-        """Accept the ``Origin`` header's value? Same-origin only by default.
+        """Accept a handshake that looks cross-origin, given its ``Origin`` header?
 
-        The origin's host (and port) must equal the ``Host`` header, ignoring
-        case, as in Tornado. Override to allow other sites; requests without
-        an ``Origin`` (non-browser clients) are not checked.
+        Mirrors Tornado 6.6's ``WebSocketHandler.check_origin``. Browsers let
+        any page open a WebSocket to any site, cookies included, so every
+        handshake is checked, whatever the ``cross_origin_protection`` setting,
+        by the rule of ``security.cross_origin_refusal``: this method is not
+        called for a ``Sec-Fetch-Site`` of ``same-origin`` or ``none``, nor
+        (without ``Sec-Fetch-Site``) when the ``Origin`` matches the ``Host``
+        header, nor for a client sending no ``Origin`` (not a browser). It runs
+        after ``prepare()``, so it may use what ``prepare`` set up (the user).
+
+        Returns:
+            True to accept, False to answer 403. By default,
+            ``check_trusted_origin(origin)``: whether the origin is one of the
+            setting ``trusted_origins``. Override to return True to accept
+            every site (then authenticate by something other than cookies).
         """
-        netloc = urllib.parse.urlsplit(origin).netloc.lower()
-        host = (self.request.headers.get("Host") or "").lower()
-        return bool(netloc) and netloc == host
+        return self.check_trusted_origin(origin)
 
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
         """Choose one of the client's ``Sec-WebSocket-Protocol`` values, or None (the default)."""
@@ -133,12 +142,17 @@ class WebSocketHandler(RequestHandler):
 
     @property
     def ping_timeout(self) -> float | None:
-        """Seconds without a pong before closing (``websocket_ping_timeout``; default max(3 x interval, 30))."""
+        """Seconds a ping waits for its pong before the connection closes; None without pings.
+
+        Tornado 6.5's rule (``protocol.effective_ping_timeout``): the setting
+        ``websocket_ping_timeout``, by default equal to the ping interval, and
+        cut to the interval (with a warning) when longer; 0 never closes.
+        Difference: Tornado's property returns the setting as given, and
+        applies the rule in its protocol object; here it is the value used
+        (the protocol applies the rule again to an override).
+        """
         value = self.application.config.websocket_ping_timeout
-        if value:
-            return float(value)
-        interval = self.ping_interval
-        return max(3 * interval, 30.0) if interval else None
+        return effective_ping_timeout(self.ping_interval, None if value is None else float(value))
 
     @property
     def max_message_size(self) -> int | None:
@@ -241,9 +255,9 @@ class WebSocketHandler(RequestHandler):
         except handshake.HandshakeError as exc:
             self._refuse(exc.status, exc.message, exc.headers)
             return None
-        origin = headers.get("Origin") or headers.get("Sec-Websocket-Origin")
-        if origin is not None and not self.check_origin(origin):
-            self._refuse(403, "Cross origin websockets not allowed")
+        refusal = self._cross_origin_refusal(self.check_origin)
+        if refusal is not None:
+            self._refuse(403, "Cross origin websockets not allowed", log=refusal)
             return None
         offered = handshake.requested_subprotocols(headers)
         selected = self.select_subprotocol(offered)
@@ -320,8 +334,9 @@ class WebSocketHandler(RequestHandler):
         if self.ws_connection is not None:
             self.ws_connection.close(CloseCode.GOING_AWAY, "server shutting down")
 
-    def _refuse(self, status: int, message: str, headers: Sequence[tuple[str, str]] = ()) -> None:
-        gen_log.info("websocket handshake refused (%d) for %s: %s", status, self._request_summary(), message)
+    def _refuse(self, status: int, message: str, headers: Sequence[tuple[str, str]] = (), *, log: str | None = None) -> None:
+        """Answer ``status`` with ``message`` as the body; ``log`` (default: the message) says why in the log."""
+        gen_log.info("websocket handshake refused (%d) for %s: %s", status, self._request_summary(), log or message)
         self.set_status(status)
         for name, value in headers:
             self.set_header(name, value)

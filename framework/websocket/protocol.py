@@ -58,6 +58,7 @@ __all__ = [
     "WebSocketClosedError",
     "WebSocketError",
     "WebSocketProtocol",
+    "effective_ping_timeout",
     "encode_message",
 ]
 
@@ -103,7 +104,9 @@ class WebSocketProtocol(asyncio.Protocol):
         max_message_size: largest message accepted; larger ones close with 1009.
         compression: the permessage-deflate codec, if negotiated.
         ping_interval: seconds between keepalive pings; None or 0 for none.
-        ping_timeout: seconds to wait for a pong before closing.
+        ping_timeout: seconds to wait for a pong before closing; 0 never
+            closes; None (the default) and anything above ``ping_interval``
+            mean ``ping_interval`` (see ``effective_ping_timeout``).
         close_timeout: seconds to wait for the peer during a close.
         max_write_backlog: bytes that may wait in the transport's write
             buffer when a frame is sent; beyond it the connection is dropped
@@ -163,7 +166,7 @@ class WebSocketProtocol(asyncio.Protocol):
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self._ping_interval = ping_interval or None
-        self._ping_timeout = ping_timeout or (max(3 * ping_interval, 30.0) if ping_interval else None)
+        self._ping_timeout = effective_ping_timeout(ping_interval, ping_timeout)
         self._close_timeout = close_timeout
         self._started = False
         self._dispatching = False
@@ -434,19 +437,30 @@ class WebSocketProtocol(asyncio.Protocol):
     # -- keepalive --------------------------------------------------------------
 
     def _keepalive(self) -> None:
+        """Send a ping; check for its pong ``_ping_timeout`` later, or just ping again."""
         self._ping_timer = None
-        interval, timeout = self._ping_interval, self._ping_timeout
-        if self.transport is None or self._close_sent or interval is None or timeout is None:
+        interval = self._ping_interval
+        if self.transport is None or self._close_sent or interval is None:
             return
-        now = self.loop.time()
-        if self._ping_sent_at is not None and now - self._ping_sent_at >= timeout:
-            gen_log.info("websocket ping timeout after %.1fs; closing", timeout)
+        sent_at = self.loop.time()
+        self.transport.write(self.writer.ping(b""))
+        self._ping_sent_at = sent_at  # a pong sets it back to None
+        if self._ping_timeout:
+            self._ping_timer = self.loop.call_later(self._ping_timeout, self._check_pong, sent_at)
+        else:
+            self._ping_timer = self.loop.call_later(interval, self._keepalive)
+
+    def _check_pong(self, sent_at: float) -> None:
+        """Close if the last ping has had no pong; else ping again ``_ping_interval`` after it."""
+        self._ping_timer = None
+        interval = self._ping_interval
+        if self.transport is None or self._close_sent or interval is None:
+            return
+        if self._ping_sent_at is not None:
+            gen_log.info("websocket ping timeout after %.1fs; closing", self._ping_timeout)
             self.fail(CloseCode.GOING_AWAY, "ping timeout")
             return
-        if self._ping_sent_at is None:
-            self.transport.write(self.writer.ping(b""))
-            self._ping_sent_at = now
-        delay = min(interval, self._ping_sent_at + timeout - now)
+        delay = sent_at + interval - self.loop.time()
         self._ping_timer = self.loop.call_later(max(delay, 0.0), self._keepalive)
 
     def _stop_keepalive(self) -> None:
@@ -478,6 +492,42 @@ def _over_high_water(transport: asyncio.BaseTransport) -> bool:
     except (AttributeError, NotImplementedError):
         return False
     return size > high
+
+
+# (interval, timeout) pairs already warned about: one line per configuration, not per connection.
+_capped_ping_timeouts: set[tuple[float, float]] = set()
+
+
+def effective_ping_timeout(interval: float | None, timeout: float | None) -> float | None:
+    """The seconds a ping waits for its pong, by Tornado 6.5's rule.
+
+    Without ``timeout`` it is the interval; a ``timeout`` longer than the
+    interval is cut to the interval, with a warning logged once per pair (as
+    Tornado does: the next ping would be due before the pong). ``0`` keeps
+    the pings and never closes for a missing pong.
+
+    Args:
+        interval: Seconds between keepalive pings; None or 0 for no pings.
+        timeout: Seconds without a pong before closing, or None.
+
+    Returns:
+        None when there are no pings, else the timeout in seconds.
+    """
+    if not interval:
+        return None
+    if timeout is None:
+        return float(interval)
+    if timeout > interval:
+        if (interval, timeout) not in _capped_ping_timeouts:
+            _capped_ping_timeouts.add((interval, timeout))
+            gen_log.warning(
+                "websocket ping timeout (%ss) cannot be longer than the ping interval (%ss): using %ss",
+                timeout,
+                interval,
+                interval,
+            )
+        return float(interval)
+    return float(timeout)
 
 
 def encode_message(message: str | bytes | dict[str, Any], binary: bool) -> tuple[bytes, bool]:

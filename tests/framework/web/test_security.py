@@ -432,3 +432,53 @@ def test_arbitrary_input_never_raises(garbage: str | bytes) -> None:
     assert decode(garbage) is None
     assert decode_xsrf_token(garbage) is None
     assert get_signature_key_version(garbage) is None
+
+
+# -- cross-origin protection --------------------------------------------------------
+
+TRUSTED_ORIGIN = "https://trusted.example"
+
+
+@pytest.mark.parametrize(
+    ("sec_fetch_site", "origin", "allowed"),
+    [
+        ("same-origin", "https://elsewhere.example", True),
+        ("none", "https://elsewhere.example", True),
+        ("cross-site", TRUSTED_ORIGIN, True),
+        ("same-site", TRUSTED_ORIGIN, True),
+        ("cross-site", "https://evil.example", False),
+        ("same-site", "https://evil.example", False),
+        ("cross-site", None, False),
+        ("cross-site", "", False),
+        ("cross-site", "http://app.example:8080", False),  # the browser said cross-site: Host is not consulted
+        ("garbage", "https://evil.example", False),
+        (None, None, True),  # not a browser
+        (None, "http://APP.example:8080", True),  # host and port as the Host header, case ignored
+        (None, "https://app.example:8080", True),  # the scheme is not compared
+        (None, "http://app.example", False),  # the port is
+        (None, TRUSTED_ORIGIN, True),
+        (None, "https://evil.example", False),
+        (None, "null", False),
+    ],
+)
+def test_cross_origin_refusal(sec_fetch_site: str | None, origin: str | None, allowed: bool) -> None:
+    asked: list[str] = []
+
+    def is_trusted(value: str) -> bool:
+        asked.append(value)
+        return value == TRUSTED_ORIGIN
+
+    refusal = security.cross_origin_refusal(sec_fetch_site, origin, "app.example:8080", is_trusted)
+    assert (refusal is None) == allowed
+    if refusal is not None:
+        assert repr(origin) in refusal
+    # Same-origin requests never reach the hook.
+    if sec_fetch_site in ("same-origin", "none") or (sec_fetch_site is None and allowed and origin != TRUSTED_ORIGIN):
+        assert asked == []
+
+
+def test_origin_matches_host_without_a_host_header() -> None:
+    assert not security.origin_matches_host("https://app.example", None)
+    assert not security.origin_matches_host("https://app.example", "")
+    assert not security.origin_matches_host("null", None)  # Tornado: "" == "" lets it through
+    assert not security.origin_matches_host("file://", "")

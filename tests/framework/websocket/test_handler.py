@@ -334,6 +334,97 @@ def test_check_origin_can_be_overridden() -> None:
     run(main)
 
 
+TRUSTED = "https://trusted.example"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        pytest.param({"Origin": TRUSTED}, 101, id="trusted-origin"),
+        pytest.param({"Sec-Fetch-Site": "cross-site", "Origin": TRUSTED}, 101, id="trusted-cross-site"),
+        pytest.param({"Sec-Fetch-Site": "same-origin", "Origin": "https://cdn.example"}, 101, id="same-origin"),
+        pytest.param({"Sec-Fetch-Site": "cross-site", "Origin": "http://{host}"}, 403, id="cross-site-claiming-host"),
+        pytest.param({"Sec-Fetch-Site": "same-site", "Origin": "https://evil.example"}, 403, id="same-site"),
+        pytest.param({"Origin": "https://evil.example"}, 403, id="foreign-origin"),
+        pytest.param({"Origin": "http://{host}"}, 101, id="origin-is-host"),
+        pytest.param({}, 101, id="no-origin"),
+    ],
+)
+def test_sec_fetch_site_and_trusted_origins_decide_the_handshake(headers: dict[str, str], status: int) -> None:
+    # Tornado 6.6: checked on every handshake, whatever cross_origin_protection says.
+    async def main() -> None:
+        log = Log()
+        async with running(EchoHandler, log, trusted_origins=[TRUSTED]) as port:
+            sent = {k: v.format(host=f"127.0.0.1:{port}") for k, v in headers.items()}
+            raw = await RawClient.connect(port, headers=sent)
+            assert raw.status == status
+            if status == 101:
+                raw.send(client_frame(0x8))
+                await raw.close_frame()
+                await log.closed.wait()
+            else:
+                assert b"Cross origin" in raw.body
+            await raw.aclose()
+
+    run(main)
+
+
+class PartnerHandler(EchoHandler):
+    def check_trusted_origin(self, origin: str) -> bool:
+        self.log.events.append(("asked", origin))
+        return origin.endswith(".partner.example")
+
+
+def test_check_trusted_origin_is_the_default_check_origin() -> None:
+    async def main() -> None:
+        log = Log()
+        async with running(PartnerHandler, log) as port:
+            refused = await RawClient.connect(port, headers={"Origin": "https://evil.example"})
+            assert refused.status == 403
+            await refused.aclose()
+            same = await RawClient.connect(port, headers={"Sec-Fetch-Site": "same-origin", "Origin": "https://x.example"})
+            assert same.status == 101  # not asked: known to be same-origin
+            same.send(client_frame(0x8))
+            await same.close_frame()
+            await same.aclose()
+            await log.closed.wait()
+        assert [e for e in log.events if e[0] == "asked"] == [("asked", "https://evil.example")]
+
+    run(main)
+
+
+def test_ping_timeout_defaults_to_the_interval() -> None:
+    # Tornado 6.5: a missing pong closes one interval after the ping (here it
+    # was max(3 x interval, 30 s), so this waited 30 s).
+    async def main() -> None:
+        log = Log()
+        async with running(EchoHandler, log, websocket_ping_interval=0.05) as port:
+            raw = await RawClient.connect(port)
+            assert await raw.frame() == (True, 0x9, b"")
+            assert await asyncio.wait_for(raw.close_frame(), 5.0) == (1001, b"ping timeout")
+            await raw.aclose()
+            await log.closed.wait()
+
+    run(main)
+
+
+@pytest.mark.parametrize(
+    ("settings", "timeout"),
+    [
+        ({"websocket_ping_interval": 10}, 10.0),
+        ({"websocket_ping_interval": 10, "websocket_ping_timeout": 60}, 10.0),
+        ({"websocket_ping_interval": 5, "websocket_ping_timeout": 2}, 2.0),
+        ({"websocket_ping_interval": 5, "websocket_ping_timeout": 0}, 0.0),
+        ({"websocket_ping_timeout": 5}, None),
+        ({}, None),
+    ],
+)
+def test_ping_timeout_property_follows_tornados_rule(settings: dict[str, Any], timeout: float | None) -> None:
+    handler = object.__new__(WebSocketHandler)
+    handler.application = Application([], **settings)
+    assert handler.ping_timeout == timeout
+
+
 class ChatHandler(EchoHandler):
     def select_subprotocol(self, subprotocols: list[str]) -> str | None:
         self.log.events.append(("offered", subprotocols))

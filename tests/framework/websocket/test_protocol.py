@@ -9,6 +9,8 @@ timing asserted: waits are on conditions, bounded.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -25,6 +27,7 @@ from framework.websocket.frames import (
     Ping,
     Pong,
 )
+from framework.websocket.protocol import effective_ping_timeout
 from tests.framework.harness import eventually
 from tests.framework.websocket.peers import (
     client_frame,
@@ -284,16 +287,74 @@ def test_keepalive_ping_timeout_closes() -> None:
     on_fake(test, ping_interval=0.01, ping_timeout=0.02)
 
 
-def test_keepalive_pong_keeps_the_connection() -> None:
-    async def test(transport: FakeTransport, sink: Sink, protocol: WebSocketProtocol) -> None:
+class PongingTransport(FakeTransport):
+    """A client that answers each ping at once, and notes when each came."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ping_times: list[float] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        super().write(data)
+        if bytes(data[:1]) == b"\x89" and self.protocol is not None:  # a ping frame
+            loop = asyncio.get_running_loop()
+            self.ping_times.append(loop.time())
+            loop.call_soon(self.protocol.data_received, client_frame(0xA))
+
+
+def test_keepalive_pong_keeps_the_connection_and_pings_come_every_interval() -> None:
+    # Tornado's schedule: a ping every interval, its pong checked timeout after
+    # it; a timeout shorter than the interval must not make pings more frequent.
+    async def main() -> None:
+        transport, sink = PongingTransport(), Sink()
+        protocol = WebSocketProtocol(transport, sink, client=False, ping_interval=0.05, ping_timeout=0.01)
+        transport.protocol = protocol
         protocol.start()
-        for _ in range(3):
-            count = len(transport.sent())
-            await eventually(lambda count=count: len(transport.sent()) > count)
-            assert transport.sent()[-1] == Ping(b"")
-            protocol.data_received(client_frame(0xA))
-        assert not transport.eof and len(sink.pongs) == 3
+        await eventually(lambda: len(sink.pongs) >= 4)
+        assert not transport.eof and all(event == Ping(b"") for event in transport.sent())
+        gaps = [b - a for a, b in itertools.pairwise(transport.ping_times)]
+        assert min(gaps) >= 0.045, gaps
         protocol.abort()
         await eventually(lambda: bool(sink.closed))
 
-    on_fake(test, ping_interval=0.01, ping_timeout=5.0)
+    asyncio.run(main())
+
+
+def test_keepalive_timeout_defaults_to_the_interval() -> None:
+    # Tornado 6.5: without ping_timeout a missing pong closes one interval
+    # after the ping (it was max(3 x interval, 30 s) here before).
+    async def test(transport: FakeTransport, sink: Sink, protocol: WebSocketProtocol) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        protocol.start()
+        await asyncio.wait_for(eventually(lambda: transport.eof), 2.0)
+        assert transport.sent()[-1] == Close(1001, "ping timeout")
+        assert loop.time() - started >= 0.1  # the ping at one interval, the close at two
+
+    on_fake(test, ping_interval=0.05)
+
+
+def test_keepalive_timeout_zero_pings_but_never_closes() -> None:
+    async def test(transport: FakeTransport, sink: Sink, protocol: WebSocketProtocol) -> None:
+        protocol.start()
+        await eventually(lambda: transport.sent().count(Ping(b"")) >= 3)
+        assert not transport.eof
+
+    on_fake(test, ping_interval=0.01, ping_timeout=0)
+
+
+@pytest.mark.parametrize(
+    ("interval", "timeout", "effective"),
+    [(10, None, 10.0), (10, 60, 10.0), (5, 2, 2.0), (5, 0, 0.0), (None, 5, None), (0, None, None)],
+)
+def test_effective_ping_timeout_is_tornados_rule(interval: float | None, timeout: float | None, effective: float | None) -> None:
+    assert effective_ping_timeout(interval, timeout) == effective
+
+
+def test_a_ping_timeout_over_the_interval_is_cut_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="framework.general"):
+        assert effective_ping_timeout(3.5, 99.0) == 3.5
+        assert effective_ping_timeout(3.5, 99.0) == 3.5
+    assert [r.getMessage() for r in caplog.records] == [
+        "websocket ping timeout (99.0s) cannot be longer than the ping interval (3.5s): using 3.5s"
+    ]
