@@ -10,8 +10,8 @@ from __future__ import annotations
 import calendar
 import datetime
 import email.utils
+import re
 import time
-import urllib.parse
 
 
 def encode_username_password(username: str | bytes, password: str | bytes) -> bytes:
@@ -25,7 +25,14 @@ def encode_username_password(username: str | bytes, password: str | bytes) -> by
 
 
 def parse_cookie(cookie: str) -> dict[str, str]:
-    """Parse a ``Cookie`` header leniently, as browsers send it (RFC 6265 5.4)."""
+    """Parse a ``Cookie`` header leniently, as browsers send it (RFC 6265 5.4).
+
+    Values are taken as sent, as Tornado takes them: no percent-decoding (an
+    application that escaped a value unescapes it). A value in double quotes
+    loses them, and its backslash escapes are undone: ``\\073`` (octal) is
+    ``;``, ``\\"`` is ``"``, which is how ``set_cookie`` (``http.cookies``)
+    quotes a value holding characters a bare cookie value cannot.
+    """
     result: dict[str, str] = {}
     for chunk in cookie.split(";"):
         name, eq, value = chunk.partition("=")
@@ -36,8 +43,20 @@ def parse_cookie(cookie: str) -> dict[str, str]:
             continue
         if len(value) >= 2 and value[0] == value[-1] == '"':
             value = value[1:-1]
-        result[name] = urllib.parse.unquote(value)
+            if "\\" in value:
+                value = _QUOTED_PAIR.sub(_unescape, value)
+        result[name] = value
     return result
+
+
+# A backslash escape inside a quoted cookie value: three octal digits (a byte,
+# as http.cookies writes ";", DEL and latin-1), or any one character.
+_QUOTED_PAIR = re.compile(r"\\(?:([0-3][0-7][0-7])|(.))", re.DOTALL)
+
+
+def _unescape(found: re.Match[str]) -> str:
+    octal, character = found.groups()
+    return chr(int(octal, 8)) if octal is not None else character
 
 
 def split_host_and_port(netloc: str) -> tuple[str, int | None]:

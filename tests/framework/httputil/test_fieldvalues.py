@@ -42,7 +42,7 @@ def test_split_host_and_port_without_a_usable_port() -> None:
 
 def test_parse_cookie_is_lenient_as_browsers_are() -> None:
     assert parse_cookie("a=1; b=2") == {"a": "1", "b": "2"}
-    assert parse_cookie('q="quoted"; e=%20x; f=g=h') == {"q": "quoted", "e": " x", "f": "g=h"}
+    assert parse_cookie('q="quoted"; e=%20x; f=g=h') == {"q": "quoted", "e": "%20x", "f": "g=h"}  # as sent (Tornado)
     assert parse_cookie(" ; ;a=1;; ") == {"a": "1"}  # empty chunks skipped
     assert parse_cookie("lonely") == {"": "lonely"}  # a value without a name, as RFC 6265 5.4 reads it
     assert parse_cookie("") == {}
@@ -51,3 +51,10 @@ def test_parse_cookie_is_lenient_as_browsers_are() -> None:
 def test_format_timestamp_refuses_an_unknown_type() -> None:
     with pytest.raises(TypeError):
         format_timestamp("yesterday")  # type: ignore[arg-type]
+
+
+def test_a_quoted_cookie_value_has_its_escapes_undone_as_set_cookie_makes_them() -> None:
+    # http.cookies (so Tornado's set_cookie, and this one) writes ";" as \\073 and '"' as \\".
+    assert parse_cookie('a="x\\073y"; b="q\\"x"; c="\\351t\\351"') == {"a": "x;y", "b": 'q"x', "c": "été"}
+    assert parse_cookie('d="x\\\\y"; e="\\x"; f="x\\"; g="\\400"') == {"d": "x\\y", "e": "x", "f": "x\\", "g": "400"}
+    assert parse_cookie('h="unclosed; i=""') == {"h": '"unclosed', "i": ""}

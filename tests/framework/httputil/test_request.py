@@ -182,7 +182,11 @@ def test_server_request_without_a_full_context_takes_what_there_is(
 def test_server_request_cookies_skip_names_simple_cookie_refuses() -> None:
     headers = HTTPHeaders.from_pairs([("Cookie", 's=1; bad name=2; t="q"'), ("Cookie", "u=%7E")])
     cookies = HTTPServerRequest("GET", "/", headers=headers).cookies
-    assert {name: morsel.value for name, morsel in cookies.items()} == {"s": "1", "t": "q", "u": "~"}
+    assert {name: morsel.value for name, morsel in cookies.items()} == {
+        "s": "1",
+        "t": "q",
+        "u": "%7E",
+    }  # (as sent: Tornado does not percent-decode)
 
 
 def test_server_request_parse_body_adds_body_arguments_and_files() -> None:
