@@ -73,6 +73,7 @@ TORNADO: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "RequestHandler XSRF": (
             "RequestHandler.xsrf_token", "RequestHandler.xsrf_form_html", "RequestHandler.check_xsrf_cookie",
+            "RequestHandler.check_trusted_origin",
         ),
         "RequestHandler locale": (
             "RequestHandler.locale", "RequestHandler.get_user_locale", "RequestHandler.get_browser_locale",
@@ -193,7 +194,10 @@ TORNADO: dict[str, dict[str, tuple[str, ...]]] = {
             "HTTPConnection.write", "HTTPConnection.finish",
         ),
         "errors": ("HTTPInputError", "HTTPOutputError"),
-        "bodies and files": ("HTTPFile", "parse_body_arguments", "parse_multipart_form_data"),
+        "bodies and files": (
+            "HTTPFile", "parse_body_arguments", "parse_multipart_form_data", "ParseBodyConfig",
+            "ParseMultipartConfig", "ParseUrlEncodedConfig", "set_parse_body_config",
+        ),
         "start lines": (
             "RequestStartLine", "parse_request_start_line", "ResponseStartLine", "parse_response_start_line",
         ),
