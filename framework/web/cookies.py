@@ -42,7 +42,6 @@ _ATTRIBUTE_FORBIDDEN = re.compile(r"[\x00-\x20;\x7f]")
 _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~:0-9A-Za-z]+")
 _RESERVED_NAMES = frozenset({"expires", "path", "comment", "domain", "max-age", "secure", "httponly", "version", "samesite"})
 _SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
-_XSRF_COOKIE = "_xsrf"
 
 
 class CookieMixin:
@@ -54,6 +53,9 @@ class CookieMixin:
     _new_cookies: dict[tuple[str, str, str | None], str] | None
 
     if TYPE_CHECKING:  # supplied by RequestHandler
+
+        @property
+        def current_user(self) -> Any: ...
 
         def get_argument(self, name: str, default: Any = ..., strip: bool = True) -> Any: ...
 
@@ -184,24 +186,30 @@ class CookieMixin:
 
     @property
     def xsrf_token(self) -> bytes:
-        """This request's XSRF token (masked anew for each request); sets the ``_xsrf`` cookie if absent.
+        """This request's XSRF token (masked anew for each request); sets the XSRF cookie if absent.
 
         Put it in every form (``xsrf_form_html()``) or send it as an
-        ``X-XSRFToken`` header; the cookie carries the same secret.
+        ``X-XSRFToken`` header; the cookie (``_xsrf``, or the setting
+        ``xsrf_cookie_name``) carries the same secret. As in Tornado, a cookie
+        set for a signed-in user lasts 30 days unless ``xsrf_cookie_kwargs``
+        says otherwise.
         """
         token: bytes | None = getattr(self, "_xsrf_token", None)
         if token is None:
             secret, timestamp = self._xsrf_cookie_secret()
             token = security.encode_xsrf_token(secret, timestamp)
             if getattr(self, "_xsrf_cookie_missing", False):
-                kwargs = dict(self.application.config.xsrf_cookie_kwargs or {})
+                config = self.application.config
+                kwargs = dict(config.xsrf_cookie_kwargs or {})
                 kwargs.setdefault("samesite", "Lax")
-                self.set_cookie(_XSRF_COOKIE, token, **kwargs)
+                if "expires_days" not in kwargs and self.current_user:
+                    kwargs["expires_days"] = 30
+                self.set_cookie(config.xsrf_cookie_name, token, **kwargs)
             self._xsrf_token = token
         return token
 
     def _xsrf_cookie_secret(self) -> tuple[bytes, float]:
-        decoded = security.decode_xsrf_token(self.get_cookie(_XSRF_COOKIE) or "")
+        decoded = security.decode_xsrf_token(self.get_cookie(self.application.config.xsrf_cookie_name) or "")
         if decoded is not None:
             self._xsrf_cookie_missing = False
             return decoded
@@ -223,7 +231,7 @@ class CookieMixin:
         if not token:
             raise HTTPError(403, "'_xsrf' argument missing from %s", self.request.method, reason="XSRF token missing")
         sent = security.decode_xsrf_token(token)
-        cookie = security.decode_xsrf_token(self.get_cookie(_XSRF_COOKIE) or "")
+        cookie = security.decode_xsrf_token(self.get_cookie(self.application.config.xsrf_cookie_name) or "")
         if sent is None or cookie is None or not security.xsrf_tokens_match(sent[0], cookie[0]):
             raise HTTPError(
                 403, "XSRF cookie does not match the %s argument", self.request.method, reason="XSRF token does not match"

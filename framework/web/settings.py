@@ -115,6 +115,7 @@ class AppSettings:
     # Resolved from the ``security_headers`` mapping: (lower-case name, value).
     security_headers: tuple[tuple[str, str], ...] = _resolve_security_headers(None)
     xsrf_cookie_kwargs: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    xsrf_cookie_name: str = "_xsrf"
     # A StaticFileHandler subclass, or None for StaticFileHandler itself.
     static_handler_class: type[Any] | None = None
     static_handler_args: Mapping[str, Any] = dataclasses.field(default_factory=dict)

@@ -355,3 +355,30 @@ def test_cookie_names_simplecookie_refuses_are_skipped() -> None:
     with serve(framework.web.Application([(r"/", CookieReader)])) as server:
         response = requests.get(server.url("/"), headers={"Cookie": "a[b]=1; good=yes; c d=2"})
         assert (response.status_code, response.text) == (200, "yes")
+
+
+def test_the_xsrf_cookie_name_is_a_setting() -> None:
+    with serve(make_app(xsrf_cookie_name="mycsrf")) as running, requests.Session() as session:
+        token = token_from(session.get(running.url("/form"), timeout=10).text)
+        assert "mycsrf" in session.cookies and "_xsrf" not in session.cookies
+        assert session.post(running.url("/form"), data={"x": "1", "_xsrf": token}, timeout=10).text == "accepted 1"
+        session.cookies.clear()
+        assert session.post(running.url("/form"), data={"_xsrf": token}, cookies={"_xsrf": token}, timeout=10).status_code == 403
+
+
+class SignedInForm(FormHandler):
+    def get_current_user(self) -> Any:
+        return self.get_argument("user", None)
+
+
+@pytest.mark.parametrize(
+    ("query", "kwargs", "lasts"),
+    [("?user=ann", {}, True), ("", {}, False), ("?user=ann", {"expires_days": None}, False)],
+    ids=["signed-in", "anonymous", "kwargs-say-session"],
+)
+def test_the_xsrf_cookie_of_a_signed_in_user_lasts_30_days(query: str, kwargs: dict[str, Any], lasts: bool) -> None:
+    app = Application([(r"/form", SignedInForm)], cookie_secret=SECRET, xsrf_cookies=True, xsrf_cookie_kwargs=kwargs)
+    with serve(app) as running:
+        header = requests.get(running.url("/form" + query), timeout=10).headers["Set-Cookie"]
+    assert header.startswith("_xsrf=")
+    assert ("Expires=" in header) == lasts
