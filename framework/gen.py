@@ -331,6 +331,8 @@ def with_timeout(
     timeout: float | datetime.timedelta,
     future: object,
     quiet_exceptions: type[BaseException] | tuple[type[BaseException], ...] = (),
+    *,
+    message: str | Callable[[], str] | None = None,
 ) -> asyncio.Future[Any]:
     """Wrap ``future`` so it raises ``TimeoutError`` if not done in time.
 
@@ -344,6 +346,9 @@ def with_timeout(
         timeout: Absolute loop time, or a relative ``datetime.timedelta``.
         future: Anything ``convert_yielded`` accepts.
         quiet_exceptions: Late failures of these types are not logged.
+        message: The ``TimeoutError``'s message (default ``"Timeout"``), or a
+            function making it, called only when the time runs out, so the
+            cost of formatting it is paid only then (Tornado 6.6).
     """
     loop = _current_loop()
     inner = convert_yielded(future)
@@ -355,7 +360,8 @@ def with_timeout(
 
     def on_timeout() -> None:
         if not result.done():
-            result.set_exception(TimeoutError("Timeout"))
+            text = "Timeout" if message is None else message() if callable(message) else message
+            result.set_exception(TimeoutError(text))
 
     def on_inner_done(done: asyncio.Future[Any]) -> None:
         handle.cancel()

@@ -387,6 +387,27 @@ def test_with_timeout_absolute_deadline_and_success() -> None:
     asyncio.run(main())
 
 
+def test_with_timeout_message_is_a_text_or_made_only_when_the_time_runs_out() -> None:
+    made: list[str] = []
+
+    def describe() -> str:
+        made.append("called")
+        return "fetching /slow took too long"
+
+    async def main() -> None:
+        with pytest.raises(TimeoutError, match="^waited for the lock$"):
+            await gen.with_timeout(datetime.timedelta(seconds=0.01), gen.sleep(0.5), message="waited for the lock")
+        assert await gen.with_timeout(datetime.timedelta(seconds=5), add_later(1, 2), message=describe) == 3
+        assert made == []  # in time: never formatted
+        with pytest.raises(TimeoutError, match="^fetching /slow took too long$"):
+            await gen.with_timeout(datetime.timedelta(seconds=0.01), gen.sleep(0.5), message=describe)
+        assert made == ["called"]
+        with pytest.raises(TimeoutError, match="^Timeout$"):
+            await gen.with_timeout(datetime.timedelta(seconds=0.01), gen.sleep(0.5))
+
+    asyncio.run(main())
+
+
 def test_with_timeout_passes_errors_through() -> None:
     async def fail() -> None:
         raise ValueError("inner")
