@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
@@ -487,6 +488,34 @@ class MultipartDecoder:
         return PartData(data)
 
 
+def iter_parts(content_type: str, body: bytes, *, limits: MultipartLimits | None = None) -> Iterator[tuple[PartStart, bytes]]:
+    """Each part of a whole ``multipart/form-data`` body held in memory, with its data, in body order.
+
+    Parts are decoded as the caller asks for them: one that stops early
+    (a count of its own, ``framework.httputil.forms``) decodes no further.
+
+    Raises:
+        MultipartError: malformed, truncated or over a limit.
+    """
+    decoder = MultipartDecoder(parse_boundary(content_type), limits=limits)
+    decoder.feed(body)
+    decoder.feed_eof()
+    start = PartStart("", None, "", [])  # replaced before any PartEnd: the decoder's order
+    chunks: list[bytes] = []
+    while True:
+        event = decoder.next_event()
+        if isinstance(event, PartData):
+            chunks.append(event.data)
+        elif isinstance(event, PartStart):
+            start, chunks = event, []
+        elif isinstance(event, PartEnd):
+            yield start, b"".join(chunks)
+        elif isinstance(event, MultipartEnd):
+            return
+        else:  # NEED_DATA after feed_eof() means a decoder bug, not bad input
+            raise RuntimeError("multipart decoder stalled after feed_eof()")
+
+
 def parse_multipart(
     content_type: str, body: bytes, *, limits: MultipartLimits | None = None
 ) -> tuple[dict[str, list[bytes]], dict[str, list[tuple[str, str, bytes]]]]:
@@ -504,26 +533,11 @@ def parse_multipart(
     Raises:
         MultipartError: malformed, truncated or over a limit.
     """
-    decoder = MultipartDecoder(parse_boundary(content_type), limits=limits)
-    decoder.feed(body)
-    decoder.feed_eof()
     fields: dict[str, list[bytes]] = {}
     files: dict[str, list[tuple[str, str, bytes]]] = {}
-    start = PartStart("", None, "", [])
-    chunks: list[bytes] = []
-    while True:
-        event = decoder.next_event()
-        if isinstance(event, PartData):
-            chunks.append(event.data)
-        elif isinstance(event, PartStart):
-            start, chunks = event, []
-        elif isinstance(event, PartEnd):
-            data = b"".join(chunks)
-            if start.filename is None:
-                fields.setdefault(start.name, []).append(data)
-            else:
-                files.setdefault(start.name, []).append((start.filename, start.content_type, data))
-        elif isinstance(event, MultipartEnd):
-            return fields, files
-        else:  # NEED_DATA after feed_eof() means a decoder bug, not bad input
-            raise RuntimeError("multipart decoder stalled after feed_eof()")
+    for start, data in iter_parts(content_type, body, limits=limits):
+        if start.filename is None:
+            fields.setdefault(start.name, []).append(data)
+        else:
+            files.setdefault(start.name, []).append((start.filename, start.content_type, data))
+    return fields, files

@@ -173,40 +173,15 @@ def _parse_multipart_body(
     # The decoder's part limit one above ours, so that ours is the one met.
     limits = multipart.MultipartLimits(max_parts=config.max_parts + 1, max_part_header_bytes=config.max_part_header_size)
     try:
-        decoder = multipart.MultipartDecoder(multipart.parse_boundary(content_type), limits=limits)
-        decoder.feed(body)
-        decoder.feed_eof()
-        _collect_parts(decoder, arguments, files, config.max_parts)
-    except multipart.MultipartError as exc:
-        raise HTTPInputError(f"invalid multipart body: {exc.message}", exc.status) from None
-
-
-def _collect_parts(
-    decoder: multipart.MultipartDecoder, arguments: dict[str, list[bytes]], files: dict[str, list[HTTPFile]], max_parts: int
-) -> None:
-    """Drain a decoder fed the whole body: fields into ``arguments``, files into ``files``."""
-    start = multipart.PartStart("", None, "", [])  # replaced before any PartEnd: the decoder's order
-    chunks: list[bytes] = []
-    parts = 0
-    while True:
-        event = decoder.next_event()
-        if isinstance(event, multipart.PartData):
-            chunks.append(event.data)
-        elif isinstance(event, multipart.PartStart):
-            parts += 1
-            if parts > max_parts:
+        for parts, (start, data) in enumerate(multipart.iter_parts(content_type, body, limits=limits), 1):
+            if parts > config.max_parts:
                 raise HTTPInputError("multipart/form-data has too many parts")
-            start, chunks = event, []
-        elif isinstance(event, multipart.PartEnd):
-            data = b"".join(chunks)
             if start.filename is None:
                 arguments.setdefault(start.name, []).append(data)
             else:
                 files.setdefault(start.name, []).append(HTTPFile(start.filename, start.content_type, data))
-        elif isinstance(event, multipart.MultipartEnd):
-            return
-        else:  # NEED_DATA after feed_eof() means a decoder bug, not bad input
-            raise RuntimeError("multipart decoder stalled after feed_eof()")
+    except multipart.MultipartError as exc:
+        raise HTTPInputError(f"invalid multipart body: {exc.message}", exc.status) from None
 
 
 def parse_multipart_form_data(
