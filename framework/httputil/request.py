@@ -27,6 +27,14 @@ _HOST_CHAR = r"[A-Za-z0-9\-._~!$&'()*+;=\[\]:]"
 _HOST = re.compile(rf"{_HOST_CHAR}*(?:%[0-9A-Fa-f]{{2}}{_HOST_CHAR}*)*")
 
 
+# The last Host the request path found good. The C parser keeps the text of a
+# field value it saw in the last requests and hands it over again as the same
+# str object, so a client's every request after its first skips the regular
+# expression (a few thousand instructions: loadtest/instructions.py). An
+# identity test: a str equal but not the same is checked again.
+_host_checked: list[str] = [""]
+
+
 def _check_host(host: str) -> None:
     """Refuse a Host that is not ``host[:port]`` (Tornado's rule in ``HTTPServerRequest``).
 
@@ -150,8 +158,10 @@ class HTTPServerRequest:
             text = "127.0.0.1"
         else:
             text = host[0] if len(host) == 1 else ",".join(host)
-            if _HOST.fullmatch(text) is None:  # _check_host's test inline: the call only to refuse
-                _check_host(text)
+            if text is not _host_checked[0]:  # (the C parser hands a repeated Host over as the same str)
+                if _HOST.fullmatch(text) is None:  # _check_host's test inline: the call only to refuse
+                    _check_host(text)
+                _host_checked[0] = text
         request._set_up(start_line[0], start_line[1], start_line[2], headers, text, connection, server_connection)
         return request
 
