@@ -58,9 +58,11 @@ def _parse_query(query: str) -> dict[str, list[bytes]]:
     Raises:
         HTTPInputError: too many fields, or text that cannot be bytes (400).
     """
+    if query.count("&") >= get_parse_body_config().urlencoded.max_arguments:  # (parse_qs_bytes's max_num_fields, inline)
+        raise HTTPInputError("Invalid query string: Max number of fields exceeded")
     try:
-        return parse_qs_bytes(query, keep_blank_values=True, max_num_fields=get_parse_body_config().urlencoded.max_arguments)
-    except ValueError as exc:  # UnicodeEncodeError included
+        return parse_qs_bytes(query, keep_blank_values=True)
+    except UnicodeEncodeError as exc:
         raise HTTPInputError(f"Invalid query string: {exc}") from exc
 
 

@@ -208,7 +208,6 @@ _ALIASES = {
     "xsrf": "xsrf_cookies",
     "csrf_cookies": "xsrf_cookies",
     "compress": "compress_response",
-    "allowed_origins": "trusted_origins",
 }
 
 
