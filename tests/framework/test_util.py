@@ -289,3 +289,13 @@ def test_arg_replacer_reads_methods_and_wrappers_as_they_are_called() -> None:
     assert ArgReplacer(wrapper, "timeout").arg_pos == 1
     assert ArgReplacer(len, "obj").arg_pos == 0
     assert ArgReplacer(fetch, "no_such_argument").arg_pos is None
+
+
+@pytest.mark.parametrize("chunk", [10**6, 4096])
+def test_gzip_decompressor_refuses_more_members_than_its_cap(chunk: int) -> None:
+    # Each member's end copies the input after it: many tiny members cost their number squared.
+    empty = gzip.compress(b"")
+    cap = GzipDecompressor.MAX_MEMBERS
+    assert b"".join(inflate_in_pieces(empty * (cap - 1) + gzip.compress(b"last"), chunk, 0)) == b"last"
+    with pytest.raises(zlib.error, match=f"more than {cap} gzip members"):
+        inflate_in_pieces(empty * cap + gzip.compress(b"one too many"), chunk, 0)
