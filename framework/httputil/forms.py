@@ -20,8 +20,6 @@ from framework.httputil.errors import HTTPInputError
 from framework.httputil.headers import HTTPHeaders
 from framework.httputil.query import parse_qs_bytes
 
-gen_log = logging.getLogger("framework.general")
-
 
 class HTTPFile(dict[str, Any]):
     """An uploaded file: ``filename``, ``content_type`` and ``body``.
@@ -44,6 +42,12 @@ class HTTPFile(dict[str, Any]):
     @property
     def body(self) -> bytes:
         return bytes(self["body"])
+
+
+gen_log = logging.getLogger("framework.general")  # (httputil.gen_log, as Tornado's module has it)
+
+# The media types parse_body_arguments reads; any other body is the handler's.
+_FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 
 @dataclasses.dataclass
@@ -119,9 +123,10 @@ def parse_body_arguments(
 ) -> None:
     """Parse a form body into ``arguments`` (and ``files``, for multipart bodies).
 
-    Bodies with a ``Content-Encoding`` are left alone: they must be decoded
-    first (Tornado refuses them instead). Other content types are not form
-    data and are ignored.
+    A form body with a ``Content-Encoding`` (even ``identity``) is refused,
+    as Tornado refuses it: decoded, it would no longer say so (the setting
+    ``decompress_request`` renames the header). Other content types are not
+    form data and are ignored.
 
     Args:
         content_type: the request's Content-Type header value.
@@ -136,12 +141,13 @@ def parse_body_arguments(
         HTTPInputError: the body is not valid for its declared type, or
             over a limit of ``config``.
     """
-    if headers is not None and headers.get("Content-Encoding", "identity") != "identity":
-        gen_log.warning("unsupported Content-Encoding %r: body arguments not parsed", headers["Content-Encoding"])
-        return
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type not in _FORM_TYPES:
+        return  # not form data: the handler reads request.body itself
+    if headers is not None and "Content-Encoding" in headers:  # (decompress_request renames it once decoded)
+        raise HTTPInputError(f"Unsupported Content-Encoding: {headers['Content-Encoding'][:80]}")
     if config is None:
         config = _default_config
-    media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type == "application/x-www-form-urlencoded":
         if body.count(b"&") >= config.urlencoded.max_arguments:  # (parse_qs_bytes's max_num_fields, without its calls)
             raise HTTPInputError("Invalid x-www-form-urlencoded body: Max number of fields exceeded")
