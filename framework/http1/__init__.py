@@ -63,6 +63,7 @@ from framework.http1.grammar import reason_phrase as reason_phrase
 from framework.http1.grammar import response_has_body as response_has_body
 from framework.http1.grammar import sendable_reason as sendable_reason
 from framework.http1.grammar import validate_header_field as validate_header_field
+from framework.http1.head import HOST_VALUE as HOST_VALUE
 from framework.http1.head import parse_fields as parse_fields
 from framework.http1.head import parse_request_line as parse_request_line
 from framework.http1.head import parse_status_line as parse_status_line
@@ -98,6 +99,7 @@ __all__ = [
     "ResponseParser",
     "Sentinel",
     "FORBIDDEN_IN_HEAD",
+    "HOST_VALUE",
     "TCHAR",
     "encode_chunk",
     "field_display_name",

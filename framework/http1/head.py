@@ -164,6 +164,17 @@ _ABSOLUTE_FORM = re.compile(
 )
 
 
+# RFC 9110 7.2: Host = uri-host [ ":" port ], uri-host as in RFC 3986 3.2.2
+# (IP-literal / IPv4address / reg-name; reg-name = *( unreserved /
+# pct-encoded / sub-delims )), loosened as Tornado loosens it: "[", "]" and
+# ":" may stand anywhere (IPv6 literals and the port need no rule of their
+# own); and tightened as Tornado tightens it: no "," (a sub-delim, but what a
+# proxy makes of two Host fields joined). One character class with the
+# escapes between its runs, so a usual host is one scan. Read with fullmatch.
+_HOST_CHAR = r"[A-Za-z0-9\-._~!$&'()*+;=\[\]:]"
+HOST_VALUE = re.compile(rf"{_HOST_CHAR}*(?:%[0-9A-Fa-f]{{2}}{_HOST_CHAR}*)*")
+
+
 def origin_form(target: str, headers: Headers, fields: dict[str, list[str]]) -> str:
     """Turn an absolute-form target into origin-form, its authority becoming the Host.
 

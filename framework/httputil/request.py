@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import http.cookies
-import re
 import time
 from typing import Any
 
+from framework.http1 import HOST_VALUE
 from framework.httputil.errors import HTTPInputError
 from framework.httputil.fieldvalues import parse_cookie, split_host_and_port
 from framework.httputil.forms import HTTPFile, get_parse_body_config, parse_body_arguments
@@ -14,18 +14,6 @@ from framework.httputil.headers import HTTPHeaders
 from framework.httputil.query import parse_qs_bytes
 from framework.httputil.seam import HTTPConnection
 from framework.httputil.startline import RequestStartLine
-
-# RFC 9110 7.2: Host = uri-host [ ":" port ], with RFC 3986 3.2.2
-#   host = IP-literal / IPv4address / reg-name
-#   reg-name = *( unreserved / pct-encoded / sub-delims )
-# loosened as Tornado loosens it: "[", "]" and ":" may stand anywhere (IPv6
-# literals and the port need no rule of their own), and tightened as Tornado
-# tightens it: no "," (a sub-delim, but what a proxy makes of two Host
-# fields). Written as one character class with the escapes between runs of
-# it, so a usual host is one scan of that class.
-_HOST_CHAR = r"[A-Za-z0-9\-._~!$&'()*+;=\[\]:]"
-_HOST = re.compile(rf"{_HOST_CHAR}*(?:%[0-9A-Fa-f]{{2}}{_HOST_CHAR}*)*")
-
 
 # The last Host the request path found good. The C parser keeps the text of a
 # field value it saw in the last requests and hands it over again as the same
@@ -39,10 +27,10 @@ def _check_host(host: str) -> None:
     """Refuse a Host that is not ``host[:port]`` (Tornado's rule in ``HTTPServerRequest``).
 
     Raises:
-        HTTPInputError: a character outside the rule above (a space, ``/``,
+        HTTPInputError: a character outside ``http1.HOST_VALUE`` (a space, ``/``,
             ``@``, ``?``...), or a comma: two Host fields joined (400).
     """
-    if _HOST.fullmatch(host) is None:
+    if HOST_VALUE.fullmatch(host) is None:
         if "," in host:
             raise HTTPInputError(f"Multiple host headers not allowed: {host[:80]!r}")
         raise HTTPInputError(f"Invalid Host header: {host[:80]!r}")
@@ -161,7 +149,7 @@ class HTTPServerRequest:
         else:
             text = host[0] if len(host) == 1 else ",".join(host)
             if text is not _host_checked[0]:  # (the C parser hands a repeated Host over as the same str)
-                if _HOST.fullmatch(text) is None:  # _check_host's test inline: the call only to refuse
+                if HOST_VALUE.fullmatch(text) is None:  # _check_host's test inline: the call only to refuse
                     _check_host(text)
                 _host_checked[0] = text
         request._set_up(start_line[0], start_line[1], start_line[2], headers, text, connection, server_connection)
