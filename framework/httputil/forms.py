@@ -18,7 +18,7 @@ from typing import Any
 from framework import multipart
 from framework.httputil.errors import HTTPInputError
 from framework.httputil.headers import HTTPHeaders
-from framework.httputil.query import parse_qs_bytes
+from framework.httputil.query import parse_qs_bytes, too_many_fields
 
 
 class HTTPFile(dict[str, Any]):
@@ -149,7 +149,7 @@ def parse_body_arguments(
     if config is None:
         config = _default_config
     if media_type == "application/x-www-form-urlencoded":
-        if body.count(b"&") >= config.urlencoded.max_arguments:  # (parse_qs_bytes's max_num_fields, without its calls)
+        if too_many_fields(body, config.urlencoded.max_arguments):
             raise HTTPInputError("Invalid x-www-form-urlencoded body: Max number of fields exceeded")
         parsed = parse_qs_bytes(body, keep_blank_values=True)  # never fails on bytes
         if not arguments:  # the usual empty dict: take the new lists as they are

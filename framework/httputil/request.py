@@ -11,7 +11,7 @@ from framework.httputil.errors import HTTPInputError
 from framework.httputil.fieldvalues import parse_cookie, split_host_and_port
 from framework.httputil.forms import HTTPFile, get_parse_body_config, parse_body_arguments
 from framework.httputil.headers import HTTPHeaders
-from framework.httputil.query import parse_qs_bytes
+from framework.httputil.query import parse_qs_bytes, too_many_fields
 from framework.httputil.seam import HTTPConnection
 from framework.httputil.startline import RequestStartLine
 
@@ -46,7 +46,7 @@ def _parse_query(query: str) -> dict[str, list[bytes]]:
     Raises:
         HTTPInputError: too many fields, or text that cannot be bytes (400).
     """
-    if query.count("&") >= get_parse_body_config().urlencoded.max_arguments:  # (parse_qs_bytes's max_num_fields, inline)
+    if too_many_fields(query, get_parse_body_config().urlencoded.max_arguments):
         raise HTTPInputError("Invalid query string: Max number of fields exceeded")
     try:
         return parse_qs_bytes(query, keep_blank_values=True)
