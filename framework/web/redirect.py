@@ -19,6 +19,7 @@ _BACKREFERENCE = re.compile(r"\\(\d+)")
 # the WHATWG URL standard) and what it deletes anywhere inside one.
 _URL_EDGE_JUNK = "".join(map(chr, range(0x21)))
 _URL_INNER_JUNK = re.compile(r"[\t\n\r]")
+_LEADING_SLASHES = re.compile(r"^//+")  # any run of them: the "//" before a host, to a browser
 
 
 class RedirectHandler(RequestHandler):
@@ -123,7 +124,7 @@ def _scheme_and_host(url: str) -> tuple[str, str]:
         ValueError: ``urlsplit`` refuses the URL.
     """
     cleaned = _URL_INNER_JUNK.sub("", url.strip(_URL_EDGE_JUNK)).replace("\\", "/")
-    cleaned = re.sub(r"^//+", "//", cleaned)
+    cleaned = _LEADING_SLASHES.sub("//", cleaned)
     parts = urllib.parse.urlsplit(cleaned)
     return parts.scheme.lower(), parts.netloc.lower()
 
