@@ -9,8 +9,7 @@ import socket
 import subprocess
 import sys
 import textwrap
-import threading
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -228,38 +227,63 @@ def conntrack_table(folder: Path, used: int, limit: int) -> Path:
     return folder
 
 
+class FakeClock:
+    """Stands for the ``time`` module in serverproc: ``sleep`` moves ``monotonic`` on, and runs ``on_sleep``."""
+
+    def __init__(self, on_sleep: Callable[[float], None] = lambda now: None) -> None:
+        self.now = 0.0
+        self.sleeps = 0
+        self.on_sleep = on_sleep
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps += 1
+        self.now += seconds
+        self.on_sleep(self.now)
+
+
 def test_a_host_without_connection_tracking_does_not_wait(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(serverproc, "time", clock)
     monkeypatch.setattr(serverproc, "_CONNTRACK", tmp_path / "absent")
-    serverproc.wait_for_conntrack_room(10_000, timeout=30)  # (returns at once, or the test times out)
+    serverproc.wait_for_conntrack_room(10_000, timeout=30)
+    assert clock.sleeps == 0
 
 
 def test_a_table_with_room_does_not_wait(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(serverproc, "time", clock)
     monkeypatch.setattr(serverproc, "_CONNTRACK", conntrack_table(tmp_path / "nf", used=100_000, limit=262_144))
     serverproc.wait_for_conntrack_room(10_000, timeout=30)
-    assert capsys.readouterr().err == ""
+    assert clock.sleeps == 0 and capsys.readouterr().err == ""
 
 
 def test_a_full_table_is_waited_for_until_its_entries_expire(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     table = conntrack_table(tmp_path / "nf", used=255_000, limit=262_144)
+
+    def expire(now: float) -> None:
+        if now >= 3:  # entries leave the table three seconds in
+            (table / "nf_conntrack_count").write_text("240000\n")
+
+    clock = FakeClock(expire)
+    monkeypatch.setattr(serverproc, "time", clock)
     monkeypatch.setattr(serverproc, "_CONNTRACK", table)
-    expire = threading.Timer(1.5, lambda: (table / "nf_conntrack_count").write_text("240000\n"))
-    expire.start()
-    try:
-        serverproc.wait_for_conntrack_room(10_000, timeout=30)
-        assert not expire.is_alive()  # it returned only once the entries had gone
-    finally:
-        expire.cancel()
+    serverproc.wait_for_conntrack_room(10_000, timeout=30)
+    assert clock.now == 3  # returned once the entries had gone, not before, not after
     assert "255,000 of 262,144 used" in capsys.readouterr().err
 
 
 def test_a_table_that_stays_full_is_waited_for_no_longer_than_the_timeout(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(serverproc, "time", clock)
     monkeypatch.setattr(serverproc, "_CONNTRACK", conntrack_table(tmp_path / "nf", used=262_140, limit=262_144))
-    started = time.monotonic()
-    serverproc.wait_for_conntrack_room(10, timeout=1)
-    assert 1 <= time.monotonic() - started < 20
+    serverproc.wait_for_conntrack_room(10, timeout=5)
+    assert 5 <= clock.now <= 6  # gave up at the timeout
